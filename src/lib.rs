@@ -1,0 +1,10 @@
+//! heapscan: find Node.js memory leaks in V8 heap snapshots.
+//!
+//! Data flows one way: [`snapshot`] reads and parses a file into flat columns, [`graph`] builds
+//! the retainer graph, dominators, retained sizes and distances with Chrome DevTools' rules,
+//! analysis modules turn graphs into report models, and [`report`] renders those models.
+//! Analysis never prints; renderers never compute.
+
+pub mod error;
+
+pub use error::Error;

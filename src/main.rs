@@ -1,0 +1,31 @@
+//! The `heapscan` binary: parses arguments with clap, calls the library, and maps the outcome
+//! to exit codes. No analysis lives here.
+//!
+//! Exit codes: 0 ok, 1 a verdict failed (leak found, gate failed), 2 error (bad input, I/O).
+//! A closed stdout (`heapscan … | head`) is not an error.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Find Node.js memory leaks in V8 heap snapshots.
+#[derive(Parser)]
+#[command(name = "heapscan", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    // Commands are added here as they land.
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+    };
+    cli::finish(outcome)
+}
