@@ -1,0 +1,253 @@
+//! The snapshot's small header (`"snapshot": {"meta": …, "node_count": …}`) read through a serde
+//! skeleton, and the [`Layout`] derived from it. Everything about field order and type names is
+//! driven by `meta`, because it changes between V8 versions (Node 24 drops `trace_node_id`,
+//! Node 20 adds `object shape`, pre-2021 snapshots lack `detachedness`).
+
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// `snapshot` as V8 writes it. Unknown fields are ignored so newer versions still load.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawHeader {
+    pub meta: RawMeta,
+    pub node_count: u64,
+    pub edge_count: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawMeta {
+    pub node_fields: Vec<String>,
+    pub node_types: Vec<Value>,
+    pub edge_fields: Vec<String>,
+    pub edge_types: Vec<Value>,
+    #[serde(default)]
+    pub trace_function_info_fields: Vec<String>,
+    #[serde(default)]
+    pub location_fields: Vec<String>,
+}
+
+/// Type indexes that no V8 version uses, standing for "this snapshot has no such type".
+pub const NO_TYPE: u8 = u8::MAX;
+
+/// Where each field sits in a node or edge record, and the index of each type name we care
+/// about (or [`NO_TYPE`] when this V8 version does not have it).
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Numbers per node record (6 or 7 in practice).
+    pub node_width: usize,
+    pub node_type_field: usize,
+    pub node_name_field: usize,
+    pub node_id_field: usize,
+    pub node_self_size_field: usize,
+    pub node_edge_count_field: usize,
+    pub node_trace_id_field: Option<usize>,
+    pub node_detachedness_field: Option<usize>,
+    /// Numbers per edge record (3 in practice).
+    pub edge_width: usize,
+    pub edge_type_field: usize,
+    pub edge_name_field: usize,
+    pub edge_to_field: usize,
+    /// Node type names in the order their indexes refer to.
+    pub node_type_names: Vec<String>,
+    /// Edge type names in the order their indexes refer to.
+    pub edge_type_names: Vec<String>,
+    pub node_types: NodeTypes,
+    pub edge_types: EdgeTypes,
+    /// Numbers per `trace_function_infos` record, when present.
+    pub trace_function_info_width: usize,
+    /// Numbers per `locations` record and where the fields sit, when present.
+    pub location_width: usize,
+    pub location_fields: Option<[usize; 4]>,
+}
+
+/// Indexes of the node types the analysis distinguishes.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeTypes {
+    pub hidden: u8,
+    pub array: u8,
+    pub string: u8,
+    pub object: u8,
+    pub code: u8,
+    pub closure: u8,
+    pub regexp: u8,
+    pub number: u8,
+    pub native: u8,
+    pub synthetic: u8,
+    pub concatenated_string: u8,
+    pub sliced_string: u8,
+    pub symbol: u8,
+    pub bigint: u8,
+    pub object_shape: u8,
+}
+
+/// Indexes of the edge types.
+#[derive(Debug, Clone, Copy)]
+pub struct EdgeTypes {
+    pub context: u8,
+    pub element: u8,
+    pub property: u8,
+    pub internal: u8,
+    pub hidden: u8,
+    pub shortcut: u8,
+    pub weak: u8,
+}
+
+impl NodeTypes {
+    /// True for the three string representations.
+    pub fn is_string(&self, t: u8) -> bool {
+        t == self.string || t == self.concatenated_string || t == self.sliced_string
+    }
+}
+
+fn type_names(path: &Path, what: &str, types: &[Value]) -> Result<Vec<String>> {
+    let list = types.first().and_then(Value::as_array).ok_or_else(|| {
+        Error::bad(
+            path,
+            format!("unknown snapshot layout: meta.{what}[0] is not a list of type names"),
+        )
+    })?;
+    list.iter()
+        .map(|v| {
+            v.as_str().map(str::to_owned).ok_or_else(|| {
+                Error::bad(
+                    path,
+                    format!("unknown snapshot layout: meta.{what}[0] holds a non-string"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn index_of(names: &[String], name: &str) -> Option<usize> {
+    names.iter().position(|n| n == name)
+}
+
+impl Layout {
+    /// Checks the header's `meta` and works out the layout, or says what is unknown.
+    pub(crate) fn from_meta(path: &Path, meta: &RawMeta) -> Result<Layout> {
+        let unknown = |what: String| {
+            Error::bad(
+                path,
+                format!(
+                    "unknown snapshot layout: {what}; heapscan reads snapshots written by V8 \
+                     (Node.js 12+ and Chrome); please report this file's meta section"
+                ),
+            )
+        };
+        let node_field = |name: &str| {
+            index_of(&meta.node_fields, name)
+                .ok_or_else(|| unknown(format!("meta.node_fields has no `{name}`")))
+        };
+        let edge_field = |name: &str| {
+            index_of(&meta.edge_fields, name)
+                .ok_or_else(|| unknown(format!("meta.edge_fields has no `{name}`")))
+        };
+        let node_type_names = type_names(path, "node_types", &meta.node_types)?;
+        let edge_type_names = type_names(path, "edge_types", &meta.edge_types)?;
+        if node_type_names.len() >= NO_TYPE as usize || edge_type_names.len() >= NO_TYPE as usize
+        {
+            return Err(unknown("more than 254 node or edge types".into()));
+        }
+        if meta.node_fields.len() > MAX_RECORD_WIDTH || meta.edge_fields.len() > MAX_RECORD_WIDTH {
+            return Err(unknown("more than 16 fields per node or edge".into()));
+        }
+        let nt = |name: &str| index_of(&node_type_names, name).map_or(NO_TYPE, |i| i as u8);
+        let et = |name: &str| index_of(&edge_type_names, name).map_or(NO_TYPE, |i| i as u8);
+        let node_types = NodeTypes {
+            hidden: nt("hidden"),
+            array: nt("array"),
+            string: nt("string"),
+            object: nt("object"),
+            code: nt("code"),
+            closure: nt("closure"),
+            regexp: nt("regexp"),
+            number: nt("number"),
+            native: nt("native"),
+            synthetic: nt("synthetic"),
+            concatenated_string: nt("concatenated string"),
+            sliced_string: nt("sliced string"),
+            symbol: nt("symbol"),
+            bigint: nt("bigint"),
+            object_shape: nt("object shape"),
+        };
+        let edge_types = EdgeTypes {
+            context: et("context"),
+            element: et("element"),
+            property: et("property"),
+            internal: et("internal"),
+            hidden: et("hidden"),
+            shortcut: et("shortcut"),
+            weak: et("weak"),
+        };
+        for (name, t) in [("object", node_types.object), ("synthetic", node_types.synthetic)] {
+            if t == NO_TYPE {
+                return Err(unknown(format!("meta.node_types has no `{name}` type")));
+            }
+        }
+        for (name, t) in [
+            ("element", edge_types.element),
+            ("hidden", edge_types.hidden),
+            ("weak", edge_types.weak),
+        ] {
+            if t == NO_TYPE {
+                return Err(unknown(format!("meta.edge_types has no `{name}` type")));
+            }
+        }
+        let location_fields = if meta.location_fields.is_empty() {
+            None
+        } else {
+            let lf = |name: &str| {
+                index_of(&meta.location_fields, name)
+                    .ok_or_else(|| unknown(format!("meta.location_fields has no `{name}`")))
+            };
+            Some([lf("object_index")?, lf("script_id")?, lf("line")?, lf("column")?])
+        };
+        Ok(Layout {
+            node_width: meta.node_fields.len(),
+            node_type_field: node_field("type")?,
+            node_name_field: node_field("name")?,
+            node_id_field: node_field("id")?,
+            node_self_size_field: node_field("self_size")?,
+            node_edge_count_field: node_field("edge_count")?,
+            node_trace_id_field: index_of(&meta.node_fields, "trace_node_id"),
+            node_detachedness_field: index_of(&meta.node_fields, "detachedness"),
+            edge_width: meta.edge_fields.len(),
+            edge_type_field: edge_field("type")?,
+            edge_name_field: edge_field("name_or_index")?,
+            edge_to_field: edge_field("to_node")?,
+            node_type_names,
+            edge_type_names,
+            node_types,
+            edge_types,
+            trace_function_info_width: meta.trace_function_info_fields.len(),
+            location_width: meta.location_fields.len(),
+            location_fields,
+        })
+    }
+
+    /// The name of node type `t`, or `"unknown"`.
+    pub fn node_type_name(&self, t: u8) -> &str {
+        self.node_type_names
+            .get(t as usize)
+            .map_or("unknown", String::as_str)
+    }
+
+    /// The name of edge type `t`, or `"unknown"`.
+    pub fn edge_type_name(&self, t: u8) -> &str {
+        self.edge_type_names
+            .get(t as usize)
+            .map_or("unknown", String::as_str)
+    }
+
+    /// Whether an edge of type `t` names its target by a number instead of a string index.
+    pub fn edge_name_is_index(&self, t: u8) -> bool {
+        t == self.edge_types.element || t == self.edge_types.hidden
+    }
+}
+
+/// Records wider than this are refused; V8 uses at most 7 node fields.
+pub const MAX_RECORD_WIDTH: usize = 16;

@@ -1,0 +1,714 @@
+//! Reading a V8 heap snapshot into flat columns.
+//!
+//! [`Snapshot::open`] maps (or decompresses) the file, walks the top-level JSON object, reads
+//! the header through serde, parses `nodes` and `edges` in parallel straight into columns
+//! (checking every index on the way), and indexes the `strings` array for lazy decoding.
+//! Node and edge records become dense `u32` ordinals: node `n`'s outgoing edges are
+//! `first_edge[n]..first_edge[n+1]`, and an edge's target is a node ordinal, not a raw offset.
+
+pub mod header;
+mod numbers;
+mod source;
+mod strings;
+
+use std::ops::Range;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+pub use header::{EdgeTypes, Layout, NodeTypes};
+pub use source::Source;
+pub use strings::{decode_json_string, Strings};
+
+use crate::error::{Error, Result};
+use header::RawHeader;
+use numbers::{parse_chunk, split_lengths, split_records, Chunk, NumberError};
+use strings::StringText;
+
+/// One parsed snapshot: node and edge columns, the string table, and what the header said.
+pub struct Snapshot {
+    pub layout: Layout,
+    /// Per node: type index into `layout.node_type_names`.
+    pub node_type: Vec<u8>,
+    /// Per node: string index of its name.
+    pub node_name: Vec<u32>,
+    /// Per node: V8's object id (stable within one process).
+    pub node_id: Vec<u32>,
+    /// Per node: shallow size in bytes.
+    pub node_self_size: Vec<u64>,
+    /// Per node: allocation trace node id (0 when absent or not tracked).
+    pub node_trace_id: Vec<u32>,
+    /// Per node: detachedness (0 unknown, 1 attached, 2 detached).
+    pub node_detachedness: Vec<u8>,
+    /// `first_edge[n]..first_edge[n + 1]` are node `n`'s outgoing edges; length `node_count + 1`.
+    pub first_edge: Vec<u32>,
+    /// Per edge: type index into `layout.edge_type_names`.
+    pub edge_type: Vec<u8>,
+    /// Per edge: string index of its name, or the element/hidden index.
+    pub edge_name: Vec<u32>,
+    /// Per edge: ordinal of the target node.
+    pub edge_to: Vec<u32>,
+    pub strings: Strings,
+    /// `locations` records: (node ordinal, script id, line, column), lines and columns 0-based.
+    pub locations: Vec<Location>,
+    /// `trace_function_infos` as flat numbers (width `layout.trace_function_info_width`).
+    pub trace_function_infos: Vec<u64>,
+    /// Size of the decompressed snapshot text in bytes.
+    pub file_size: u64,
+    /// Size of the file on disk when it was compressed.
+    pub compressed_size: Option<u64>,
+}
+
+/// Where an object or function was created in the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub node: u32,
+    pub script_id: u32,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// Byte spans of the top-level sections, found by one walk over the structure.
+#[derive(Default)]
+struct Sections {
+    header: Option<RawHeader>,
+    nodes: Option<Range<usize>>,
+    edges: Option<Range<usize>>,
+    trace_function_infos: Option<Range<usize>>,
+    locations: Option<Range<usize>>,
+    strings: Option<(Range<usize>, Vec<Range<u64>>)>,
+}
+
+impl Snapshot {
+    /// Opens and parses the snapshot at `path` (`-` reads standard input).
+    pub fn open(path: &Path) -> Result<Snapshot> {
+        let source = Source::open(path)?;
+        Self::from_source(source)
+    }
+
+    /// Parses bytes already in memory; `path` is only used in messages.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Snapshot> {
+        Self::from_source(Source::from_vec(path, bytes)?)
+    }
+
+    /// Parses an opened source.
+    pub fn from_source(source: Source) -> Result<Snapshot> {
+        let path = source.path().to_path_buf();
+        let text = source.bytes();
+        let sections = walk(&path, text)?;
+        let missing = |what: &str| {
+            Error::bad(
+                &path,
+                format!("is JSON but not a V8 heap snapshot: it has no `{what}` section"),
+            )
+        };
+        let header = sections.header.ok_or_else(|| missing("snapshot"))?;
+        let layout = Layout::from_meta(&path, &header.meta)?;
+        let nodes_span = sections.nodes.ok_or_else(|| missing("nodes"))?;
+        let edges_span = sections.edges.ok_or_else(|| missing("edges"))?;
+        let (strings_span, string_spans) = sections.strings.ok_or_else(|| missing("strings"))?;
+        let string_count = string_spans.len();
+        if string_count == 0 {
+            return Err(Error::bad(&path, "the `strings` array is empty"));
+        }
+
+        let nodes = parse_nodes(&path, text, nodes_span.clone(), &layout, string_count)?;
+        let node_count = nodes.node_type.len();
+        if node_count as u64 != header.node_count {
+            return Err(Error::bad(
+                &path,
+                format!(
+                    "the header says node_count is {} but the `nodes` array holds {node_count} nodes: the file is inconsistent",
+                    header.node_count
+                ),
+            ));
+        }
+        if node_count == 0 {
+            return Err(Error::bad(&path, "the snapshot has no nodes"));
+        }
+        if node_count >= u32::MAX as usize {
+            return Err(Error::bad(&path, "more than 4 billion nodes are not supported"));
+        }
+        let edges = parse_edges(&path, text, edges_span.clone(), &layout, string_count, node_count)?;
+        let edge_count = edges.edge_type.len();
+        if edge_count as u64 != header.edge_count {
+            return Err(Error::bad(
+                &path,
+                format!(
+                    "the header says edge_count is {} but the `edges` array holds {edge_count} edges: the file is inconsistent",
+                    header.edge_count
+                ),
+            ));
+        }
+        // Edge counts per node become CSR offsets.
+        let mut first_edge = nodes.edge_counts;
+        let mut total: u64 = 0;
+        for slot in first_edge.iter_mut() {
+            let count = u64::from(*slot);
+            *slot = total as u32;
+            total += count;
+            if total > u64::from(u32::MAX) {
+                break;
+            }
+        }
+        if total != edge_count as u64 {
+            return Err(Error::bad(
+                &path,
+                format!(
+                    "the nodes' edge counts add up to {total} but the `edges` array holds {edge_count} edges: the file is inconsistent"
+                ),
+            ));
+        }
+        first_edge.push(total as u32);
+
+        let locations = match (&sections.locations, layout.location_fields) {
+            (Some(span), Some(fields)) => {
+                parse_locations(&path, text, span.clone(), &layout, fields, node_count)?
+            }
+            _ => Vec::new(),
+        };
+        let trace_function_infos = match (&sections.trace_function_infos, layout.trace_function_info_width) {
+            (Some(span), width) if width > 0 => numbers::parse_flat(text, span.clone(), width)
+                .map_err(|e| number_error(&path, "trace_function_infos", text.len(), e))?,
+            _ => Vec::new(),
+        };
+
+        let file_size = text.len() as u64;
+        let compressed_size = source.compressed_len();
+        // Keep only what the string table needs: for a mapped file, let the kernel drop the
+        // pages of the number arrays; for a decompressed buffer, copy out the strings section.
+        let strings = match source.compressed_len() {
+            None if !matches!(path.to_str(), Some("-")) => {
+                source.release(0..strings_span.start);
+                Strings::new(StringText::Source(source), string_spans)
+            }
+            _ => {
+                let base = strings_span.start as u64;
+                let owned = text[strings_span].to_vec();
+                drop(source);
+                let spans = string_spans
+                    .into_iter()
+                    .map(|r| r.start - base..r.end - base)
+                    .collect();
+                Strings::new(StringText::Owned(owned), spans)
+            }
+        };
+
+        Ok(Snapshot {
+            layout,
+            node_type: nodes.node_type,
+            node_name: nodes.node_name,
+            node_id: nodes.node_id,
+            node_self_size: nodes.node_self_size,
+            node_trace_id: nodes.node_trace_id,
+            node_detachedness: nodes.node_detachedness,
+            first_edge,
+            edge_type: edges.edge_type,
+            edge_name: edges.edge_name,
+            edge_to: edges.edge_to,
+            strings,
+            locations,
+            trace_function_infos,
+            file_size,
+            compressed_size,
+        })
+    }
+
+    /// Number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.node_type.len()
+    }
+
+    /// Number of edges.
+    pub fn edge_count(&self) -> usize {
+        self.edge_type.len()
+    }
+
+    /// Node `n`'s outgoing edge indexes.
+    pub fn edges_of(&self, n: u32) -> Range<usize> {
+        self.first_edge[n as usize] as usize..self.first_edge[n as usize + 1] as usize
+    }
+
+    /// Node `n`'s name.
+    pub fn node_name_str(&self, n: u32) -> std::borrow::Cow<'_, str> {
+        self.strings.get(self.node_name[n as usize])
+    }
+
+    /// Edge `e`'s name as DevTools shows it: the property name, or the index for element and
+    /// hidden edges.
+    pub fn edge_name_str(&self, e: usize) -> std::borrow::Cow<'_, str> {
+        let t = self.edge_type[e];
+        if self.layout.edge_name_is_index(t) {
+            std::borrow::Cow::Owned(self.edge_name[e].to_string())
+        } else {
+            self.strings.get(self.edge_name[e])
+        }
+    }
+
+    /// The ordinal of the node with V8 id `id`, by a linear scan (for one-off lookups).
+    pub fn find_node_by_id(&self, id: u32) -> Option<u32> {
+        self.node_id
+            .par_iter()
+            .position_first(|&x| x == id)
+            .map(|p| p as u32)
+    }
+}
+
+struct NodeColumns {
+    node_type: Vec<u8>,
+    node_name: Vec<u32>,
+    node_id: Vec<u32>,
+    node_self_size: Vec<u64>,
+    edge_counts: Vec<u32>,
+    node_trace_id: Vec<u32>,
+    node_detachedness: Vec<u8>,
+}
+
+struct EdgeColumns {
+    edge_type: Vec<u8>,
+    edge_name: Vec<u32>,
+    edge_to: Vec<u32>,
+}
+
+fn number_error(path: &Path, section: &str, len: usize, e: NumberError) -> Error {
+    Error::bad(
+        path,
+        format!(
+            "bad `{section}` array at byte {} of {len}: {}",
+            e.offset, e.problem
+        ),
+    )
+}
+
+/// Runs `parse` over every chunk in parallel and reports the first error in file order.
+fn first_error(results: Vec<Result<(), NumberError>>) -> Result<(), NumberError> {
+    results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+}
+
+fn u32_field(value: u64, what: &str) -> std::result::Result<u32, String> {
+    u32::try_from(value).map_err(|_| format!("{what} {value} does not fit in 32 bits"))
+}
+
+fn parse_nodes(
+    path: &Path,
+    text: &[u8],
+    span: Range<usize>,
+    layout: &Layout,
+    string_count: usize,
+) -> Result<NodeColumns> {
+    let width = layout.node_width;
+    let (chunks, count) =
+        split_records(text, span, width).map_err(|e| number_error(path, "nodes", text.len(), e))?;
+    let mut cols = NodeColumns {
+        node_type: vec![0; count],
+        node_name: vec![0; count],
+        node_id: vec![0; count],
+        node_self_size: vec![0; count],
+        edge_counts: vec![0; count],
+        node_trace_id: vec![0; count],
+        node_detachedness: vec![0; count],
+    };
+    let lens = || chunks.iter().map(|c| c.records);
+    let parts: Vec<_> = chunks
+        .iter()
+        .zip(split_lengths(&mut cols.node_type, lens()))
+        .zip(split_lengths(&mut cols.node_name, lens()))
+        .zip(split_lengths(&mut cols.node_id, lens()))
+        .zip(split_lengths(&mut cols.node_self_size, lens()))
+        .zip(split_lengths(&mut cols.edge_counts, lens()))
+        .zip(split_lengths(&mut cols.node_trace_id, lens()))
+        .zip(split_lengths(&mut cols.node_detachedness, lens()))
+        .collect();
+    let type_count = layout.node_type_names.len() as u64;
+    let results: Vec<_> = parts
+        .into_par_iter()
+        .map(|(((((((chunk, ty), name), id), size), edges), trace), detached)| {
+            let chunk: &Chunk = chunk;
+            parse_chunk(text, chunk, width, |i, rec| {
+                let t = rec[layout.node_type_field];
+                if t >= type_count {
+                    return Err(format!("node type {t} is not one of the {type_count} types in meta"));
+                }
+                let n = rec[layout.node_name_field];
+                if n >= string_count as u64 {
+                    return Err(format!(
+                        "node name index {n} is out of range (there are {string_count} strings)"
+                    ));
+                }
+                ty[i] = t as u8;
+                name[i] = n as u32;
+                id[i] = u32_field(rec[layout.node_id_field], "node id")?;
+                size[i] = rec[layout.node_self_size_field];
+                edges[i] = u32_field(rec[layout.node_edge_count_field], "edge count")?;
+                if let Some(f) = layout.node_trace_id_field {
+                    trace[i] = u32_field(rec[f], "trace node id")?;
+                }
+                if let Some(f) = layout.node_detachedness_field {
+                    detached[i] = u8::try_from(rec[f])
+                        .map_err(|_| format!("detachedness {} is not a small number", rec[f]))?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    first_error(results).map_err(|e| number_error(path, "nodes", text.len(), e))?;
+    Ok(cols)
+}
+
+fn parse_edges(
+    path: &Path,
+    text: &[u8],
+    span: Range<usize>,
+    layout: &Layout,
+    string_count: usize,
+    node_count: usize,
+) -> Result<EdgeColumns> {
+    let width = layout.edge_width;
+    let node_width = layout.node_width as u64;
+    let (chunks, count) =
+        split_records(text, span, width).map_err(|e| number_error(path, "edges", text.len(), e))?;
+    let mut cols = EdgeColumns {
+        edge_type: vec![0; count],
+        edge_name: vec![0; count],
+        edge_to: vec![0; count],
+    };
+    let lens = || chunks.iter().map(|c| c.records);
+    let parts: Vec<_> = chunks
+        .iter()
+        .zip(split_lengths(&mut cols.edge_type, lens()))
+        .zip(split_lengths(&mut cols.edge_name, lens()))
+        .zip(split_lengths(&mut cols.edge_to, lens()))
+        .collect();
+    let type_count = layout.edge_type_names.len() as u64;
+    let node_limit = node_count as u64 * node_width;
+    let results: Vec<_> = parts
+        .into_par_iter()
+        .map(|(((chunk, ty), name), to)| {
+            parse_chunk(text, chunk, width, |i, rec| {
+                let t = rec[layout.edge_type_field];
+                if t >= type_count {
+                    return Err(format!("edge type {t} is not one of the {type_count} types in meta"));
+                }
+                let n = rec[layout.edge_name_field];
+                if !layout.edge_name_is_index(t as u8) && n >= string_count as u64 {
+                    return Err(format!(
+                        "edge name index {n} is out of range (there are {string_count} strings)"
+                    ));
+                }
+                let target = rec[layout.edge_to_field];
+                if target >= node_limit || target % node_width != 0 {
+                    return Err(format!(
+                        "edge target {target} is not the start of a node (nodes are {node_width} numbers each, {node_count} nodes)"
+                    ));
+                }
+                ty[i] = t as u8;
+                name[i] = u32_field(n, "edge name or index")?;
+                to[i] = (target / node_width) as u32;
+                Ok(())
+            })
+        })
+        .collect();
+    first_error(results).map_err(|e| number_error(path, "edges", text.len(), e))?;
+    Ok(cols)
+}
+
+fn parse_locations(
+    path: &Path,
+    text: &[u8],
+    span: Range<usize>,
+    layout: &Layout,
+    fields: [usize; 4],
+    node_count: usize,
+) -> Result<Vec<Location>> {
+    let flat = numbers::parse_flat(text, span, layout.location_width)
+        .map_err(|e| number_error(path, "locations", text.len(), e))?;
+    let node_width = layout.node_width as u64;
+    let mut out = Vec::with_capacity(flat.len() / layout.location_width.max(1));
+    for rec in flat.chunks_exact(layout.location_width) {
+        let index = rec[fields[0]];
+        if index % node_width != 0 || index / node_width >= node_count as u64 {
+            return Err(Error::bad(
+                path,
+                format!("a location points at {index}, which is not the start of a node"),
+            ));
+        }
+        let small = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        out.push(Location {
+            node: (index / node_width) as u32,
+            script_id: small(rec[fields[1]]),
+            line: small(rec[fields[2]]),
+            column: small(rec[fields[3]]),
+        });
+    }
+    Ok(out)
+}
+
+/// A byte cursor over the top-level object, with errors that say where the file ended.
+struct Cursor<'a> {
+    path: &'a Path,
+    text: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn skip_ws(&mut self) {
+        while self
+            .text
+            .get(self.pos)
+            .is_some_and(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+        {
+            self.pos += 1;
+        }
+    }
+
+    fn truncated(&self, section: &str) -> Error {
+        Error::bad(
+            self.path,
+            format!(
+                "the file ends inside the `{section}` section (after {} bytes): the snapshot is \
+                 truncated, probably because its writer was killed or the disk filled; take it again",
+                self.text.len()
+            ),
+        )
+    }
+
+    fn peek(&self, section: &str) -> Result<u8> {
+        self.text.get(self.pos).copied().ok_or_else(|| self.truncated(section))
+    }
+
+    fn expect(&mut self, byte: u8, section: &str) -> Result<()> {
+        self.skip_ws();
+        let found = self.peek(section)?;
+        if found != byte {
+            return Err(Error::bad(
+                self.path,
+                format!(
+                    "malformed snapshot: expected {:?} but found {:?} at byte {} (in `{section}`)",
+                    char::from(byte),
+                    char::from(found),
+                    self.pos
+                ),
+            ));
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// Reads a key: a JSON string without escapes (V8's keys have none).
+    fn key(&mut self) -> Result<&'a str> {
+        self.expect(b'"', "top level")?;
+        let start = self.pos;
+        let len = self.text[start..]
+            .iter()
+            .position(|&b| b == b'"')
+            .ok_or_else(|| self.truncated("top level"))?;
+        self.pos = start + len + 1;
+        std::str::from_utf8(&self.text[start..start + len]).map_err(|_| {
+            Error::bad(self.path, format!("malformed snapshot: a key at byte {start} is not text"))
+        })
+    }
+
+    /// The body of a flat array of numbers (no nested brackets), from `[` to its `]`.
+    fn flat_array(&mut self, section: &str) -> Result<Range<usize>> {
+        self.expect(b'[', section)?;
+        let start = self.pos;
+        let len = self.text[start..]
+            .iter()
+            .position(|&b| b == b']' || b == b'[')
+            .ok_or_else(|| self.truncated(section))?;
+        if self.text[start + len] == b'[' {
+            return Err(Error::bad(
+                self.path,
+                format!("malformed snapshot: `{section}` should be a flat list of numbers but holds a nested list at byte {}", start + len),
+            ));
+        }
+        self.pos = start + len + 1;
+        Ok(start..start + len)
+    }
+
+    /// Skips a nested array of numbers (`trace_tree`) by counting brackets.
+    fn nested_array(&mut self, section: &str) -> Result<()> {
+        self.expect(b'[', section)?;
+        let mut depth = 1usize;
+        while depth > 0 {
+            let rel = self.text[self.pos..]
+                .iter()
+                .position(|&b| b == b'[' || b == b']' || b == b'"' || b == b'{')
+                .ok_or_else(|| self.truncated(section))?;
+            self.pos += rel;
+            match self.text[self.pos] {
+                b'[' => depth += 1,
+                b']' => depth -= 1,
+                _ => return self.skip_value_at_cursor(section).map(|_| ()),
+            }
+            self.pos += 1;
+        }
+        Ok(())
+    }
+
+    fn skip_value_at_cursor(&mut self, section: &str) -> Result<()> {
+        Err(Error::bad(
+            self.path,
+            format!("malformed snapshot: unexpected value at byte {} in `{section}`", self.pos),
+        ))
+    }
+
+    /// The `strings` array: the span of every string between its quotes.
+    fn string_array(&mut self) -> Result<(Range<usize>, Vec<Range<u64>>)> {
+        const SECTION: &str = "strings";
+        self.expect(b'[', SECTION)?;
+        let start = self.pos;
+        let mut spans = Vec::new();
+        self.skip_ws();
+        if self.peek(SECTION)? == b']' {
+            self.pos += 1;
+            return Ok((start..self.pos - 1, spans));
+        }
+        loop {
+            self.expect(b'"', SECTION)?;
+            let open = self.pos;
+            let mut i = open;
+            loop {
+                let rel = self.text[i..]
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\')
+                    .ok_or_else(|| self.truncated(SECTION))?;
+                i += rel;
+                if self.text[i] == b'\\' {
+                    i += 2;
+                    if i > self.text.len() {
+                        return Err(self.truncated(SECTION));
+                    }
+                } else {
+                    break;
+                }
+            }
+            spans.push(open as u64..i as u64);
+            self.pos = i + 1;
+            self.skip_ws();
+            match self.peek(SECTION)? {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    return Ok((start..self.pos - 1, spans));
+                }
+                other => {
+                    return Err(Error::bad(
+                        self.path,
+                        format!(
+                            "malformed snapshot: unexpected {:?} between strings at byte {}",
+                            char::from(other),
+                            self.pos
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Any other JSON value, skipped with serde (unknown sections of newer versions).
+    fn skip_value(&mut self, section: &str) -> Result<()> {
+        let mut stream = serde_json::Deserializer::from_slice(&self.text[self.pos..])
+            .into_iter::<serde::de::IgnoredAny>();
+        match stream.next() {
+            Some(Ok(_)) => {
+                self.pos += stream.byte_offset();
+                Ok(())
+            }
+            Some(Err(e)) if e.is_eof() => Err(self.truncated(section)),
+            Some(Err(e)) => Err(Error::bad(
+                self.path,
+                format!("malformed snapshot: bad JSON in `{section}`: {e}"),
+            )),
+            None => Err(self.truncated(section)),
+        }
+    }
+
+    fn header(&mut self) -> Result<RawHeader> {
+        self.skip_ws();
+        let mut stream =
+            serde_json::Deserializer::from_slice(&self.text[self.pos..]).into_iter::<RawHeader>();
+        match stream.next() {
+            Some(Ok(h)) => {
+                self.pos += stream.byte_offset();
+                Ok(h)
+            }
+            Some(Err(e)) if e.is_eof() => Err(self.truncated("snapshot")),
+            Some(Err(e)) => Err(Error::bad(
+                self.path,
+                format!(
+                    "unknown snapshot layout: the `snapshot` header does not have the fields V8 writes ({e})"
+                ),
+            )),
+            None => Err(self.truncated("snapshot")),
+        }
+    }
+}
+
+/// Walks the top-level object once, recording where each section is.
+fn walk(path: &Path, text: &[u8]) -> Result<Sections> {
+    let mut cur = Cursor { path, text, pos: 0 };
+    cur.skip_ws();
+    match text.get(cur.pos) {
+        Some(b'{') => {}
+        Some(b'[' | b'"' | b'0'..=b'9' | b'-' | b't' | b'f' | b'n') => {
+            return Err(Error::bad(
+                path,
+                "is JSON but not a V8 heap snapshot (a snapshot is a JSON object starting with {\"snapshot\":…)",
+            ))
+        }
+        _ => {
+            return Err(Error::bad(
+                path,
+                "is not a heap snapshot: it is not JSON (give a .heapsnapshot file, optionally .gz or .zst)",
+            ))
+        }
+    }
+    cur.pos += 1;
+    let mut sections = Sections::default();
+    cur.skip_ws();
+    if cur.peek("top level")? == b'}' {
+        return Ok(sections);
+    }
+    loop {
+        let key = cur.key()?;
+        if sections.header.is_none() && key != "snapshot" {
+            // Every V8 snapshot starts with its header; anything else is another JSON file.
+            return Err(Error::bad(
+                path,
+                format!("is JSON but not a V8 heap snapshot: its first key is `{key}`, not `snapshot`"),
+            ));
+        }
+        cur.expect(b':', key)?;
+        cur.skip_ws();
+        match key {
+            "snapshot" => sections.header = Some(cur.header()?),
+            "nodes" => sections.nodes = Some(cur.flat_array(key)?),
+            "edges" => sections.edges = Some(cur.flat_array(key)?),
+            "trace_function_infos" => sections.trace_function_infos = Some(cur.flat_array(key)?),
+            "locations" => sections.locations = Some(cur.flat_array(key)?),
+            "samples" => {
+                cur.flat_array(key)?;
+            }
+            "trace_tree" => cur.nested_array(key)?,
+            "strings" => sections.strings = Some(cur.string_array()?),
+            _ => cur.skip_value(key)?,
+        }
+        cur.skip_ws();
+        match cur.peek(key)? {
+            b',' => cur.pos += 1,
+            b'}' => break,
+            other => {
+                return Err(Error::bad(
+                    path,
+                    format!(
+                        "malformed snapshot: expected ',' or '}}' after `{key}` but found {:?} at byte {}",
+                        char::from(other),
+                        cur.pos
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(sections)
+}

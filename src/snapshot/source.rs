@@ -1,0 +1,178 @@
+//! Getting a snapshot's bytes into memory: memory-mapping plain files, decompressing gzip and
+//! zstd (detected by their magic bytes, not the file name), and reading standard input for `-`.
+//!
+//! This is the one place with `unsafe` for mapping. Everything downstream sees `&[u8]`.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use crate::error::{Error, Result};
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// The bytes of one snapshot file, mapped or owned, plus the path for messages.
+pub struct Source {
+    path: PathBuf,
+    bytes: Bytes,
+    compressed_len: Option<u64>,
+}
+
+enum Bytes {
+    Mapped(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Source {
+    /// Opens `path` (or standard input for `-`), decompressing gzip or zstd transparently.
+    pub fn open(path: &Path) -> Result<Source> {
+        let io_err = |source: io::Error| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if path == Path::new("-") {
+            let mut raw = Vec::new();
+            io::stdin().lock().read_to_end(&mut raw).map_err(io_err)?;
+            return Self::from_vec(path, raw);
+        }
+        let meta = std::fs::metadata(path).map_err(io_err)?;
+        if meta.is_dir() {
+            return Err(Error::bad(
+                path,
+                "is a directory, not a heap snapshot file (give a .heapsnapshot file)",
+            ));
+        }
+        let file = File::open(path).map_err(io_err)?;
+        if meta.len() == 0 {
+            return Err(Error::bad(
+                path,
+                "file is empty (0 bytes): the snapshot was never written, or the writer was killed before it started",
+            ));
+        }
+        let mut magic = [0u8; 4];
+        let got = (&file).take(4).read(&mut magic).map_err(io_err)?;
+        let magic = &magic[..got];
+        if magic.starts_with(&GZIP_MAGIC) || magic.starts_with(&ZSTD_MAGIC) || !meta.is_file() {
+            // Compressed files and pipes/devices are read whole; decompression needs a stream.
+            let mut raw = Vec::with_capacity(meta.len() as usize);
+            File::open(path)
+                .and_then(|mut f| f.read_to_end(&mut raw))
+                .map_err(io_err)?;
+            return Self::from_vec(path, raw);
+        }
+        // SAFETY: the mapping is read-only and private. If another process truncates or rewrites
+        // the file while we read it, we may see changed bytes (parsing then fails with an error)
+        // or get SIGBUS on truncation; that is the accepted trade-off of mapping, which is what
+        // lets us parse multi-GB snapshots without a copy. On mapping failure we read instead.
+        match unsafe { Mmap::map(&file) } {
+            Ok(map) => {
+                #[cfg(unix)]
+                let _ = map.advise(memmap2::Advice::Sequential);
+                Ok(Source {
+                    path: path.to_path_buf(),
+                    bytes: Bytes::Mapped(map),
+                    compressed_len: None,
+                })
+            }
+            Err(_) => {
+                let mut raw = Vec::with_capacity(meta.len() as usize);
+                File::open(path)
+                    .and_then(|mut f| f.read_to_end(&mut raw))
+                    .map_err(io_err)?;
+                Self::from_vec(path, raw)
+            }
+        }
+    }
+
+    /// Wraps bytes already in memory, decompressing them if they are gzip or zstd.
+    pub fn from_vec(path: &Path, raw: Vec<u8>) -> Result<Source> {
+        if raw.is_empty() {
+            return Err(Error::bad(
+                path,
+                "input is empty (0 bytes): the snapshot was never written",
+            ));
+        }
+        let compressed_len = raw.len() as u64;
+        let decompressed = if raw.starts_with(&GZIP_MAGIC) {
+            let mut out = Vec::with_capacity(raw.len().saturating_mul(6));
+            flate2::read::MultiGzDecoder::new(&raw[..])
+                .read_to_end(&mut out)
+                .map_err(|e| {
+                    Error::bad(
+                        path,
+                        format!("corrupt or truncated gzip data ({e}); re-copy or re-compress the snapshot"),
+                    )
+                })?;
+            Some(out)
+        } else if raw.starts_with(&ZSTD_MAGIC) {
+            let out = zstd::stream::decode_all(&raw[..]).map_err(|e| {
+                Error::bad(
+                    path,
+                    format!("corrupt or truncated zstd data ({e}); re-copy or re-compress the snapshot"),
+                )
+            })?;
+            Some(out)
+        } else {
+            None
+        };
+        let (bytes, compressed_len) = match decompressed {
+            Some(out) => (out, Some(compressed_len)),
+            None => (raw, None),
+        };
+        if bytes.is_empty() {
+            return Err(Error::bad(path, "decompressed to nothing: the snapshot is empty"));
+        }
+        Ok(Source {
+            path: path.to_path_buf(),
+            bytes: Bytes::Owned(bytes),
+            compressed_len,
+        })
+    }
+
+    /// The (decompressed) snapshot text.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.bytes {
+            Bytes::Mapped(map) => map,
+            Bytes::Owned(vec) => vec,
+        }
+    }
+
+    /// The path the bytes came from (`-` for standard input), for messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The size on disk when the file was compressed.
+    pub fn compressed_len(&self) -> Option<u64> {
+        self.compressed_len
+    }
+
+    /// Tells the kernel we are done with `range` of a mapped file so its pages leave our
+    /// resident set (they are clean file pages and are re-read if touched again). A no-op for
+    /// owned buffers. Used after the big number arrays are parsed into columns.
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        #[cfg(unix)]
+        if let Bytes::Mapped(map) = &self.bytes {
+            let page = 4096;
+            let start = range.start.div_ceil(page) * page;
+            let end = range.end / page * page;
+            if end > start {
+                // SAFETY: the mapping is private and read-only, so dropping its pages loses no
+                // data: a later access re-reads the file. No reference into the range is used
+                // after this call by the parser (it only keeps the strings section).
+                let _ = unsafe {
+                    map.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        start,
+                        end - start,
+                    )
+                };
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = range;
+    }
+}
