@@ -8,4 +8,5 @@
 pub mod error;
 
 pub use error::Error;
+pub mod graph;
 pub mod snapshot;

@@ -16,6 +16,9 @@ pub(crate) struct RawHeader {
     pub meta: RawMeta,
     pub node_count: u64,
     pub edge_count: u64,
+    /// Memory held outside the V8 heap that Chrome reports (absent in Node.js snapshots).
+    #[serde(default)]
+    pub extra_native_bytes: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -53,6 +53,8 @@ pub struct Snapshot {
     pub locations: Vec<Location>,
     /// `trace_function_infos` as flat numbers (width `layout.trace_function_info_width`).
     pub trace_function_infos: Vec<u64>,
+    /// `extra_native_bytes` from the header (Chrome only), counted in the total size.
+    pub extra_native_bytes: u64,
     /// Size of the decompressed snapshot text in bytes.
     pub file_size: u64,
     /// Size of the file on disk when it was compressed.
@@ -209,6 +211,7 @@ impl Snapshot {
             strings,
             locations,
             trace_function_infos,
+            extra_native_bytes: header.extra_native_bytes.map_or(0, |b| b.max(0.0) as u64),
             file_size,
             compressed_size,
         })

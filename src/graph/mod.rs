@@ -1,0 +1,520 @@
+//! The retainer graph of one snapshot, with everything Chrome DevTools derives from it:
+//! retainers (reverse CSR), DevTools' "essential" edges, the shallow-size pre-pass, the
+//! dominator tree, retained sizes, distances and class names.
+//!
+//! Every rule here follows DevTools' heap snapshot worker (`HeapSnapshot.ts`,
+//! `JSHeapSnapshot`) so that each number equals what DevTools shows for the same file; the
+//! parity tests compare node by node against DevTools' own code. `docs/devtools-rules.md`
+//! describes the rules. Heap data stays in flat columns indexed by node ordinal (`u32`).
+
+pub mod bits;
+pub mod classes;
+pub mod dominators;
+mod weakmap;
+
+use rayon::prelude::*;
+
+use crate::snapshot::Snapshot;
+use bits::BitSet;
+pub use classes::{ClassId, Classes};
+use weakmap::WeakMapEdgeNames;
+
+/// Distance of nodes no BFS reached (DevTools' `noDistance`).
+pub const NO_DISTANCE: i32 = -5;
+/// Distance given to the root when the snapshot has user roots, so that objects reached only
+/// through system roots sort after everything reachable from user roots.
+pub const BASE_SYSTEM_DISTANCE: i32 = 100_000_000;
+
+/// One snapshot plus the derived graph columns.
+pub struct HeapGraph {
+    pub snapshot: Snapshot,
+    /// The root node's ordinal (always 0 in V8 snapshots).
+    pub root: u32,
+    /// `first_retainer[n]..first_retainer[n + 1]` index `retainer_edge`/`retainer_node`.
+    pub first_retainer: Vec<u32>,
+    /// Per retainer slot: the retaining edge's index.
+    pub retainer_edge: Vec<u32>,
+    /// Per retainer slot: the retaining node's ordinal.
+    pub retainer_node: Vec<u32>,
+    /// Per edge: whether it retains for dominator purposes (DevTools' essential edges).
+    pub essential: BitSet,
+    /// Per node: shallow size after DevTools' pre-pass (owned arrays/hidden moved to owners).
+    pub self_size: Vec<u64>,
+    /// Per node: immediate dominator (the root's is itself).
+    pub idom: Vec<u32>,
+    /// Per node: retained size.
+    pub retained_size: Vec<u64>,
+    /// Per node: BFS distance from the roots, or [`NO_DISTANCE`].
+    pub distance: Vec<i32>,
+    /// Per node: whether DevTools renames it `Detached …` (a detached DOM node).
+    pub detached: BitSet,
+    /// Class of every node and the class table.
+    pub classes: Classes,
+    /// Whether the root has user-root children (Chrome pages; not Node.js).
+    pub has_user_roots: bool,
+    /// How many nodes the root could not reach through essential edges.
+    pub unreachable_count: usize,
+}
+
+/// Phases reported to a progress observer.
+pub const PHASES: &[&str] = &[
+    "retainers",
+    "flags",
+    "dominators",
+    "distances",
+    "classes",
+];
+
+impl HeapGraph {
+    /// Builds every derived column. `progress` is told each phase as it starts.
+    pub fn build(snapshot: Snapshot, progress: &dyn Fn(&str)) -> HeapGraph {
+        let root = 0u32;
+        progress("retainers");
+        let (first_retainer, retainer_edge, retainer_node) = build_retainers(&snapshot);
+        progress("flags");
+        let detached = propagate_dom_state(&snapshot);
+        let page_owned = mark_page_owned(&snapshot, root);
+        let weakmaps = WeakMapEdgeNames::find(&snapshot);
+        let essential = essential_edges(&snapshot, root, &page_owned, &weakmaps);
+        let has_user_roots = snapshot
+            .edges_of(root)
+            .any(|e| is_user_root(&snapshot, snapshot.edge_to[e]));
+        let self_size = if has_user_roots {
+            shallow_sizes(&snapshot, root)
+        } else {
+            snapshot.node_self_size.clone()
+        };
+        progress("dominators");
+        let doms = dominators::dominators(&dominators::DominatorInput {
+            root,
+            first_edge: &snapshot.first_edge,
+            edge_to: &snapshot.edge_to,
+            first_retainer: &first_retainer,
+            retainer_edge: &retainer_edge,
+            retainer_node: &retainer_node,
+            essential: &essential,
+        });
+        let retained_size = dominators::retained_sizes(&doms, &self_size);
+        let unreachable_count = count_unreachable(&snapshot, root, &essential);
+        progress("distances");
+        let distance = distances(&snapshot, root, &weakmaps);
+        progress("classes");
+        let classes = Classes::compute(&snapshot, &detached);
+        HeapGraph {
+            snapshot,
+            root,
+            first_retainer,
+            retainer_edge,
+            retainer_node,
+            essential,
+            self_size,
+            idom: doms.idom,
+            retained_size,
+            distance,
+            detached,
+            classes,
+            has_user_roots,
+            unreachable_count,
+        }
+    }
+
+    /// Number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.snapshot.node_count()
+    }
+
+    /// Node `n`'s retainer slots (index `retainer_edge` and `retainer_node` with them).
+    pub fn retainers_of(&self, n: u32) -> std::ops::Range<usize> {
+        self.first_retainer[n as usize] as usize..self.first_retainer[n as usize + 1] as usize
+    }
+
+    /// DevTools' total size: the root's retained size (plus `extra_native_bytes`, if any).
+    pub fn total_size(&self) -> u64 {
+        self.retained_size[self.root as usize] + self.snapshot.extra_native_bytes
+    }
+
+    /// The class name of node `n`.
+    pub fn class_name(&self, n: u32) -> &str {
+        self.classes.name_of_node(n)
+    }
+}
+
+/// JS snapshot's user roots: any non-synthetic node, and the `(Document DOM trees)` root.
+fn is_user_root(snapshot: &Snapshot, n: u32) -> bool {
+    let t = snapshot.node_type[n as usize];
+    t != snapshot.layout.node_types.synthetic || is_document_dom_trees_root(snapshot, n)
+}
+
+fn is_document_dom_trees_root(snapshot: &Snapshot, n: u32) -> bool {
+    snapshot.node_type[n as usize] == snapshot.layout.node_types.synthetic
+        && snapshot.strings.raw(snapshot.node_name[n as usize]) == b"(Document DOM trees)"
+}
+
+/// The reverse CSR. Each node's retainers are stored in reverse order of (source, edge), as
+/// DevTools fills them, so retainer listings come out in the same order.
+fn build_retainers(s: &Snapshot) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    let n = s.node_count();
+    let m = s.edge_count();
+    let mut first = vec![0u32; n + 1];
+    for &to in &s.edge_to {
+        first[to as usize] += 1;
+    }
+    // Inclusive prefix sums: first[t] is the end of t's slots; filling decrements it back
+    // to the start.
+    let mut sum = 0u32;
+    for slot in first.iter_mut().take(n) {
+        sum += *slot;
+        *slot = sum;
+    }
+    first[n] = m as u32;
+    let mut retainer_edge = vec![0u32; m];
+    let mut retainer_node = vec![0u32; m];
+    for src in 0..n as u32 {
+        for e in s.edges_of(src) {
+            let to = s.edge_to[e] as usize;
+            first[to] -= 1;
+            let slot = first[to] as usize;
+            retainer_edge[slot] = e as u32;
+            retainer_node[slot] = src;
+        }
+    }
+    (first, retainer_edge, retainer_node)
+}
+
+/// DevTools' `propagateDOMState`: native nodes whose detachedness says detached, and native
+/// nodes reached from them (not through attached ones), are renamed `Detached …`.
+fn propagate_dom_state(s: &Snapshot) -> BitSet {
+    let n = s.node_count();
+    let mut detached = BitSet::new(n);
+    if s.layout.node_detachedness_field.is_none() {
+        return detached;
+    }
+    let native = s.layout.node_types.native;
+    let hidden_edge = s.layout.edge_types.hidden;
+    let weak_edge = s.layout.edge_types.weak;
+    let mut state = s.node_detachedness.clone();
+    let mut visited = BitSet::new(n);
+    let mut attached_list = Vec::new();
+    let mut detached_list = Vec::new();
+    let mut process = |node: u32,
+                       new_state: u8,
+                       state: &mut Vec<u8>,
+                       attached_list: &mut Vec<u32>,
+                       detached_list: &mut Vec<u32>| {
+        let i = node as usize;
+        if visited.get(i) {
+            return;
+        }
+        visited.set(i);
+        if s.node_type[i] != native {
+            return;
+        }
+        state[i] = new_state;
+        if new_state == 1 {
+            attached_list.push(node);
+        } else if new_state == 2 {
+            detached.set(i);
+            detached_list.push(node);
+        }
+    };
+    for node in 0..n as u32 {
+        let st = s.node_detachedness[node as usize];
+        if st != 0 {
+            process(node, st, &mut state, &mut attached_list, &mut detached_list);
+        }
+    }
+    while let Some(node) = attached_list.pop() {
+        for e in s.edges_of(node) {
+            let t = s.edge_type[e];
+            if t != hidden_edge && t != weak_edge {
+                process(s.edge_to[e], 1, &mut state, &mut attached_list, &mut detached_list);
+            }
+        }
+    }
+    while let Some(node) = detached_list.pop() {
+        if state[node as usize] == 1 {
+            continue;
+        }
+        for e in s.edges_of(node) {
+            let t = s.edge_type[e];
+            if t != hidden_edge && t != weak_edge {
+                process(s.edge_to[e], 2, &mut state, &mut attached_list, &mut detached_list);
+            }
+        }
+    }
+    drop(process);
+    detached
+}
+
+/// DevTools' `markPageOwnedNodes`: everything reachable (not through weak edges) from the
+/// root's shortcut edges and its `(Document DOM trees)` element edges. Empty for Node.js.
+fn mark_page_owned(s: &Snapshot, root: u32) -> BitSet {
+    let mut owned = BitSet::new(s.node_count());
+    let et = s.layout.edge_types;
+    let mut stack = Vec::new();
+    for e in s.edges_of(root) {
+        let t = s.edge_type[e];
+        let to = s.edge_to[e];
+        let entry = (t == et.element && is_document_dom_trees_root(s, to)) || t == et.shortcut;
+        if entry && !owned.get(to as usize) {
+            owned.set(to as usize);
+            stack.push(to);
+        }
+    }
+    while let Some(node) = stack.pop() {
+        for e in s.edges_of(node) {
+            let to = s.edge_to[e];
+            if owned.get(to as usize) || s.edge_type[e] == et.weak {
+                continue;
+            }
+            owned.set(to as usize);
+            stack.push(to);
+        }
+    }
+    owned
+}
+
+/// DevTools' `computeIsEssentialEdge` for every edge.
+fn essential_edges(s: &Snapshot, root: u32, page_owned: &BitSet, weakmaps: &WeakMapEdgeNames) -> BitSet {
+    let et = s.layout.edge_types;
+    let mut source = vec![0u32; s.edge_count()];
+    for node in 0..s.node_count() as u32 {
+        for e in s.edges_of(node) {
+            source[e] = node;
+        }
+    }
+    let check = |e: usize| -> bool {
+        let node = source[e];
+        let t = s.edge_type[e];
+        if t == et.internal && !weakmaps.is_empty() {
+            if let Some(w) = weakmaps.get(s.edge_name[e]) {
+                if u64::from(s.node_id[node as usize]) == w.table_id {
+                    return false;
+                }
+            }
+        }
+        if t == et.weak {
+            return false;
+        }
+        let to = s.edge_to[e];
+        if to == node {
+            return false;
+        }
+        if node != root {
+            if t == et.shortcut {
+                return false;
+            }
+            if page_owned.get(to as usize) && !page_owned.get(node as usize) {
+                return false;
+            }
+        }
+        true
+    };
+    BitSet::from_fn_par(s.edge_count(), check)
+}
+
+/// Nodes the DFS from the root cannot reach through essential edges (for reporting only).
+fn count_unreachable(s: &Snapshot, root: u32, essential: &BitSet) -> usize {
+    let mut seen = BitSet::new(s.node_count());
+    let mut stack = vec![root];
+    seen.set(root as usize);
+    let mut reached = 1usize;
+    while let Some(node) = stack.pop() {
+        for e in s.edges_of(node) {
+            let to = s.edge_to[e];
+            if essential.get(e) && !seen.get(to as usize) {
+                seen.set(to as usize);
+                reached += 1;
+                stack.push(to);
+            }
+        }
+    }
+    s.node_count() - reached
+}
+
+/// DevTools' `calculateShallowSizes`: the self size of `hidden` and `array` nodes (and
+/// `system / ExternalStringData`) owned by exactly one other node moves to that owner.
+fn shallow_sizes(s: &Snapshot, root: u32) -> Vec<u64> {
+    const UNVISITED: u32 = u32::MAX;
+    const MULTIPLE: u32 = u32::MAX - 1;
+    let nt = s.layout.node_types;
+    let weak = s.layout.edge_types.weak;
+    let n = s.node_count();
+    let mut owners = vec![0u32; n];
+    let mut worklist = Vec::new();
+    for i in 0..n {
+        let t = s.node_type[i];
+        let external = t == nt.native && s.strings.raw(s.node_name[i]) == b"system / ExternalStringData";
+        if t == nt.hidden || t == nt.array || external {
+            owners[i] = UNVISITED;
+        } else {
+            owners[i] = i as u32;
+            worklist.push(i as u32);
+        }
+    }
+    while let Some(id) = worklist.pop() {
+        let owner = owners[id as usize];
+        for e in s.edges_of(id) {
+            if s.edge_type[e] == weak {
+                continue;
+            }
+            let target = s.edge_to[e];
+            let current = owners[target as usize];
+            if current == UNVISITED {
+                owners[target as usize] = owner;
+                worklist.push(target);
+            } else if current == target || current == owner || current == MULTIPLE {
+                // Owned by itself, already by this owner, or already shared: nothing changes.
+            } else {
+                owners[target as usize] = MULTIPLE;
+                worklist.push(target);
+            }
+        }
+    }
+    let mut sizes = s.node_self_size.clone();
+    for i in 0..n {
+        let owner = owners[i];
+        if owner == UNVISITED || owner == MULTIPLE || owner == i as u32 {
+            continue;
+        }
+        if s.node_type[owner as usize] == nt.synthetic || owner == root {
+            continue;
+        }
+        let moved = sizes[i];
+        sizes[i] = 0;
+        sizes[owner as usize] += moved;
+    }
+    sizes
+}
+
+/// Interned strings the distance filter compares names against.
+struct DistanceFilterNames {
+    sloppy_function_map: Option<u32>,
+    native_context: Option<u32>,
+    map_descriptors: Option<u32>,
+}
+
+fn find_strings(s: &Snapshot, wanted: &[&[u8]]) -> Vec<Option<u32>> {
+    let n = s.strings.len();
+    wanted
+        .iter()
+        .map(|w| {
+            (0..n as u32)
+                .into_par_iter()
+                .find_first(|&i| s.strings.raw(i) == *w)
+        })
+        .collect()
+}
+
+/// JavaScript `parseInt(text, 10)` for the descriptor-array filter: `None` is NaN.
+fn js_parse_int(text: &str) -> Option<i64> {
+    let t = text.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let end = digits.bytes().take_while(u8::is_ascii_digit).count();
+    if end == 0 {
+        return None;
+    }
+    let value = digits[..end].parse::<i64>().unwrap_or(i64::MAX);
+    Some(if neg { -value } else { value })
+}
+
+/// DevTools' distances: BFS from the root's user-root children first, then from the root,
+/// skipping weak edges and applying JSHeapSnapshot's edge filter.
+fn distances(s: &Snapshot, root: u32, weakmaps: &WeakMapEdgeNames) -> Vec<i32> {
+    let n = s.node_count();
+    let nt = s.layout.node_types;
+    let et = s.layout.edge_types;
+    let found = find_strings(s, &[b"sloppy_function_map", b"system / NativeContext", b"(map descriptors)"]);
+    let names = DistanceFilterNames {
+        sloppy_function_map: found[0],
+        native_context: found[1],
+        map_descriptors: found[2],
+    };
+    // Pairs of WeakMap edges: the first edge of a pair met is skipped, the second taken.
+    let mut pending_pairs = BitSet::new(weakmaps.len().max(1) * 2 + 1);
+    let mut filter = |node: u32, e: usize| -> bool {
+        let t = s.edge_type[e];
+        let node_name = Some(s.node_name[node as usize]);
+        let node_type = s.node_type[node as usize];
+        if node_type == nt.hidden
+            && !s.layout.edge_name_is_index(t)
+            && names.sloppy_function_map.is_some()
+            && Some(s.edge_name[e]) == names.sloppy_function_map
+            && node_name == names.native_context
+        {
+            return false;
+        }
+        if node_type == nt.array && names.map_descriptors.is_some() && node_name == names.map_descriptors {
+            let index = if s.layout.edge_name_is_index(t) {
+                Some(i64::from(s.edge_name[e]))
+            } else {
+                js_parse_int(&s.strings.get(s.edge_name[e]))
+            };
+            return match index {
+                Some(i) => i < 2 || i % 3 != 1,
+                None => true,
+            };
+        }
+        if t == et.internal {
+            if let Some(w) = weakmaps.get(s.edge_name[e]) {
+                let pair = w.pair as usize;
+                if pending_pairs.get(pair) {
+                    pending_pairs.clear(pair);
+                } else {
+                    pending_pairs.set(pair);
+                    return false;
+                }
+            }
+        }
+        true
+    };
+    let mut distance = vec![NO_DISTANCE; n];
+    let mut queue: Vec<u32> = Vec::with_capacity(n);
+    for e in s.edges_of(root) {
+        let to = s.edge_to[e];
+        if is_user_root(s, to) {
+            distance[to as usize] = 1;
+            queue.push(to);
+        }
+    }
+    let user_roots = queue.len();
+    bfs(s, &mut queue, 0, &mut distance, &mut filter);
+    distance[root as usize] = if user_roots > 0 { BASE_SYSTEM_DISTANCE } else { 0 };
+    let start = queue.len();
+    queue.push(root);
+    bfs(s, &mut queue, start, &mut distance, &mut filter);
+    distance
+}
+
+fn bfs(
+    s: &Snapshot,
+    queue: &mut Vec<u32>,
+    mut head: usize,
+    distance: &mut [i32],
+    filter: &mut dyn FnMut(u32, usize) -> bool,
+) {
+    let weak = s.layout.edge_types.weak;
+    while head < queue.len() {
+        let node = queue[head];
+        head += 1;
+        let d = distance[node as usize] + 1;
+        for e in s.edges_of(node) {
+            if s.edge_type[e] == weak {
+                continue;
+            }
+            let to = s.edge_to[e];
+            if distance[to as usize] != NO_DISTANCE {
+                continue;
+            }
+            if !filter(node, e) {
+                continue;
+            }
+            distance[to as usize] = d;
+            queue.push(to);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Parity with Chrome DevTools: for every sample snapshot, every node's class name, class key,
+//! shallow size, retained size, dominator and distance must equal what DevTools' own heap
+//! snapshot worker computed for the same file (golden files made by `tools/parity/regen.sh`
+//! with heap-snapshot-toolkit@1.1.3).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use heapscan::graph::HeapGraph;
+use heapscan::snapshot::Snapshot;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Golden {
+    node_count: usize,
+    edge_count: usize,
+    ids: Vec<u64>,
+    class_names: Vec<String>,
+    class_keys: Vec<String>,
+    distances: Vec<i64>,
+    retained_sizes: Vec<f64>,
+    dominator_ids: Vec<u64>,
+    self_sizes: Vec<f64>,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn load_golden(name: &str) -> Golden {
+    let path = root().join("tests/golden").join(format!("{name}.json.gz"));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("golden file"))
+        .read_to_string(&mut text)
+        .expect("golden gunzip");
+    serde_json::from_str(&text).expect("golden json")
+}
+
+/// Compares one column and returns a description of the first few mismatches.
+fn compare<T: PartialEq + std::fmt::Debug>(
+    what: &str,
+    ids: &[u64],
+    ours: &[T],
+    theirs: &[T],
+    errors: &mut Vec<String>,
+) {
+    assert_eq!(ours.len(), theirs.len(), "{what}: column lengths differ");
+    let bad: Vec<usize> = (0..ours.len()).filter(|&i| ours[i] != theirs[i]).collect();
+    if !bad.is_empty() {
+        let examples: Vec<String> = bad
+            .iter()
+            .take(5)
+            .map(|&i| format!("node #{i} @{}: ours {:?}, DevTools {:?}", ids[i], ours[i], theirs[i]))
+            .collect();
+        errors.push(format!("{what}: {} of {} differ, e.g. {}", bad.len(), ours.len(), examples.join("; ")));
+    }
+}
+
+fn check_sample(name: &str) {
+    let path = root().join("samples").join(format!("{name}.heapsnapshot.gz"));
+    let golden = load_golden(name);
+    let snapshot = Snapshot::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(snapshot.node_count(), golden.node_count);
+    assert_eq!(snapshot.edge_count(), golden.edge_count);
+    let graph = HeapGraph::build(snapshot, &|_| {});
+    let s = &graph.snapshot;
+    let n = s.node_count();
+    let ids: Vec<u64> = s.node_id.iter().map(|&i| u64::from(i)).collect();
+    let mut errors = Vec::new();
+    compare("ids", &ids, &ids, &golden.ids, &mut errors);
+    let names: Vec<String> = (0..n as u32).map(|i| graph.class_name(i).to_string()).collect();
+    compare("class names", &ids, &names, &golden.class_names, &mut errors);
+    let keys: Vec<String> = (0..n)
+        .map(|i| {
+            let c = graph.classes.class_of[i] as usize;
+            match graph.classes.locations[c] {
+                Some(l) => format!("{},{},{},{}", l.script_id, l.line, l.column, graph.classes.names[c]),
+                None => format!(",{}", graph.classes.names[c]),
+            }
+        })
+        .collect();
+    compare("class keys", &ids, &keys, &golden.class_keys, &mut errors);
+    let selfs: Vec<f64> = graph.self_size.iter().map(|&v| v as f64).collect();
+    compare("self sizes", &ids, &selfs, &golden.self_sizes, &mut errors);
+    let retained: Vec<f64> = graph.retained_size.iter().map(|&v| v as f64).collect();
+    compare("retained sizes", &ids, &retained, &golden.retained_sizes, &mut errors);
+    let doms: Vec<u64> = graph.idom.iter().map(|&d| u64::from(s.node_id[d as usize])).collect();
+    compare("dominators", &ids, &doms, &golden.dominator_ids, &mut errors);
+    let dist: Vec<i64> = graph.distance.iter().map(|&d| i64::from(d)).collect();
+    compare("distances", &ids, &dist, &golden.distances, &mut errors);
+    assert!(errors.is_empty(), "{name} differs from DevTools:\n{}", errors.join("\n"));
+}
+
+fn samples() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("samples"))
+        .expect("samples dir")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let f = e.file_name().to_string_lossy().to_string();
+            f.strip_suffix(".heapsnapshot.gz").map(str::to_owned)
+        })
+        .filter(|n| Path::new(&root().join("tests/golden").join(format!("{n}.json.gz"))).exists())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn every_sample_has_a_golden_file() {
+    let all: Vec<_> = std::fs::read_dir(root().join("samples"))
+        .expect("samples dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".heapsnapshot.gz"))
+        .collect();
+    assert!(all.len() >= 3, "expected samples for at least Node 16, 20 and 24");
+    assert_eq!(all.len(), samples().len(), "some samples have no golden file: run tools/parity/regen.sh");
+}
+
+#[test]
+fn all_samples_match_devtools_node_by_node() {
+    let names = samples();
+    assert!(!names.is_empty());
+    for name in names {
+        check_sample(&name);
+    }
+}
