@@ -9,4 +9,6 @@ pub mod error;
 
 pub use error::Error;
 pub mod graph;
+pub mod report;
 pub mod snapshot;
+pub mod summary;

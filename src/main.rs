@@ -20,12 +20,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    // Commands are added here as they land.
+    /// Per-class summary of one snapshot (DevTools' Summary view), statistics and top dominators.
+    Summary(cli::summary::SummaryArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Summary(args) => cli::summary::run(args),
     };
     cli::finish(outcome)
 }

@@ -3,11 +3,13 @@
 //! snapshot worker computed for the same file (golden files made by `tools/parity/regen.sh`
 //! with heap-snapshot-toolkit@1.1.3).
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use heapscan::graph::HeapGraph;
+use heapscan::graph::{DominatorTree, HeapGraph};
 use heapscan::snapshot::Snapshot;
+use heapscan::summary::{statistics, ClassAggregates};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -21,6 +23,44 @@ struct Golden {
     retained_sizes: Vec<f64>,
     dominator_ids: Vec<u64>,
     self_sizes: Vec<f64>,
+    aggregates: BTreeMap<String, GoldenAggregate>,
+    statistics: GoldenStatistics,
+    total_size: f64,
+}
+
+#[derive(Deserialize, Debug, PartialEq)]
+struct GoldenAggregate {
+    name: String,
+    count: u64,
+    distance: i64,
+    #[serde(rename = "self")]
+    self_size: f64,
+    retained: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GoldenStatistics {
+    total: f64,
+    native: GoldenNative,
+    v8heap: GoldenV8Heap,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GoldenNative {
+    total: f64,
+    typed_arrays: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GoldenV8Heap {
+    total: f64,
+    code: f64,
+    js_arrays: f64,
+    strings: f64,
+    system: f64,
 }
 
 fn root() -> PathBuf {
@@ -50,14 +90,26 @@ fn compare<T: PartialEq + std::fmt::Debug>(
         let examples: Vec<String> = bad
             .iter()
             .take(5)
-            .map(|&i| format!("node #{i} @{}: ours {:?}, DevTools {:?}", ids[i], ours[i], theirs[i]))
+            .map(|&i| {
+                format!(
+                    "node #{i} @{}: ours {:?}, DevTools {:?}",
+                    ids[i], ours[i], theirs[i]
+                )
+            })
             .collect();
-        errors.push(format!("{what}: {} of {} differ, e.g. {}", bad.len(), ours.len(), examples.join("; ")));
+        errors.push(format!(
+            "{what}: {} of {} differ, e.g. {}",
+            bad.len(),
+            ours.len(),
+            examples.join("; ")
+        ));
     }
 }
 
 fn check_sample(name: &str) {
-    let path = root().join("samples").join(format!("{name}.heapsnapshot.gz"));
+    let path = root()
+        .join("samples")
+        .join(format!("{name}.heapsnapshot.gz"));
     let golden = load_golden(name);
     let snapshot = Snapshot::open(&path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(snapshot.node_count(), golden.node_count);
@@ -68,13 +120,24 @@ fn check_sample(name: &str) {
     let ids: Vec<u64> = s.node_id.iter().map(|&i| u64::from(i)).collect();
     let mut errors = Vec::new();
     compare("ids", &ids, &ids, &golden.ids, &mut errors);
-    let names: Vec<String> = (0..n as u32).map(|i| graph.class_name(i).to_string()).collect();
-    compare("class names", &ids, &names, &golden.class_names, &mut errors);
+    let names: Vec<String> = (0..n as u32)
+        .map(|i| graph.class_name(i).to_string())
+        .collect();
+    compare(
+        "class names",
+        &ids,
+        &names,
+        &golden.class_names,
+        &mut errors,
+    );
     let keys: Vec<String> = (0..n)
         .map(|i| {
             let c = graph.classes.class_of[i] as usize;
             match graph.classes.locations[c] {
-                Some(l) => format!("{},{},{},{}", l.script_id, l.line, l.column, graph.classes.names[c]),
+                Some(l) => format!(
+                    "{},{},{},{}",
+                    l.script_id, l.line, l.column, graph.classes.names[c]
+                ),
                 None => format!(",{}", graph.classes.names[c]),
             }
         })
@@ -83,12 +146,81 @@ fn check_sample(name: &str) {
     let selfs: Vec<f64> = graph.self_size.iter().map(|&v| v as f64).collect();
     compare("self sizes", &ids, &selfs, &golden.self_sizes, &mut errors);
     let retained: Vec<f64> = graph.retained_size.iter().map(|&v| v as f64).collect();
-    compare("retained sizes", &ids, &retained, &golden.retained_sizes, &mut errors);
-    let doms: Vec<u64> = graph.idom.iter().map(|&d| u64::from(s.node_id[d as usize])).collect();
-    compare("dominators", &ids, &doms, &golden.dominator_ids, &mut errors);
+    compare(
+        "retained sizes",
+        &ids,
+        &retained,
+        &golden.retained_sizes,
+        &mut errors,
+    );
+    let doms: Vec<u64> = graph
+        .idom
+        .iter()
+        .map(|&d| u64::from(s.node_id[d as usize]))
+        .collect();
+    compare(
+        "dominators",
+        &ids,
+        &doms,
+        &golden.dominator_ids,
+        &mut errors,
+    );
     let dist: Vec<i64> = graph.distance.iter().map(|&d| i64::from(d)).collect();
     compare("distances", &ids, &dist, &golden.distances, &mut errors);
-    assert!(errors.is_empty(), "{name} differs from DevTools:\n{}", errors.join("\n"));
+
+    // The Summary view: one row per class key.
+    let tree = DominatorTree::new(&graph.idom, graph.root);
+    let agg = ClassAggregates::compute(&graph, &tree);
+    let ours: BTreeMap<String, GoldenAggregate> = (0..graph.classes.len())
+        .filter(|&c| agg.count[c] > 0)
+        .map(|c| {
+            let name = graph.classes.names[c].clone();
+            let key = match graph.classes.locations[c] {
+                Some(l) => format!("{},{},{},{}", l.script_id, l.line, l.column, name),
+                None => format!(",{name}"),
+            };
+            let row = GoldenAggregate {
+                name,
+                count: agg.count[c],
+                distance: i64::from(agg.distance[c]),
+                self_size: agg.self_size[c] as f64,
+                retained: agg.retained_size[c] as f64,
+            };
+            (key, row)
+        })
+        .collect();
+    let mut keys: Vec<&String> = ours.keys().chain(golden.aggregates.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let (a, b) = (ours.get(key), golden.aggregates.get(key));
+        if a != b {
+            errors.push(format!("class {key:?}: ours {a:?}, DevTools {b:?}"));
+        }
+    }
+    let st = statistics(&graph);
+    let g = &golden.statistics;
+    let pairs = [
+        ("total", st.total, g.total),
+        ("native", st.native, g.native.total),
+        ("typed arrays", st.typed_arrays, g.native.typed_arrays),
+        ("v8heap", st.v8heap, g.v8heap.total),
+        ("code", st.code, g.v8heap.code),
+        ("js arrays", st.js_arrays, g.v8heap.js_arrays),
+        ("strings", st.strings, g.v8heap.strings),
+        ("system", st.system, g.v8heap.system),
+        ("total size", graph.total_size(), golden.total_size),
+    ];
+    for (what, ours, theirs) in pairs {
+        if ours as f64 != theirs {
+            errors.push(format!("statistics {what}: ours {ours}, DevTools {theirs}"));
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "{name} differs from DevTools:\n{}",
+        errors.join("\n")
+    );
 }
 
 fn samples() -> Vec<String> {
@@ -110,10 +242,21 @@ fn every_sample_has_a_golden_file() {
     let all: Vec<_> = std::fs::read_dir(root().join("samples"))
         .expect("samples dir")
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".heapsnapshot.gz"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .ends_with(".heapsnapshot.gz")
+        })
         .collect();
-    assert!(all.len() >= 3, "expected samples for at least Node 16, 20 and 24");
-    assert_eq!(all.len(), samples().len(), "some samples have no golden file: run tools/parity/regen.sh");
+    assert!(
+        all.len() >= 3,
+        "expected samples for at least Node 16, 20 and 24"
+    );
+    assert_eq!(
+        all.len(),
+        samples().len(),
+        "some samples have no golden file: run tools/parity/regen.sh"
+    );
 }
 
 #[test]

@@ -2,13 +2,15 @@
 //! calls and hands the resulting report model to a renderer. Shared helpers for output files
 //! and exit codes live here.
 
-
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
+
+pub mod progress;
+pub mod summary;
 
 /// The result of a command: the exit code it wants (0 ok, 1 verdict failed) or an error (2).
 pub type Outcome = anyhow::Result<ExitCode>;
@@ -46,6 +48,3 @@ pub fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
         }
     }
 }
-
-/// `-o FILE` as clap sees it.
-pub type OutputPath = Option<PathBuf>;

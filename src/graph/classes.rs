@@ -282,7 +282,8 @@ mod interfaces {
         for &i in &object_strings {
             is_object_string.set(i as usize);
         }
-        let is_plain = |i: usize| s.node_type[i] == nt.object && is_object_string.get(s.node_name[i] as usize);
+        let is_plain =
+            |i: usize| s.node_type[i] == nt.object && is_object_string.get(s.node_name[i] as usize);
         let proto = (0..s.strings.len() as u32).find(|&i| s.strings.raw(i) == b"__proto__");
 
         // Decoded property names, cached per string index.
@@ -462,15 +463,18 @@ mod interfaces {
 
 #[cfg(test)]
 mod tests {
-    use super::interfaces::format_property_name;
     use super::html_class_name;
+    use super::interfaces::format_property_name;
 
     #[test]
     fn html_names_are_cut_at_the_first_space() {
         assert_eq!(html_class_name("<div id=\"a\">"), "<div>");
         assert_eq!(html_class_name("<div>"), "<div>");
         assert_eq!(html_class_name("Detached <li class=x>"), "Detached <li>");
-        assert_eq!(html_class_name("Detached HTMLDivElement"), "Detached HTMLDivElement");
+        assert_eq!(
+            html_class_name("Detached HTMLDivElement"),
+            "Detached HTMLDivElement"
+        );
         assert_eq!(html_class_name("Foo bar"), "Foo bar");
     }
 

@@ -46,12 +46,30 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
     let mut numbered = 0u32;
 
     let r = input.root + 1;
-    dfs(input, r, &mut parent, &mut semi, &mut vertex, &mut label, &mut scratch, &mut numbered);
+    dfs(
+        input,
+        r,
+        &mut parent,
+        &mut semi,
+        &mut vertex,
+        &mut label,
+        &mut scratch,
+        &mut numbered,
+    );
     if (numbered as usize) < node_count {
         for v in 1..=node_count as u32 {
             if semi[v as usize] == 0 && has_only_weak_retainers(input, v - 1) {
                 parent[v as usize] = r;
-                dfs(input, v, &mut parent, &mut semi, &mut vertex, &mut label, &mut scratch, &mut numbered);
+                dfs(
+                    input,
+                    v,
+                    &mut parent,
+                    &mut semi,
+                    &mut vertex,
+                    &mut label,
+                    &mut scratch,
+                    &mut numbered,
+                );
             }
         }
     }
@@ -105,7 +123,11 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
         while v != 0 {
             let next = bucket_next[v as usize];
             let u = eval(v, &mut ancestor, &mut label, &semi, stack);
-            dom[v as usize] = if semi[u as usize] < semi[v as usize] { u } else { p };
+            dom[v as usize] = if semi[u as usize] < semi[v as usize] {
+                u
+            } else {
+                p
+            };
             v = next;
         }
     }
@@ -126,8 +148,11 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
 
 fn has_only_weak_retainers(input: &DominatorInput<'_>, node: u32) -> bool {
     let node = node as usize;
-    (input.first_retainer[node]..input.first_retainer[node + 1])
-        .all(|slot| !input.essential.get(input.retainer_edge[slot as usize] as usize))
+    (input.first_retainer[node]..input.first_retainer[node + 1]).all(|slot| {
+        !input
+            .essential
+            .get(input.retainer_edge[slot as usize] as usize)
+    })
 }
 
 /// Iterative DFS over essential edges from vertex `start`, numbering vertices in preorder.

@@ -10,6 +10,7 @@
 pub mod bits;
 pub mod classes;
 pub mod dominators;
+pub mod locations;
 mod weakmap;
 
 use rayon::prelude::*;
@@ -57,13 +58,7 @@ pub struct HeapGraph {
 }
 
 /// Phases reported to a progress observer.
-pub const PHASES: &[&str] = &[
-    "retainers",
-    "flags",
-    "dominators",
-    "distances",
-    "classes",
-];
+pub const PHASES: &[&str] = &["retainers", "flags", "dominators", "distances", "classes"];
 
 impl HeapGraph {
     /// Builds every derived column. `progress` is told each phase as it starts.
@@ -227,7 +222,13 @@ fn propagate_dom_state(s: &Snapshot) -> BitSet {
         for e in s.edges_of(node) {
             let t = s.edge_type[e];
             if t != hidden_edge && t != weak_edge {
-                process(s.edge_to[e], 1, &mut state, &mut attached_list, &mut detached_list);
+                process(
+                    s.edge_to[e],
+                    1,
+                    &mut state,
+                    &mut attached_list,
+                    &mut detached_list,
+                );
             }
         }
     }
@@ -238,7 +239,13 @@ fn propagate_dom_state(s: &Snapshot) -> BitSet {
         for e in s.edges_of(node) {
             let t = s.edge_type[e];
             if t != hidden_edge && t != weak_edge {
-                process(s.edge_to[e], 2, &mut state, &mut attached_list, &mut detached_list);
+                process(
+                    s.edge_to[e],
+                    2,
+                    &mut state,
+                    &mut attached_list,
+                    &mut detached_list,
+                );
             }
         }
     }
@@ -275,7 +282,12 @@ fn mark_page_owned(s: &Snapshot, root: u32) -> BitSet {
 }
 
 /// DevTools' `computeIsEssentialEdge` for every edge.
-fn essential_edges(s: &Snapshot, root: u32, page_owned: &BitSet, weakmaps: &WeakMapEdgeNames) -> BitSet {
+fn essential_edges(
+    s: &Snapshot,
+    root: u32,
+    page_owned: &BitSet,
+    weakmaps: &WeakMapEdgeNames,
+) -> BitSet {
     let et = s.layout.edge_types;
     let mut source = vec![0u32; s.edge_count()];
     for node in 0..s.node_count() as u32 {
@@ -344,7 +356,8 @@ fn shallow_sizes(s: &Snapshot, root: u32) -> Vec<u64> {
     let mut worklist = Vec::new();
     for i in 0..n {
         let t = s.node_type[i];
-        let external = t == nt.native && s.strings.raw(s.node_name[i]) == b"system / ExternalStringData";
+        let external =
+            t == nt.native && s.strings.raw(s.node_name[i]) == b"system / ExternalStringData";
         if t == nt.hidden || t == nt.array || external {
             owners[i] = UNVISITED;
         } else {
@@ -428,7 +441,14 @@ fn distances(s: &Snapshot, root: u32, weakmaps: &WeakMapEdgeNames) -> Vec<i32> {
     let n = s.node_count();
     let nt = s.layout.node_types;
     let et = s.layout.edge_types;
-    let found = find_strings(s, &[b"sloppy_function_map", b"system / NativeContext", b"(map descriptors)"]);
+    let found = find_strings(
+        s,
+        &[
+            b"sloppy_function_map",
+            b"system / NativeContext",
+            b"(map descriptors)",
+        ],
+    );
     let names = DistanceFilterNames {
         sloppy_function_map: found[0],
         native_context: found[1],
@@ -448,7 +468,10 @@ fn distances(s: &Snapshot, root: u32, weakmaps: &WeakMapEdgeNames) -> Vec<i32> {
         {
             return false;
         }
-        if node_type == nt.array && names.map_descriptors.is_some() && node_name == names.map_descriptors {
+        if node_type == nt.array
+            && names.map_descriptors.is_some()
+            && node_name == names.map_descriptors
+        {
             let index = if s.layout.edge_name_is_index(t) {
                 Some(i64::from(s.edge_name[e]))
             } else {
@@ -483,7 +506,11 @@ fn distances(s: &Snapshot, root: u32, weakmaps: &WeakMapEdgeNames) -> Vec<i32> {
     }
     let user_roots = queue.len();
     bfs(s, &mut queue, 0, &mut distance, &mut filter);
-    distance[root as usize] = if user_roots > 0 { BASE_SYSTEM_DISTANCE } else { 0 };
+    distance[root as usize] = if user_roots > 0 {
+        BASE_SYSTEM_DISTANCE
+    } else {
+        0
+    };
     let start = queue.len();
     queue.push(root);
     bfs(s, &mut queue, start, &mut distance, &mut filter);
@@ -516,5 +543,42 @@ fn bfs(
             distance[to as usize] = d;
             queue.push(to);
         }
+    }
+}
+
+/// The dominator tree as CSR: `first[n]..first[n + 1]` index `children`, the nodes `n`
+/// immediately dominates, in ordinal order. The root is nobody's child.
+pub struct DominatorTree {
+    pub first: Vec<u32>,
+    pub children: Vec<u32>,
+}
+
+impl DominatorTree {
+    /// Builds the children lists from immediate dominators.
+    pub fn new(idom: &[u32], root: u32) -> DominatorTree {
+        let n = idom.len();
+        let mut first = vec![0u32; n + 1];
+        for (node, &d) in idom.iter().enumerate() {
+            if node as u32 != root {
+                first[d as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            first[i + 1] += first[i];
+        }
+        let mut cursor = first.clone();
+        let mut children = vec![0u32; first[n] as usize];
+        for (node, &d) in idom.iter().enumerate() {
+            if node as u32 != root {
+                children[cursor[d as usize] as usize] = node as u32;
+                cursor[d as usize] += 1;
+            }
+        }
+        DominatorTree { first, children }
+    }
+
+    /// The nodes `n` immediately dominates.
+    pub fn children_of(&self, n: u32) -> &[u32] {
+        &self.children[self.first[n as usize] as usize..self.first[n as usize + 1] as usize]
     }
 }

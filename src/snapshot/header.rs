@@ -151,8 +151,7 @@ impl Layout {
         };
         let node_type_names = type_names(path, "node_types", &meta.node_types)?;
         let edge_type_names = type_names(path, "edge_types", &meta.edge_types)?;
-        if node_type_names.len() >= NO_TYPE as usize || edge_type_names.len() >= NO_TYPE as usize
-        {
+        if node_type_names.len() >= NO_TYPE as usize || edge_type_names.len() >= NO_TYPE as usize {
             return Err(unknown("more than 254 node or edge types".into()));
         }
         if meta.node_fields.len() > MAX_RECORD_WIDTH || meta.edge_fields.len() > MAX_RECORD_WIDTH {
@@ -186,7 +185,10 @@ impl Layout {
             shortcut: et("shortcut"),
             weak: et("weak"),
         };
-        for (name, t) in [("object", node_types.object), ("synthetic", node_types.synthetic)] {
+        for (name, t) in [
+            ("object", node_types.object),
+            ("synthetic", node_types.synthetic),
+        ] {
             if t == NO_TYPE {
                 return Err(unknown(format!("meta.node_types has no `{name}` type")));
             }
@@ -207,7 +209,12 @@ impl Layout {
                 index_of(&meta.location_fields, name)
                     .ok_or_else(|| unknown(format!("meta.location_fields has no `{name}`")))
             };
-            Some([lf("object_index")?, lf("script_id")?, lf("line")?, lf("column")?])
+            Some([
+                lf("object_index")?,
+                lf("script_id")?,
+                lf("line")?,
+                lf("column")?,
+            ])
         };
         Ok(Layout {
             node_width: meta.node_fields.len(),

@@ -129,9 +129,19 @@ impl Snapshot {
             return Err(Error::bad(&path, "the snapshot has no nodes"));
         }
         if node_count >= u32::MAX as usize {
-            return Err(Error::bad(&path, "more than 4 billion nodes are not supported"));
+            return Err(Error::bad(
+                &path,
+                "more than 4 billion nodes are not supported",
+            ));
         }
-        let edges = parse_edges(&path, text, edges_span.clone(), &layout, string_count, node_count)?;
+        let edges = parse_edges(
+            &path,
+            text,
+            edges_span.clone(),
+            &layout,
+            string_count,
+            node_count,
+        )?;
         let edge_count = edges.edge_type.len();
         if edge_count as u64 != header.edge_count {
             return Err(Error::bad(
@@ -169,7 +179,10 @@ impl Snapshot {
             }
             _ => Vec::new(),
         };
-        let trace_function_infos = match (&sections.trace_function_infos, layout.trace_function_info_width) {
+        let trace_function_infos = match (
+            &sections.trace_function_infos,
+            layout.trace_function_info_width,
+        ) {
             (Some(span), width) if width > 0 => numbers::parse_flat(text, span.clone(), width)
                 .map_err(|e| number_error(&path, "trace_function_infos", text.len(), e))?,
             _ => Vec::new(),
@@ -325,34 +338,39 @@ fn parse_nodes(
     let type_count = layout.node_type_names.len() as u64;
     let results: Vec<_> = parts
         .into_par_iter()
-        .map(|(((((((chunk, ty), name), id), size), edges), trace), detached)| {
-            let chunk: &Chunk = chunk;
-            parse_chunk(text, chunk, width, |i, rec| {
-                let t = rec[layout.node_type_field];
-                if t >= type_count {
-                    return Err(format!("node type {t} is not one of the {type_count} types in meta"));
-                }
-                let n = rec[layout.node_name_field];
-                if n >= string_count as u64 {
-                    return Err(format!(
+        .map(
+            |(((((((chunk, ty), name), id), size), edges), trace), detached)| {
+                let chunk: &Chunk = chunk;
+                parse_chunk(text, chunk, width, |i, rec| {
+                    let t = rec[layout.node_type_field];
+                    if t >= type_count {
+                        return Err(format!(
+                            "node type {t} is not one of the {type_count} types in meta"
+                        ));
+                    }
+                    let n = rec[layout.node_name_field];
+                    if n >= string_count as u64 {
+                        return Err(format!(
                         "node name index {n} is out of range (there are {string_count} strings)"
                     ));
-                }
-                ty[i] = t as u8;
-                name[i] = n as u32;
-                id[i] = u32_field(rec[layout.node_id_field], "node id")?;
-                size[i] = rec[layout.node_self_size_field];
-                edges[i] = u32_field(rec[layout.node_edge_count_field], "edge count")?;
-                if let Some(f) = layout.node_trace_id_field {
-                    trace[i] = u32_field(rec[f], "trace node id")?;
-                }
-                if let Some(f) = layout.node_detachedness_field {
-                    detached[i] = u8::try_from(rec[f])
-                        .map_err(|_| format!("detachedness {} is not a small number", rec[f]))?;
-                }
-                Ok(())
-            })
-        })
+                    }
+                    ty[i] = t as u8;
+                    name[i] = n as u32;
+                    id[i] = u32_field(rec[layout.node_id_field], "node id")?;
+                    size[i] = rec[layout.node_self_size_field];
+                    edges[i] = u32_field(rec[layout.node_edge_count_field], "edge count")?;
+                    if let Some(f) = layout.node_trace_id_field {
+                        trace[i] = u32_field(rec[f], "trace node id")?;
+                    }
+                    if let Some(f) = layout.node_detachedness_field {
+                        detached[i] = u8::try_from(rec[f]).map_err(|_| {
+                            format!("detachedness {} is not a small number", rec[f])
+                        })?;
+                    }
+                    Ok(())
+                })
+            },
+        )
         .collect();
     first_error(results).map_err(|e| number_error(path, "nodes", text.len(), e))?;
     Ok(cols)
@@ -476,7 +494,10 @@ impl<'a> Cursor<'a> {
     }
 
     fn peek(&self, section: &str) -> Result<u8> {
-        self.text.get(self.pos).copied().ok_or_else(|| self.truncated(section))
+        self.text
+            .get(self.pos)
+            .copied()
+            .ok_or_else(|| self.truncated(section))
     }
 
     fn expect(&mut self, byte: u8, section: &str) -> Result<()> {
@@ -507,7 +528,10 @@ impl<'a> Cursor<'a> {
             .ok_or_else(|| self.truncated("top level"))?;
         self.pos = start + len + 1;
         std::str::from_utf8(&self.text[start..start + len]).map_err(|_| {
-            Error::bad(self.path, format!("malformed snapshot: a key at byte {start} is not text"))
+            Error::bad(
+                self.path,
+                format!("malformed snapshot: a key at byte {start} is not text"),
+            )
         })
     }
 
@@ -552,7 +576,10 @@ impl<'a> Cursor<'a> {
     fn skip_value_at_cursor(&mut self, section: &str) -> Result<()> {
         Err(Error::bad(
             self.path,
-            format!("malformed snapshot: unexpected value at byte {} in `{section}`", self.pos),
+            format!(
+                "malformed snapshot: unexpected value at byte {} in `{section}`",
+                self.pos
+            ),
         ))
     }
 
@@ -679,7 +706,9 @@ fn walk(path: &Path, text: &[u8]) -> Result<Sections> {
             // Every V8 snapshot starts with its header; anything else is another JSON file.
             return Err(Error::bad(
                 path,
-                format!("is JSON but not a V8 heap snapshot: its first key is `{key}`, not `snapshot`"),
+                format!(
+                    "is JSON but not a V8 heap snapshot: its first key is `{key}`, not `snapshot`"
+                ),
             ));
         }
         cur.expect(b':', key)?;

@@ -70,7 +70,10 @@ pub(crate) fn split_records(
         return Ok((Vec::new(), 0));
     };
     if bytes[last] == b',' {
-        return Err(NumberError::at(body.start + last, "a comma with no number after it"));
+        return Err(NumberError::at(
+            body.start + last,
+            "a comma with no number after it",
+        ));
     }
     // Raw boundaries, each just after a comma so that every chunk starts at a number.
     let threads = rayon::current_num_threads().max(1);
@@ -96,7 +99,9 @@ pub(crate) fn split_records(
     if total_values % width != 0 {
         return Err(NumberError::at(
             body.end,
-            format!("holds {total_values} numbers, which is not a whole number of records of {width}"),
+            format!(
+                "holds {total_values} numbers, which is not a whole number of records of {width}"
+            ),
         ));
     }
     // Move each inner boundary forward to the next record start.
@@ -171,10 +176,16 @@ where
             } else {
                 format!("unexpected character {:?}", char::from(found))
             };
-            return Err(NumberError::at(base + i, format!("{what} where a number was expected")));
+            return Err(NumberError::at(
+                base + i,
+                format!("{what} where a number was expected"),
+            ));
         }
         if i - start > 19 {
-            return Err(NumberError::at(base + start, "a number too large for 64 bits"));
+            return Err(NumberError::at(
+                base + start,
+                "a number too large for 64 bits",
+            ));
         }
         record[field] = value;
         field += 1;
@@ -193,7 +204,10 @@ where
         if bytes[i] != b',' {
             return Err(NumberError::at(
                 base + i,
-                format!("unexpected character {:?} after a number", char::from(bytes[i])),
+                format!(
+                    "unexpected character {:?} after a number",
+                    char::from(bytes[i])
+                ),
             ));
         }
         i += 1;

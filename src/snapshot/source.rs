@@ -111,7 +111,9 @@ impl Source {
             let out = zstd::stream::decode_all(&raw[..]).map_err(|e| {
                 Error::bad(
                     path,
-                    format!("corrupt or truncated zstd data ({e}); re-copy or re-compress the snapshot"),
+                    format!(
+                        "corrupt or truncated zstd data ({e}); re-copy or re-compress the snapshot"
+                    ),
                 )
             })?;
             Some(out)
@@ -123,7 +125,10 @@ impl Source {
             None => (raw, None),
         };
         if bytes.is_empty() {
-            return Err(Error::bad(path, "decompressed to nothing: the snapshot is empty"));
+            return Err(Error::bad(
+                path,
+                "decompressed to nothing: the snapshot is empty",
+            ));
         }
         Ok(Source {
             path: path.to_path_buf(),

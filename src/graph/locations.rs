@@ -1,0 +1,67 @@
+//! Source locations resolved offline: V8's `locations` give (script id, line, column) for
+//! functions and objects, and the script's name is reachable from any located closure through
+//! its `shared` → `script` → `name` edges. This module builds that script-id → name table.
+
+use rustc_hash::FxHashMap;
+
+use crate::snapshot::Snapshot;
+
+/// Script names by V8 script id.
+#[derive(Debug, Default, Clone)]
+pub struct ScriptNames {
+    by_id: FxHashMap<u32, String>,
+}
+
+/// Follows the first edge of `node` whose name is one of `names` (string edges only).
+fn follow(s: &Snapshot, node: u32, names: &[&[u8]]) -> Option<u32> {
+    let et = s.layout.edge_types;
+    s.edges_of(node)
+        .find(|&e| {
+            let t = s.edge_type[e];
+            (t == et.internal || t == et.property) && names.contains(&s.strings.raw(s.edge_name[e]))
+        })
+        .map(|e| s.edge_to[e])
+}
+
+/// The name of a Script node: its `name` edge's string, else the node's own name (V8 names
+/// Script nodes after their script).
+fn script_name(s: &Snapshot, script: u32) -> Option<String> {
+    let name = follow(s, script, &[b"name"])
+        .map(|n| s.node_name_str(n).into_owned())
+        .unwrap_or_else(|| s.node_name_str(script).into_owned());
+    (!name.is_empty() && !name.starts_with("system / ")).then_some(name)
+}
+
+impl ScriptNames {
+    /// Scans the located closures once.
+    pub fn find(s: &Snapshot) -> ScriptNames {
+        let closure = s.layout.node_types.closure;
+        let mut by_id = FxHashMap::default();
+        for loc in &s.locations {
+            if s.node_type[loc.node as usize] != closure || by_id.contains_key(&loc.script_id) {
+                continue;
+            }
+            // Node 20+ name the edge `script_or_debug_info`, older versions `script`.
+            let name = follow(s, loc.node, &[b"shared"])
+                .and_then(|shared| follow(s, shared, &[b"script", b"script_or_debug_info"]))
+                .and_then(|script| script_name(s, script));
+            if let Some(name) = name {
+                by_id.insert(loc.script_id, name);
+            }
+        }
+        ScriptNames { by_id }
+    }
+
+    /// The script's name (a path or URL), if known.
+    pub fn get(&self, script_id: u32) -> Option<&str> {
+        self.by_id.get(&script_id).map(String::as_str)
+    }
+
+    /// `file:line:column` with 1-based line and column, as editors expect.
+    pub fn format(&self, script_id: u32, line: u32, column: u32) -> String {
+        match self.get(script_id) {
+            Some(name) => format!("{name}:{}:{}", line + 1, column + 1),
+            None => format!("script#{script_id}:{}:{}", line + 1, column + 1),
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Report models (plain `Serialize` structs, one per command) and their renderers. Renderers
+//! only format what the model holds; they compute nothing.
+
+pub mod summary;
+
+use std::io::{self, Write};
+
+/// Output format, the same word for every command (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+    Jsonl,
+}
+
+/// A byte count for people: `0 B`, `812 B`, `12.3 kB`, `4.56 MB` (powers of 1000, as DevTools).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    value /= 1000.0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if value >= 100.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else if value >= 10.0 {
+        format!("{value:.1} {}", UNITS[unit])
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
+    }
+}
+
+/// A count with thousands separators: `1,234,567`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// DevTools shows distances of unreachable objects, and of objects only reachable through
+/// system roots, as a dash.
+pub fn distance_cell(distance: i32) -> String {
+    if !(0..crate::graph::BASE_SYSTEM_DISTANCE).contains(&distance) {
+        "−".to_string()
+    } else {
+        distance.to_string()
+    }
+}
+
+/// A terminal table with the house style; numeric columns are right-aligned by the caller.
+pub fn new_table(header: &[&str]) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.remove_style(comfy_table::TableComponent::HorizontalLines);
+    table.set_header(header.iter().copied());
+    table
+}
+
+/// Right-aligns the given columns.
+pub fn align_right(table: &mut comfy_table::Table, columns: &[usize]) {
+    for &c in columns {
+        if let Some(col) = table.column_mut(c) {
+            col.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+}
+
+/// Writes a model as pretty JSON followed by a newline.
+pub fn write_json<T: serde::Serialize>(out: &mut dyn Write, model: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, model).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_counts_read_well() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1000), "1.00 kB");
+        assert_eq!(human_bytes(12_345), "12.3 kB");
+        assert_eq!(human_bytes(4_560_000), "4.56 MB");
+        assert_eq!(human_bytes(700_000_000), "700 MB");
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(1234567), "1,234,567");
+        assert_eq!(distance_cell(-5), "−");
+        assert_eq!(distance_cell(100_000_003), "−");
+        assert_eq!(distance_cell(3), "3");
+    }
+}
