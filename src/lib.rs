@@ -9,6 +9,8 @@ pub mod error;
 
 pub use error::Error;
 pub mod graph;
+pub mod paths;
 pub mod report;
 pub mod snapshot;
 pub mod summary;
+pub mod units;

@@ -22,12 +22,18 @@ struct Cli {
 enum Command {
     /// Per-class summary of one snapshot (DevTools' Summary view), statistics and top dominators.
     Summary(cli::summary::SummaryArgs),
+    /// One row per heap object (CSV or JSON lines): id, type, class, name, sizes, distance, dominator.
+    Nodes(cli::nodes::NodesArgs),
+    /// Shortest paths from the GC roots to an object: who keeps it alive.
+    Retainers(cli::retainers::RetainersArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Summary(args) => cli::summary::run(args),
+        Command::Nodes(args) => cli::nodes::run(args),
+        Command::Retainers(args) => cli::retainers::run(args),
     };
     cli::finish(outcome)
 }

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+pub mod nodes;
 pub mod progress;
+pub mod retainers;
 pub mod summary;
 
 /// The result of a command: the exit code it wants (0 ok, 1 verdict failed) or an error (2).

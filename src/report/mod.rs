@@ -1,6 +1,8 @@
 //! Report models (plain `Serialize` structs, one per command) and their renderers. Renderers
 //! only format what the model holds; they compute nothing.
 
+pub mod nodes;
+pub mod retainers;
 pub mod summary;
 
 use std::io::{self, Write};

@@ -1,0 +1,158 @@
+//! Shortest retainer paths: how an object is reached from the GC roots.
+//!
+//! One BFS from the root over non-weak edges (user roots such as `global` first, as DevTools
+//! orders distances) records, for every node, the edge it was first reached by. The path to
+//! any node is then that chain of edges, read backwards. Several paths to one object are the
+//! shortest path through each of its distinct direct retainers, nearest first.
+
+use crate::graph::HeapGraph;
+use crate::report::retainers::{NodeRef, PathStep, RetainerPath};
+use crate::summary::short_name;
+
+const NONE: u32 = u32::MAX;
+
+/// The BFS tree over non-weak edges.
+pub struct ShortestPaths {
+    /// Per node: the edge it was first reached by (`NONE` for the root and unreached nodes).
+    pub via_edge: Vec<u32>,
+    /// Per node: the node that edge comes from.
+    pub via_node: Vec<u32>,
+    /// Per node: hops from the root (`u32::MAX` when unreached).
+    pub hops: Vec<u32>,
+}
+
+impl ShortestPaths {
+    /// Runs the BFS.
+    pub fn compute(graph: &HeapGraph) -> ShortestPaths {
+        let s = &graph.snapshot;
+        let n = s.node_count();
+        let weak = s.layout.edge_types.weak;
+        let synthetic = s.layout.node_types.synthetic;
+        let mut via_edge = vec![NONE; n];
+        let mut via_node = vec![NONE; n];
+        let mut hops = vec![u32::MAX; n];
+        let mut queue = Vec::with_capacity(n);
+        hops[graph.root as usize] = 0;
+        // User roots (non-synthetic children of the root) first, then the rest.
+        for user_first in [true, false] {
+            for e in s.edges_of(graph.root) {
+                let to = s.edge_to[e];
+                let is_user = s.node_type[to as usize] != synthetic;
+                if is_user == user_first && hops[to as usize] == u32::MAX && s.edge_type[e] != weak
+                {
+                    hops[to as usize] = 1;
+                    via_edge[to as usize] = e as u32;
+                    via_node[to as usize] = graph.root;
+                    queue.push(to);
+                }
+            }
+        }
+        let mut head = 0;
+        while head < queue.len() {
+            let node = queue[head];
+            head += 1;
+            let next = hops[node as usize] + 1;
+            for e in s.edges_of(node) {
+                let to = s.edge_to[e];
+                if s.edge_type[e] == weak || hops[to as usize] != u32::MAX {
+                    continue;
+                }
+                hops[to as usize] = next;
+                via_edge[to as usize] = e as u32;
+                via_node[to as usize] = node;
+                queue.push(to);
+            }
+        }
+        ShortestPaths {
+            via_edge,
+            via_node,
+            hops,
+        }
+    }
+
+    /// The edges from the root to `node`, root side first; `None` when unreachable.
+    pub fn edges_to(&self, node: u32) -> Option<Vec<(u32, usize)>> {
+        if self.hops[node as usize] == u32::MAX {
+            return None;
+        }
+        let mut steps = Vec::new();
+        let mut current = node;
+        while self.via_edge[current as usize] != NONE {
+            steps.push((
+                self.via_node[current as usize],
+                self.via_edge[current as usize] as usize,
+            ));
+            current = self.via_node[current as usize];
+        }
+        steps.reverse();
+        Some(steps)
+    }
+}
+
+/// Describes node `n` for reports.
+pub fn node_ref(graph: &HeapGraph, n: u32) -> NodeRef {
+    let s = &graph.snapshot;
+    NodeRef {
+        id: s.node_id[n as usize],
+        node_type: s.layout.node_type_name(s.node_type[n as usize]).to_string(),
+        class: graph.class_name(n).to_string(),
+        name: short_name(graph, n, 80),
+        self_size: graph.self_size[n as usize],
+        retained_size: graph.retained_size[n as usize],
+    }
+}
+
+/// Turns a chain of (source node, edge) into report steps ending at the edge's target.
+pub fn path_steps(graph: &HeapGraph, chain: &[(u32, usize)]) -> Vec<PathStep> {
+    let s = &graph.snapshot;
+    chain
+        .iter()
+        .map(|&(_, e)| PathStep {
+            edge_type: s.layout.edge_type_name(s.edge_type[e]).to_string(),
+            edge_name: s.edge_name_str(e).into_owned(),
+            node: node_ref(graph, s.edge_to[e]),
+        })
+        .collect()
+}
+
+/// Up to `limit` shortest paths from the root to `target`, one through each distinct direct
+/// retainer (non-weak), nearest retainer first.
+pub fn retainer_paths(
+    graph: &HeapGraph,
+    tree: &ShortestPaths,
+    target: u32,
+    limit: usize,
+) -> Vec<RetainerPath> {
+    let s = &graph.snapshot;
+    let weak = s.layout.edge_types.weak;
+    let mut retainers: Vec<(u32, u32, usize)> = graph
+        .retainers_of(target)
+        .filter_map(|slot| {
+            let e = graph.retainer_edge[slot] as usize;
+            let from = graph.retainer_node[slot];
+            let hops = tree.hops[from as usize];
+            (s.edge_type[e] != weak && hops != u32::MAX && from != target)
+                .then_some((hops, from, e))
+        })
+        .collect();
+    retainers.sort_by_key(|&(hops, from, e)| (hops, s.node_id[from as usize], e));
+    let mut seen_sources = Vec::new();
+    let mut paths = Vec::new();
+    for (_, from, e) in retainers {
+        if paths.len() >= limit {
+            break;
+        }
+        if seen_sources.contains(&from) {
+            continue;
+        }
+        seen_sources.push(from);
+        let Some(mut chain) = tree.edges_to(from) else {
+            continue;
+        };
+        chain.push((from, e));
+        paths.push(RetainerPath {
+            steps: path_steps(graph, &chain),
+        });
+    }
+    paths
+}
