@@ -7,6 +7,11 @@
 //! most common property sets (`{a, b, c}`), as `inferInterfaceDefinitions` and
 //! `applyInterfaceDefinitions` do. Objects of type `object` that have a source location are
 //! keyed by (location, name), so two constructors with one name stay apart.
+//!
+//! One deliberate difference from DevTools: classes are grouped by name text. DevTools keys
+//! them by string index, so an object literally named `Function` and the closures form two
+//! groups with one public key, and one overwrites the other in its Summary; heapscan counts
+//! both in one row (see `docs/devtools-rules.md`).
 
 use rustc_hash::FxHashMap;
 

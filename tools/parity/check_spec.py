@@ -6,7 +6,12 @@
 For each sample it recomputes, from the raw snapshot and the written spec only (no DevTools
 code), every column of tests/golden/<name>.json.gz and says which ones match. It exists to
 prove the spec is complete enough to implement from; it is slow-ish (pure Python, about
-ten seconds per sample) and not part of the Rust test suite. Standard library only.
+a second per sample) and not part of the Rust test suite. Standard library only.
+
+    python3 tools/parity/check_spec.py --ablate RULE [samples...]
+
+--ablate turns one rule of the spec off (see ABLATIONS) and shows how many values then
+differ from DevTools: a measure of what skipping that rule costs on real Node snapshots.
 
 Exit status: 0 when every column of every sample matches, 1 otherwise.
 """
@@ -26,6 +31,20 @@ EPHEMERON_RE = re.compile(
     re.S,
 )
 FLAG_QUERY, FLAG_DETACHED, FLAG_PAGE = 1, 2, 4
+ABLATIONS = {
+    "page_owned": "keep edges from non-page-owned into page-owned nodes (essential-edge rule 4)",
+    "weakmap_table": "keep the WeakMap table's ephemeron edge for dominators",
+    "shortcut": "keep shortcut edges that do not start at the root",
+    "shallow": "skip calculateShallowSizes (use raw self sizes)",
+    "orphans": "do not hang nodes without essential retainers off the root",
+    "user_roots": "distances: one BFS from the root at distance 0 (no user-root pass)",
+    "weakmap_distance": "distances: no WeakMap pair filter",
+    "sloppy": "distances: no sloppy_function_map filter",
+    "interfaces": "no interface inference for plain Objects (class 'Object')",
+    "detached": "no propagateDOMState (no 'Detached ' names)",
+    "locations": "class keys without locations",
+}
+ABLATE = set()
 UNKNOWN, ATTACHED, DETACHED = 0, 1, 2
 
 
@@ -184,7 +203,7 @@ def propagate_dom_state(s):
     """Step 1 (propagateDOMState): returns per-node detachedness and renames detached natives."""
     N = s.N
     det = list(s.ndet) if s.ndet is not None else [0] * N
-    if s.ndet is None:
+    if s.ndet is None or "detached" in ABLATE:
         return det
     visited = bytearray(N)
     attached, detached = [], []
@@ -296,7 +315,7 @@ def essential_edges(s, flags):
             t = s.etype[e]
             if t == s.E_INTERNAL:
                 m = weakmap_match(s, e)
-                if m and s.nid[i] == m[1]:
+                if m and s.nid[i] == m[1] and "weakmap_table" not in ABLATE:
                     continue  # the WeakMap table's edge to the value
             if t == s.E_WEAK:
                 continue
@@ -304,9 +323,9 @@ def essential_edges(s, flags):
             if c == i:
                 continue
             if i != s.root:
-                if t == s.E_SHORTCUT:
+                if t == s.E_SHORTCUT and "shortcut" not in ABLATE:
                     continue
-                if (flags[c] & FLAG_PAGE) and not (flags[i] & FLAG_PAGE):
+                if (flags[c] & FLAG_PAGE) and not (flags[i] & FLAG_PAGE) and "page_owned" not in ABLATE:
                     continue
             ess[e] = 1
     return ess
@@ -315,6 +334,8 @@ def essential_edges(s, flags):
 def shallow_sizes(s):
     """calculateShallowSizes: returns the adjusted self sizes."""
     size = list(s.self_raw)
+    if "shallow" in ABLATE:
+        return size
     if not any(is_user_root(s, c) for _, c in root_children(s)):
         return size
     N = s.N
@@ -365,6 +386,8 @@ def dominators(s, ess):
         if ess[e]:
             has_ess_ret[s.eto[e]] = 1
     orphans = [i for i in range(N) if i != r and not has_ess_ret[i]]
+    if "orphans" in ABLATE:
+        orphans = []
     succ_extra = orphans
     # Semi-NCA (Georgiadis): semidominators by path-compressed eval over a DFS preorder,
     # then idom by climbing the partial dominator tree. Order-independent result.
@@ -463,14 +486,14 @@ def distances(s):
 
     def allowed(i, e):
         nt = s.ntype[i]
-        if nt == s.T_HIDDEN and s.edge_name(e) == "sloppy_function_map" and s.raw_name(i) == "system / NativeContext":
+        if nt == s.T_HIDDEN and "sloppy" not in ABLATE and s.edge_name(e) == "sloppy_function_map" and s.raw_name(i) == "system / NativeContext":
             return False
         if nt == s.T_ARRAY and s.raw_name(i) == "(map descriptors)":
             idx = js_parse_int(s.edge_name(e))
             if idx is None:
                 return True
             return idx < 2 or idx % 3 != 1
-        if s.etype[e] == s.E_INTERNAL:
+        if s.etype[e] == s.E_INTERNAL and "weakmap_distance" not in ABLATE:
             m = weakmap_match(s, e)
             if m:
                 if m[0] in pending:
@@ -499,7 +522,7 @@ def distances(s):
 
     q = []
     for _, c in root_children(s):
-        if is_user_root(s, c):
+        if is_user_root(s, c) and "user_roots" not in ABLATE:
             dist[c] = 1
             q.append(c)
     bfs(q)
@@ -570,6 +593,8 @@ def class_names(s):
             cands[iname][1] += 1
         else:
             cands[iname] = [props, 1]
+    if "interfaces" in ABLATE:
+        cands = {}
     ordered = sorted(cands.items(), key=lambda kv: -kv[1][1])  # stable, like Array.prototype.sort
     min_count = max(2, len(plain) / 1000)
     defs = []
@@ -626,7 +651,7 @@ def class_names(s):
 
 
 def public_key(s, i, names, ikey):
-    if s.ntype[i] == s.T_OBJECT and i in s.loc:
+    if s.ntype[i] == s.T_OBJECT and i in s.loc and "locations" not in ABLATE:
         sid, line, col = s.loc[i]
         return "%d,%d,%d,%s" % (sid, line, col, names[i]), True
     return "," + names[i], False
@@ -778,15 +803,27 @@ def check(sample, golden_path):
 
 
 def main(argv):
+    argv = list(argv)
+    while "--ablate" in argv:
+        j = argv.index("--ablate")
+        rule = argv[j + 1]
+        if rule not in ABLATIONS:
+            sys.exit("unknown rule %r; one of: %s" % (rule, ", ".join(ABLATIONS)))
+        ABLATE.add(rule)
+        del argv[j:j + 2]
     here = os.path.dirname(os.path.abspath(__file__))
     repo = os.path.dirname(os.path.dirname(here))
-    samples = argv or sorted(
-        os.path.join(repo, "samples", f) for f in os.listdir(os.path.join(repo, "samples"))
-        if f.endswith(".heapsnapshot.gz"))
+    samples = argv
+    if not samples:
+        for sub in ("", "synthetic"):
+            d = os.path.join(repo, "samples", sub)
+            if os.path.isdir(d):
+                samples += sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".heapsnapshot.gz"))
     ok = True
     for smp in samples:
         base = os.path.basename(smp)[: -len(".heapsnapshot.gz")]
-        gp = os.path.join(repo, "tests", "golden", base + ".json.gz")
+        sub = "synthetic" if os.path.basename(os.path.dirname(os.path.abspath(smp))) == "synthetic" else ""
+        gp = os.path.join(repo, "tests", "golden", sub, base + ".json.gz")
         ok &= check(smp, gp)
     return 0 if ok else 1
 

@@ -7,7 +7,7 @@
 //   node tools/parity/golden.js SNAPSHOT[.gz] [OUT.json.gz]
 //
 // OUT defaults to tests/golden/<sample-name>.json.gz, where <sample-name> is the snapshot's
-// file name without `.heapsnapshot[.gz]`. The output is deterministic for a given input
+// file name without `.heapsnapshot[.gz]` (tests/golden/synthetic/... for samples/synthetic/...). The output is deterministic for a given input
 // (stable key order, gzip header without name or mtime).
 //
 // Every per-node column is in snapshot node order (node ordinal 0..N-1):
@@ -46,7 +46,9 @@ async function main() {
   const [input, outArg] = process.argv.slice(2);
   if (!input) usage();
   const repoRoot = path.resolve(__dirname, '..', '..');
-  const out = outArg || path.join(repoRoot, 'tests', 'golden', sampleName(input) + '.json.gz');
+  // samples/synthetic/X.heapsnapshot.gz -> tests/golden/synthetic/X.json.gz
+  const sub = path.basename(path.dirname(path.resolve(input))) === 'synthetic' ? 'synthetic' : '';
+  const out = outArg || path.join(repoRoot, 'tests', 'golden', sub, sampleName(input) + '.json.gz');
 
   const { parse } = await import('heap-snapshot-toolkit');
 
@@ -66,13 +68,12 @@ async function main() {
   const tail = decoder.end();
   if (tail) chunks.push(tail);
 
-  // The worker calls console.time/timeEnd and console.warn (problem reports about unreachable
-  // nodes): keep stdout clean, but keep the reports for the facts section.
-  const problemReports = [];
+  // Keep stdout clean in case a build of the worker still calls console.time/timeEnd/warn
+  // (the 1.1.3 bundle strips them, so its "N nodes are unreachable" report never appears).
   const saved = { time: console.time, timeEnd: console.timeEnd, warn: console.warn };
   console.time = () => {};
   console.timeEnd = () => {};
-  console.warn = (...args) => problemReports.push(args.join(' '));
+  console.warn = () => {};
   let snapshot;
   try {
     snapshot = await parse(Readable.from(chunks, { objectMode: true }));
@@ -90,7 +91,7 @@ async function main() {
     rawSelfSizes[i] = rawJson.nodes[i * rawNodeFields.length + off];
   }
 
-  const golden = buildGolden(snapshot, problemReports, rawSelfSizes);
+  const golden = buildGolden(snapshot, rawSelfSizes);
   golden.source = {
     sample: path.basename(input),
     sample_sha256: crypto.createHash('sha256').update(raw).digest('hex'),
@@ -108,7 +109,7 @@ async function main() {
     `${gz.length} bytes gz (devtools ${parsedMs.toFixed(0)} ms, total ${totalMs.toFixed(0)} ms)`);
 }
 
-function buildGolden(s, problemReports, rawSelfSizes) {
+function buildGolden(s, rawSelfSizes) {
   const N = s.nodeCount;
   const nfc = s.nodeFieldCount;
   const efc = s.edgeFieldsCount;
@@ -159,13 +160,13 @@ function buildGolden(s, problemReports, rawSelfSizes) {
     aggregates,
     statistics: s.getStatistics(),
     total_size: s.totalSize,
-    facts: computeFacts(s, problemReports, rawSelfSizes),
+    facts: computeFacts(s, rawSelfSizes),
   };
 }
 
 // Counts that explain the goldens; they re-derive nothing DevTools does not, they only measure
 // which of its rules fire on this snapshot (see docs/devtools-rules.md, "Empirical facts").
-function computeFacts(s, problemReports, rawSizes) {
+function computeFacts(s, rawSizes) {
   const N = s.nodeCount;
   const nfc = s.nodeFieldCount;
   const efc = s.edgeFieldsCount;
@@ -176,7 +177,6 @@ function computeFacts(s, problemReports, rawSizes) {
   const flags = s.flags;
   const PAGE = s.nodeFlags.pageObject;
   const node = s.createNode(0);
-  const strings = s.strings;
 
   // Edge type histogram, shortcut edges, WeakMap ephemeron edges.
   const edgeTypes = {};
@@ -339,7 +339,6 @@ function computeFacts(s, problemReports, rawSizes) {
     plain_objects_renamed_by_interface: interfaceRenamed,
     interface_definitions: JSON.parse(s.interfaceDefinitions()).length,
     location_keyed_nodes: locationKeyed,
-    problem_reports: problemReports.map((r) => r.split('\n')[0]),
   };
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerate every golden file tests/golden/<name>.json.gz from samples/<name>.heapsnapshot.gz
-# with DevTools' own heap snapshot worker (heap-snapshot-toolkit, version pinned in
-# package-lock.json).
+# (and tests/golden/synthetic/<name>.json.gz from samples/synthetic/, which synthetic.js
+# rewrites first) with DevTools' own heap snapshot worker (heap-snapshot-toolkit, version
+# pinned in package-lock.json).
 #
 #   tools/parity/regen.sh                  # all samples
 #   tools/parity/regen.sh samples/node20.heapsnapshot.gz ...   # only these
@@ -28,8 +29,10 @@ fi
 if [[ $# -gt 0 ]]; then
   inputs=("$@")
 else
+  # The hand-made corner cases are generated (deterministically) from synthetic.js.
+  "$node_bin" "$here/synthetic.js" >/dev/null
   shopt -s nullglob
-  inputs=("$repo"/samples/*.heapsnapshot.gz)
+  inputs=("$repo"/samples/*.heapsnapshot.gz "$repo"/samples/synthetic/*.heapsnapshot.gz)
 fi
 [[ ${#inputs[@]} -gt 0 ]] || { echo "regen.sh: no samples/*.heapsnapshot.gz (run samples/make-samples.sh)" >&2; exit 1; }
 
