@@ -5,6 +5,7 @@
 //! any node is then that chain of edges, read backwards. Several paths to one object are the
 //! shortest path through each of its distinct direct retainers, nearest first.
 
+use crate::graph::bits::BitSet;
 use crate::graph::HeapGraph;
 use crate::report::retainers::{NodeRef, PathStep, RetainerPath};
 use crate::summary::short_name;
@@ -19,6 +20,9 @@ pub struct ShortestPaths {
     pub via_node: Vec<u32>,
     /// Per node: hops from the root (`u32::MAX` when unreached).
     pub hops: Vec<u32>,
+    /// Per node: whether its path starts at a user root (such as `global`) rather than at a
+    /// system root category; paths a user can act on are shown first.
+    pub from_user_root: BitSet,
 }
 
 impl ShortestPaths {
@@ -31,6 +35,7 @@ impl ShortestPaths {
         let mut via_edge = vec![NONE; n];
         let mut via_node = vec![NONE; n];
         let mut hops = vec![u32::MAX; n];
+        let mut from_user_root = BitSet::new(n);
         let mut queue = Vec::with_capacity(n);
         hops[graph.root as usize] = 0;
         // User roots (non-synthetic children of the root) first, then the rest.
@@ -41,6 +46,9 @@ impl ShortestPaths {
                 if is_user == user_first && hops[to as usize] == u32::MAX && s.edge_type[e] != weak
                 {
                     hops[to as usize] = 1;
+                    if is_user {
+                        from_user_root.set(to as usize);
+                    }
                     via_edge[to as usize] = e as u32;
                     via_node[to as usize] = graph.root;
                     queue.push(to);
@@ -58,6 +66,9 @@ impl ShortestPaths {
                     continue;
                 }
                 hops[to as usize] = next;
+                if from_user_root.get(node as usize) {
+                    from_user_root.set(to as usize);
+                }
                 via_edge[to as usize] = e as u32;
                 via_node[to as usize] = node;
                 queue.push(to);
@@ -67,6 +78,7 @@ impl ShortestPaths {
             via_edge,
             via_node,
             hops,
+            from_user_root,
         }
     }
 
@@ -116,7 +128,7 @@ pub fn path_steps(graph: &HeapGraph, chain: &[(u32, usize)]) -> Vec<PathStep> {
 }
 
 /// Up to `limit` shortest paths from the root to `target`, one through each distinct direct
-/// retainer (non-weak), nearest retainer first.
+/// retainer (non-weak): retainers reached from user roots first, then the nearest.
 pub fn retainer_paths(
     graph: &HeapGraph,
     tree: &ShortestPaths,
@@ -135,7 +147,10 @@ pub fn retainer_paths(
                 .then_some((hops, from, e))
         })
         .collect();
-    retainers.sort_by_key(|&(hops, from, e)| (hops, s.node_id[from as usize], e));
+    retainers.sort_by_key(|&(hops, from, e)| {
+        let system = !tree.from_user_root.get(from as usize);
+        (system, hops, s.node_id[from as usize], e)
+    });
     let mut seen_sources = Vec::new();
     let mut paths = Vec::new();
     for (_, from, e) in retainers {

@@ -2,6 +2,8 @@
 //! nodes) equal a simple reference on thousands of random graphs, including weak edges,
 //! self loops and parts the root cannot reach; and deep graphs do not overflow the stack.
 
+#![allow(clippy::needless_range_loop)]
+
 use heapscan::graph::bits::BitSet;
 use heapscan::graph::dominators::{dominators, retained_sizes, DominatorInput};
 use petgraph::algo::dominators::simple_fast;

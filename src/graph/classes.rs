@@ -348,7 +348,7 @@ mod interfaces {
             }
         }
         // Stable sort by count, most common first.
-        candidates.sort_by(|a, b| b.count.cmp(&a.count));
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.count));
         let min_count = MIN_OBJECT_COUNT_PER_INTERFACE
             .max(total_objects as f64 / MIN_OBJECT_PROPORTION_PER_INTERFACE);
         let definitions: Vec<Definition> = candidates

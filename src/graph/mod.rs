@@ -249,7 +249,6 @@ fn propagate_dom_state(s: &Snapshot) -> BitSet {
             }
         }
     }
-    drop(process);
     detached
 }
 

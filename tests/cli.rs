@@ -1,0 +1,343 @@
+//! The binary on real snapshots: formats, options, outputs, standard input, compression, and
+//! the same output whatever the number of threads.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use heapscan::report::retainers::RetainersReport;
+use heapscan::report::summary::SummaryReport;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn sample(name: &str) -> PathBuf {
+    root()
+        .join("samples")
+        .join(format!("{name}.heapsnapshot.gz"))
+}
+
+fn heapscan() -> Command {
+    let mut cmd = Command::cargo_bin("heapscan").expect("binary");
+    cmd.env_remove("RAYON_NUM_THREADS");
+    cmd
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let out = heapscan().args(args).output().expect("run");
+    assert!(
+        out.status.success(),
+        "heapscan {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+fn gunzip(path: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).expect("sample"))
+        .read_to_end(&mut out)
+        .expect("gunzip");
+    out
+}
+
+fn summary_json(args: &[&str]) -> SummaryReport {
+    let text = run_ok(args);
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("summary JSON does not match the schema: {e}"))
+}
+
+#[test]
+fn summary_json_follows_the_schema_and_names_the_sample_classes() {
+    let path = sample("node20");
+    let report = summary_json(&["summary", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(report.snapshot.node_count, 65390);
+    assert_eq!(report.snapshot.edge_count, 260179);
+    assert_eq!(
+        report.classes.len(),
+        report.class_count,
+        "json lists every class by default"
+    );
+    // samples/app.js builds a 20,000-node linked list held by `heapscanSample.list`.
+    let list_node = report
+        .classes
+        .iter()
+        .find(|c| c.class == "ListNode")
+        .expect("ListNode row");
+    assert_eq!(list_node.count, 20000);
+    assert_eq!(list_node.self_size, 20000 * 40);
+    assert!(
+        list_node
+            .location
+            .as_deref()
+            .unwrap_or("")
+            .contains("samples/app.js:"),
+        "{:?}",
+        list_node.location
+    );
+    let list = report
+        .classes
+        .iter()
+        .find(|c| c.class == "LinkedList")
+        .expect("LinkedList row");
+    assert!(
+        list.retained_size >= list_node.retained_size,
+        "the list retains its nodes"
+    );
+    // Rows are sorted by retained size, largest first.
+    assert!(report
+        .classes
+        .windows(2)
+        .all(|w| w[0].retained_size >= w[1].retained_size));
+    // The statistics add up to the total.
+    let st = &report.statistics;
+    assert_eq!(st.total, report.snapshot.total_size);
+    assert_eq!(st.v8heap + st.native, st.total);
+    assert_eq!(
+        st.code + st.strings + st.js_arrays + st.system + st.other,
+        st.v8heap
+    );
+    // The top dominator of a Node.js heap is the global object.
+    assert_eq!(report.dominators[0].class, "global");
+}
+
+#[test]
+fn summary_options_filter_sort_and_cut() {
+    let path = sample("node24");
+    let p = path.to_str().unwrap();
+    let report = summary_json(&[
+        "summary",
+        p,
+        "--format",
+        "json",
+        "--class",
+        "^(Linked)?List",
+        "--top",
+        "1",
+    ]);
+    assert_eq!(report.classes.len(), 1);
+    assert_eq!(report.matching_classes, 2, "ListNode and LinkedList match");
+    assert_eq!(
+        report.classes[0].class, "LinkedList",
+        "by retained size the list comes first"
+    );
+    let by_count = summary_json(&[
+        "summary", p, "--format", "json", "--sort", "count", "--top", "5",
+    ]);
+    assert!(by_count
+        .classes
+        .windows(2)
+        .all(|w| w[0].count >= w[1].count));
+    let by_self = summary_json(&[
+        "summary", p, "--format", "json", "--sort", "self", "--top", "5",
+    ]);
+    assert!(by_self
+        .classes
+        .windows(2)
+        .all(|w| w[0].self_size >= w[1].self_size));
+    let by_distance = summary_json(&["summary", p, "--format", "json", "--sort", "distance"]);
+    assert!(by_distance
+        .classes
+        .windows(2)
+        .all(|w| w[0].distance <= w[1].distance));
+}
+
+#[test]
+fn summary_table_and_csv() {
+    let path = sample("node16");
+    let table = run_ok(&["summary", path.to_str().unwrap(), "--top", "10"]);
+    assert!(table.contains("61,919 nodes"), "{table}");
+    assert!(table.contains("ListNode"));
+    assert!(table.contains("Statistics"));
+    assert!(table.contains("Top dominators"));
+    assert!(table.contains("(10 of "), "says rows were cut: {table}");
+    let csv = run_ok(&["summary", path.to_str().unwrap(), "--format", "csv"]);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("class,location,count,distance,self_size,retained_size,self_percent,retained_percent")
+    );
+    let list_node = csv
+        .lines()
+        .find(|l| l.starts_with("ListNode,"))
+        .expect("ListNode row");
+    assert!(list_node.contains(",20000,"), "{list_node}");
+}
+
+#[test]
+fn output_file_stdin_and_compression_give_identical_reports() {
+    let gz = sample("node22");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let raw = gunzip(&gz);
+    let plain = dir.path().join("plain.heapsnapshot");
+    std::fs::write(&plain, &raw).expect("write");
+    let zst = dir.path().join("snap.heapsnapshot.zst");
+    std::fs::write(&zst, zstd::encode_all(&raw[..], 3).expect("zstd")).expect("write");
+    let out_file = dir.path().join("out.json");
+
+    let strip_file = |mut r: SummaryReport| {
+        r.snapshot.file.clear();
+        r.snapshot.compressed_size = None;
+        serde_json::to_string(&r).expect("json")
+    };
+    let from_plain = summary_json(&["summary", plain.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(from_plain.snapshot.compressed_size, None);
+    assert_eq!(from_plain.snapshot.file_size, raw.len() as u64);
+    let from_gz = summary_json(&[
+        "summary",
+        gz.to_str().unwrap(),
+        "--format",
+        "json",
+        "-o",
+        "-",
+    ]);
+    assert_eq!(
+        from_gz.snapshot.compressed_size,
+        Some(std::fs::metadata(&gz).unwrap().len())
+    );
+    let from_zst = summary_json(&["summary", zst.to_str().unwrap(), "--format", "json"]);
+    run_ok(&[
+        "summary",
+        plain.to_str().unwrap(),
+        "--format",
+        "json",
+        "-o",
+        out_file.to_str().unwrap(),
+    ]);
+    let from_file: SummaryReport =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).expect("output file"))
+            .expect("schema");
+    let stdin_out = heapscan()
+        .args(["summary", "-", "--format", "json"])
+        .write_stdin(std::fs::read(&gz).expect("gz bytes"))
+        .output()
+        .expect("run");
+    assert!(
+        stdin_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stdin_out.stderr)
+    );
+    let from_stdin: SummaryReport = serde_json::from_slice(&stdin_out.stdout).expect("schema");
+    assert_eq!(from_stdin.snapshot.file, "-");
+
+    let reference = strip_file(from_plain);
+    assert_eq!(strip_file(from_gz), reference);
+    assert_eq!(strip_file(from_zst), reference);
+    assert_eq!(strip_file(from_file), reference);
+    assert_eq!(strip_file(from_stdin), reference);
+}
+
+#[test]
+fn same_output_with_one_and_many_threads() {
+    for name in ["node16", "node24"] {
+        let path = sample(name);
+        let p = path.to_str().unwrap();
+        for args in [
+            vec!["summary", p, "--format", "json"],
+            vec!["nodes", p, "--format", "csv"],
+        ] {
+            let one = heapscan()
+                .env("RAYON_NUM_THREADS", "1")
+                .args(&args)
+                .output()
+                .expect("run");
+            let many = heapscan()
+                .env("RAYON_NUM_THREADS", "4")
+                .args(&args)
+                .output()
+                .expect("run");
+            assert!(one.status.success() && many.status.success());
+            assert!(!one.stdout.is_empty());
+            assert!(
+                one.stdout == many.stdout,
+                "{args:?} differs between 1 and 4 threads"
+            );
+        }
+    }
+}
+
+#[test]
+fn nodes_lists_every_object_and_filters() {
+    let path = sample("node20");
+    let p = path.to_str().unwrap();
+    let csv = run_ok(&["nodes", p]);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,type,class,name,self_size,retained_size,distance,dominator_id")
+    );
+    assert_eq!(lines.count(), 65390, "one row per node");
+    let jsonl = run_ok(&["nodes", p, "--format", "jsonl", "--class", "^ListNode$"]);
+    let rows: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(rows.len(), 20000);
+    assert!(rows
+        .iter()
+        .all(|r| r["class"] == "ListNode" && r["self_size"] == 40));
+    let big = run_ok(&["nodes", p, "--min-retained", "1MB", "--format", "jsonl"]);
+    assert!(big.lines().count() >= 2);
+    for line in big.lines() {
+        let row: serde_json::Value = serde_json::from_str(line).expect("json line");
+        assert!(row["retained_size"].as_u64().unwrap() >= 1_000_000);
+    }
+}
+
+#[test]
+fn retainers_show_the_path_from_the_roots() {
+    let path = sample("node20");
+    let p = path.to_str().unwrap();
+    let text = run_ok(&["retainers", p, "--class", "LinkedList", "--format", "json"]);
+    let report: RetainersReport = serde_json::from_str(&text).expect("schema");
+    assert_eq!(report.target.class, "LinkedList");
+    assert_eq!(report.class_members, Some(1));
+    let path0 = &report.paths[0];
+    let names: Vec<&str> = path0.steps.iter().map(|s| s.edge_name.as_str()).collect();
+    // global.heapscanSample.list, as samples/app.js stores it.
+    assert_eq!(
+        &names[names.len() - 2..],
+        ["heapscanSample", "list"],
+        "{names:?}"
+    );
+    assert_eq!(path0.steps.last().unwrap().node.id, report.target.id);
+    assert_eq!(path0.steps[0].node.class, "global");
+    // By id, in the table format.
+    let id = format!("@{}", report.target.id);
+    let table = run_ok(&["retainers", p, &id]);
+    assert!(table.contains(".heapscanSample"), "{table}");
+    assert!(table.contains(".list → LinkedList"), "{table}");
+    // An id that does not exist is an error (exit 2), not a panic.
+    heapscan()
+        .args(["retainers", p, "@4294967295"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no object has id @4294967295"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    heapscan().args(["summary"]).assert().code(2);
+    heapscan()
+        .args([
+            "summary",
+            sample("node16").to_str().unwrap(),
+            "--class",
+            "(",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--class is not a valid regular expression",
+        ));
+    heapscan()
+        .args([
+            "nodes",
+            sample("node16").to_str().unwrap(),
+            "--min-retained",
+            "lots",
+        ])
+        .assert()
+        .code(2);
+}
