@@ -9,8 +9,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong reading or analysing a snapshot.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The file could not be opened or read.
-    #[error("{}: {source}", path.display())]
+    /// The file could not be opened or read. The message leaves the OS error to `source`, so
+    /// that printing the chain (`{:#}`) says it once.
+    #[error("{}: {}", path.display(), io_problem(source))]
     Io {
         path: PathBuf,
         #[source]
@@ -30,5 +31,16 @@ impl Error {
             path: path.into(),
             problem: problem.into(),
         }
+    }
+}
+
+/// What went wrong opening or reading a file, and what to do, without the OS error's own text.
+fn io_problem(error: &std::io::Error) -> &'static str {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "cannot open the file (check the path)",
+        std::io::ErrorKind::PermissionDenied => {
+            "cannot read the file: permission denied (run heapscan as a user who may read it, or change its permissions)"
+        }
+        _ => "cannot read the file",
     }
 }

@@ -1,9 +1,12 @@
 //! Progress on stderr for long work: an indicatif spinner naming the current phase, shown only
-//! when stderr is a terminal (so logs and CI output stay clean).
+//! when stderr is a terminal (so logs and CI output stay clean). With `HEAPSCAN_TIMINGS=1`,
+//! each phase's wall time and the process's memory are also printed on stderr as it ends
+//! (for benchmarks: `benches/compare.sh`).
 
 use std::io::IsTerminal;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -51,10 +54,69 @@ pub fn load_graph(path: &Path) -> heapscan::error::Result<HeapGraph> {
     let progress = Progress::new();
     let name = path.display().to_string();
     progress.phase(format!("{name}: reading"));
+    timing(Some("read+parse"));
     let snapshot = Snapshot::open(path)?;
     let graph = HeapGraph::build(snapshot, &|phase| {
+        timing(Some(phase));
         progress.phase(format!("{name}: {phase}"))
     });
     progress.finish();
     Ok(graph)
+}
+
+/// The running phase of `HEAPSCAN_TIMINGS`: when the command started, when the phase did.
+struct Clock {
+    start: Instant,
+    phase_start: Instant,
+    phase: String,
+}
+
+static CLOCK: Mutex<Option<Clock>> = Mutex::new(None);
+
+/// `HEAPSCAN_TIMINGS=1`: ends the current phase (printing its wall time, the resident set and
+/// its peak so far) and starts `next`; `None` ends the last phase and prints the total.
+pub fn timing(next: Option<&str>) {
+    static ON: OnceLock<bool> = OnceLock::new();
+    if !*ON.get_or_init(|| std::env::var_os("HEAPSCAN_TIMINGS").is_some_and(|v| v != "0")) {
+        return;
+    }
+    let now = Instant::now();
+    let mut clock = CLOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(c) = clock.as_mut() {
+        let (rss, peak) = memory_mb();
+        eprintln!(
+            "timing: {:<12} {:>8.3} s   rss {rss:>6} MB   peak {peak:>6} MB",
+            c.phase,
+            (now - c.phase_start).as_secs_f64()
+        );
+        c.phase_start = now;
+        if next.is_none() {
+            eprintln!("timing: {:<12} {:>8.3} s", "total", (now - c.start).as_secs_f64());
+        }
+    }
+    *clock = match (next, clock.take()) {
+        (None, _) => None,
+        (Some(phase), Some(c)) => Some(Clock {
+            phase: phase.to_owned(),
+            ..c
+        }),
+        (Some(phase), None) => Some(Clock {
+            start: now,
+            phase_start: now,
+            phase: phase.to_owned(),
+        }),
+    };
+}
+
+/// Current and peak resident set in MB (`VmRSS`, `VmHWM`; 0 where /proc is missing).
+fn memory_mb() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }

@@ -11,7 +11,8 @@ use clap::{Args, ValueEnum};
 use heapscan::report::{summary::render, Format};
 use heapscan::summary::{summarize, SortKey, SummaryOptions};
 
-use super::{open_output, progress::load_graph, Outcome};
+use super::progress::{load_graph, timing};
+use super::{open_output, Outcome};
 
 #[derive(Args)]
 pub struct SummaryArgs {
@@ -78,9 +79,12 @@ pub fn run(args: SummaryArgs) -> Outcome {
         dominators: args.dominators,
     };
     let graph = load_graph(&args.file)?;
+    timing(Some("summary"));
     let report = summarize(&graph, &args.file.display().to_string(), &options);
+    timing(Some("render"));
     let mut out = open_output(args.output.as_deref())?;
     render(&report, format, &mut out)?;
     out.flush()?;
+    timing(None);
     Ok(ExitCode::SUCCESS)
 }

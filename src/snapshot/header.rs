@@ -154,8 +154,22 @@ impl Layout {
         if node_type_names.len() >= NO_TYPE as usize || edge_type_names.len() >= NO_TYPE as usize {
             return Err(unknown("more than 254 node or edge types".into()));
         }
-        if meta.node_fields.len() > MAX_RECORD_WIDTH || meta.edge_fields.len() > MAX_RECORD_WIDTH {
-            return Err(unknown("more than 16 fields per node or edge".into()));
+        for (what, fields) in [
+            ("node_fields", &meta.node_fields),
+            ("edge_fields", &meta.edge_fields),
+            (
+                "trace_function_info_fields",
+                &meta.trace_function_info_fields,
+            ),
+            ("location_fields", &meta.location_fields),
+        ] {
+            // The number parser keeps one record in a fixed array of this width.
+            if fields.len() > MAX_RECORD_WIDTH {
+                return Err(unknown(format!(
+                    "meta.{what} has {} fields, more than the {MAX_RECORD_WIDTH} heapscan reads",
+                    fields.len()
+                )));
+            }
         }
         let nt = |name: &str| index_of(&node_type_names, name).map_or(NO_TYPE, |i| i as u8);
         let et = |name: &str| index_of(&edge_type_names, name).map_or(NO_TYPE, |i| i as u8);

@@ -15,6 +15,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use rayon::prelude::*;
+use serde::de::IgnoredAny;
 
 pub use header::{EdgeTypes, Layout, NodeTypes};
 pub use source::Source;
@@ -469,6 +470,8 @@ struct Cursor<'a> {
     path: &'a Path,
     text: &'a [u8],
     pos: usize,
+    /// The last top-level section read whole, to say where a file cut between sections ends.
+    last: Option<&'a str>,
 }
 
 impl<'a> Cursor<'a> {
@@ -483,14 +486,35 @@ impl<'a> Cursor<'a> {
     }
 
     fn truncated(&self, section: &str) -> Error {
+        self.truncated_at(&format!("inside the `{section}` section"))
+    }
+
+    /// Truncation between sections (or inside a key, before we know which section it starts).
+    fn truncated_between(&self) -> Error {
+        match self.last {
+            Some(last) => self.truncated_at(&format!("after the `{last}` section")),
+            None => self.truncated_at("before the `snapshot` section"),
+        }
+    }
+
+    fn truncated_at(&self, place: &str) -> Error {
         Error::bad(
             self.path,
             format!(
-                "the file ends inside the `{section}` section (after {} bytes): the snapshot is \
-                 truncated, probably because its writer was killed or the disk filled; take it again",
+                "the file ends {place} (at byte {}): the snapshot is truncated, probably because \
+                 its writer was killed or the disk filled; take it again",
                 self.text.len()
             ),
         )
+    }
+
+    /// The next byte between top-level sections.
+    fn peek_between(&mut self) -> Result<u8> {
+        self.skip_ws();
+        self.text
+            .get(self.pos)
+            .copied()
+            .ok_or_else(|| self.truncated_between())
     }
 
     fn peek(&self, section: &str) -> Result<u8> {
@@ -520,12 +544,13 @@ impl<'a> Cursor<'a> {
 
     /// Reads a key: a JSON string without escapes (V8's keys have none).
     fn key(&mut self) -> Result<&'a str> {
+        self.peek_between()?;
         self.expect(b'"', "top level")?;
         let start = self.pos;
         let len = self.text[start..]
             .iter()
             .position(|&b| b == b'"')
-            .ok_or_else(|| self.truncated("top level"))?;
+            .ok_or_else(|| self.truncated_between())?;
         self.pos = start + len + 1;
         std::str::from_utf8(&self.text[start..start + len]).map_err(|_| {
             Error::bad(
@@ -638,8 +663,8 @@ impl<'a> Cursor<'a> {
 
     /// Any other JSON value, skipped with serde (unknown sections of newer versions).
     fn skip_value(&mut self, section: &str) -> Result<()> {
-        let mut stream = serde_json::Deserializer::from_slice(&self.text[self.pos..])
-            .into_iter::<serde::de::IgnoredAny>();
+        let mut stream =
+            serde_json::Deserializer::from_slice(&self.text[self.pos..]).into_iter::<IgnoredAny>();
         match stream.next() {
             Some(Ok(_)) => {
                 self.pos += stream.byte_offset();
@@ -675,30 +700,44 @@ impl<'a> Cursor<'a> {
     }
 }
 
+fn not_json(path: &Path) -> Error {
+    Error::bad(
+        path,
+        "is not a heap snapshot: it is not JSON (give a .heapsnapshot file, optionally .gz or .zst)",
+    )
+}
+
 /// Walks the top-level object once, recording where each section is.
 fn walk(path: &Path, text: &[u8]) -> Result<Sections> {
-    let mut cur = Cursor { path, text, pos: 0 };
+    let mut cur = Cursor {
+        path,
+        text,
+        pos: 0,
+        last: None,
+    };
     cur.skip_ws();
-    match text.get(cur.pos) {
-        Some(b'{') => {}
-        Some(b'[' | b'"' | b'0'..=b'9' | b'-' | b't' | b'f' | b'n') => {
-            return Err(Error::bad(
+    if text.get(cur.pos) != Some(&b'{') {
+        // Another JSON value (its first value parses, or is cut short), or not JSON at all.
+        let mut stream =
+            serde_json::Deserializer::from_slice(&text[cur.pos..]).into_iter::<IgnoredAny>();
+        return Err(match stream.next() {
+            Some(Ok(_)) => Error::bad(
                 path,
                 "is JSON but not a V8 heap snapshot (a snapshot is a JSON object starting with {\"snapshot\":…)",
-            ))
-        }
-        _ => {
-            return Err(Error::bad(
+            ),
+            Some(Err(e)) if e.is_eof() && cur.pos < text.len() => Error::bad(
                 path,
-                "is not a heap snapshot: it is not JSON (give a .heapsnapshot file, optionally .gz or .zst)",
-            ))
-        }
+                "is not a V8 heap snapshot: it holds a cut-off JSON value that is not an object (a snapshot is a JSON object starting with {\"snapshot\":…)",
+            ),
+            _ => not_json(path),
+        });
     }
     cur.pos += 1;
     let mut sections = Sections::default();
-    cur.skip_ws();
-    if cur.peek("top level")? == b'}' {
-        return Ok(sections);
+    match cur.peek_between()? {
+        b'}' => return Ok(sections),
+        b'"' => {}
+        _ => return Err(not_json(path)),
     }
     loop {
         let key = cur.key()?;
@@ -726,8 +765,8 @@ fn walk(path: &Path, text: &[u8]) -> Result<Sections> {
             "strings" => sections.strings = Some(cur.string_array()?),
             _ => cur.skip_value(key)?,
         }
-        cur.skip_ws();
-        match cur.peek(key)? {
+        cur.last = Some(key);
+        match cur.peek_between()? {
             b',' => cur.pos += 1,
             b'}' => break,
             other => {

@@ -65,6 +65,13 @@ pub(crate) fn split_records(
     body: Range<usize>,
     width: usize,
 ) -> Result<(Vec<Chunk>, usize), NumberError> {
+    if width == 0 || width > crate::snapshot::header::MAX_RECORD_WIDTH {
+        // `Layout::from_meta` refuses such layouts; this keeps `parse_chunk`'s record array safe.
+        return Err(NumberError::at(
+            body.start,
+            format!("records of {width} numbers are not supported"),
+        ));
+    }
     let bytes = &text[body.clone()];
     let Some(last) = bytes.iter().rposition(|&b| !is_ws(b)) else {
         return Ok((Vec::new(), 0));
@@ -222,10 +229,10 @@ where
 }
 
 /// Splits `slice` into consecutive sub-slices of the given lengths.
-pub(crate) fn split_lengths<'a, T>(
-    mut slice: &'a mut [T],
+pub(crate) fn split_lengths<T>(
+    mut slice: &mut [T],
     lengths: impl Iterator<Item = usize>,
-) -> Vec<&'a mut [T]> {
+) -> Vec<&mut [T]> {
     let mut parts = Vec::new();
     for len in lengths {
         let (head, tail) = slice.split_at_mut(len);
