@@ -12,6 +12,7 @@
 pub mod error;
 
 pub use error::Error;
+pub mod diff;
 pub mod graph;
 pub mod paths;
 pub mod report;

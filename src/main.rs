@@ -20,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Compare snapshots of one process and name what leaks: kind, owner, path, source line.
+    Diff(cli::diff::DiffArgs),
     /// Per-class summary of one snapshot (DevTools' Summary view), statistics and top dominators.
     Summary(cli::summary::SummaryArgs),
     /// One row per heap object (CSV or JSON lines): id, type, class, name, sizes, distance, dominator.
@@ -31,6 +33,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Diff(args) => cli::diff::run(args),
         Command::Summary(args) => cli::summary::run(args),
         Command::Nodes(args) => cli::nodes::run(args),
         Command::Retainers(args) => cli::retainers::run(args),

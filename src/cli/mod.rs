@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+pub mod diff;
 pub mod nodes;
 pub mod progress;
 pub mod retainers;

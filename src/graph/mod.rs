@@ -11,6 +11,7 @@ pub mod bits;
 pub mod classes;
 pub mod dominators;
 pub mod locations;
+pub mod names;
 mod weakmap;
 
 use rayon::prelude::*;

@@ -1,6 +1,7 @@
 //! Report models (plain `Serialize` structs, one per command) and their renderers. Renderers
 //! only format what the model holds; they compute nothing.
 
+pub mod diff;
 pub mod nodes;
 pub mod retainers;
 pub mod summary;

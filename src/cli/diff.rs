@@ -1,0 +1,122 @@
+//! `heapscan diff A B [C …]`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use heapscan::diff::{diff, DiffOptions, Digest};
+use heapscan::report::diff::{render, Thresholds};
+use heapscan::report::Format;
+
+use super::{open_output, progress::load_graph, Outcome};
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// Two or more snapshots of one process, oldest first.
+    #[arg(required = true, num_args = 2.., value_name = "SNAPSHOT")]
+    pub files: Vec<PathBuf>,
+    /// Show only the first N classes of the comparison (default 20 in the table, all in JSON).
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Exit with code 1 when there is a leak suspect.
+    #[arg(long)]
+    pub fail_on_leak: bool,
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
+    pub format: DiffFormat,
+    /// Write to FILE instead of standard output (`-` is standard output).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// The leak thresholds (growth is per step between consecutive snapshots).
+#[derive(Args, Clone)]
+pub struct ThresholdArgs {
+    /// A class is a suspect when it gains at least N objects per step.
+    #[arg(long, value_name = "N", default_value_t = Thresholds::default().class_count_growth)]
+    pub min_class_growth: u64,
+    /// A Map/Set/Array/object is a suspect when it gains at least N entries per step.
+    #[arg(long, value_name = "N", default_value_t = Thresholds::default().collection_entry_growth)]
+    pub min_entry_growth: u64,
+    /// An event is a suspect when it gains at least N listeners per step.
+    #[arg(long, value_name = "N", default_value_t = Thresholds::default().listener_growth)]
+    pub min_listener_growth: u64,
+    /// A timer callback is a suspect when it gains at least N live timers per step.
+    #[arg(long, value_name = "N", default_value_t = Thresholds::default().timer_growth)]
+    pub min_timer_growth: u64,
+    /// A closure chain is a suspect when it gets at least N longer per step.
+    #[arg(long, value_name = "N", default_value_t = Thresholds::default().closure_chain_growth)]
+    pub min_chain_growth: u64,
+    /// …and only when what it retains grows by at least SIZE from first to last.
+    #[arg(long, value_name = "SIZE", value_parser = heapscan::units::parse_size, default_value = "50kB")]
+    pub min_retained_growth: u64,
+    /// Share of steps that must grow (the last always must); 1 = every step.
+    #[arg(long, value_name = "FRACTION", default_value_t = Thresholds::default().steady_fraction)]
+    pub steady: f64,
+}
+
+impl ThresholdArgs {
+    pub fn thresholds(&self) -> anyhow::Result<Thresholds> {
+        if !(0.0..=1.0).contains(&self.steady) {
+            anyhow::bail!("--steady must be between 0 and 1, not {}", self.steady);
+        }
+        Ok(Thresholds {
+            class_count_growth: self.min_class_growth,
+            collection_entry_growth: self.min_entry_growth,
+            listener_growth: self.min_listener_growth,
+            timer_growth: self.min_timer_growth,
+            closure_chain_growth: self.min_chain_growth,
+            retained_growth: self.min_retained_growth,
+            steady_fraction: self.steady,
+        })
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DiffFormat {
+    Table,
+    Json,
+}
+
+/// Reads the snapshots one at a time, keeping only a digest of each but the last.
+pub fn analyse(
+    files: &[PathBuf],
+    options: &DiffOptions,
+) -> anyhow::Result<heapscan::report::diff::DiffReport> {
+    let mut digests = Vec::with_capacity(files.len());
+    let mut last = None;
+    for (i, file) in files.iter().enumerate() {
+        let graph = load_graph(file)?;
+        digests.push(Digest::new(&graph, &file.display().to_string()));
+        if i + 1 == files.len() {
+            last = Some(graph);
+        }
+    }
+    let last = last.ok_or_else(|| anyhow::anyhow!("diff needs two or more snapshots"))?;
+    Ok(diff(&digests, &last, options))
+}
+
+pub fn run(args: DiffArgs) -> Outcome {
+    let format = match args.format {
+        DiffFormat::Table => Format::Table,
+        DiffFormat::Json => Format::Json,
+    };
+    let options = DiffOptions {
+        thresholds: args.thresholds.thresholds()?,
+        top: args.top.or((format == Format::Table).then_some(20)),
+        max_suspects: None,
+    };
+    let report = analyse(&args.files, &options)?;
+    let mut out = open_output(args.output.as_deref())?;
+    render(&report, format, &mut out)?;
+    out.flush()?;
+    Ok(if args.fail_on_leak && !report.suspects.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

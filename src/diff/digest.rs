@@ -1,0 +1,260 @@
+//! What a diff needs to remember of one snapshot once its graph is dropped: class totals,
+//! the (id, class, size) of every counted object, and the measurements the leak detectors
+//! compare across snapshots (collection sizes, listener counts, live timers and closure chains,
+//! keyed by node id or by source location). A digest is a small fraction of a graph, so
+//! diffing N snapshots holds one graph at a time.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::shapes::{CollectionKind, Shapes, NO_LOCATION};
+use crate::graph::{DominatorTree, HeapGraph};
+use crate::summary::ClassAggregates;
+
+/// Collections smaller than this are not remembered (too small to matter).
+pub const MIN_TRACKED_ENTRIES: u64 = 8;
+
+/// One snapshot, digested.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    pub file: String,
+    pub node_count: u64,
+    pub edge_count: u64,
+    pub total_size: u64,
+    pub max_node_id: u32,
+    pub classes: Vec<ClassDigest>,
+    /// Counted objects (shallow size > 0, as DevTools counts them), sorted by id.
+    pub ids: Vec<u32>,
+    /// Per counted object: index into `classes`.
+    pub id_class: Vec<u32>,
+    /// Per counted object: shallow size.
+    pub id_self: Vec<u64>,
+    /// Collections with at least [`MIN_TRACKED_ENTRIES`] entries, sorted by id.
+    pub collections: Vec<CollectionDigest>,
+    /// Listener lists, sorted by (emitter id, event).
+    pub listeners: Vec<ListenerDigest>,
+    /// Live timers grouped by callback, sorted by key.
+    pub timers: Vec<GroupDigest>,
+    /// Closures grouped by function location, sorted by key.
+    pub closures: Vec<ClosureDigest>,
+}
+
+/// Totals of one class (a name, plus a constructor location when DevTools keys it so).
+#[derive(Debug, Clone)]
+pub struct ClassDigest {
+    /// `name` and `location` joined; equal across snapshots of one program.
+    pub key: String,
+    pub name: String,
+    pub location: Option<String>,
+    pub count: u64,
+    pub self_size: u64,
+    pub retained_size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CollectionDigest {
+    pub id: u32,
+    pub kind: CollectionKind,
+    pub entries: u64,
+    pub retained_size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListenerDigest {
+    pub emitter_id: u32,
+    pub event: String,
+    pub count: u64,
+    pub retained_size: u64,
+}
+
+/// A group of like objects (timers with one callback), by a key stable across snapshots.
+#[derive(Debug, Clone)]
+pub struct GroupDigest {
+    pub key: String,
+    pub count: u64,
+    pub retained_size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClosureDigest {
+    /// The function's location (`file:line:column`).
+    pub key: String,
+    pub count: u64,
+    /// The longest chain of closures of this function each capturing the previous one.
+    pub longest_chain: u64,
+    /// Retained size of the head of that chain.
+    pub chain_retained_size: u64,
+}
+
+/// The class key used to match classes across snapshots.
+pub fn class_key(name: &str, location: Option<&str>) -> String {
+    match location {
+        Some(loc) => format!("{name}\u{1f}{loc}"),
+        None => name.to_string(),
+    }
+}
+
+/// A closure's or timer callback's stable key: its location, or its name when it has none.
+pub fn function_key(shapes: &Shapes<'_>, f: u32, location_index: &[u32]) -> String {
+    shapes
+        .location_of(f, location_index)
+        .unwrap_or_else(|| format!("{} (no location)", shapes.graph.snapshot.node_name_str(f)))
+}
+
+impl Digest {
+    /// Digests an analysed snapshot.
+    pub fn new(graph: &HeapGraph, file: &str) -> Digest {
+        let s = &graph.snapshot;
+        let shapes = Shapes::new(graph);
+        let tree = DominatorTree::new(&graph.idom, graph.root);
+        let agg = ClassAggregates::compute(graph, &tree);
+        let classes: Vec<ClassDigest> = (0..graph.classes.len())
+            .map(|c| {
+                let location = graph.classes.locations[c]
+                    .map(|l| shapes.scripts.format(l.script_id, l.line, l.column));
+                let name = graph.classes.names[c].clone();
+                ClassDigest {
+                    key: class_key(&name, location.as_deref()),
+                    name,
+                    location,
+                    count: agg.count[c],
+                    self_size: agg.self_size[c],
+                    retained_size: agg.retained_size[c],
+                }
+            })
+            .collect();
+
+        let mut objects: Vec<(u32, u32, u64)> = (0..s.node_count())
+            .into_par_iter()
+            .filter(|&n| graph.self_size[n] > 0)
+            .map(|n| (s.node_id[n], graph.classes.class_of[n], graph.self_size[n]))
+            .collect();
+        objects.par_sort_unstable_by_key(|o| o.0);
+        let ids = objects.iter().map(|o| o.0).collect();
+        let id_class = objects.iter().map(|o| o.1).collect();
+        let id_self = objects.iter().map(|o| o.2).collect();
+        drop(objects);
+
+        let (lists, listener_storage) = shapes.listener_lists();
+        let mut listeners: Vec<ListenerDigest> = lists
+            .iter()
+            .map(|l| ListenerDigest {
+                emitter_id: s.node_id[l.emitter as usize],
+                event: l.event.clone(),
+                count: l.listeners.len() as u64,
+                retained_size: graph.retained_size[l.holder as usize],
+            })
+            .collect();
+        listeners.sort_by(|a, b| (a.emitter_id, &a.event).cmp(&(b.emitter_id, &b.event)));
+
+        let mut collections: Vec<CollectionDigest> = (0..s.node_count() as u32)
+            .into_par_iter()
+            .filter(|&n| !listener_storage.get(n as usize))
+            .filter_map(|n| {
+                let kind = shapes.collection_kind(n)?;
+                let (entries, _) = shapes.collection_entries(n, kind);
+                (entries >= MIN_TRACKED_ENTRIES).then(|| CollectionDigest {
+                    id: s.node_id[n as usize],
+                    kind,
+                    entries,
+                    retained_size: graph.retained_size[n as usize],
+                })
+            })
+            .collect();
+        collections.sort_by_key(|c| c.id);
+
+        let location_index = shapes.location_index();
+        let mut timer_groups: FxHashMap<String, GroupDigest> = FxHashMap::default();
+        for t in shapes.timers() {
+            let key = function_key(&shapes, t.callback, &location_index);
+            let group = timer_groups.entry(key.clone()).or_insert(GroupDigest {
+                key,
+                count: 0,
+                retained_size: 0,
+            });
+            group.count += 1;
+            group.retained_size += graph.retained_size[t.timer as usize];
+        }
+        let mut timers: Vec<GroupDigest> = timer_groups.into_values().collect();
+        timers.sort_by(|a, b| a.key.cmp(&b.key));
+
+        let closures = closure_chains(&shapes, &location_index);
+
+        Digest {
+            file: file.to_string(),
+            node_count: s.node_count() as u64,
+            edge_count: s.edge_count() as u64,
+            total_size: graph.total_size(),
+            max_node_id: s.node_id.par_iter().copied().max().unwrap_or(0),
+            classes,
+            ids,
+            id_class,
+            id_self,
+            collections,
+            listeners,
+            timers,
+            closures,
+        }
+    }
+}
+
+/// Closures per function location, with the longest chain of closures of that function each
+/// capturing the previous one in its context.
+fn closure_chains(shapes: &Shapes<'_>, location_index: &[u32]) -> Vec<ClosureDigest> {
+    let graph = shapes.graph;
+    let s = &graph.snapshot;
+    let closure = s.layout.node_types.closure;
+    let keys = shapes.location_keys(location_index);
+    let n = s.node_count();
+    // Chain length by following `previous_in_chain` links, memoised, cycle-safe.
+    const UNKNOWN: u32 = 0;
+    const IN_PROGRESS: u32 = u32::MAX;
+    let mut length = vec![UNKNOWN; n];
+    let mut stack = Vec::new();
+    let mut per_key: FxHashMap<u32, (u64, u64, u32)> = FxHashMap::default(); // count, longest, head
+    for start in 0..n as u32 {
+        if s.node_type[start as usize] != closure || keys[start as usize] == NO_LOCATION {
+            continue;
+        }
+        if length[start as usize] == UNKNOWN {
+            stack.push(start);
+            while let Some(&top) = stack.last() {
+                if length[top as usize] == UNKNOWN {
+                    length[top as usize] = IN_PROGRESS;
+                    match shapes.previous_in_chain(top, &keys) {
+                        Some(prev) if length[prev as usize] == UNKNOWN => {
+                            stack.push(prev);
+                            continue;
+                        }
+                        _ => {}
+                    }
+                }
+                stack.pop();
+                let next = shapes.previous_in_chain(top, &keys);
+                let tail = match next {
+                    Some(prev) if length[prev as usize] != IN_PROGRESS => length[prev as usize],
+                    _ => 0,
+                };
+                length[top as usize] = tail + 1;
+            }
+        }
+        let entry = per_key.entry(keys[start as usize]).or_insert((0, 0, start));
+        entry.0 += 1;
+        if u64::from(length[start as usize]) > entry.1 {
+            entry.1 = u64::from(length[start as usize]);
+            entry.2 = start;
+        }
+    }
+    let mut out: Vec<ClosureDigest> = per_key
+        .into_values()
+        .filter(|&(count, longest, _)| count >= 2 || longest >= 2)
+        .map(|(count, longest, head)| ClosureDigest {
+            key: function_key(shapes, head, location_index),
+            count,
+            longest_chain: longest,
+            chain_retained_size: graph.retained_size[head as usize],
+        })
+        .collect();
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out
+}

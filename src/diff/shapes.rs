@@ -1,0 +1,379 @@
+//! How the leak patterns look in a Node.js heap, read off the graph: EventEmitter listener
+//! lists, live timers and their callbacks, the entries of Maps, Sets, Arrays and dictionary
+//! objects, and chains of closures that keep their predecessors alive. Facts per Node version
+//! are in `docs/node-heap-shapes.md`.
+
+use crate::graph::bits::BitSet;
+use crate::graph::locations::ScriptNames;
+use crate::graph::names::NameTags;
+use crate::graph::HeapGraph;
+
+// Names the shapes are recognised by, as positions in `NAMES`.
+const EVENTS: usize = 0;
+const TABLE: usize = 1;
+const ON_TIMEOUT: usize = 2;
+const ON_IMMEDIATE: usize = 3;
+const CONTEXT: usize = 4;
+const PROTO: usize = 5;
+const MAP: usize = 6;
+const OBJECT: usize = 7;
+const ARRAY: usize = 8;
+const MAP_CLASS: usize = 9;
+const SET_CLASS: usize = 10;
+const TIMEOUT_CLASS: usize = 11;
+const IMMEDIATE_CLASS: usize = 12;
+const LISTENER: usize = 13;
+const NAMES: &[&str] = &[
+    "_events",
+    "table",
+    "_onTimeout",
+    "_onImmediate",
+    "context",
+    "__proto__",
+    "map",
+    "Object",
+    "Array",
+    "Map",
+    "Set",
+    "Timeout",
+    "Immediate",
+    "listener",
+];
+
+/// What kind of container a collection is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum CollectionKind {
+    Map,
+    Set,
+    Array,
+    Object,
+}
+
+impl CollectionKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CollectionKind::Map => "Map",
+            CollectionKind::Set => "Set",
+            CollectionKind::Array => "Array",
+            CollectionKind::Object => "Object",
+        }
+    }
+}
+
+/// One event's listeners on one emitter.
+#[derive(Debug, Clone)]
+pub struct ListenerList {
+    pub emitter: u32,
+    /// The `_events` property that holds the listener (a function or an array of them).
+    pub holder: u32,
+    pub event: String,
+    /// The listener functions (unwrapped from `once` wrappers).
+    pub listeners: Vec<u32>,
+}
+
+/// A live timer and its callback.
+#[derive(Debug, Clone, Copy)]
+pub struct Timer {
+    pub timer: u32,
+    pub callback: u32,
+    pub immediate: bool,
+}
+
+/// The shape reader for one graph.
+pub struct Shapes<'g> {
+    pub graph: &'g HeapGraph,
+    names: NameTags,
+    pub scripts: ScriptNames,
+}
+
+impl<'g> Shapes<'g> {
+    pub fn new(graph: &'g HeapGraph) -> Shapes<'g> {
+        Shapes {
+            graph,
+            names: NameTags::new(&graph.snapshot, NAMES),
+            scripts: ScriptNames::find(&graph.snapshot),
+        }
+    }
+
+    fn is_name(&self, string: u32, which: usize) -> bool {
+        self.names.is(string, which)
+    }
+
+    fn raw_name_is(&self, node: u32, which: usize) -> bool {
+        self.is_name(self.graph.snapshot.node_name[node as usize], which)
+    }
+
+    /// The target of `node`'s first string-named edge called `NAMES[which]`.
+    fn edge_named(&self, node: u32, which: usize) -> Option<u32> {
+        let s = &self.graph.snapshot;
+        s.edges_of(node)
+            .find(|&e| {
+                !s.layout.edge_name_is_index(s.edge_type[e]) && self.is_name(s.edge_name[e], which)
+            })
+            .map(|e| s.edge_to[e])
+    }
+
+    fn is_object(&self, node: u32) -> bool {
+        self.graph.snapshot.node_type[node as usize] == self.graph.snapshot.layout.node_types.object
+    }
+
+    fn is_closure(&self, node: u32) -> bool {
+        self.graph.snapshot.node_type[node as usize]
+            == self.graph.snapshot.layout.node_types.closure
+    }
+
+    /// Every EventEmitter-like object's listener lists: objects with an `_events` object,
+    /// whose properties are event names holding a function or an array of functions.
+    /// Returns the lists and the set of nodes that make up listener storage (so that
+    /// listener arrays are not also reported as growing collections).
+    pub fn listener_lists(&self) -> (Vec<ListenerList>, BitSet) {
+        let s = &self.graph.snapshot;
+        let et = s.layout.edge_types;
+        let mut storage = BitSet::new(s.node_count());
+        let mut lists = Vec::new();
+        for n in 0..s.node_count() as u32 {
+            if !self.is_object(n) {
+                continue;
+            }
+            let Some(events) = self.edge_named(n, EVENTS) else {
+                continue;
+            };
+            if !self.is_object(events) || events == n {
+                continue;
+            }
+            storage.set(events as usize);
+            for e in s.edges_of(events) {
+                if s.edge_type[e] != et.property || self.is_name(s.edge_name[e], PROTO) {
+                    continue;
+                }
+                let holder = s.edge_to[e];
+                let listeners: Vec<u32> = if self.is_closure(holder) {
+                    vec![self.unwrap_once(holder)]
+                } else if self.is_object(holder) && self.raw_name_is(holder, ARRAY) {
+                    storage.set(holder as usize);
+                    s.edges_of(holder)
+                        .filter(|&f| s.edge_type[f] == et.element)
+                        .map(|f| s.edge_to[f])
+                        .filter(|&l| self.is_closure(l))
+                        .map(|l| self.unwrap_once(l))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                if listeners.is_empty() {
+                    continue;
+                }
+                lists.push(ListenerList {
+                    emitter: n,
+                    holder,
+                    event: s.edge_name_str(e).into_owned(),
+                    listeners,
+                });
+            }
+        }
+        (lists, storage)
+    }
+
+    /// `once()` wraps a listener in a bound function with a `listener` property.
+    fn unwrap_once(&self, f: u32) -> u32 {
+        self.edge_named(f, LISTENER)
+            .filter(|&l| self.is_closure(l))
+            .unwrap_or(f)
+    }
+
+    /// Live `Timeout` and `Immediate` objects that still have a callback.
+    pub fn timers(&self) -> Vec<Timer> {
+        let s = &self.graph.snapshot;
+        let mut timers = Vec::new();
+        for n in 0..s.node_count() as u32 {
+            if !self.is_object(n) {
+                continue;
+            }
+            let (immediate, field) = if self.raw_name_is(n, TIMEOUT_CLASS) {
+                (false, ON_TIMEOUT)
+            } else if self.raw_name_is(n, IMMEDIATE_CLASS) {
+                (true, ON_IMMEDIATE)
+            } else {
+                continue;
+            };
+            if let Some(callback) = self.edge_named(n, field).filter(|&c| self.is_closure(c)) {
+                timers.push(Timer {
+                    timer: n,
+                    callback,
+                    immediate,
+                });
+            }
+        }
+        timers
+    }
+
+    /// What kind of collection `node` is, if any.
+    pub fn collection_kind(&self, node: u32) -> Option<CollectionKind> {
+        if !self.is_object(node) {
+            return None;
+        }
+        let name = self.graph.snapshot.node_name[node as usize];
+        if self.is_name(name, MAP_CLASS) {
+            Some(CollectionKind::Map)
+        } else if self.is_name(name, SET_CLASS) {
+            Some(CollectionKind::Set)
+        } else if self.is_name(name, ARRAY) {
+            Some(CollectionKind::Array)
+        } else if self.is_name(name, OBJECT) {
+            Some(CollectionKind::Object)
+        } else {
+            None
+        }
+    }
+
+    /// The entries of a collection and the nodes stored in it (values for Maps, members for
+    /// Sets and Arrays, property values for objects). Map and Set entries live in the
+    /// internal `table` array: a Map uses three slots per entry (key, value, chain) and a
+    /// Set two (key, chain); the chain slot is a small integer and never an edge, which is
+    /// how the slot layout is found. Small-integer keys and values are not in snapshots, so an
+    /// entry whose key and value are both small integers is not seen.
+    pub fn collection_entries(&self, node: u32, kind: CollectionKind) -> (u64, Vec<u32>) {
+        let s = &self.graph.snapshot;
+        let et = s.layout.edge_types;
+        match kind {
+            CollectionKind::Map | CollectionKind::Set => {
+                let Some(table) = self.edge_named(node, TABLE) else {
+                    return (0, Vec::new());
+                };
+                let stride: u32 = if kind == CollectionKind::Map { 3 } else { 2 };
+                let slots: Vec<(u32, u32)> = s
+                    .edges_of(table)
+                    .filter(|&e| !self.is_name_edge(e, MAP))
+                    .filter_map(|e| {
+                        let index = if s.layout.edge_name_is_index(s.edge_type[e]) {
+                            Some(s.edge_name[e])
+                        } else {
+                            s.strings.get(s.edge_name[e]).parse::<u32>().ok()
+                        };
+                        index.map(|i| (i, s.edge_to[e]))
+                    })
+                    .collect();
+                // The residue (mod stride) that never holds an edge is the chain slot; the
+                // key slot follows it.
+                let mut seen = [false; 3];
+                for &(i, _) in &slots {
+                    seen[(i % stride) as usize] = true;
+                }
+                let chain = (0..stride)
+                    .find(|&r| !seen[r as usize] && seen[((r + 1) % stride) as usize])
+                    .unwrap_or(stride - 1);
+                let key = (chain + 1) % stride;
+                let mut entries: Vec<u32> = slots
+                    .iter()
+                    .map(|&(i, _)| (i + stride - key) / stride)
+                    .collect();
+                entries.sort_unstable();
+                entries.dedup();
+                let value_slot = if kind == CollectionKind::Map {
+                    (key + 1) % stride
+                } else {
+                    key
+                };
+                let values = slots
+                    .iter()
+                    .filter(|&&(i, _)| i % stride == value_slot)
+                    .map(|&(_, to)| to)
+                    .collect();
+                (entries.len() as u64, values)
+            }
+            CollectionKind::Array => {
+                let values: Vec<u32> = s
+                    .edges_of(node)
+                    .filter(|&e| s.edge_type[e] == et.element)
+                    .map(|e| s.edge_to[e])
+                    .collect();
+                (values.len() as u64, values)
+            }
+            CollectionKind::Object => {
+                let values: Vec<u32> = s
+                    .edges_of(node)
+                    .filter(|&e| {
+                        let t = s.edge_type[e];
+                        t == et.element
+                            || (t == et.property && !self.is_name(s.edge_name[e], PROTO))
+                    })
+                    .map(|e| s.edge_to[e])
+                    .collect();
+                (values.len() as u64, values)
+            }
+        }
+    }
+
+    fn is_name_edge(&self, e: usize, which: usize) -> bool {
+        let s = &self.graph.snapshot;
+        !s.layout.edge_name_is_index(s.edge_type[e]) && self.is_name(s.edge_name[e], which)
+    }
+
+    /// The closure a closure's context captures that was created by the same function, if
+    /// any: the link of a closure chain (`prev` in `last = () => prev…`).
+    pub fn previous_in_chain(&self, closure: u32, locations: &[u32]) -> Option<u32> {
+        let s = &self.graph.snapshot;
+        let own = locations[closure as usize];
+        if own == NO_LOCATION {
+            return None;
+        }
+        let context = self.edge_named(closure, CONTEXT)?;
+        s.edges_of(context)
+            .filter(|&e| s.edge_type[e] == s.layout.edge_types.context)
+            .map(|e| s.edge_to[e])
+            .find(|&t| t != closure && self.is_closure(t) && locations[t as usize] == own)
+    }
+
+    /// The variable name (context edge) through which a closure's context captures `target`.
+    pub fn captured_as(&self, closure: u32, target: u32) -> Option<String> {
+        let s = &self.graph.snapshot;
+        let context = self.edge_named(closure, CONTEXT)?;
+        s.edges_of(context)
+            .find(|&e| s.edge_type[e] == s.layout.edge_types.context && s.edge_to[e] == target)
+            .map(|e| s.edge_name_str(e).into_owned())
+    }
+
+    /// Per node: the index of its location in `snapshot.locations` (last one wins), or
+    /// [`NO_LOCATION`].
+    pub fn location_index(&self) -> Vec<u32> {
+        let s = &self.graph.snapshot;
+        let mut index = vec![NO_LOCATION; s.node_count()];
+        for (i, loc) in s.locations.iter().enumerate() {
+            index[loc.node as usize] = i as u32;
+        }
+        index
+    }
+
+    /// Per node: a dense id of its (script, line, column), or [`NO_LOCATION`]; equal
+    /// locations share an id, so closures of one function compare equal.
+    pub fn location_keys(&self, location_index: &[u32]) -> Vec<u32> {
+        let s = &self.graph.snapshot;
+        let mut keys = rustc_hash::FxHashMap::default();
+        location_index
+            .iter()
+            .map(|&i| {
+                if i == NO_LOCATION {
+                    return NO_LOCATION;
+                }
+                let l = s.locations[i as usize];
+                let next = keys.len() as u32;
+                *keys.entry((l.script_id, l.line, l.column)).or_insert(next)
+            })
+            .collect()
+    }
+
+    /// `file:line:column` (1-based) of node `n`, if it has a location.
+    pub fn location_of(&self, n: u32, location_index: &[u32]) -> Option<String> {
+        let i = location_index[n as usize];
+        (i != NO_LOCATION).then(|| {
+            let l = self.graph.snapshot.locations[i as usize];
+            self.scripts.format(l.script_id, l.line, l.column)
+        })
+    }
+}
+
+/// "No location" in per-node location tables.
+pub const NO_LOCATION: u32 = u32::MAX;

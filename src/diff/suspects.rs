@@ -1,0 +1,637 @@
+//! The leak detectors. Each looks for one pattern whose measurement grows steadily across
+//! the snapshots — listeners per event, live timers per callback, entries per collection,
+//! closure chain length per function, objects per class — and describes every hit from the
+//! last snapshot's graph: what accumulates, its owner, the path to the owner, the source
+//! location, and what to change. Class growth already explained by another suspect (the
+//! objects sit under its owner in the dominator tree) is not reported twice.
+
+use rustc_hash::FxHashMap;
+
+use super::digest::{function_key, Digest};
+use super::shapes::{CollectionKind, Shapes};
+use crate::graph::bits::BitSet;
+use crate::graph::{DominatorTree, HeapGraph};
+use crate::paths::{path_steps, ShortestPaths};
+use crate::report::diff::{Owner, Suspect, Thresholds};
+use crate::report::grouped;
+use crate::report::retainers::PathStep;
+
+/// How steadily `values` grow: the share of steps that grow by at least `min_step`, or
+/// `None` when the last step does not grow or too few steps do.
+pub(crate) fn steadiness(values: &[u64], min_step: u64, need: f64) -> Option<f64> {
+    let steps = values.len().checked_sub(1).filter(|&s| s > 0)?;
+    let grows = |i: usize| values[i] >= values[i - 1].saturating_add(min_step.max(1));
+    if !grows(values.len() - 1) {
+        return None;
+    }
+    let growing = (1..values.len()).filter(|&i| grows(i)).count();
+    let share = growing as f64 / steps as f64;
+    (share + 1e-9 >= need).then_some(share)
+}
+
+fn growth_per_step(values: &[u64]) -> f64 {
+    let steps = (values.len() - 1).max(1) as f64;
+    (values[values.len() - 1] as f64 - values[0] as f64) / steps
+}
+
+/// Everything the detectors read from the last snapshot.
+struct Last<'g> {
+    graph: &'g HeapGraph,
+    shapes: Shapes<'g>,
+    paths: ShortestPaths,
+    tree: DominatorTree,
+    /// Dominator-tree nodes in an order where every node comes after its dominator.
+    tree_order: Vec<u32>,
+    location_index: Vec<u32>,
+    by_id: Vec<(u32, u32)>,
+}
+
+impl<'g> Last<'g> {
+    fn new(graph: &'g HeapGraph) -> Last<'g> {
+        let shapes = Shapes::new(graph);
+        let tree = DominatorTree::new(&graph.idom, graph.root);
+        let mut tree_order = Vec::with_capacity(graph.node_count());
+        let mut stack = vec![graph.root];
+        while let Some(n) = stack.pop() {
+            tree_order.push(n);
+            stack.extend_from_slice(tree.children_of(n));
+        }
+        let location_index = shapes.location_index();
+        let s = &graph.snapshot;
+        let mut by_id: Vec<(u32, u32)> = (0..s.node_count() as u32)
+            .map(|n| (s.node_id[n as usize], n))
+            .collect();
+        by_id.sort_unstable();
+        Last {
+            graph,
+            paths: ShortestPaths::compute(graph),
+            shapes,
+            tree,
+            tree_order,
+            location_index,
+            by_id,
+        }
+    }
+
+    fn node(&self, id: u32) -> Option<u32> {
+        self.by_id
+            .binary_search_by_key(&id, |&(i, _)| i)
+            .ok()
+            .map(|p| self.by_id[p].1)
+    }
+
+    fn path_to(&self, n: u32) -> Vec<PathStep> {
+        self.paths
+            .edges_to(n)
+            .map(|chain| path_steps(self.graph, &chain))
+            .unwrap_or_default()
+    }
+
+    /// The deepest node of the dominator tree that dominates all of `nodes`.
+    fn common_dominator(&self, nodes: &[u32]) -> u32 {
+        let n = self.graph.node_count();
+        let mut count = vec![0u32; n];
+        for &x in nodes {
+            count[x as usize] += 1;
+        }
+        for &v in self.tree_order.iter().rev() {
+            if v != self.graph.root {
+                let d = self.graph.idom[v as usize] as usize;
+                count[d] += count[v as usize];
+            }
+        }
+        let total = nodes.len() as u32;
+        let Some(&start) = nodes.first() else {
+            return self.graph.root;
+        };
+        let mut v = start;
+        while count[v as usize] < total && v != self.graph.root {
+            v = self.graph.idom[v as usize];
+        }
+        v
+    }
+
+    /// Marks every node in the dominator subtrees of `roots`.
+    fn mark_subtrees(&self, roots: &[u32], marks: &mut BitSet) {
+        let mut stack: Vec<u32> = roots.to_vec();
+        while let Some(v) = stack.pop() {
+            if marks.get(v as usize) {
+                continue;
+            }
+            marks.set(v as usize);
+            stack.extend_from_slice(self.tree.children_of(v));
+        }
+    }
+
+    fn is_synthetic(&self, n: u32) -> bool {
+        let s = &self.graph.snapshot;
+        s.node_type[n as usize] == s.layout.node_types.synthetic
+    }
+
+    /// The most common class among `nodes`, with its location if it has one.
+    fn main_class(&self, nodes: &[u32]) -> Option<(String, Option<String>)> {
+        let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
+        for &v in nodes {
+            *counts
+                .entry(self.graph.classes.class_of[v as usize])
+                .or_default() += 1;
+        }
+        let (&class, _) = counts
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
+        let location = self.graph.classes.locations[class as usize]
+            .map(|l| self.shapes.scripts.format(l.script_id, l.line, l.column));
+        Some((self.graph.classes.names[class as usize].clone(), location))
+    }
+
+    /// The most common location among functions, and a function that has it.
+    fn main_function(&self, functions: &[u32]) -> Option<(u32, Option<String>)> {
+        let mut counts: FxHashMap<String, (usize, u32)> = FxHashMap::default();
+        for &f in functions {
+            let key = function_key(&self.shapes, f, &self.location_index);
+            let entry = counts.entry(key).or_insert((0, f));
+            entry.0 += 1;
+        }
+        let (key, &(_, f)) = counts
+            .iter()
+            .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then(b.0.cmp(a.0)))?;
+        let location = self.shapes.location_of(f, &self.location_index);
+        let _ = key;
+        Some((f, location))
+    }
+
+    /// The location of the function whose closure context is `context`, if one is found.
+    fn context_function_location(&self, context: u32) -> Option<String> {
+        let g = self.graph;
+        let s = &g.snapshot;
+        g.retainers_of(context)
+            .map(|slot| g.retainer_node[slot])
+            .filter(|&f| s.node_type[f as usize] == s.layout.node_types.closure)
+            .find_map(|f| self.shapes.location_of(f, &self.location_index))
+    }
+
+    fn function_name(&self, f: u32) -> String {
+        let name = self.graph.snapshot.node_name_str(f);
+        if name.is_empty() {
+            "(anonymous)".to_string()
+        } else {
+            name.into_owned()
+        }
+    }
+}
+
+/// How the last step of a path reaches its node: `variable x`, `property x of Foo`, …
+fn describe_via(path: &[PathStep]) -> (String, String) {
+    let Some(step) = path.last() else {
+        return (
+            String::new(),
+            "(not reachable from the GC roots)".to_string(),
+        );
+    };
+    let holder = if path.len() >= 2 {
+        path[path.len() - 2].node.class.clone()
+    } else {
+        "(GC roots)".to_string()
+    };
+    let name = step.edge_name.clone();
+    let text = match step.edge_type.as_str() {
+        "context" => format!("variable `{name}`"),
+        "property" => format!("property `{name}` of {holder}"),
+        "element" => format!("element [{name}] of {holder}"),
+        other => format!("{other} edge `{name}` of {holder}"),
+    };
+    (name, text)
+}
+
+fn owner(last: &Last<'_>, node: u32, path: &[PathStep], what: String) -> Owner {
+    let s = &last.graph.snapshot;
+    let (via, how) = describe_via(path);
+    Owner {
+        id: s.node_id[node as usize],
+        class: last.graph.class_name(node).to_string(),
+        via,
+        description: format!("{what}, held by {how}"),
+    }
+}
+
+/// Looks a key up in each digest's sorted list and returns the per-snapshot series.
+fn series<T>(
+    digests: &[Digest],
+    pick: impl Fn(&Digest) -> Option<T>,
+    value: impl Fn(&T) -> (u64, u64),
+) -> (Vec<u64>, Vec<u64>) {
+    digests
+        .iter()
+        .map(|d| pick(d).map_or((0, 0), |t| value(&t)))
+        .unzip()
+}
+
+fn score(retained: &[u64], steadiness: f64) -> f64 {
+    let growth = retained[retained.len() - 1].saturating_sub(retained[0]);
+    (growth as f64 * steadiness).round()
+}
+
+fn retained_grows(retained: &[u64], th: &Thresholds) -> bool {
+    retained[retained.len() - 1].saturating_sub(retained[0]) >= th.retained_growth
+}
+
+/// Runs every detector; the result is sorted by score, highest first.
+pub(super) fn find(
+    digests: &[Digest],
+    graph: &HeapGraph,
+    same: bool,
+    th: &Thresholds,
+) -> Vec<Suspect> {
+    let last = Last::new(graph);
+    let s = &graph.snapshot;
+    let final_digest = &digests[digests.len() - 1];
+    let mut suspects = Vec::new();
+    let mut explained_roots: Vec<u32> = Vec::new();
+
+    // Listeners and collections are matched by object id, which only holds in one process.
+    if same {
+        let (lists, _) = last.shapes.listener_lists();
+        for l in &final_digest.listeners {
+            let (counts, retained) = series(
+                digests,
+                |d| {
+                    d.listeners
+                        .binary_search_by(|x| {
+                            (x.emitter_id, x.event.as_str()).cmp(&(l.emitter_id, l.event.as_str()))
+                        })
+                        .ok()
+                        .map(|i| d.listeners[i].clone())
+                },
+                |x| (x.count, x.retained_size),
+            );
+            let Some(steady) = steadiness(&counts, th.listener_growth, th.steady_fraction) else {
+                continue;
+            };
+            if !retained_grows(&retained, th) {
+                continue;
+            }
+            let Some(emitter) = last.node(l.emitter_id) else {
+                continue;
+            };
+            let Some(list) = lists
+                .iter()
+                .find(|x| x.emitter == emitter && x.event == l.event)
+            else {
+                continue;
+            };
+            explained_roots.push(list.holder);
+            let (function, location) = last
+                .main_function(&list.listeners)
+                .map_or((None, None), |(f, loc)| (Some(f), loc));
+            let fname = function.map_or("(unknown)".to_string(), |f| last.function_name(f));
+            let path = last.path_to(emitter);
+            let emitter_class = graph.class_name(emitter).to_string();
+            let what = format!("{emitter_class} @{} ('{}' event)", l.emitter_id, l.event);
+            let own = owner(&last, emitter, &path, what);
+            suspects.push(Suspect {
+                kind: "listener".into(),
+                class: fname.clone(),
+                title: format!(
+                    "'{}' listeners on {} keep piling up: {} listeners ({})",
+                    l.event,
+                    own.description.split(", held by").next().unwrap_or(""),
+                    grouped(*counts.last().unwrap_or(&0)),
+                    counts.iter().map(|c| grouped(*c)).collect::<Vec<_>>().join(" → "),
+                ),
+                hint: format!(
+                    "remove the listener when its work is done (emitter.off('{}', {fname}) or emitter.once), or register it once instead of per call",
+                    l.event
+                ),
+                owner: own,
+                path,
+                location,
+                growth_per_snapshot: growth_per_step(&counts),
+                score: score(&retained, steady),
+                counts,
+                retained_sizes: retained,
+            });
+        }
+
+        for c in &final_digest.collections {
+            let (counts, retained) = series(
+                digests,
+                |d| {
+                    d.collections
+                        .binary_search_by_key(&c.id, |x| x.id)
+                        .ok()
+                        .map(|i| d.collections[i].clone())
+                },
+                |x| (x.entries, x.retained_size),
+            );
+            let Some(steady) = steadiness(&counts, th.collection_entry_growth, th.steady_fraction)
+            else {
+                continue;
+            };
+            if !retained_grows(&retained, th) {
+                continue;
+            }
+            let Some(node) = last.node(c.id) else {
+                continue;
+            };
+            explained_roots.push(node);
+            let (_, values) = last.shapes.collection_entries(node, c.kind);
+            let (value_class, value_location) = last
+                .main_class(&values)
+                .unwrap_or_else(|| ("(entries)".to_string(), None));
+            let path = last.path_to(node);
+            let holder_location = path
+                .len()
+                .checked_sub(2)
+                .and_then(|i| last.node(path[i].node.id))
+                .filter(|&h| graph.class_name(h) == "system / Context")
+                .and_then(|ctx| last.context_function_location(ctx));
+            let kind_name = c.kind.name();
+            let what = format!("{kind_name} @{} with {} entries", c.id, grouped(c.entries));
+            let own = owner(&last, node, &path, what);
+            let label = if own.via.is_empty() {
+                format!("{kind_name} @{}", c.id)
+            } else {
+                format!("{kind_name} `{}`", own.via)
+            };
+            suspects.push(Suspect {
+                kind: "collection".into(),
+                class: value_class.clone(),
+                title: format!(
+                    "{label} keeps growing: {} entries of {value_class}",
+                    counts.iter().map(|c| grouped(*c)).collect::<Vec<_>>().join(" → ")
+                ),
+                hint: match c.kind {
+                    CollectionKind::Array => format!("{label} only grows: cap it (drop old items, use a ring buffer) or stop keeping every item"),
+                    _ => format!("bound {label}: evict old entries (an LRU with a maximum size, or a TTL), or delete each entry when its work is done"),
+                },
+                owner: own,
+                path,
+                location: value_location.or(holder_location),
+                growth_per_snapshot: growth_per_step(&counts),
+                score: score(&retained, steady),
+                counts,
+                retained_sizes: retained,
+            });
+        }
+    }
+
+    // Timers and closures are keyed by source location, which holds across processes too.
+    let timers = last.shapes.timers();
+    for t in &final_digest.timers {
+        let (counts, retained) = series(
+            digests,
+            |d| {
+                d.timers
+                    .binary_search_by(|x| x.key.as_str().cmp(&t.key))
+                    .ok()
+                    .map(|i| d.timers[i].clone())
+            },
+            |x| (x.count, x.retained_size),
+        );
+        let Some(steady) = steadiness(&counts, th.timer_growth, th.steady_fraction) else {
+            continue;
+        };
+        if !retained_grows(&retained, th) {
+            continue;
+        }
+        let group: Vec<_> = timers
+            .iter()
+            .filter(|x| function_key(&last.shapes, x.callback, &last.location_index) == t.key)
+            .collect();
+        let Some(first) = group.first() else { continue };
+        let nodes: Vec<u32> = group.iter().map(|x| x.timer).collect();
+        explained_roots.extend_from_slice(&nodes);
+        let holder = last.common_dominator(&nodes);
+        let holder = if holder == graph.root || last.is_synthetic(holder) {
+            first.timer
+        } else {
+            holder
+        };
+        let path = last.path_to(holder);
+        let fname = last.function_name(first.callback);
+        let timer_class = graph.class_name(first.timer).to_string();
+        let what = format!(
+            "{} live {timer_class} objects calling {fname}",
+            grouped(t.count)
+        );
+        let own = owner(&last, holder, &path, what);
+        let (setter, clearer) = if first.immediate {
+            ("setImmediate", "clearImmediate")
+        } else {
+            ("setInterval/setTimeout", "clearInterval/clearTimeout")
+        };
+        suspects.push(Suspect {
+            kind: "timer".into(),
+            class: timer_class,
+            title: format!(
+                "timers calling {fname} are never cleared: {} live",
+                counts.iter().map(|c| grouped(*c)).collect::<Vec<_>>().join(" → ")
+            ),
+            hint: format!("keep the handle {setter} returns and call {clearer} when the work is done (or stop starting a timer per call)"),
+            owner: own,
+            path,
+            location: last.shapes.location_of(first.callback, &last.location_index),
+            growth_per_snapshot: growth_per_step(&counts),
+            score: score(&retained, steady),
+            counts,
+            retained_sizes: retained,
+        });
+    }
+
+    let keys = last.shapes.location_keys(&last.location_index);
+    for c in &final_digest.closures {
+        let (counts, retained) = series(
+            digests,
+            |d| {
+                d.closures
+                    .binary_search_by(|x| x.key.as_str().cmp(&c.key))
+                    .ok()
+                    .map(|i| d.closures[i].clone())
+            },
+            |x| (x.longest_chain, x.chain_retained_size),
+        );
+        let Some(steady) = steadiness(&counts, th.closure_chain_growth, th.steady_fraction) else {
+            continue;
+        };
+        if !retained_grows(&retained, th) {
+            continue;
+        }
+        // The head of the chain dominates it, so it is the closure of this function that
+        // retains the most.
+        let closure_type = s.layout.node_types.closure;
+        let Some(head) = (0..s.node_count() as u32)
+            .filter(|&n| {
+                s.node_type[n as usize] == closure_type
+                    && keys[n as usize] != super::shapes::NO_LOCATION
+            })
+            .filter(|&n| function_key(&last.shapes, n, &last.location_index) == c.key)
+            .max_by_key(|&n| (graph.retained_size[n as usize], std::cmp::Reverse(n)))
+        else {
+            continue;
+        };
+        explained_roots.push(head);
+        let fname = last.function_name(head);
+        let link = last
+            .shapes
+            .previous_in_chain(head, &keys)
+            .and_then(|prev| last.shapes.captured_as(head, prev))
+            .unwrap_or_else(|| "a variable".to_string());
+        let path = last.path_to(head);
+        let what = format!("a chain of {} {fname} closures", grouped(c.longest_chain));
+        let own = owner(&last, head, &path, what);
+        suspects.push(Suspect {
+            kind: "closure".into(),
+            class: format!("Function {fname}"),
+            title: format!(
+                "each new {fname} closure keeps the previous one alive through `{link}`: chain length {}",
+                counts.iter().map(|c| grouped(*c)).collect::<Vec<_>>().join(" → ")
+            ),
+            hint: format!("do not capture the previous closure: clear `{link}` once it has been used, or keep only the data you need instead of the closure"),
+            owner: own,
+            path,
+            location: last.shapes.location_of(head, &last.location_index),
+            growth_per_snapshot: growth_per_step(&counts),
+            score: score(&retained, steady),
+            counts,
+            retained_sizes: retained,
+        });
+    }
+
+    // Classes that accumulate and that no suspect above explains.
+    let mut explained = BitSet::new(graph.node_count());
+    last.mark_subtrees(&explained_roots, &mut explained);
+    let first_max_id = digests[0].max_node_id;
+    let mut class_nodes: Vec<Vec<u32>> = vec![Vec::new(); graph.classes.len()];
+    let object = s.layout.node_types.object;
+    for n in 0..s.node_count() as u32 {
+        let i = n as usize;
+        if s.node_type[i] == object
+            && graph.self_size[i] > 0
+            && (!same || s.node_id[i] > first_max_id)
+        {
+            class_nodes[graph.classes.class_of[i] as usize].push(n);
+        }
+    }
+    let index: Vec<FxHashMap<&str, (u64, u64)>> = digests
+        .iter()
+        .map(|d| {
+            d.classes
+                .iter()
+                .map(|c| (c.key.as_str(), (c.count, c.retained_size)))
+                .collect()
+        })
+        .collect();
+    for cd in &final_digest.classes {
+        let name = cd.name.as_str();
+        if cd.count == 0
+            || name.starts_with('(')
+            || name.starts_with("system / ")
+            || name.starts_with("Node / ")
+            || name == "Function"
+        {
+            continue;
+        }
+        let (counts, retained): (Vec<u64>, Vec<u64>) = index
+            .iter()
+            .map(|m| m.get(cd.key.as_str()).copied().unwrap_or((0, 0)))
+            .unzip();
+        let Some(steady) = steadiness(&counts, th.class_count_growth, th.steady_fraction) else {
+            continue;
+        };
+        if !retained_grows(&retained, th) {
+            continue;
+        }
+        let Some(class_id) = (0..graph.classes.len()).find(|&c| {
+            graph.classes.names[c] == cd.name
+                && graph.classes.locations[c]
+                    .map(|l| last.shapes.scripts.format(l.script_id, l.line, l.column))
+                    == cd.location
+        }) else {
+            continue;
+        };
+        let members = &class_nodes[class_id];
+        if members.is_empty() {
+            continue;
+        }
+        let unexplained: Vec<u32> = members
+            .iter()
+            .copied()
+            .filter(|&n| !explained.get(n as usize))
+            .collect();
+        if unexplained.len() * 2 < members.len() {
+            continue;
+        }
+        let mut holder = last.common_dominator(&unexplained);
+        if holder == graph.root || last.is_synthetic(holder) {
+            holder = unexplained[0];
+        }
+        let path = last.path_to(holder);
+        let what = format!(
+            "{} @{}",
+            graph.class_name(holder),
+            s.node_id[holder as usize]
+        );
+        let own = owner(&last, holder, &path, what);
+        suspects.push(Suspect {
+            kind: "class".into(),
+            class: cd.name.clone(),
+            title: format!(
+                "{} objects accumulate: {}",
+                cd.name,
+                counts.iter().map(|c| grouped(*c)).collect::<Vec<_>>().join(" → ")
+            ),
+            hint: format!(
+                "{} objects are created and never released; find what keeps them (the owner above, or `heapscan retainers LAST.heapsnapshot --class '{}'`) and drop the reference when done",
+                cd.name, cd.name
+            ),
+            owner: own,
+            path,
+            location: cd.location.clone(),
+            growth_per_snapshot: growth_per_step(&counts),
+            score: score(&retained, steady),
+            counts,
+            retained_sizes: retained,
+        });
+    }
+
+    suspects.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.kind.cmp(&b.kind))
+            .then_with(|| a.class.cmp(&b.class))
+            .then_with(|| a.owner.id.cmp(&b.owner.id))
+    });
+    suspects
+}
+
+#[cfg(test)]
+mod tests {
+    use super::steadiness;
+
+    #[test]
+    fn steady_growth_rules() {
+        assert_eq!(steadiness(&[0, 100, 200], 10, 0.75), Some(1.0));
+        assert_eq!(
+            steadiness(&[0, 200, 200], 10, 0.75),
+            None,
+            "a plateau is not a leak"
+        );
+        assert_eq!(
+            steadiness(&[0, 200, 205], 10, 0.75),
+            None,
+            "the last step must grow enough"
+        );
+        assert_eq!(
+            steadiness(&[100, 50, 200], 10, 0.75),
+            None,
+            "half the steps shrink"
+        );
+        assert_eq!(steadiness(&[0, 100, 200, 200, 300], 10, 0.75), Some(0.75));
+        assert_eq!(
+            steadiness(&[0, 30], 10, 0.75),
+            Some(1.0),
+            "two snapshots: any growth"
+        );
+        assert_eq!(steadiness(&[5], 10, 0.75), None);
+    }
+}

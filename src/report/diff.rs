@@ -1,0 +1,253 @@
+//! The `diff` report model and its renderers. The JSON form is documented in
+//! `docs/diff-json.md` and tested with `deny_unknown_fields`.
+
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+use super::retainers::{edge_label, node_label, PathStep};
+use super::{align_right, grouped, human_bytes, new_table, write_json, Format};
+
+/// The whole comparison.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiffReport {
+    pub snapshots: Vec<SnapshotSummary>,
+    /// Whether the snapshots come from one process (node ids carry over between them); when
+    /// not, objects cannot be matched and only class totals are compared.
+    pub same_process: bool,
+    /// Why `same_process` is what it is.
+    pub same_process_reason: String,
+    /// The thresholds the verdict used.
+    pub thresholds: Thresholds,
+    pub suspects: Vec<Suspect>,
+    /// Number of classes compared (before `--top`).
+    pub class_count: usize,
+    pub classes: Vec<ClassChange>,
+}
+
+/// One input snapshot.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotSummary {
+    pub file: String,
+    pub node_count: u64,
+    pub edge_count: u64,
+    pub total_size: u64,
+    pub max_node_id: u32,
+}
+
+/// What counts as a leak. Growth is between consecutive snapshots ("per step").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// A class must gain at least this many objects per step.
+    pub class_count_growth: u64,
+    /// A collection must gain at least this many entries per step.
+    pub collection_entry_growth: u64,
+    /// An event must gain at least this many listeners per step.
+    pub listener_growth: u64,
+    /// A timer callback must gain at least this many live timers per step.
+    pub timer_growth: u64,
+    /// A closure chain must get at least this much longer per step.
+    pub closure_chain_growth: u64,
+    /// The suspect's retained size must grow by at least this many bytes, first to last.
+    pub retained_growth: u64,
+    /// Share of steps that must grow (the last step always must).
+    pub steady_fraction: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            class_count_growth: 20,
+            collection_entry_growth: 10,
+            listener_growth: 5,
+            timer_growth: 5,
+            closure_chain_growth: 10,
+            retained_growth: 50_000,
+            steady_fraction: 0.75,
+        }
+    }
+}
+
+/// What holds a suspect.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Owner {
+    /// Snapshot id of the owning object in the last snapshot.
+    pub id: u32,
+    pub class: String,
+    /// The name it is reached by: the variable or property holding it (last edge of `path`).
+    pub via: String,
+    /// One line for people: `variable sessionCache (Map, 1,200 entries)`.
+    pub description: String,
+}
+
+/// One leak suspect.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suspect {
+    /// `listener`, `timer`, `collection`, `closure` or `class`.
+    pub kind: String,
+    /// What accumulates.
+    pub class: String,
+    pub owner: Owner,
+    /// Shortest path from the GC roots to the owner, weak edges skipped.
+    pub path: Vec<PathStep>,
+    /// `file:line:column` (1-based) of the constructor, listener or callback.
+    pub location: Option<String>,
+    /// What is counted (objects, entries, listeners, timers, chain length), one per snapshot.
+    pub counts: Vec<u64>,
+    /// Bytes retained by what accumulates, one per snapshot.
+    pub retained_sizes: Vec<u64>,
+    /// Average growth of `counts` per step.
+    pub growth_per_snapshot: f64,
+    /// Ranking: bytes of retained growth, weighted by how steady the growth is.
+    pub score: f64,
+    /// One line: what is leaking.
+    pub title: String,
+    /// One line: what to change.
+    pub hint: String,
+}
+
+/// DevTools' comparison columns for one class, plus totals per snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassChange {
+    pub class: String,
+    pub location: Option<String>,
+    /// Count in each snapshot.
+    pub counts: Vec<u64>,
+    /// Retained size in each snapshot (DevTools' class rule).
+    pub retained_sizes: Vec<u64>,
+    /// Objects in the last snapshot that are not in the first (by id; 0 across processes).
+    pub new: u64,
+    /// Objects in the first snapshot that are not in the last.
+    pub deleted: u64,
+    /// `count(last) - count(first)`.
+    pub delta: i64,
+    /// Shallow size of the new objects.
+    pub alloc_size: u64,
+    /// Shallow size of the deleted objects.
+    pub freed_size: u64,
+    /// `self size(last) - self size(first)`.
+    pub size_delta: i64,
+    /// `retained(last) - retained(first)`.
+    pub retained_delta: i64,
+    /// With 3+ snapshots: objects allocated between the first and second snapshot that are
+    /// still alive in the last (memlab's baseline/target/final rule).
+    pub survivors: Option<u64>,
+}
+
+/// Renders the report.
+pub fn render(report: &DiffReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Table => render_table(report, out),
+        _ => write_json(out, report),
+    }
+}
+
+fn series(values: &[u64], human: bool) -> String {
+    values
+        .iter()
+        .map(|&v| if human { human_bytes(v) } else { grouped(v) })
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+fn signed_bytes(v: i64) -> String {
+    if v < 0 {
+        format!("-{}", human_bytes(v.unsigned_abs()))
+    } else {
+        format!("+{}", human_bytes(v as u64))
+    }
+}
+
+fn render_table(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
+    for (i, s) in r.snapshots.iter().enumerate() {
+        writeln!(
+            out,
+            "#{} {}: {} nodes, total {}",
+            i + 1,
+            s.file,
+            grouped(s.node_count),
+            human_bytes(s.total_size)
+        )?;
+    }
+    if !r.same_process {
+        writeln!(out, "note: {}", r.same_process_reason)?;
+    }
+    writeln!(out)?;
+    if r.suspects.is_empty() {
+        writeln!(
+            out,
+            "No leak suspects: nothing grows steadily across these snapshots."
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} leak suspect(s), most important first:",
+            r.suspects.len()
+        )?;
+        for (i, s) in r.suspects.iter().enumerate() {
+            writeln!(out)?;
+            writeln!(out, "{}. [{}] {}", i + 1, s.kind, s.title)?;
+            writeln!(out, "   owner:    {}", s.owner.description)?;
+            if let Some(loc) = &s.location {
+                writeln!(out, "   location: {loc}")?;
+            }
+            writeln!(out, "   growth:   {}", series(&s.counts, false))?;
+            writeln!(out, "   retained: {}", series(&s.retained_sizes, true))?;
+            if !s.path.is_empty() {
+                let path: Vec<String> = s
+                    .path
+                    .iter()
+                    .map(|step| format!("{} → {}", edge_label(step), node_label(&step.node)))
+                    .collect();
+                writeln!(out, "   path:     (GC roots) {}", path.join(" "))?;
+            }
+            writeln!(out, "   fix:      {}", s.hint)?;
+        }
+    }
+    writeln!(out)?;
+    let mut table = new_table(&[
+        "Class",
+        "Count",
+        "New",
+        "Deleted",
+        "Δ count",
+        "Alloc",
+        "Freed",
+        "Δ size",
+        "Δ retained",
+    ]);
+    for c in &r.classes {
+        let label = match &c.location {
+            Some(loc) => format!("{} ({loc})", c.class),
+            None => c.class.clone(),
+        };
+        table.add_row(vec![
+            label,
+            series(&c.counts, false),
+            grouped(c.new),
+            grouped(c.deleted),
+            format!("{:+}", c.delta),
+            human_bytes(c.alloc_size),
+            human_bytes(c.freed_size),
+            signed_bytes(c.size_delta),
+            signed_bytes(c.retained_delta),
+        ]);
+    }
+    align_right(&mut table, &[1, 2, 3, 4, 5, 6, 7, 8]);
+    writeln!(out, "{table}")?;
+    if r.classes.len() < r.class_count {
+        writeln!(
+            out,
+            "({} of {} classes shown; --top to see more)",
+            r.classes.len(),
+            r.class_count
+        )?;
+    }
+    Ok(())
+}
