@@ -185,7 +185,7 @@ impl Digest {
             node_count: s.node_count() as u64,
             edge_count: s.edge_count() as u64,
             total_size: graph.total_size(),
-            max_node_id: s.node_id.par_iter().copied().max().unwrap_or(0),
+            max_node_id: max_heap_id(graph),
             classes,
             ids,
             id_class,
@@ -196,6 +196,19 @@ impl Digest {
             closures,
         }
     }
+}
+
+/// The highest id of a V8 heap object. Embedder (`native`) and `synthetic` nodes are left
+/// out: their ids are derived from addresses, not handed out in allocation order.
+fn max_heap_id(graph: &HeapGraph) -> u32 {
+    let s = &graph.snapshot;
+    let nt = s.layout.node_types;
+    (0..s.node_count())
+        .into_par_iter()
+        .filter(|&n| s.node_type[n] != nt.native && s.node_type[n] != nt.synthetic)
+        .map(|n| s.node_id[n])
+        .max()
+        .unwrap_or(0)
 }
 
 /// Closures per function location, with the longest chain of closures of that function each

@@ -288,14 +288,17 @@ pub(super) fn find(
             let emitter_class = graph.class_name(emitter).to_string();
             let what = format!("{emitter_class} @{} ('{}' event)", l.emitter_id, l.event);
             let own = owner(&last, emitter, &path, what);
+            let emitter_label = if own.via.is_empty() {
+                format!("{emitter_class} @{}", l.emitter_id)
+            } else {
+                format!("{emitter_class} `{}`", own.via)
+            };
             suspects.push(Suspect {
                 kind: "listener".into(),
                 class: fname.clone(),
                 title: format!(
-                    "'{}' listeners on {} keep piling up: {} listeners ({})",
+                    "'{}' listeners ({fname}) on {emitter_label} keep piling up: {}",
                     l.event,
-                    own.description.split(", held by").next().unwrap_or(""),
-                    grouped(*counts.last().unwrap_or(&0)),
                     counts.iter().map(|c| grouped(*c)).collect::<Vec<_>>().join(" → "),
                 ),
                 hint: format!(
@@ -411,7 +414,9 @@ pub(super) fn find(
         let fname = last.function_name(first.callback);
         let timer_class = graph.class_name(first.timer).to_string();
         let what = format!(
-            "{} live {timer_class} objects calling {fname}",
+            "{} @{} holding {} live {timer_class} objects that call {fname}",
+            graph.class_name(holder),
+            s.node_id[holder as usize],
             grouped(t.count)
         );
         let own = owner(&last, holder, &path, what);
@@ -477,13 +482,16 @@ pub(super) fn find(
             .and_then(|prev| last.shapes.captured_as(head, prev))
             .unwrap_or_else(|| "a variable".to_string());
         let path = last.path_to(head);
-        let what = format!("a chain of {} {fname} closures", grouped(c.longest_chain));
+        let what = format!(
+            "the newest of a chain of {} `{fname}` closures",
+            grouped(c.longest_chain)
+        );
         let own = owner(&last, head, &path, what);
         suspects.push(Suspect {
             kind: "closure".into(),
             class: format!("Function {fname}"),
             title: format!(
-                "each new {fname} closure keeps the previous one alive through `{link}`: chain length {}",
+                "each new `{fname}` closure keeps the previous one alive through `{link}`: chain length {}",
                 counts.iter().map(|c| grouped(*c)).collect::<Vec<_>>().join(" → ")
             ),
             hint: format!("do not capture the previous closure: clear `{link}` once it has been used, or keep only the data you need instead of the closure"),
@@ -521,6 +529,9 @@ pub(super) fn find(
                 .collect()
         })
         .collect();
+    // Candidates first, largest retained growth first: objects inside a bigger accumulating
+    // class (a record's arrays) are explained by it once it is accepted.
+    let mut candidates = Vec::new();
     for cd in &final_digest.classes {
         let name = cd.name.as_str();
         if cd.count == 0
@@ -541,6 +552,15 @@ pub(super) fn find(
         if !retained_grows(&retained, th) {
             continue;
         }
+        candidates.push((cd, counts, retained, steady));
+    }
+    let growth = |r: &[u64]| r[r.len() - 1].saturating_sub(r[0]);
+    candidates.sort_by(|a, b| {
+        growth(&b.2)
+            .cmp(&growth(&a.2))
+            .then_with(|| a.0.key.cmp(&b.0.key))
+    });
+    for (cd, counts, retained, steady) in candidates {
         let Some(class_id) = (0..graph.classes.len()).find(|&c| {
             graph.classes.names[c] == cd.name
                 && graph.classes.locations[c]
@@ -561,6 +581,7 @@ pub(super) fn find(
         if unexplained.len() * 2 < members.len() {
             continue;
         }
+        last.mark_subtrees(&unexplained, &mut explained);
         let mut holder = last.common_dominator(&unexplained);
         if holder == graph.root || last.is_synthetic(holder) {
             holder = unexplained[0];

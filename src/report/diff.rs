@@ -34,6 +34,7 @@ pub struct SnapshotSummary {
     pub node_count: u64,
     pub edge_count: u64,
     pub total_size: u64,
+    /// Highest id of a V8 heap object (embedder and synthetic nodes left out).
     pub max_node_id: u32,
 }
 
