@@ -1,7 +1,9 @@
 //! Shortest retainer paths: how an object is reached from the GC roots.
 //!
-//! One BFS from the root over non-weak edges (user roots such as `global` first, as DevTools
-//! orders distances) records, for every node, the edge it was first reached by. The path to
+//! A BFS over non-weak edges records, for every node, the edge it was first reached by: first
+//! from the user roots (such as `global`) until nothing more is reached, then from the system
+//! roots, as DevTools orders distances — a path a program's own variables explain is shown
+//! even when a system root (a handle scope, the stack) reaches the object in fewer steps. The path to
 //! any node is then that chain of edges, read backwards. Several paths to one object are the
 //! shortest path through each of its distinct direct retainers, nearest first.
 
@@ -38,7 +40,9 @@ impl ShortestPaths {
         let mut from_user_root = BitSet::new(n);
         let mut queue = Vec::with_capacity(n);
         hops[graph.root as usize] = 0;
-        // User roots (non-synthetic children of the root) first, then the rest.
+        // Everything reachable from user roots (such as `global`) gets its path from them, as
+        // DevTools orders distances; the system roots only reach what is left.
+        let mut head = 0;
         for user_first in [true, false] {
             for e in s.edges_of(graph.root) {
                 let to = s.edge_to[e];
@@ -54,24 +58,23 @@ impl ShortestPaths {
                     queue.push(to);
                 }
             }
-        }
-        let mut head = 0;
-        while head < queue.len() {
-            let node = queue[head];
-            head += 1;
-            let next = hops[node as usize] + 1;
-            for e in s.edges_of(node) {
-                let to = s.edge_to[e];
-                if s.edge_type[e] == weak || hops[to as usize] != u32::MAX {
-                    continue;
+            while head < queue.len() {
+                let node = queue[head];
+                head += 1;
+                let next = hops[node as usize] + 1;
+                for e in s.edges_of(node) {
+                    let to = s.edge_to[e];
+                    if s.edge_type[e] == weak || hops[to as usize] != u32::MAX {
+                        continue;
+                    }
+                    hops[to as usize] = next;
+                    if from_user_root.get(node as usize) {
+                        from_user_root.set(to as usize);
+                    }
+                    via_edge[to as usize] = e as u32;
+                    via_node[to as usize] = node;
+                    queue.push(to);
                 }
-                hops[to as usize] = next;
-                if from_user_root.get(node as usize) {
-                    from_user_root.set(to as usize);
-                }
-                via_edge[to as usize] = e as u32;
-                via_node[to as usize] = node;
-                queue.push(to);
             }
         }
         ShortestPaths {

@@ -91,7 +91,11 @@ pub fn timing(next: Option<&str>) {
         );
         c.phase_start = now;
         if next.is_none() {
-            eprintln!("timing: {:<12} {:>8.3} s", "total", (now - c.start).as_secs_f64());
+            eprintln!(
+                "timing: {:<12} {:>8.3} s",
+                "total",
+                (now - c.start).as_secs_f64()
+            );
         }
     }
     *clock = match (next, clock.take()) {

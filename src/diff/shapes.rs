@@ -23,6 +23,8 @@ const SET_CLASS: usize = 10;
 const TIMEOUT_CLASS: usize = 11;
 const IMMEDIATE_CLASS: usize = 12;
 const LISTENER: usize = 13;
+const K_EVENTS: usize = 14;
+const NEXT: usize = 15;
 const NAMES: &[&str] = &[
     "_events",
     "table",
@@ -38,6 +40,8 @@ const NAMES: &[&str] = &[
     "Timeout",
     "Immediate",
     "listener",
+    "<symbol kEvents>",
+    "next",
 ];
 
 /// What kind of container a collection is.
@@ -138,6 +142,9 @@ impl<'g> Shapes<'g> {
             if !self.is_object(n) {
                 continue;
             }
+            if let Some(map) = self.edge_named(n, K_EVENTS) {
+                self.event_target_lists(n, map, &mut lists, &mut storage);
+            }
             let Some(events) = self.edge_named(n, EVENTS) else {
                 continue;
             };
@@ -175,6 +182,53 @@ impl<'g> Shapes<'g> {
             }
         }
         (lists, storage)
+    }
+
+    /// Node's `EventTarget` keeps a `Map` (`[kEvents]`) from event type to the head of a
+    /// linked list of `Listener` objects (`next`), each holding its function in `listener`.
+    fn event_target_lists(
+        &self,
+        target: u32,
+        map: u32,
+        lists: &mut Vec<ListenerList>,
+        storage: &mut BitSet,
+    ) {
+        if self.collection_kind(map) != Some(CollectionKind::Map) {
+            return;
+        }
+        let s = &self.graph.snapshot;
+        storage.set(map as usize);
+        for (key, head) in self.map_pairs(map) {
+            let Some(key) = key else { continue };
+            let event = s.node_name_str(key).into_owned();
+            storage.set(head as usize);
+            let mut listeners = Vec::new();
+            let mut current = self.edge_named(head, NEXT);
+            // Bounded walk: a cycle in a corrupt list must not hang us.
+            let mut steps = 0usize;
+            while let Some(node) = current {
+                if node == head || steps > s.node_count() || !self.is_object(node) {
+                    break;
+                }
+                steps += 1;
+                storage.set(node as usize);
+                if let Some(f) = self
+                    .edge_named(node, LISTENER)
+                    .filter(|&f| self.is_closure(f))
+                {
+                    listeners.push(f);
+                }
+                current = self.edge_named(node, NEXT);
+            }
+            if !listeners.is_empty() {
+                lists.push(ListenerList {
+                    emitter: target,
+                    holder: head,
+                    event,
+                    listeners,
+                });
+            }
+        }
     }
 
     /// `once()` wraps a listener in a bound function with a `listener` property.
@@ -240,47 +294,14 @@ impl<'g> Shapes<'g> {
         let et = s.layout.edge_types;
         match kind {
             CollectionKind::Map | CollectionKind::Set => {
-                let Some(table) = self.edge_named(node, TABLE) else {
-                    return (0, Vec::new());
-                };
-                let stride: u32 = if kind == CollectionKind::Map { 3 } else { 2 };
-                let slots: Vec<(u32, u32)> = s
-                    .edges_of(table)
-                    .filter(|&e| !self.is_name_edge(e, MAP))
-                    .filter_map(|e| {
-                        let index = if s.layout.edge_name_is_index(s.edge_type[e]) {
-                            Some(s.edge_name[e])
-                        } else {
-                            s.strings.get(s.edge_name[e]).parse::<u32>().ok()
-                        };
-                        index.map(|i| (i, s.edge_to[e]))
-                    })
-                    .collect();
-                // The residue (mod stride) that never holds an edge is the chain slot; the
-                // key slot follows it.
-                let mut seen = [false; 3];
-                for &(i, _) in &slots {
-                    seen[(i % stride) as usize] = true;
-                }
-                let chain = (0..stride)
-                    .find(|&r| !seen[r as usize] && seen[((r + 1) % stride) as usize])
-                    .unwrap_or(stride - 1);
-                let key = (chain + 1) % stride;
-                let mut entries: Vec<u32> = slots
-                    .iter()
-                    .map(|&(i, _)| (i + stride - key) / stride)
-                    .collect();
-                entries.sort_unstable();
+                let table = self.hash_table(node, kind);
+                let mut entries: Vec<u32> = table.slots.iter().map(|slot| slot.entry).collect();
                 entries.dedup();
-                let value_slot = if kind == CollectionKind::Map {
-                    (key + 1) % stride
-                } else {
-                    key
-                };
-                let values = slots
+                let values = table
+                    .slots
                     .iter()
-                    .filter(|&&(i, _)| i % stride == value_slot)
-                    .map(|&(_, to)| to)
+                    .filter(|slot| slot.is_value)
+                    .map(|slot| slot.target)
                     .collect();
                 (entries.len() as u64, values)
             }
@@ -305,6 +326,78 @@ impl<'g> Shapes<'g> {
                 (values.len() as u64, values)
             }
         }
+    }
+
+    /// The slots of a Map's or Set's hash table that hold heap objects. A Map uses three
+    /// slots per entry (key, value, chain) and a Set two (key, chain); the chain slot is a
+    /// small integer and never an edge, which is how the layout is found.
+    fn hash_table(&self, node: u32, kind: CollectionKind) -> HashTable {
+        let s = &self.graph.snapshot;
+        let Some(table) = self.edge_named(node, TABLE) else {
+            return HashTable { slots: Vec::new() };
+        };
+        let stride: u32 = if kind == CollectionKind::Map { 3 } else { 2 };
+        let mut raw: Vec<(u32, u32)> = s
+            .edges_of(table)
+            .filter(|&e| !self.is_name_edge(e, MAP))
+            .filter_map(|e| {
+                let index = if s.layout.edge_name_is_index(s.edge_type[e]) {
+                    Some(s.edge_name[e])
+                } else {
+                    s.strings.get(s.edge_name[e]).parse::<u32>().ok()
+                };
+                index.map(|i| (i, s.edge_to[e]))
+            })
+            .collect();
+        raw.sort_unstable();
+        let mut seen = [false; 3];
+        for &(i, _) in &raw {
+            seen[(i % stride) as usize] = true;
+        }
+        let chain = (0..stride)
+            .find(|&r| !seen[r as usize] && seen[((r + 1) % stride) as usize])
+            .unwrap_or(stride - 1);
+        let key = (chain + 1) % stride;
+        let value = if kind == CollectionKind::Map {
+            (key + 1) % stride
+        } else {
+            key
+        };
+        let slots = raw
+            .into_iter()
+            .map(|(i, target)| TableSlot {
+                entry: (i + stride - key) / stride,
+                is_key: i % stride == key,
+                is_value: i % stride == value,
+                target,
+            })
+            .collect();
+        HashTable { slots }
+    }
+
+    /// A Map's (key, value) pairs, by entry; a key or value that is a small integer is absent.
+    pub fn map_pairs(&self, map: u32) -> Vec<(Option<u32>, u32)> {
+        let table = self.hash_table(map, CollectionKind::Map);
+        let mut pairs = Vec::new();
+        let mut i = 0;
+        while i < table.slots.len() {
+            let entry = table.slots[i].entry;
+            let mut key = None;
+            let mut value = None;
+            while i < table.slots.len() && table.slots[i].entry == entry {
+                let slot = &table.slots[i];
+                if slot.is_key {
+                    key = Some(slot.target);
+                } else if slot.is_value {
+                    value = Some(slot.target);
+                }
+                i += 1;
+            }
+            if let Some(value) = value {
+                pairs.push((key, value));
+            }
+        }
+        pairs
     }
 
     fn is_name_edge(&self, e: usize, which: usize) -> bool {
@@ -373,6 +466,19 @@ impl<'g> Shapes<'g> {
             self.scripts.format(l.script_id, l.line, l.column)
         })
     }
+}
+
+/// The object-holding slots of a hash table, in slot order.
+struct HashTable {
+    slots: Vec<TableSlot>,
+}
+
+struct TableSlot {
+    /// Entry number (slot index divided by the entry size).
+    entry: u32,
+    is_key: bool,
+    is_value: bool,
+    target: u32,
 }
 
 /// "No location" in per-node location tables.

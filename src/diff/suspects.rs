@@ -80,11 +80,21 @@ impl<'g> Last<'g> {
             .map(|p| self.by_id[p].1)
     }
 
-    fn path_to(&self, n: u32) -> Vec<PathStep> {
-        self.paths
-            .edges_to(n)
-            .map(|chain| path_steps(self.graph, &chain))
-            .unwrap_or_default()
+    /// The shortest path to `n`, its middle cut out when it is very long (a linked list),
+    /// and how many steps were cut.
+    fn path_to(&self, n: u32) -> (Vec<PathStep>, u64) {
+        const LONG: usize = 40;
+        const HEAD: usize = 10;
+        const TAIL: usize = 25;
+        let Some(mut chain) = self.paths.edges_to(n) else {
+            return (Vec::new(), 0);
+        };
+        let mut elided = 0;
+        if chain.len() > LONG {
+            elided = (chain.len() - HEAD - TAIL) as u64;
+            chain.drain(HEAD..chain.len() - TAIL);
+        }
+        (path_steps(self.graph, &chain), elided)
     }
 
     /// The deepest node of the dominator tree that dominates all of `nodes`.
@@ -284,7 +294,7 @@ pub(super) fn find(
                 .main_function(&list.listeners)
                 .map_or((None, None), |(f, loc)| (Some(f), loc));
             let fname = function.map_or("(unknown)".to_string(), |f| last.function_name(f));
-            let path = last.path_to(emitter);
+            let (path, path_elided) = last.path_to(emitter);
             let emitter_class = graph.class_name(emitter).to_string();
             let what = format!("{emitter_class} @{} ('{}' event)", l.emitter_id, l.event);
             let own = owner(&last, emitter, &path, what);
@@ -307,6 +317,7 @@ pub(super) fn find(
                 ),
                 owner: own,
                 path,
+                path_elided,
                 location,
                 growth_per_snapshot: growth_per_step(&counts),
                 score: score(&retained, steady),
@@ -341,7 +352,7 @@ pub(super) fn find(
             let (value_class, value_location) = last
                 .main_class(&values)
                 .unwrap_or_else(|| ("(entries)".to_string(), None));
-            let path = last.path_to(node);
+            let (path, path_elided) = last.path_to(node);
             let holder_location = path
                 .len()
                 .checked_sub(2)
@@ -369,6 +380,7 @@ pub(super) fn find(
                 },
                 owner: own,
                 path,
+                path_elided,
                 location: value_location.or(holder_location),
                 growth_per_snapshot: growth_per_step(&counts),
                 score: score(&retained, steady),
@@ -410,7 +422,7 @@ pub(super) fn find(
         } else {
             holder
         };
-        let path = last.path_to(holder);
+        let (path, path_elided) = last.path_to(holder);
         let fname = last.function_name(first.callback);
         let timer_class = graph.class_name(first.timer).to_string();
         let what = format!(
@@ -435,6 +447,7 @@ pub(super) fn find(
             hint: format!("keep the handle {setter} returns and call {clearer} when the work is done (or stop starting a timer per call)"),
             owner: own,
             path,
+            path_elided,
             location: last.shapes.location_of(first.callback, &last.location_index),
             growth_per_snapshot: growth_per_step(&counts),
             score: score(&retained, steady),
@@ -481,7 +494,7 @@ pub(super) fn find(
             .previous_in_chain(head, &keys)
             .and_then(|prev| last.shapes.captured_as(head, prev))
             .unwrap_or_else(|| "a variable".to_string());
-        let path = last.path_to(head);
+        let (path, path_elided) = last.path_to(head);
         let what = format!(
             "the newest of a chain of {} `{fname}` closures",
             grouped(c.longest_chain)
@@ -497,6 +510,7 @@ pub(super) fn find(
             hint: format!("do not capture the previous closure: clear `{link}` once it has been used, or keep only the data you need instead of the closure"),
             owner: own,
             path,
+            path_elided,
             location: last.shapes.location_of(head, &last.location_index),
             growth_per_snapshot: growth_per_step(&counts),
             score: score(&retained, steady),
@@ -586,7 +600,7 @@ pub(super) fn find(
         if holder == graph.root || last.is_synthetic(holder) {
             holder = unexplained[0];
         }
-        let path = last.path_to(holder);
+        let (path, path_elided) = last.path_to(holder);
         let what = format!(
             "{} @{}",
             graph.class_name(holder),
@@ -607,6 +621,7 @@ pub(super) fn find(
             ),
             owner: own,
             path,
+            path_elided,
             location: cd.location.clone(),
             growth_per_snapshot: growth_per_step(&counts),
             score: score(&retained, steady),

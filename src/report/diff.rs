@@ -94,8 +94,11 @@ pub struct Suspect {
     /// What accumulates.
     pub class: String,
     pub owner: Owner,
-    /// Shortest path from the GC roots to the owner, weak edges skipped.
+    /// Shortest path from the GC roots to the owner, weak edges skipped. Paths longer than
+    /// 40 steps keep their first 10 and last 25 steps.
     pub path: Vec<PathStep>,
+    /// How many steps were left out of the middle of `path` (0 when none).
+    pub path_elided: u64,
     /// `file:line:column` (1-based) of the constructor, listener or callback.
     pub location: Option<String>,
     /// What is counted (objects, entries, listeners, timers, chain length), one per snapshot.
@@ -206,7 +209,18 @@ fn render_table(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
                     .iter()
                     .map(|step| format!("{} → {}", edge_label(step), node_label(&step.node)))
                     .collect();
-                writeln!(out, "   path:     (GC roots) {}", path.join(" "))?;
+                if s.path_elided > 0 {
+                    let (head, tail) = path.split_at(path.len().min(10));
+                    writeln!(
+                        out,
+                        "   path:     (GC roots) {} … ({} more steps) … {}",
+                        head.join(" "),
+                        s.path_elided,
+                        tail.join(" ")
+                    )?;
+                } else {
+                    writeln!(out, "   path:     (GC roots) {}", path.join(" "))?;
+                }
             }
             writeln!(out, "   fix:      {}", s.hint)?;
         }

@@ -21,6 +21,79 @@ pub(crate) struct RawHeader {
     pub extra_native_bytes: Option<f64>,
 }
 
+impl RawHeader {
+    /// Reads the header from its JSON value, naming the field that is missing or of the wrong
+    /// type (serde alone says only "invalid type … at column N").
+    pub(crate) fn from_value(path: &Path, value: Value) -> Result<RawHeader> {
+        let unknown = |what: String| {
+            Error::bad(
+                path,
+                format!(
+                    "unknown snapshot layout: {what}; heapscan reads snapshots written by V8 \
+                     (Node.js 12+ and Chrome); please report this file's `snapshot` header"
+                ),
+            )
+        };
+        let Value::Object(header) = &value else {
+            return Err(unknown(format!(
+                "`snapshot` is {}, not an object",
+                short(&value)
+            )));
+        };
+        let field = |name: &str| {
+            header
+                .get(name)
+                .ok_or_else(|| unknown(format!("the `snapshot` header has no `{name}`")))
+        };
+        for name in ["node_count", "edge_count"] {
+            let v = field(name)?;
+            if v.as_u64().is_none() {
+                return Err(unknown(format!("`{name}` is {}, not a count", short(v))));
+            }
+        }
+        let Value::Object(meta) = field("meta")? else {
+            return Err(unknown("`meta` is not an object".into()));
+        };
+        for (name, required, strings) in [
+            ("node_fields", true, true),
+            ("node_types", true, false),
+            ("edge_fields", true, true),
+            ("edge_types", true, false),
+            ("trace_function_info_fields", false, true),
+            ("location_fields", false, true),
+        ] {
+            match meta.get(name) {
+                None if required => {
+                    return Err(unknown(format!("meta has no `{name}`")));
+                }
+                None => {}
+                Some(Value::Array(list)) if !strings || list.iter().all(Value::is_string) => {}
+                Some(v) => {
+                    let what = if strings { "list of names" } else { "list" };
+                    return Err(unknown(format!(
+                        "meta.{name} is {}, not a {what}",
+                        short(v)
+                    )));
+                }
+            }
+        }
+        serde_json::from_value(value).map_err(|e| {
+            unknown(format!(
+                "the `snapshot` header does not have the fields V8 writes ({e})"
+            ))
+        })
+    }
+}
+
+/// A JSON value cut short for a message.
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(40) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawMeta {
     pub node_fields: Vec<String>,

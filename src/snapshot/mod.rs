@@ -552,7 +552,19 @@ impl<'a> Cursor<'a> {
             .position(|&b| b == b'"')
             .ok_or_else(|| self.truncated_between())?;
         self.pos = start + len + 1;
-        std::str::from_utf8(&self.text[start..start + len]).map_err(|_| {
+        let key = &self.text[start..start + len];
+        // V8's section names are short identifiers. Refusing anything else keeps a mangled
+        // file's bytes (newlines, megabytes of numbers) out of the messages that name the key.
+        if key.is_empty()
+            || key.len() > 64
+            || !key.iter().all(|&b| b.is_ascii_graphic() && b != b'\\')
+        {
+            return Err(Error::bad(
+                self.path,
+                format!("malformed snapshot: the key at byte {start} is not a section name"),
+            ));
+        }
+        std::str::from_utf8(key).map_err(|_| {
             Error::bad(
                 self.path,
                 format!("malformed snapshot: a key at byte {start} is not text"),
@@ -681,19 +693,18 @@ impl<'a> Cursor<'a> {
 
     fn header(&mut self) -> Result<RawHeader> {
         self.skip_ws();
-        let mut stream =
-            serde_json::Deserializer::from_slice(&self.text[self.pos..]).into_iter::<RawHeader>();
+        // Read as a JSON value first (it is a few KB) so a wrong field can be named.
+        let mut stream = serde_json::Deserializer::from_slice(&self.text[self.pos..])
+            .into_iter::<serde_json::Value>();
         match stream.next() {
-            Some(Ok(h)) => {
+            Some(Ok(value)) => {
                 self.pos += stream.byte_offset();
-                Ok(h)
+                RawHeader::from_value(self.path, value)
             }
             Some(Err(e)) if e.is_eof() => Err(self.truncated("snapshot")),
             Some(Err(e)) => Err(Error::bad(
                 self.path,
-                format!(
-                    "unknown snapshot layout: the `snapshot` header does not have the fields V8 writes ({e})"
-                ),
+                format!("malformed snapshot: bad JSON in the `snapshot` header ({e})"),
             )),
             None => Err(self.truncated("snapshot")),
         }

@@ -1,0 +1,327 @@
+//! `heapscan diff` on real Node.js processes: small HTTP servers in `tests/apps/` that leak in
+//! each way heapscan names (or do not leak at all) are driven with requests on 127.0.0.1 and
+//! snapshotted three times with `--heapsnapshot-signal`; the diff must name the leak's kind,
+//! class, owner and source line, and find nothing in the apps that do not leak.
+
+mod support;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use heapscan::report::diff::{DiffReport, Suspect};
+
+/// Requests between snapshots: enough that every leak grows by hundreds of items per step.
+const REQUESTS: usize = 200;
+
+fn diff(snapshots: &[std::path::PathBuf], extra: &[&str]) -> (DiffReport, i32) {
+    let mut cmd = Command::cargo_bin("heapscan").expect("binary");
+    cmd.arg("diff")
+        .args(snapshots)
+        .args(["--format", "json", "--fail-on-leak"])
+        .args(extra);
+    let out = cmd.output().expect("run heapscan");
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "heapscan diff failed ({code}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: DiffReport = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("diff JSON does not match the documented schema: {e}"));
+    (report, code)
+}
+
+fn line_of(app: &str, needle: &str) -> u32 {
+    let text = std::fs::read_to_string(support::app_path(app)).expect("app source");
+    let hits: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(hits.len(), 1, "{needle:?} must occur once in {app}");
+    hits[0] as u32
+}
+
+/// `file:line:col` → (file, line).
+fn file_line(location: &str) -> (String, u32) {
+    let mut parts = location.rsplitn(3, ':');
+    let _col = parts.next();
+    let line = parts.next().and_then(|l| l.parse().ok()).unwrap_or(0);
+    (parts.next().unwrap_or("").to_string(), line)
+}
+
+fn assert_location(s: &Suspect, app: &str, line: u32) {
+    let loc = s
+        .location
+        .as_deref()
+        .unwrap_or_else(|| panic!("suspect has no location: {s:?}"));
+    let (file, got) = file_line(loc);
+    assert!(
+        Path::new(&file).ends_with(Path::new("tests/apps").join(app)),
+        "location {loc} is not in {app}"
+    );
+    assert_eq!(got, line, "location {loc} should be line {line} of {app}");
+}
+
+/// Captures `app args` on Node `major` and diffs it; returns the report and exit code.
+fn run_app(app: &str, args: &[&str], major: u32) -> (DiffReport, i32) {
+    let node = support::node_binary(Some(major));
+    let cap = support::capture(app, args, &node, 3, REQUESTS);
+    let report = diff(&cap.snapshots, &[]);
+    assert!(report.0.same_process, "{}", report.0.same_process_reason);
+    assert_eq!(report.0.snapshots.len(), 3);
+    report
+}
+
+fn only_suspect(report: &DiffReport) -> &Suspect {
+    assert_eq!(
+        report.suspects.len(),
+        1,
+        "expected exactly one suspect, got {:#?}",
+        report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()
+    );
+    &report.suspects[0]
+}
+
+fn assert_steady(s: &Suspect) {
+    assert_eq!(s.counts.len(), 3);
+    assert!(
+        s.counts[0] < s.counts[1] && s.counts[1] < s.counts[2],
+        "{:?}",
+        s.counts
+    );
+    assert!(s.retained_sizes[2] > s.retained_sizes[0]);
+    assert!(
+        s.growth_per_snapshot >= (REQUESTS / 2) as f64,
+        "{}",
+        s.growth_per_snapshot
+    );
+    assert!(s.score > 0.0);
+    assert!(!s.path.is_empty(), "a path to the owner");
+    assert_eq!(
+        s.path.last().map(|p| p.node.id),
+        Some(s.owner.id),
+        "the path ends at the owner"
+    );
+    assert!(!s.hint.is_empty());
+}
+
+#[test]
+fn listener_leak_on_an_event_emitter() {
+    let (report, code) = run_app("leak-listener.js", &["emitter"], 20);
+    assert_eq!(code, 1, "--fail-on-leak exits 1");
+    let s = only_suspect(&report);
+    assert_eq!(s.kind, "listener");
+    assert_eq!(s.class, "onData");
+    assert_eq!(s.owner.class, "EventEmitter");
+    assert_eq!(s.owner.via, "bus");
+    assert!(s.title.contains("'data'"), "{}", s.title);
+    assert!(s.hint.contains("off('data', onData)"), "{}", s.hint);
+    assert_location(
+        s,
+        "leak-listener.js",
+        line_of("leak-listener.js", "heapscan-expect: listener emitter"),
+    );
+    assert_steady(s);
+}
+
+#[test]
+fn listener_leak_on_process() {
+    let (report, _) = run_app("leak-listener.js", &["process"], 20);
+    let s = only_suspect(&report);
+    assert_eq!(s.kind, "listener");
+    assert_eq!(s.class, "onExit");
+    assert_eq!(s.owner.class, "process");
+    assert!(s.title.contains("'exit'"), "{}", s.title);
+    assert_location(
+        s,
+        "leak-listener.js",
+        line_of("leak-listener.js", "heapscan-expect: listener process"),
+    );
+    assert_steady(s);
+}
+
+#[test]
+fn listener_leak_on_an_event_target() {
+    let (report, _) = run_app("leak-listener.js", &["target"], 20);
+    let s = only_suspect(&report);
+    assert_eq!(s.kind, "listener");
+    assert_eq!(s.class, "onHubData");
+    assert_eq!(s.owner.class, "EventTarget");
+    assert_eq!(s.owner.via, "hub");
+    assert_location(
+        s,
+        "leak-listener.js",
+        line_of("leak-listener.js", "heapscan-expect: listener target"),
+    );
+    assert_steady(s);
+}
+
+#[test]
+fn timer_leak() {
+    let (report, _) = run_app("leak-timer.js", &[], 20);
+    let s = only_suspect(&report);
+    assert_eq!(s.kind, "timer");
+    assert_eq!(s.class, "Timeout");
+    assert!(s.title.contains("pollJob"), "{}", s.title);
+    assert!(s.hint.contains("clearInterval"), "{}", s.hint);
+    assert_location(
+        s,
+        "leak-timer.js",
+        line_of("leak-timer.js", "heapscan-expect: timer"),
+    );
+    assert_steady(s);
+}
+
+#[test]
+fn collection_leaks_map_object_and_array() {
+    // The entries are made by makeEntry(); that is the line the report points at.
+    let entry_line = line_of("leak-cache.js", "function makeEntry(");
+    for (mode, owner_class, via) in [
+        ("map", "Map", "sessionCache"),
+        ("object", "Object", "sessionsById"),
+        ("array", "Array", "auditLog"),
+    ] {
+        let (report, code) = run_app("leak-cache.js", &[mode], 20);
+        assert_eq!(code, 1);
+        let s = only_suspect(&report);
+        assert_eq!(s.kind, "collection", "{mode}");
+        assert_eq!(s.owner.class, owner_class, "{mode}");
+        assert_eq!(s.owner.via, via, "{mode}");
+        assert_eq!(
+            s.path.last().map(|p| p.edge_type.as_str()),
+            Some("context"),
+            "{mode}: a variable"
+        );
+        assert!(
+            s.class.contains("url") && s.class.contains("data"),
+            "{mode}: entries are {}",
+            s.class
+        );
+        assert!(
+            s.hint.contains("bound") || s.hint.contains("cap it"),
+            "{}",
+            s.hint
+        );
+        if mode != "object" {
+            assert_location(s, "leak-cache.js", entry_line);
+        }
+        assert_steady(s);
+    }
+}
+
+#[test]
+fn closure_chain_leak() {
+    let (report, _) = run_app("leak-closure.js", &[], 20);
+    let s = only_suspect(&report);
+    assert_eq!(s.kind, "closure");
+    assert_eq!(s.owner.via, "last");
+    assert!(s.title.contains("`prev`"), "{}", s.title);
+    assert_location(
+        s,
+        "leak-closure.js",
+        line_of("leak-closure.js", "heapscan-expect: closure"),
+    );
+    assert_steady(s);
+}
+
+#[test]
+fn class_leak() {
+    let (report, _) = run_app("leak-class.js", &["list"], 20);
+    let s = only_suspect(&report);
+    assert_eq!(s.kind, "class");
+    assert_eq!(s.class, "RequestRecord");
+    assert_eq!(s.owner.class, "RequestRecord");
+    assert_eq!(s.owner.via, "newestRecord");
+    assert_location(
+        s,
+        "leak-class.js",
+        line_of("leak-class.js", "heapscan-expect: class"),
+    );
+    assert_steady(s);
+    // The class table has DevTools' comparison columns for it.
+    let row = report
+        .classes
+        .iter()
+        .find(|c| c.class == "RequestRecord")
+        .expect("class row");
+    assert_eq!(row.delta, row.counts[2] as i64 - row.counts[0] as i64);
+    assert!(
+        row.new >= 2 * REQUESTS as u64 - 5,
+        "new objects by id: {}",
+        row.new
+    );
+    assert_eq!(row.deleted, 0);
+    assert!(
+        row.survivors.unwrap_or(0) >= REQUESTS as u64 - 5,
+        "{:?}",
+        row.survivors
+    );
+}
+
+#[test]
+fn apps_that_do_not_leak_have_no_suspects() {
+    for (app, args) in [
+        ("ok-lru.js", &[][..]),
+        ("ok-listeners.js", &[]),
+        ("ok-timers.js", &[]),
+        ("ok-plateau.js", &[]),
+        ("ok-garbage.js", &[]),
+    ] {
+        let (report, code) = run_app(app, args, 20);
+        assert!(
+            report.suspects.is_empty(),
+            "{app} does not leak, but heapscan says: {:#?}",
+            report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()
+        );
+        assert_eq!(code, 0, "{app}: --fail-on-leak passes");
+    }
+}
+
+#[test]
+fn listener_leak_on_node_16() {
+    let (report, _) = run_app("leak-listener.js", &["emitter"], 16);
+    let s = only_suspect(&report);
+    assert_eq!(
+        (s.kind.as_str(), s.class.as_str(), s.owner.via.as_str()),
+        ("listener", "onData", "bus")
+    );
+    assert_location(
+        s,
+        "leak-listener.js",
+        line_of("leak-listener.js", "heapscan-expect: listener emitter"),
+    );
+}
+
+#[test]
+fn cache_and_timer_leaks_on_node_24() {
+    let (report, _) = run_app("leak-cache.js", &["map"], 24);
+    let s = only_suspect(&report);
+    assert_eq!(
+        (s.kind.as_str(), s.owner.via.as_str()),
+        ("collection", "sessionCache")
+    );
+    let (report, _) = run_app("leak-timer.js", &[], 24);
+    let s = only_suspect(&report);
+    assert_eq!(s.kind, "timer");
+    assert_location(
+        s,
+        "leak-timer.js",
+        line_of("leak-timer.js", "heapscan-expect: timer"),
+    );
+}
+
+#[test]
+fn snapshots_of_different_processes_are_compared_by_class_totals() {
+    let node = support::node_binary(Some(20));
+    let a = support::capture("leak-cache.js", &["map"], &node, 1, REQUESTS);
+    let b = support::capture("ok-lru.js", &[], &node, 1, REQUESTS);
+    let (report, _) = diff(&[a.snapshots[0].clone(), b.snapshots[0].clone()], &[]);
+    assert!(!report.same_process, "{}", report.same_process_reason);
+    assert!(report
+        .suspects
+        .iter()
+        .all(|s| s.kind != "collection" && s.kind != "listener"));
+    assert!(report.classes.iter().all(|c| c.new == 0 && c.deleted == 0));
+}
