@@ -170,10 +170,13 @@ fn class_changes(digests: &[Digest], same: bool) -> Vec<ClassChange> {
         })
         .filter(|r| r.new != 0 || r.deleted != 0 || r.delta != 0 || r.retained_delta != 0)
         .collect();
+    // Like DevTools' Comparison view: biggest growth in shallow size first (retained growth
+    // piles up on every dominator above a leak, shallow growth sits where objects are added).
     out.sort_by(|a, b| {
-        b.retained_delta
-            .cmp(&a.retained_delta)
-            .then(b.size_delta.cmp(&a.size_delta))
+        b.size_delta
+            .cmp(&a.size_delta)
+            .then(b.delta.cmp(&a.delta))
+            .then(b.retained_delta.cmp(&a.retained_delta))
             .then_with(|| a.class.cmp(&b.class))
             .then_with(|| a.location.cmp(&b.location))
     });
