@@ -13,9 +13,12 @@ pub mod error;
 
 pub use error::Error;
 pub mod diff;
+pub mod gate;
 pub mod graph;
 pub mod paths;
 pub mod report;
+pub mod report_builder;
 pub mod snapshot;
+pub mod strings;
 pub mod summary;
 pub mod units;

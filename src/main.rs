@@ -22,6 +22,10 @@ struct Cli {
 enum Command {
     /// Compare snapshots of one process and name what leaks: kind, owner, path, source line.
     Diff(cli::diff::DiffArgs),
+    /// CI leak-regression gate: fail (exit 1) on new leak suspects or too much growth.
+    Gate(cli::gate::GateArgs),
+    /// One self-contained HTML report (overview, leak suspects with charts, classes, strings).
+    Report(cli::report::ReportArgs),
     /// Per-class summary of one snapshot (DevTools' Summary view), statistics and top dominators.
     Summary(cli::summary::SummaryArgs),
     /// One row per heap object (CSV or JSON lines): id, type, class, name, sizes, distance, dominator.
@@ -34,6 +38,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Diff(args) => cli::diff::run(args),
+        Command::Gate(args) => cli::gate::run(args),
+        Command::Report(args) => cli::report::run(args),
         Command::Summary(args) => cli::summary::run(args),
         Command::Nodes(args) => cli::nodes::run(args),
         Command::Retainers(args) => cli::retainers::run(args),

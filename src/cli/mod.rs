@@ -10,8 +10,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 pub mod diff;
+pub mod gate;
 pub mod nodes;
 pub mod progress;
+pub mod report;
 pub mod retainers;
 pub mod summary;
 

@@ -2,8 +2,11 @@
 //! only format what the model holds; they compute nothing.
 
 pub mod diff;
+pub mod gate;
+pub mod html;
 pub mod nodes;
 pub mod retainers;
+pub mod strings;
 pub mod summary;
 
 use std::io::{self, Write};

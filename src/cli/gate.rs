@@ -1,0 +1,263 @@
+//! `heapscan gate SNAPSHOT…`: the CI leak-regression gate. Settings come from flags, then from
+//! `heapscan.toml` in the working directory (or `--config FILE`), then from the defaults.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde::Deserialize;
+
+use heapscan::diff::DiffOptions;
+use heapscan::gate::{evaluate, Baseline, GateConfig};
+use heapscan::report::diff::Thresholds;
+use heapscan::report::gate::{github_annotations, junit, markdown, write_summary};
+use heapscan::units::parse_size;
+
+use super::Outcome;
+
+#[derive(Args)]
+pub struct GateArgs {
+    /// Snapshots taken at checkpoints of a test run, oldest first (two or more).
+    #[arg(required = true, num_args = 2.., value_name = "SNAPSHOT")]
+    pub files: Vec<PathBuf>,
+    /// Accept the suspects listed in FILE (matched by kind, class and source location).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the current suspects to FILE as a baseline (the gate still reports them).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Fail when the total retained size grows by more than SIZE (e.g. 10MB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_growth: Option<u64>,
+    /// Fail when any class's retained size grows by more than SIZE.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_class_growth: Option<u64>,
+    /// Read settings from FILE instead of ./heapscan.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Write JUnit XML (one test case per check) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the verdict and the whole diff as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a Markdown summary to FILE (e.g. "$GITHUB_STEP_SUMMARY").
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// A class is a suspect when it gains at least N objects per step.
+    #[arg(long, value_name = "N")]
+    pub min_class_growth: Option<u64>,
+    /// A collection is a suspect when it gains at least N entries per step.
+    #[arg(long, value_name = "N")]
+    pub min_entry_growth: Option<u64>,
+    /// An event is a suspect when it gains at least N listeners per step.
+    #[arg(long, value_name = "N")]
+    pub min_listener_growth: Option<u64>,
+    /// A timer callback is a suspect when it gains at least N live timers per step.
+    #[arg(long, value_name = "N")]
+    pub min_timer_growth: Option<u64>,
+    /// A closure chain is a suspect when it gets at least N longer per step.
+    #[arg(long, value_name = "N")]
+    pub min_chain_growth: Option<u64>,
+    /// …and only when what it retains grows by at least SIZE from first to last.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub min_retained_growth: Option<u64>,
+    /// Share of steps that must grow (the last always must).
+    #[arg(long, value_name = "FRACTION")]
+    pub steady: Option<f64>,
+}
+
+/// `heapscan.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    gate: GateSection,
+    #[serde(default)]
+    thresholds: ThresholdSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GateSection {
+    max_growth: Option<Size>,
+    max_class_growth: Option<Size>,
+    baseline: Option<PathBuf>,
+    junit: Option<PathBuf>,
+    json: Option<PathBuf>,
+    markdown: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThresholdSection {
+    class_count_growth: Option<u64>,
+    collection_entry_growth: Option<u64>,
+    listener_growth: Option<u64>,
+    timer_growth: Option<u64>,
+    closure_chain_growth: Option<u64>,
+    retained_growth: Option<Size>,
+    steady_fraction: Option<f64>,
+}
+
+/// A size in the config: a number of bytes or text such as "10MB".
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Size {
+    Bytes(u64),
+    Text(String),
+}
+
+impl Size {
+    fn bytes(&self, key: &str) -> anyhow::Result<u64> {
+        match self {
+            Size::Bytes(b) => Ok(*b),
+            Size::Text(t) => parse_size(t).map_err(|e| anyhow::anyhow!("{key}: {e}")),
+        }
+    }
+}
+
+fn read_config(explicit: Option<&Path>) -> anyhow::Result<ConfigFile> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let default = PathBuf::from("heapscan.toml");
+            if !default.exists() {
+                return Ok(ConfigFile::default());
+            }
+            default
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: not a valid heapscan.toml", path.display()))
+}
+
+fn write_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    if path == Path::new("-") {
+        std::io::stdout().write_all(contents.as_bytes())?;
+        return Ok(());
+    }
+    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
+}
+
+pub fn run(args: GateArgs) -> Outcome {
+    let config = read_config(args.config.as_deref())?;
+    let t = &config.thresholds;
+    let d = Thresholds::default();
+    let thresholds = Thresholds {
+        class_count_growth: args
+            .min_class_growth
+            .or(t.class_count_growth)
+            .unwrap_or(d.class_count_growth),
+        collection_entry_growth: args
+            .min_entry_growth
+            .or(t.collection_entry_growth)
+            .unwrap_or(d.collection_entry_growth),
+        listener_growth: args
+            .min_listener_growth
+            .or(t.listener_growth)
+            .unwrap_or(d.listener_growth),
+        timer_growth: args
+            .min_timer_growth
+            .or(t.timer_growth)
+            .unwrap_or(d.timer_growth),
+        closure_chain_growth: args
+            .min_chain_growth
+            .or(t.closure_chain_growth)
+            .unwrap_or(d.closure_chain_growth),
+        retained_growth: match (args.min_retained_growth, &t.retained_growth) {
+            (Some(v), _) => v,
+            (None, Some(s)) => s.bytes("thresholds.retained_growth")?,
+            (None, None) => d.retained_growth,
+        },
+        steady_fraction: args
+            .steady
+            .or(t.steady_fraction)
+            .unwrap_or(d.steady_fraction),
+    };
+    if !(0.0..=1.0).contains(&thresholds.steady_fraction) {
+        bail!(
+            "the steady fraction must be between 0 and 1, not {}",
+            thresholds.steady_fraction
+        );
+    }
+    let g = &config.gate;
+    let max_growth = match (args.max_growth, &g.max_growth) {
+        (Some(v), _) => Some(v),
+        (None, Some(s)) => Some(s.bytes("gate.max_growth")?),
+        _ => None,
+    };
+    let max_class_growth = match (args.max_class_growth, &g.max_class_growth) {
+        (Some(v), _) => Some(v),
+        (None, Some(s)) => Some(s.bytes("gate.max_class_growth")?),
+        _ => None,
+    };
+    let baseline_path = args.baseline.clone().or(g.baseline.clone());
+    let baseline = match &baseline_path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the baseline {}", path.display()))?;
+            let b: Baseline = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{}: not a heapscan baseline (make one with --write-baseline)",
+                    path.display()
+                )
+            })?;
+            if b.version != 1 {
+                bail!(
+                    "{}: baseline version {} is not supported (expected 1)",
+                    path.display(),
+                    b.version
+                );
+            }
+            b
+        }
+        None => Baseline::default(),
+    };
+    let root = std::env::current_dir().ok();
+
+    let options = DiffOptions {
+        thresholds,
+        top: None,
+        max_suspects: None,
+    };
+    let diff = super::diff::analyse(&args.files, &options)?;
+    if let Some(path) = &args.write_baseline {
+        let baseline = Baseline::from_diff(&diff, root.as_deref());
+        write_file(path, &(serde_json::to_string_pretty(&baseline)? + "\n"))?;
+    }
+    let report = evaluate(
+        diff,
+        &GateConfig {
+            max_growth,
+            max_class_growth,
+            baseline,
+            root,
+        },
+    );
+
+    let mut stdout = std::io::stdout().lock();
+    write_summary(&report, &mut stdout)?;
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        github_annotations(&report, &mut stdout)?;
+    }
+    stdout.flush()?;
+    drop(stdout);
+    if let Some(path) = args.junit.as_ref().or(g.junit.as_ref()) {
+        write_file(path, &junit(&report)?)?;
+    }
+    if let Some(path) = args.json.as_ref().or(g.json.as_ref()) {
+        write_file(path, &(serde_json::to_string_pretty(&report)? + "\n"))?;
+    }
+    if let Some(path) = args.markdown.as_ref().or(g.markdown.as_ref()) {
+        write_file(path, &markdown(&report))?;
+    }
+    Ok(if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

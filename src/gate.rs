@@ -1,0 +1,279 @@
+//! `heapscan gate`: the CI leak-regression verdict over a diff. Checks that no leak suspect
+//! appears (unless accepted in a baseline, matched by kind + class + location, never by ids)
+//! and that retained growth stays under the limits, in total and per class. Pure: takes a
+//! [`DiffReport`], returns a [`GateReport`].
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::diff::{DiffReport, Suspect};
+
+/// The gate's limits and accepted suspects.
+#[derive(Debug, Clone, Default)]
+pub struct GateConfig {
+    /// Fail when the total retained size grows by more than this from first to last snapshot.
+    pub max_growth: Option<u64>,
+    /// Fail when any class's retained size grows by more than this.
+    pub max_class_growth: Option<u64>,
+    /// Suspects accepted as known.
+    pub baseline: Baseline,
+    /// Directory that source locations are made relative to (the checkout).
+    pub root: Option<std::path::PathBuf>,
+}
+
+/// Suspects accepted as known, as `--write-baseline` writes them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    /// Format version (1).
+    pub version: u32,
+    pub accepted: Vec<BaselineEntry>,
+}
+
+/// One accepted suspect: what identifies it across runs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineEntry {
+    pub kind: String,
+    pub class: String,
+    /// Source location relative to the checkout (`src/cache.js:12:5`), or null.
+    pub location: Option<String>,
+}
+
+/// The verdict.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateReport {
+    pub passed: bool,
+    pub checks: Vec<Check>,
+    /// The diff the verdict was made from.
+    pub diff: DiffReport,
+}
+
+/// One check (one JUnit test case).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// Stable name, e.g. `leak: collection Map sessionCache` or `retained growth`.
+    pub name: String,
+    pub passed: bool,
+    /// One line: what was found or measured.
+    pub message: String,
+    /// Source file (relative to the checkout) and 1-based line, for CI annotations.
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    /// Set when the check failed but the suspect is accepted in the baseline.
+    pub accepted: bool,
+}
+
+/// Makes a location relative to `root` and drops `file://`, so that baselines and annotations
+/// do not depend on where the checkout lives.
+pub fn relative_location(location: &str, root: Option<&Path>) -> String {
+    let mut loc = location
+        .strip_prefix("file://")
+        .unwrap_or(location)
+        .to_string();
+    if let Some(root) = root {
+        let prefix = format!("{}/", root.display().to_string().trim_end_matches('/'));
+        if let Some(rest) = loc.strip_prefix(&prefix) {
+            loc = rest.to_string();
+        }
+    }
+    loc
+}
+
+/// Splits `file:line:column` into the file and line.
+pub fn file_and_line(location: &str) -> (String, Option<u32>) {
+    let parts: Vec<&str> = location.rsplitn(3, ':').collect();
+    if parts.len() == 3 {
+        if let (Ok(line), Ok(_)) = (parts[1].parse::<u32>(), parts[0].parse::<u32>()) {
+            return (parts[2].to_string(), Some(line));
+        }
+    }
+    (location.to_string(), None)
+}
+
+impl BaselineEntry {
+    /// The baseline identity of a suspect.
+    pub fn of(suspect: &Suspect, root: Option<&Path>) -> BaselineEntry {
+        BaselineEntry {
+            kind: suspect.kind.clone(),
+            class: suspect.class.clone(),
+            location: suspect
+                .location
+                .as_deref()
+                .map(|l| relative_location(l, root)),
+        }
+    }
+}
+
+impl Baseline {
+    /// A baseline accepting every suspect of `diff`.
+    pub fn from_diff(diff: &DiffReport, root: Option<&Path>) -> Baseline {
+        let mut accepted: Vec<BaselineEntry> = diff
+            .suspects
+            .iter()
+            .map(|s| BaselineEntry::of(s, root))
+            .collect();
+        accepted.sort();
+        accepted.dedup();
+        Baseline {
+            version: 1,
+            accepted,
+        }
+    }
+}
+
+/// Evaluates the gate over a diff.
+pub fn evaluate(diff: DiffReport, config: &GateConfig) -> GateReport {
+    let root = config.root.as_deref();
+    let mut checks = Vec::new();
+    for s in &diff.suspects {
+        let entry = BaselineEntry::of(s, root);
+        let accepted = config.baseline.accepted.contains(&entry);
+        let (file, line) = match &entry.location {
+            Some(loc) => {
+                let (file, line) = file_and_line(loc);
+                (Some(file), line)
+            }
+            None => (None, None),
+        };
+        let at = entry
+            .location
+            .as_deref()
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
+        checks.push(Check {
+            name: if s.owner.via.is_empty() {
+                format!("leak: {} {}", s.kind, s.class)
+            } else {
+                format!("leak: {} {} (in {})", s.kind, s.class, s.owner.via)
+            },
+            passed: accepted,
+            message: if accepted {
+                format!("accepted in the baseline: {}{at}", s.title)
+            } else {
+                format!(
+                    "{}{at}; owner: {}; fix: {}",
+                    s.title, s.owner.description, s.hint
+                )
+            },
+            file,
+            line,
+            accepted,
+        });
+    }
+    if diff.suspects.is_empty() {
+        checks.push(Check {
+            name: "no leak suspects".into(),
+            passed: true,
+            message: "nothing grows steadily across the snapshots".into(),
+            file: None,
+            line: None,
+            accepted: false,
+        });
+    }
+    let k = diff.snapshots.len();
+    let growth = diff.snapshots[k - 1].total_size as i64 - diff.snapshots[0].total_size as i64;
+    if let Some(max) = config.max_growth {
+        let passed = growth <= max as i64;
+        checks.push(Check {
+            name: "retained growth".into(),
+            passed,
+            message: format!(
+                "total retained size grew by {} (limit {})",
+                signed(growth),
+                crate::report::human_bytes(max)
+            ),
+            file: None,
+            line: None,
+            accepted: false,
+        });
+    }
+    if let Some(max) = config.max_class_growth {
+        let offenders: Vec<_> = diff
+            .classes
+            .iter()
+            .filter(|c| c.retained_delta > max as i64)
+            .collect();
+        if offenders.is_empty() {
+            checks.push(Check {
+                name: "class growth".into(),
+                passed: true,
+                message: format!(
+                    "no class grew by more than {}",
+                    crate::report::human_bytes(max)
+                ),
+                file: None,
+                line: None,
+                accepted: false,
+            });
+        }
+        for c in offenders {
+            let location = c.location.as_deref().map(|l| relative_location(l, root));
+            let (file, line) = match &location {
+                Some(loc) => {
+                    let (f, l) = file_and_line(loc);
+                    (Some(f), l)
+                }
+                None => (None, None),
+            };
+            checks.push(Check {
+                name: format!("class growth: {}", c.class),
+                passed: false,
+                message: format!(
+                    "{} grew by {} retained (limit {}), {:+} objects",
+                    c.class,
+                    signed(c.retained_delta),
+                    crate::report::human_bytes(max),
+                    c.delta
+                ),
+                file,
+                line,
+                accepted: false,
+            });
+        }
+    }
+    let passed = checks.iter().all(|c| c.passed);
+    GateReport {
+        passed,
+        checks,
+        diff,
+    }
+}
+
+fn signed(v: i64) -> String {
+    if v < 0 {
+        format!("-{}", crate::report::human_bytes(v.unsigned_abs()))
+    } else {
+        format!("+{}", crate::report::human_bytes(v as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_become_relative_and_split() {
+        let root = Path::new("/ci/work/app");
+        assert_eq!(
+            relative_location("/ci/work/app/src/cache.js:12:5", Some(root)),
+            "src/cache.js:12:5"
+        );
+        assert_eq!(
+            relative_location("file:///ci/work/app/a.mjs:1:2", Some(root)),
+            "a.mjs:1:2"
+        );
+        assert_eq!(
+            relative_location("node:internal/timers:12:3", Some(root)),
+            "node:internal/timers:12:3"
+        );
+        assert_eq!(
+            file_and_line("src/cache.js:12:5"),
+            ("src/cache.js".to_string(), Some(12))
+        );
+        assert_eq!(file_and_line("no-line"), ("no-line".to_string(), None));
+    }
+}
