@@ -30,6 +30,9 @@ pub struct DominatorInput<'a> {
 pub struct Dominators {
     pub idom: Vec<u32>,
     pub preorder: Vec<u32>,
+    /// How many nodes the DFS from the root reached through essential edges (the first
+    /// `reachable` entries of `preorder`); the rest are orphans and cycles hung off the root.
+    pub reachable: usize,
 }
 
 /// Computes immediate dominators (see the module docs for unreachable nodes).
@@ -56,6 +59,7 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
         &mut scratch,
         &mut numbered,
     );
+    let reachable = numbered as usize;
     if (numbered as usize) < node_count {
         for v in 1..=node_count as u32 {
             if semi[v as usize] == 0 && has_only_weak_retainers(input, v - 1) {
@@ -143,7 +147,11 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
     }
     let idom = (0..node_count).map(|node| dom[node + 1] - 1).collect();
     let preorder = vertex[1..=n].iter().map(|&v| v - 1).collect();
-    Dominators { idom, preorder }
+    Dominators {
+        idom,
+        preorder,
+        reachable,
+    }
 }
 
 fn has_only_weak_retainers(input: &DominatorInput<'_>, node: u32) -> bool {

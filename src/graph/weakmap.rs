@@ -17,6 +17,8 @@ use crate::snapshot::Snapshot;
 /// table's node id and a dense id of the "duplicated part" shared by the pair of edges.
 pub struct WeakMapEdgeNames {
     by_string: FxHashMap<u32, WeakMapEdgeName>,
+    /// The same strings as a bit set: most edges are answered by one bit test.
+    names: crate::graph::bits::BitSet,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -67,11 +69,19 @@ impl WeakMapEdgeNames {
             let pair = *pairs.entry(caps["dup"].to_string()).or_insert(next);
             by_string.insert(name, WeakMapEdgeName { table_id, pair });
         }
-        WeakMapEdgeNames { by_string }
+        let mut names = crate::graph::bits::BitSet::new(snapshot.strings.len());
+        for &name in by_string.keys() {
+            names.set(name as usize);
+        }
+        WeakMapEdgeNames { by_string, names }
     }
 
     /// The WeakMap reading of internal edge name `name`, if it is one.
+    #[inline]
     pub fn get(&self, name: u32) -> Option<WeakMapEdgeName> {
+        if !self.names.get(name as usize) {
+            return None;
+        }
         self.by_string.get(&name).copied()
     }
 

@@ -23,7 +23,8 @@ pub use strings::{decode_json_string, Strings};
 
 use crate::error::{Error, Result};
 use header::RawHeader;
-use numbers::{parse_chunk, split_lengths, split_records, Chunk, NumberError};
+pub(crate) use numbers::split_lengths;
+use numbers::{parse_chunk, split_records, Chunk, NumberError};
 use strings::StringText;
 
 /// One parsed snapshot: node and edge columns, the string table, and what the header said.

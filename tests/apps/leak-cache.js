@@ -7,11 +7,12 @@
 //   node leak-cache.js array   `auditLog`, an Array that only grows (push)
 //   node leak-cache.js set     `pendingJobs`, a Set of entries that are never deleted
 //
-// A second argument `class` makes the entries instances of the user class CacheEntry instead of
-// object literals (e.g. `node leak-cache.js map class`). Object literals have no source location
-// in a heap snapshot (their constructor is the built-in Object); CacheEntry instances do (V8
-// locates them at their constructor, the line with the marker comment below).
+// A second argument `class` makes the entries instances of the user class CacheEntry (from
+// cache-entry.js) instead of object literals (e.g. `node leak-cache.js map class`). Object
+// literals have no source location in a heap snapshot (their constructor is the built-in
+// Object); CacheEntry instances do (V8 locates them at their constructor).
 const { serve, mode, payload } = require('./common');
+const { CacheEntry } = require('./cache-entry');
 
 const which = mode(['map', 'object', 'array', 'set']);
 const classEntries = process.argv[3] === 'class';
@@ -20,15 +21,6 @@ const sessionCache = new Map();
 const sessionsById = {};
 const auditLog = [];
 const pendingJobs = new Set();
-
-class CacheEntry {
-  constructor(req, seq) { // heapscan-expect: collection entry
-    this.id = seq;
-    this.url = req.url;
-    this.createdAt = Date.now();
-    this.data = payload(seq);
-  }
-}
 
 function makeEntry(req, seq) {
   if (classEntries) return new CacheEntry(req, seq);

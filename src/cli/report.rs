@@ -1,0 +1,132 @@
+//! `heapscan report SNAPSHOT… [-o report.html]`: one self-contained HTML page with the overview,
+//! top classes and dominators, leak suspects with growth charts (2+ snapshots), the class
+//! comparison and duplicated strings.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use clap::Args;
+
+use heapscan::report::html::render;
+use heapscan::report_builder::{build, ReportOptions};
+
+use super::diff::ThresholdArgs;
+use super::progress::{load_graph, timing};
+use super::{open_output, Outcome};
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// One or more snapshots, oldest first; two or more of one process add leak suspects and
+    /// the class comparison.
+    #[arg(required = true, num_args = 1.., value_name = "SNAPSHOT")]
+    pub files: Vec<PathBuf>,
+    /// Write the report to FILE (`-` is standard output).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        default_value = "heapscan-report.html"
+    )]
+    pub output: PathBuf,
+    /// Rows in each table of classes, dominators and the comparison.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub top: usize,
+    /// Write when the report was made (UTC; `SOURCE_DATE_EPOCH` is honoured). Without it the
+    /// same snapshots always give the same bytes.
+    #[arg(long)]
+    pub timestamp: bool,
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+}
+
+pub fn run(args: ReportArgs) -> Outcome {
+    let generated_at = if args.timestamp {
+        Some(utc_timestamp(now_seconds()?))
+    } else {
+        None
+    };
+    let options = ReportOptions {
+        top: args.top,
+        thresholds: args.thresholds.thresholds()?,
+        generated_at,
+        ..ReportOptions::default()
+    };
+    let names: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
+    let report = build(&names, &options, |i| load_graph(&args.files[i]))?;
+    timing(Some("render"));
+    let to_stdout = args.output.as_os_str() == "-";
+    let mut out = open_output(Some(&args.output))?;
+    render(&report, &mut out)
+        .and_then(|()| out.flush())
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    timing(None);
+    if !to_stdout {
+        let suspects = report.diff.as_ref().map(|d| d.suspects.len());
+        eprintln!(
+            "heapscan: wrote {} ({} snapshot{}{})",
+            args.output.display(),
+            report.snapshots.len(),
+            if report.snapshots.len() == 1 { "" } else { "s" },
+            match suspects {
+                Some(1) => ", 1 leak suspect".to_string(),
+                Some(n) => format!(", {n} leak suspects"),
+                None => String::new(),
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Seconds since the epoch: `SOURCE_DATE_EPOCH` when set (reproducible builds' convention),
+/// else the clock.
+fn now_seconds() -> anyhow::Result<u64> {
+    if let Some(value) = std::env::var_os("SOURCE_DATE_EPOCH") {
+        let text = value.to_string_lossy();
+        return text
+            .trim()
+            .parse()
+            .with_context(|| format!("SOURCE_DATE_EPOCH `{text}` is not a number of seconds"));
+    }
+    Ok(SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0))
+}
+
+/// `2024-05-01 12:34:56 UTC` for seconds since the Unix epoch (proleptic Gregorian calendar).
+fn utc_timestamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_timestamp;
+
+    #[test]
+    fn timestamps_are_utc_calendar_dates() {
+        assert_eq!(utc_timestamp(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc_timestamp(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc_timestamp(1_700_000_000), "2023-11-14 22:13:20 UTC");
+        assert_eq!(utc_timestamp(4_102_444_799), "2099-12-31 23:59:59 UTC");
+    }
+}

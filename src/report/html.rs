@@ -1,0 +1,1105 @@
+//! The `heapscan report` model ([`HtmlReport`]) and its renderer: one self-contained HTML page
+//! that works offline in any browser and can be shared as a single file.
+//!
+//! The page holds everything it shows: the stylesheet and script (`assets/report.css`,
+//! `assets/report.js`, embedded with `include_str!`), charts drawn with plotters as inline SVG,
+//! and the model itself as JSON (`<script type="application/json" id="heapscan-data">`). It
+//! loads nothing: a `Content-Security-Policy` forbids every request, and only the page's own
+//! style sheet and script (by SHA-256 hash) may run.
+//!
+//! Every string that comes from a snapshot (class, property, edge and file names, string
+//! contents) is untrusted: the analysed program chose it. It is written only through
+//! [`escape`] (text and attribute values) or [`json_for_script`] (the embedded JSON), never
+//! into a chart (chart labels are numbers and fixed words), and the script reads it back only
+//! as text. The same model always gives the same bytes: nothing here reads a clock or a random
+//! number; the time appears only when the model carries one (`--timestamp`).
+//!
+//! Sections are built by [`sections`], one function each; a new optional section (the GC trace,
+//! see the extension point on [`HtmlReport`]) is one more field and one more entry there.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::diff::{ClassChange, DiffReport, Suspect};
+use super::retainers::{edge_label, node_label};
+use super::strings::DuplicateStrings;
+use super::summary::{Statistics, SummaryReport};
+use super::{distance_cell, grouped, human_bytes};
+
+/// The page's style sheet.
+pub const CSS: &str = include_str!("assets/report.css");
+/// The page's script: table sorting and filtering, and error/violation recording.
+pub const JS: &str = include_str!("assets/report.js");
+
+/// Everything `heapscan report` shows.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HtmlReport {
+    /// The heapscan version that made the report.
+    pub heapscan_version: String,
+    /// When the report was made (`--timestamp`); `None` keeps the output identical for
+    /// identical input.
+    pub generated_at: Option<String>,
+    /// One Summary per snapshot, in the order given (oldest first).
+    pub snapshots: Vec<SummaryReport>,
+    /// With two or more snapshots: leak suspects and the class comparison.
+    pub diff: Option<DiffReport>,
+    /// The largest duplicated strings of the last snapshot.
+    pub duplicate_strings: Option<DuplicateStrings>,
+    // ── Extension point: GC trace ───────────────────────────────────────────────────────────
+    // `heapscan report --gc FILE` (the GC-trace collector issue) adds its analysis here as
+    //     pub gc_trace: Option<GcTraceReport>,   // heap after GC over time, pauses
+    // with `#[serde(default)]`, fills it in `report_builder::build`, and adds one entry to
+    // `sections()` below (look for "Extension point: GC trace" there too).
+}
+
+/// HTML-escapes `text` for element content and for quoted attribute values: `&`, `<`, `>`,
+/// `"` and `'` become character references. Borrowed when there is nothing to escape.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.contains(['&', '<', '>', '"', '\'']) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// JSON for a `<script type="application/json">` block: `<`, `>`, `&` and `'` (and the JS line
+/// separators U+2028/U+2029) are written as `\uXXXX` escapes, so no `</script`, `<!--` or
+/// markup can appear in the block, and `JSON.parse` still reads the same value.
+pub fn json_for_script<T: Serialize>(value: &T) -> io::Result<String> {
+    let json = serde_json::to_string(value).map_err(io::Error::other)?;
+    let mut out = String::with_capacity(json.len() + 64);
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\'' => out.push_str("\\u0027"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+/// `'sha256-…'`: a CSP source that allows exactly this inline script or style.
+fn csp_hash(content: &str) -> String {
+    format!("'sha256-{}'", base64(&Sha256::digest(content.as_bytes())))
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The page's Content-Security-Policy: no requests of any kind; only the embedded style
+/// sheet and script, by hash (so markup that slipped through escaping could still not run).
+pub fn content_security_policy() -> String {
+    format!(
+        "default-src 'none'; style-src {}; script-src {}; img-src data:; base-uri 'none'; form-action 'none'",
+        csp_hash(CSS),
+        csp_hash(JS)
+    )
+}
+
+/// Renders the whole page.
+pub fn render(report: &HtmlReport, out: &mut dyn Write) -> io::Result<()> {
+    let sections = sections(report)?;
+    let mut h = String::with_capacity(256 * 1024);
+    h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    h.push_str(&format!(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">\n",
+        escape(&content_security_policy())
+    ));
+    h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    h.push_str("<meta name=\"referrer\" content=\"no-referrer\">\n");
+    h.push_str("<meta name=\"generator\" content=\"heapscan\">\n");
+    h.push_str("<link rel=\"icon\" href=\"data:,\">\n");
+    h.push_str(&format!("<title>{}</title>\n", escape(&page_title(report))));
+    h.push_str(&format!("<style>{CSS}</style>\n"));
+    h.push_str(&format!("<script>{JS}</script>\n"));
+    h.push_str("</head>\n<body>\n");
+    header(report, &mut h);
+    h.push_str("<nav class=\"toc\" aria-label=\"Sections\">");
+    for s in &sections {
+        h.push_str(&format!("<a href=\"#{}\">{}</a>", s.id, escape(&s.title)));
+    }
+    h.push_str("</nav>\n<main>\n");
+    for s in &sections {
+        h.push_str(&format!(
+            "<section id=\"{}\">\n<h2>{}</h2>\n{}</section>\n",
+            s.id,
+            escape(&s.title),
+            s.body
+        ));
+    }
+    h.push_str("</main>\n");
+    footer(report, &mut h);
+    h.push_str(&format!(
+        "<script type=\"application/json\" id=\"heapscan-data\">{}</script>\n",
+        json_for_script(report)?
+    ));
+    h.push_str("</body>\n</html>\n");
+    out.write_all(h.as_bytes())
+}
+
+/// One `<section>` of the page.
+struct Section {
+    /// Anchor (fixed words only: it is not escaped).
+    id: &'static str,
+    title: String,
+    /// Finished HTML.
+    body: String,
+}
+
+/// The page's sections in order; each is there when the model has its data.
+fn sections(r: &HtmlReport) -> io::Result<Vec<Section>> {
+    let mut out = vec![overview(r)?];
+    if let Some(diff) = &r.diff {
+        out.push(suspects(diff)?);
+        out.push(comparison(diff));
+    }
+    if !r.snapshots.is_empty() {
+        out.push(top_classes(r));
+        out.push(top_dominators(r));
+    }
+    if let Some(strings) = &r.duplicate_strings {
+        out.push(duplicate_strings(strings));
+    }
+    // Extension point: GC trace — `if let Some(gc) = &r.gc_trace { out.push(gc_trace(gc)?); }`
+    // with a chart of heap size after each GC over time and a table of the longest pauses.
+    Ok(out)
+}
+
+fn page_title(r: &HtmlReport) -> String {
+    match r.snapshots.last() {
+        Some(last) if r.snapshots.len() > 1 => format!(
+            "heapscan report: {} snapshots, last {}",
+            r.snapshots.len(),
+            last.snapshot.file
+        ),
+        Some(last) => format!("heapscan report: {}", last.snapshot.file),
+        None => "heapscan report".to_string(),
+    }
+}
+
+fn header(r: &HtmlReport, h: &mut String) {
+    h.push_str("<header class=\"top\">\n<h1>heapscan report</h1>\n<p class=\"files\">");
+    let files: Vec<String> = r
+        .snapshots
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("#{} {}", i + 1, escape(&s.snapshot.file)))
+        .collect();
+    h.push_str(&files.join(" · "));
+    h.push_str("</p>\n");
+    let (class, text) = match &r.diff {
+        Some(d) if d.suspects.is_empty() => (
+            "good",
+            "No leak suspects: nothing grows steadily across these snapshots".to_string(),
+        ),
+        Some(d) => (
+            "bad",
+            format!(
+                "{} leak suspect{}",
+                d.suspects.len(),
+                if d.suspects.len() == 1 { "" } else { "s" }
+            ),
+        ),
+        None => (
+            "info",
+            "One snapshot: take two or more of one process to find leaks".to_string(),
+        ),
+    };
+    h.push_str(&format!(
+        "<p class=\"verdict {class}\" id=\"verdict\">{}</p>\n</header>\n",
+        escape(&text)
+    ));
+}
+
+fn footer(r: &HtmlReport, h: &mut String) {
+    h.push_str(&format!(
+        "<footer>Made by heapscan {}",
+        escape(&r.heapscan_version)
+    ));
+    if let Some(at) = &r.generated_at {
+        h.push_str(&format!(" on {}", escape(at)));
+    }
+    h.push_str(
+        ". Sizes in powers of 1000 (kB, MB), as DevTools shows them. The report's data is embedded \
+         as JSON in <code>#heapscan-data</code>.</footer>\n",
+    );
+}
+
+// ── Tables ──────────────────────────────────────────────────────────────────────────────────
+
+/// One table cell.
+enum Cell {
+    /// Untrusted or plain text, escaped.
+    Text(String),
+    /// Text in `<code>`, escaped.
+    Code(String),
+    /// A class name with its source location under it, both escaped.
+    Class(String, Option<String>),
+    /// A number: the value the script sorts by, and how it reads.
+    Num(f64, String),
+    /// A fixed label after a colour swatch (CSS class suffix, label).
+    Swatch(&'static str, &'static str),
+}
+
+/// Tables longer than this get a filter box (every table can be sorted).
+const FILTER_FROM_ROWS: usize = 10;
+
+/// A sortable, filterable table.
+struct Table {
+    /// Element id (fixed words and numbers only).
+    id: String,
+    /// What the rows are, for the filter box's label.
+    what: &'static str,
+    /// Column headings (fixed words) and whether the column is numeric.
+    columns: Vec<(String, bool)>,
+    rows: Vec<Vec<Cell>>,
+}
+
+fn num(v: u64) -> Cell {
+    Cell::Num(v as f64, grouped(v))
+}
+
+fn bytes(v: u64) -> Cell {
+    Cell::Num(v as f64, human_bytes(v))
+}
+
+fn signed(v: i64) -> Cell {
+    Cell::Num(v as f64, format!("{v:+}"))
+}
+
+fn signed_bytes(v: i64) -> Cell {
+    let text = if v < 0 {
+        format!("-{}", human_bytes(v.unsigned_abs()))
+    } else {
+        format!("+{}", human_bytes(v as u64))
+    };
+    Cell::Num(v as f64, text)
+}
+
+fn percent(v: f64) -> Cell {
+    Cell::Num(v, format!("{v:.1}"))
+}
+
+impl Table {
+    fn new(id: impl Into<String>, what: &'static str, columns: &[(&str, bool)]) -> Table {
+        Table {
+            id: id.into(),
+            what,
+            columns: columns.iter().map(|&(c, n)| (c.to_string(), n)).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn render(&self, h: &mut String) {
+        // Table ids start with `t-`, so they never clash with a section's id.
+        let id = format!("t-{}", escape(&self.id));
+        if self.rows.len() > FILTER_FROM_ROWS {
+            h.push_str(&format!(
+                "<div class=\"table-tools\"><input type=\"search\" class=\"filter\" \
+                 data-table=\"{id}\" placeholder=\"Filter {what}…\" aria-label=\"Filter {what}\">\
+                 <span class=\"count\" id=\"{id}-count\">{n} rows</span></div>\n",
+                what = self.what,
+                n = self.rows.len()
+            ));
+        }
+        h.push_str(&format!(
+            "<div class=\"table-wrap\"><table class=\"data\" id=\"{id}\">\n<thead><tr>"
+        ));
+        for (name, numeric) in &self.columns {
+            let class = if *numeric { " class=\"n\"" } else { "" };
+            h.push_str(&format!("<th{class} scope=\"col\">{}</th>", escape(name)));
+        }
+        h.push_str("</tr></thead>\n<tbody>\n");
+        for row in &self.rows {
+            h.push_str("<tr>");
+            for cell in row {
+                match cell {
+                    Cell::Text(t) => h.push_str(&format!("<td>{}</td>", escape(t))),
+                    Cell::Code(t) => h.push_str(&format!("<td><code>{}</code></td>", escape(t))),
+                    Cell::Class(name, location) => {
+                        h.push_str(&format!("<td>{}", escape(name)));
+                        if let Some(loc) = location {
+                            h.push_str(&format!("<span class=\"loc\">{}</span>", escape(loc)));
+                        }
+                        h.push_str("</td>");
+                    }
+                    Cell::Swatch(css, label) => h.push_str(&format!(
+                        "<td><span class=\"swatch sw-{css}\"></span>{}</td>",
+                        escape(label)
+                    )),
+                    Cell::Num(v, text) => h.push_str(&format!(
+                        "<td class=\"n\" data-v=\"{}\">{}</td>",
+                        sort_value(*v),
+                        escape(text)
+                    )),
+                }
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</tbody></table></div>\n");
+    }
+}
+
+/// A number as the script parses it (`parseFloat`); never `NaN` or `inf`.
+fn sort_value(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v}")
+    } else {
+        "0".to_string()
+    }
+}
+
+// ── Sections ────────────────────────────────────────────────────────────────────────────────
+
+/// One part of DevTools' Statistics in the overview chart and table.
+struct Bucket {
+    label: &'static str,
+    /// Suffix of the swatch's CSS class (`sw-…`).
+    css: &'static str,
+    color: RGBColor,
+    value: u64,
+}
+
+/// The Statistics buckets that add up to the total, in DevTools' order.
+fn buckets(s: &Statistics) -> [Bucket; 7] {
+    let b = |label, css, color, value| Bucket {
+        label,
+        css,
+        color,
+        value,
+    };
+    [
+        b("Code", "code", RGBColor(0x8b, 0x5c, 0xf6), s.code),
+        b("Strings", "strings", RGBColor(0xf5, 0x9e, 0x0b), s.strings),
+        b(
+            "JS arrays",
+            "arrays",
+            RGBColor(0x10, 0xb9, 0x81),
+            s.js_arrays,
+        ),
+        b(
+            "Typed arrays",
+            "typed",
+            RGBColor(0x06, 0xb6, 0xd4),
+            s.typed_arrays,
+        ),
+        b(
+            "System objects",
+            "system",
+            RGBColor(0x64, 0x74, 0x8b),
+            s.system,
+        ),
+        b(
+            "Other JS objects",
+            "other",
+            RGBColor(0x3b, 0x82, 0xf6),
+            s.other,
+        ),
+        b(
+            "Native (outside V8 heap)",
+            "native",
+            RGBColor(0xef, 0x44, 0x44),
+            s.native.saturating_sub(s.typed_arrays),
+        ),
+    ]
+}
+
+fn overview(r: &HtmlReport) -> io::Result<Section> {
+    let mut h = String::new();
+    let mut files = Table::new(
+        "snapshots",
+        "snapshots",
+        &[
+            ("#", true),
+            ("File", false),
+            ("On disk", true),
+            ("Snapshot text", true),
+            ("Nodes", true),
+            ("Edges", true),
+            ("Total heap", true),
+            ("Unreachable", true),
+        ],
+    );
+    for (i, s) in r.snapshots.iter().enumerate() {
+        let info = &s.snapshot;
+        files.rows.push(vec![
+            num(i as u64 + 1),
+            Cell::Code(info.file.clone()),
+            bytes(info.compressed_size.unwrap_or(info.file_size)),
+            bytes(info.file_size),
+            num(info.node_count),
+            num(info.edge_count),
+            bytes(info.total_size),
+            num(info.unreachable_nodes),
+        ]);
+    }
+    files.render(&mut h);
+    if let Some(d) = &r.diff {
+        if !d.same_process {
+            h.push_str(&format!(
+                "<p class=\"note\"><strong>Not one process:</strong> {}</p>\n",
+                escape(&d.same_process_reason)
+            ));
+        }
+    }
+    if !r.snapshots.is_empty() {
+        h.push_str("<h3>Statistics</h3>\n");
+        h.push_str(&figure(
+            &statistics_chart(&r.snapshots)?,
+            "statistics-chart",
+            "Heap composition per snapshot (DevTools' Statistics)",
+        ));
+        let mut columns: Vec<(String, bool)> = vec![("Statistics".to_string(), false)];
+        for i in 0..r.snapshots.len() {
+            columns.push((format!("#{}", i + 1), true));
+        }
+        let mut table = Table {
+            id: "statistics".to_string(),
+            what: "statistics",
+            columns,
+            rows: Vec::new(),
+        };
+        let per_snapshot: Vec<[Bucket; 7]> =
+            r.snapshots.iter().map(|s| buckets(&s.statistics)).collect();
+        for b in 0..7 {
+            let first = &per_snapshot[0][b];
+            let mut row = vec![Cell::Swatch(first.css, first.label)];
+            for buckets in &per_snapshot {
+                row.push(bytes(buckets[b].value));
+            }
+            table.rows.push(row);
+        }
+        let mut total = vec![Cell::Text("Total".to_string())];
+        for s in &r.snapshots {
+            total.push(bytes(s.statistics.total));
+        }
+        table.rows.push(total);
+        table.render(&mut h);
+    }
+    Ok(Section {
+        id: "overview",
+        title: "Overview".to_string(),
+        body: h,
+    })
+}
+
+fn series(values: &[u64], human: bool) -> String {
+    values
+        .iter()
+        .map(|&v| if human { human_bytes(v) } else { grouped(v) })
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+fn suspects(d: &DiffReport) -> io::Result<Section> {
+    let mut h = String::new();
+    if d.suspects.is_empty() {
+        h.push_str(
+            "<p class=\"good\" id=\"no-suspects\">No leak suspects: nothing grows steadily across \
+             these snapshots.</p>\n",
+        );
+    } else {
+        h.push_str(&format!(
+            "<p class=\"note\">Most important first. Each grew in count and retained size across \
+             the {} snapshots; the path is the shortest chain of references from the GC roots to \
+             what holds it.</p>\n",
+            d.snapshots.len()
+        ));
+    }
+    for (i, s) in d.suspects.iter().enumerate() {
+        suspect(i + 1, s, &mut h)?;
+    }
+    let t = &d.thresholds;
+    h.push_str(&format!(
+        "<p class=\"note\">Thresholds per step: {} objects of a class, {} collection entries, {} \
+         listeners, {} timers, {} closure-chain links; at least {} more retained from first to \
+         last; {:.0}% of steps growing.</p>\n",
+        t.class_count_growth,
+        t.collection_entry_growth,
+        t.listener_growth,
+        t.timer_growth,
+        t.closure_chain_growth,
+        human_bytes(t.retained_growth),
+        t.steady_fraction * 100.0
+    ));
+    Ok(Section {
+        id: "suspects",
+        title: "Leak suspects".to_string(),
+        body: h,
+    })
+}
+
+fn suspect(rank: usize, s: &Suspect, h: &mut String) -> io::Result<()> {
+    h.push_str(&format!(
+        "<article class=\"suspect\" id=\"suspect-{rank}\">\n<h3><span class=\"kind\">{}</span> \
+         {rank}. {}</h3>\n<div class=\"suspect-grid\">\n<dl class=\"facts\">\n",
+        escape(&s.kind),
+        escape(&s.title)
+    ));
+    let fact = |h: &mut String, name: &str, html: String| {
+        h.push_str(&format!("<dt>{name}</dt><dd>{html}</dd>\n"));
+    };
+    fact(h, "Accumulates", escape(&s.class).into_owned());
+    fact(
+        h,
+        "Owner",
+        format!(
+            "{} <span class=\"muted\">({} @{}, via <code>{}</code>)</span>",
+            escape(&s.owner.description),
+            escape(&s.owner.class),
+            s.owner.id,
+            escape(&s.owner.via)
+        ),
+    );
+    fact(
+        h,
+        "Source",
+        match &s.location {
+            Some(loc) => format!("<code class=\"location\">{}</code>", escape(loc)),
+            None => "<span class=\"muted\">not recorded in the snapshot</span>".to_string(),
+        },
+    );
+    fact(h, "Count", escape(&series(&s.counts, false)).into_owned());
+    fact(
+        h,
+        "Retained",
+        escape(&series(&s.retained_sizes, true)).into_owned(),
+    );
+    fact(h, "Fix", escape(&s.hint).into_owned());
+    h.push_str("</dl>\n");
+    h.push_str(&figure(
+        &growth_chart(s)?,
+        &format!("suspect-{rank}-chart"),
+        "Count (bars, left axis) and retained size (line, right axis) per snapshot",
+    ));
+    h.push_str("</div>\n<h4>Retainer path</h4>\n");
+    h.push_str(&format!(
+        "<ol class=\"path\" id=\"suspect-{rank}-path\">\n<li>(GC roots)</li>\n"
+    ));
+    let last = s.path.len().saturating_sub(1);
+    for (i, step) in s.path.iter().enumerate() {
+        if s.path_elided > 0 && i == s.path.len().min(10) {
+            h.push_str(&format!(
+                "<li class=\"elided\">… {} more steps …</li>\n",
+                grouped(s.path_elided)
+            ));
+        }
+        let class = if i == last { " class=\"owner\"" } else { "" };
+        h.push_str(&format!(
+            "<li{class}>↳ <span class=\"edge\">{}</span> → {}</li>\n",
+            escape(&edge_label(step)),
+            escape(&node_label(&step.node))
+        ));
+    }
+    h.push_str("</ol>\n</article>\n");
+    Ok(())
+}
+
+fn comparison(d: &DiffReport) -> Section {
+    let mut h = String::new();
+    h.push_str(&format!(
+        "<p class=\"note\">DevTools' Comparison view: snapshot #1 against #{}, biggest growth in \
+         shallow size first, with each class's count in every snapshot{}.</p>\n",
+        d.snapshots.len(),
+        if d.classes.len() < d.class_count {
+            format!(
+                "; the first {} of {} classes that changed (--top)",
+                d.classes.len(),
+                d.class_count
+            )
+        } else {
+            String::new()
+        }
+    ));
+    let k = d.snapshots.len();
+    let survivors = d.classes.iter().any(|c| c.survivors.is_some());
+    let mut columns: Vec<(String, bool)> = vec![("Class".to_string(), false)];
+    for i in 0..k {
+        columns.push((format!("Count #{}", i + 1), true));
+    }
+    for c in [
+        "New",
+        "Deleted",
+        "Δ count",
+        "Alloc",
+        "Freed",
+        "Δ size",
+        "Δ retained",
+    ] {
+        columns.push((c.to_string(), true));
+    }
+    if survivors {
+        columns.push(("Survivors".to_string(), true));
+    }
+    let mut table = Table {
+        id: "comparison".to_string(),
+        what: "classes",
+        columns,
+        rows: Vec::new(),
+    };
+    for c in &d.classes {
+        table.rows.push(comparison_row(c, k, survivors));
+    }
+    table.render(&mut h);
+    Section {
+        id: "comparison",
+        title: "Class comparison".to_string(),
+        body: h,
+    }
+}
+
+fn comparison_row(c: &ClassChange, k: usize, survivors: bool) -> Vec<Cell> {
+    let mut row = vec![Cell::Class(c.class.clone(), c.location.clone())];
+    for i in 0..k {
+        row.push(num(c.counts.get(i).copied().unwrap_or(0)));
+    }
+    row.extend([
+        num(c.new),
+        num(c.deleted),
+        signed(c.delta),
+        bytes(c.alloc_size),
+        bytes(c.freed_size),
+        signed_bytes(c.size_delta),
+        signed_bytes(c.retained_delta),
+    ]);
+    if survivors {
+        row.push(num(c.survivors.unwrap_or(0)));
+    }
+    row
+}
+
+/// Opens a `<details>` per snapshot (the last one open) and fills it with `body`.
+fn per_snapshot(
+    r: &HtmlReport,
+    h: &mut String,
+    mut body: impl FnMut(usize, &SummaryReport, &mut String),
+) {
+    let k = r.snapshots.len();
+    for (i, s) in r.snapshots.iter().enumerate() {
+        h.push_str(&format!(
+            "<details class=\"snapshot\"{}><summary>#{} {}</summary>\n",
+            if i + 1 == k { " open" } else { "" },
+            i + 1,
+            escape(&s.snapshot.file)
+        ));
+        body(i + 1, s, h);
+        h.push_str("</details>\n");
+    }
+}
+
+fn top_classes(r: &HtmlReport) -> Section {
+    let mut h = String::new();
+    h.push_str(
+        "<p class=\"note\">DevTools' Summary view by retained size (an object dominated by \
+         another of its class is counted once).</p>\n",
+    );
+    per_snapshot(r, &mut h, |n, s, h| {
+        let mut t = Table::new(
+            format!("classes-{n}"),
+            "classes",
+            &[
+                ("Class", false),
+                ("Count", true),
+                ("Distance", true),
+                ("Shallow", true),
+                ("Shallow %", true),
+                ("Retained", true),
+                ("Retained %", true),
+            ],
+        );
+        for c in &s.classes {
+            t.rows.push(vec![
+                Cell::Class(c.class.clone(), c.location.clone()),
+                num(c.count),
+                Cell::Num(f64::from(c.distance), distance_cell(c.distance)),
+                bytes(c.self_size),
+                percent(c.self_percent),
+                bytes(c.retained_size),
+                percent(c.retained_percent),
+            ]);
+        }
+        if s.classes.len() < s.matching_classes {
+            h.push_str(&format!(
+                "<p class=\"note\">The {} largest of {} classes (--top).</p>\n",
+                s.classes.len(),
+                grouped(s.matching_classes as u64)
+            ));
+        }
+        t.render(h);
+    });
+    Section {
+        id: "classes",
+        title: "Top classes by retained size".to_string(),
+        body: h,
+    }
+}
+
+fn top_dominators(r: &HtmlReport) -> Section {
+    let mut h = String::new();
+    h.push_str(
+        "<p class=\"note\">The objects that keep the most memory alive: nothing else holds what \
+         they retain.</p>\n",
+    );
+    per_snapshot(r, &mut h, |n, s, h| {
+        let mut t = Table::new(
+            format!("dominators-{n}"),
+            "objects",
+            &[
+                ("Object", false),
+                ("Name", false),
+                ("Id", true),
+                ("Type", false),
+                ("Shallow", true),
+                ("Retained", true),
+                ("Retained %", true),
+                ("Distance", true),
+            ],
+        );
+        for d in &s.dominators {
+            t.rows.push(vec![
+                Cell::Text(d.class.clone()),
+                Cell::Code(d.name.clone()),
+                Cell::Num(f64::from(d.id), format!("@{}", d.id)),
+                Cell::Text(d.node_type.clone()),
+                bytes(d.self_size),
+                bytes(d.retained_size),
+                percent(d.retained_percent),
+                Cell::Num(f64::from(d.distance), distance_cell(d.distance)),
+            ]);
+        }
+        t.render(h);
+    });
+    Section {
+        id: "dominators",
+        title: "Top dominators".to_string(),
+        body: h,
+    }
+}
+
+fn duplicate_strings(d: &DuplicateStrings) -> Section {
+    let mut h = String::new();
+    h.push_str(&format!(
+        "<p class=\"note\">In <code>{}</code>: {} strings take {}; {} contents are stored more \
+         than once, and the extra copies waste {} in all. The largest wastes:</p>\n",
+        escape(&d.file),
+        grouped(d.string_count),
+        human_bytes(d.string_bytes),
+        grouped(d.duplicated_contents),
+        human_bytes(d.wasted)
+    ));
+    let mut t = Table::new(
+        "strings",
+        "strings",
+        &[
+            ("String", false),
+            ("Length", true),
+            ("Copies", true),
+            ("Each", true),
+            ("Wasted", true),
+            ("Example ids", false),
+        ],
+    );
+    for s in &d.top {
+        let ids: Vec<String> = s.example_ids.iter().map(|id| format!("@{id}")).collect();
+        t.rows.push(vec![
+            Cell::Code(s.preview.clone()),
+            num(s.length),
+            num(s.count),
+            bytes(s.self_size),
+            bytes(s.wasted),
+            Cell::Text(ids.join(" ")),
+        ]);
+    }
+    t.render(&mut h);
+    Section {
+        id: "strings",
+        title: "Duplicated strings".to_string(),
+        body: h,
+    }
+}
+
+// ── Charts ──────────────────────────────────────────────────────────────────────────────────
+
+fn chart_error(e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(format!("cannot draw a chart: {e}"))
+}
+
+/// An inline SVG chart in a `<figure>`; `label` is fixed text (never snapshot data).
+fn figure(svg: &str, id: &str, label: &str) -> String {
+    let svg = svg.trim_start().replacen(
+        "<svg ",
+        &format!(
+            "<svg id=\"{}\" class=\"chart\" role=\"img\" aria-label=\"{}\" ",
+            escape(id),
+            escape(label)
+        ),
+        1,
+    );
+    format!(
+        "<figure class=\"chart\">{svg}<figcaption>{}</figcaption></figure>\n",
+        escape(label)
+    )
+}
+
+const BLUE_BAR: RGBColor = RGBColor(0x93, 0xb4, 0xf5);
+const RED_LINE: RGBColor = RGBColor(0xdc, 0x26, 0x26);
+const GRID: RGBColor = RGBColor(0xe5, 0xe7, 0xeb);
+/// Axis labels and legends: 15 px in plotters' units (about 12 px in the SVG).
+const LABELS: (&str, u32) = ("sans-serif", 15);
+
+/// One horizontal bar per snapshot, split into the Statistics buckets.
+fn statistics_chart(snapshots: &[SummaryReport]) -> io::Result<String> {
+    let k = snapshots.len();
+    let height = 64 + 40 * k as u32;
+    let max = snapshots
+        .iter()
+        .map(|s| {
+            buckets(&s.statistics)
+                .iter()
+                .map(|b| b.value)
+                .sum::<u64>()
+                .max(s.statistics.total)
+        })
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64
+        * 1.03;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (760, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .margin_right(36)
+            .x_label_area_size(28)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0f64..max, 0f64..k as f64)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .label_style(LABELS)
+            .x_labels(6)
+            .x_label_formatter(&|v| human_bytes(v.max(0.0) as u64))
+            .y_labels(0)
+            .draw()
+            .map_err(chart_error)?;
+        // Snapshot #1 on top; each bar is the middle 70% of its row.
+        let label_style =
+            TextStyle::from(LABELS.into_font()).pos(Pos::new(HPos::Right, VPos::Center));
+        for (i, s) in snapshots.iter().enumerate() {
+            let row = (k - 1 - i) as f64;
+            let mut x = 0f64;
+            for b in buckets(&s.statistics) {
+                if b.value == 0 {
+                    continue;
+                }
+                let w = b.value as f64;
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x, row + 0.15), (x + w, row + 0.85)],
+                        b.color.filled(),
+                    )))
+                    .map_err(chart_error)?;
+                x += w;
+            }
+            let (px, py) = chart.backend_coord(&(0.0, row + 0.5));
+            root.draw(&Text::new(
+                format!("#{}", i + 1),
+                (px - 8, py),
+                &label_style,
+            ))
+            .map_err(chart_error)?;
+        }
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
+/// A suspect's count (bars, left axis) and retained size (line, right axis) per snapshot.
+fn growth_chart(s: &Suspect) -> io::Result<String> {
+    // Two segments at least: a range of one value gives plotters nothing to draw.
+    let k = s.counts.len().max(s.retained_sizes.len()).max(2) as i32;
+    let max_count = s.counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.15;
+    let max_bytes = s.retained_sizes.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.15;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (560, 280)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(14)
+            .x_label_area_size(32)
+            .y_label_area_size(70)
+            .right_y_label_area_size(80)
+            .build_cartesian_2d((1..k).into_segmented(), 0f64..max_count)
+            .map_err(chart_error)?
+            .set_secondary_coord((1..k).into_segmented(), 0f64..max_bytes);
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .label_style(LABELS)
+            .axis_desc_style(LABELS)
+            .x_labels(k as usize + 1)
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) if (1..=k).contains(i) => format!("#{i}"),
+                _ => String::new(),
+            })
+            .y_labels(6)
+            .y_label_formatter(&|v| grouped(v.max(0.0).round() as u64))
+            .y_desc("count")
+            .draw()
+            .map_err(chart_error)?;
+        chart
+            .configure_secondary_axes()
+            .label_style(LABELS)
+            .axis_desc_style(LABELS)
+            .y_labels(6)
+            .y_label_formatter(&|v| human_bytes(v.max(0.0) as u64))
+            .y_desc("retained")
+            .draw()
+            .map_err(chart_error)?;
+        chart
+            .draw_series(s.counts.iter().enumerate().map(|(i, &c)| {
+                let i = i as i32 + 1;
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), 0.0),
+                        (SegmentValue::Exact(i + 1), c as f64),
+                    ],
+                    BLUE_BAR.filled(),
+                );
+                bar.set_margin(0, 0, 22, 22);
+                bar
+            }))
+            .map_err(chart_error)?
+            .label("count")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], BLUE_BAR.filled()));
+        chart
+            .draw_secondary_series(
+                LineSeries::new(
+                    s.retained_sizes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &r)| (SegmentValue::CenterOf(i as i32 + 1), r as f64)),
+                    RED_LINE.stroke_width(3),
+                )
+                .point_size(5),
+            )
+            .map_err(chart_error)?
+            .label("retained size")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED_LINE.stroke_width(3)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(LABELS)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_in_text_and_attributes() {
+        assert_eq!(escape("plain"), "plain");
+        assert_eq!(
+            escape(r#"<script>alert('x')</script> & "q""#),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+        assert_eq!(
+            escape("\"><img src=x onerror=alert(1)>"),
+            "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
+        );
+    }
+
+    #[test]
+    fn embedded_json_cannot_close_its_script() {
+        let hostile = vec![
+            "</script><script>alert(1)</script>",
+            "<!-- x -->",
+            "a'b&c\u{2028}",
+        ];
+        let json = json_for_script(&hostile).expect("json");
+        for bad in ["<", ">", "&", "'", "\u{2028}"] {
+            assert!(!json.contains(bad), "{bad:?} in {json}");
+        }
+        let back: Vec<String> = serde_json::from_str(&json).expect("still JSON");
+        assert_eq!(back, hostile);
+    }
+
+    #[test]
+    fn base64_and_csp_hashes() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        // sha256("") in base64, as browsers compute it for an empty inline script.
+        assert_eq!(
+            csp_hash(""),
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+        );
+        let csp = content_security_policy();
+        assert!(csp.starts_with("default-src 'none';"), "{csp}");
+        assert!(!csp.contains("unsafe"), "{csp}");
+    }
+
+    #[test]
+    fn assets_cannot_end_their_own_elements() {
+        assert!(!JS.to_ascii_lowercase().contains("</script"));
+        assert!(!CSS.to_ascii_lowercase().contains("</style"));
+        assert!(!JS.contains("innerHTML") && !JS.contains("outerHTML"));
+        assert!(!JS.contains("insertAdjacentHTML") && !JS.contains("document.write"));
+        assert!(!JS.contains("eval("));
+    }
+}
