@@ -183,7 +183,7 @@ pub fn evaluate(diff: DiffReport, config: &GateConfig) -> GateReport {
             passed,
             message: format!(
                 "total retained size grew by {} (limit {})",
-                signed(growth),
+                crate::report::signed_bytes(growth),
                 crate::report::human_bytes(max)
             ),
             file: None,
@@ -225,7 +225,7 @@ pub fn evaluate(diff: DiffReport, config: &GateConfig) -> GateReport {
                 message: format!(
                     "{} grew by {} retained (limit {}), {:+} objects",
                     c.class,
-                    signed(c.retained_delta),
+                    crate::report::signed_bytes(c.retained_delta),
                     crate::report::human_bytes(max),
                     c.delta
                 ),
@@ -240,14 +240,6 @@ pub fn evaluate(diff: DiffReport, config: &GateConfig) -> GateReport {
         passed,
         checks,
         diff,
-    }
-}
-
-fn signed(v: i64) -> String {
-    if v < 0 {
-        format!("-{}", crate::report::human_bytes(v.unsigned_abs()))
-    } else {
-        format!("+{}", crate::report::human_bytes(v as u64))
     }
 }
 

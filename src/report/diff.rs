@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use super::retainers::{edge_label, node_label, PathStep};
-use super::{align_right, grouped, human_bytes, new_table, write_json, Format};
+use super::{align_right, grouped, human_bytes, new_table, signed_bytes, write_json, Format};
 
 /// The whole comparison.
 #[derive(Debug, Serialize, Deserialize)]
@@ -158,14 +158,6 @@ fn series(values: &[u64], human: bool) -> String {
         .map(|&v| if human { human_bytes(v) } else { grouped(v) })
         .collect::<Vec<_>>()
         .join(" → ")
-}
-
-fn signed_bytes(v: i64) -> String {
-    if v < 0 {
-        format!("-{}", human_bytes(v.unsigned_abs()))
-    } else {
-        format!("+{}", human_bytes(v as u64))
-    }
 }
 
 fn render_table(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {

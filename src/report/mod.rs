@@ -42,6 +42,15 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
+/// A signed byte difference for people: `+1.20 MB`, `-812 B`.
+pub fn signed_bytes(v: i64) -> String {
+    if v < 0 {
+        format!("-{}", human_bytes(v.unsigned_abs()))
+    } else {
+        format!("+{}", human_bytes(v as u64))
+    }
+}
+
 /// A count with thousands separators: `1,234,567`.
 pub fn grouped(n: u64) -> String {
     let digits = n.to_string();
