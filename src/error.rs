@@ -20,12 +20,22 @@ pub enum Error {
     /// The file is not a heap snapshot we can read; `problem` says why and what to do.
     #[error("{}: {problem}", path.display())]
     BadSnapshot { path: PathBuf, problem: String },
+    /// An input other than a snapshot (a GC log, an option's value) is unusable; says why.
+    #[error("{}: {problem}", path.display())]
+    BadInput { path: PathBuf, problem: String },
     /// A request made of a valid snapshot cannot be answered (e.g. an unknown node id).
     #[error("{0}")]
     Query(String),
 }
 
 impl Error {
+    pub(crate) fn bad_input(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
+        Error::BadInput {
+            path: path.into(),
+            problem: problem.into(),
+        }
+    }
+
     pub(crate) fn bad(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
         Error::BadSnapshot {
             path: path.into(),

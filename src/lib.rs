@@ -3,17 +3,19 @@
 //! Data flows one way: [`snapshot`] reads and parses a file into flat columns, [`graph`] builds
 //! the retainer graph, dominators, retained sizes and distances with Chrome DevTools' rules,
 //! analysis modules turn graphs into report models, and [`report`] renders those models.
-//! Analysis never prints; renderers never compute.
+//! Analysis never prints; renderers never compute. Beside that pipeline, [`collect`] supervises
+//! or attaches to Node.js processes to capture snapshots and GC traces, and [`gc`] analyses
+//! those traces.
 
 // Heap data lives in parallel columns indexed by node ordinal; a loop over ordinals that reads
 // several columns is the clearest form, so this lint's advice does not fit here.
 #![allow(clippy::needless_range_loop)]
 
-pub mod error;
-
-pub use error::Error;
+pub mod collect;
 pub mod diff;
+pub mod error;
 pub mod gate;
+pub mod gc;
 pub mod graph;
 pub mod paths;
 pub mod report;
@@ -22,3 +24,5 @@ pub mod snapshot;
 pub mod strings;
 pub mod summary;
 pub mod units;
+
+pub use error::Error;

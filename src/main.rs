@@ -32,6 +32,12 @@ enum Command {
     Nodes(cli::nodes::NodesArgs),
     /// Shortest paths from the GC roots to an object: who keeps it alive.
     Retainers(cli::retainers::RetainersArgs),
+    /// Report GC pauses and heap-after-GC growth from `node --trace-gc` logs.
+    Gc(cli::gc::GcArgs),
+    /// Run a Node.js app under supervision, recording GC trace, memory and heap snapshots.
+    Record(cli::record::RecordArgs),
+    /// Take a heap snapshot of a running Node.js process (by pid or PM2 name).
+    Snap(cli::snap::SnapArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +49,9 @@ fn main() -> ExitCode {
         Command::Summary(args) => cli::summary::run(args),
         Command::Nodes(args) => cli::nodes::run(args),
         Command::Retainers(args) => cli::retainers::run(args),
+        Command::Gc(args) => cli::gc::run(args),
+        Command::Record(args) => cli::record::run(args),
+        Command::Snap(args) => cli::snap::run(args),
     };
     cli::finish(outcome)
 }

@@ -1,5 +1,7 @@
 //! Parsing sizes and durations given on the command line (`512MB`, `1.5GiB`, `30s`, `2m`).
 
+use std::time::Duration;
+
 /// Parses a byte size: a number with an optional unit (`B`, `kB`/`KB`, `MB`, `GB`, `TB` are
 /// powers of 1000; `KiB`, `MiB`, `GiB`, `TiB` and the one-letter `K`, `M`, `G`, `T` are
 /// powers of 1024). Case-insensitive; spaces allowed between number and unit.
@@ -35,9 +37,61 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes.round() as u64)
 }
 
+/// Parses a duration: one or more `<number><unit>` parts (`ms`, `s`, `m`, `h`), e.g. `30s`,
+/// `1m30s`, `250ms`, `0.5s`. A bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty duration (expected e.g. 30s, 500ms, 2m, 1h)".into());
+    }
+    if let Ok(secs) = t.parse::<f64>() {
+        return secs_to_duration(secs, text);
+    }
+    let mut total = 0.0f64;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if num_len == 0 {
+            return Err(format!(
+                "bad duration '{text}' (expected e.g. 30s, 500ms, 2m, 1h30m)"
+            ));
+        }
+        let value: f64 = rest[..num_len]
+            .parse()
+            .map_err(|_| format!("bad number in duration '{text}'"))?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" | "sec" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            other => {
+                return Err(format!(
+                    "unknown unit '{other}' in duration '{text}' (use ms, s, m or h)"
+                ))
+            }
+        };
+        total += value * factor;
+        rest = &rest[unit_len..];
+    }
+    secs_to_duration(total, text)
+}
+
+fn secs_to_duration(secs: f64, text: &str) -> Result<Duration, String> {
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("duration '{text}' must be a positive number"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::*;
 
     #[test]
     fn sizes() {
@@ -50,5 +104,17 @@ mod tests {
         assert!(parse_size("lots").is_err());
         assert!(parse_size("5 parsecs").is_err());
         assert!(parse_size("-1").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("0.5s").unwrap(), Duration::from_millis(500));
+        assert!(parse_duration("10x").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("").is_err());
     }
 }

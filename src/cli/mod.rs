@@ -11,10 +11,13 @@ use anyhow::Context;
 
 pub mod diff;
 pub mod gate;
+pub mod gc;
 pub mod nodes;
 pub mod progress;
+pub mod record;
 pub mod report;
 pub mod retainers;
+pub mod snap;
 pub mod summary;
 
 /// The result of a command: the exit code it wants (0 ok, 1 verdict failed) or an error (2).

@@ -1,0 +1,61 @@
+//! The collector: gets heap snapshots and GC traces out of running Node.js processes, safely.
+//!
+//! - [`record`] supervises a command (`heapscan record -- node app.js`) and writes a session
+//!   folder: `gc.log`, `memory.csv`, `events.jsonl`, `session.json`, `snapshot-NNN.heapsnapshot`;
+//! - [`snap`] snapshots a running process by pid (signal or inspector path) or PM2 name;
+//! - [`inspector`] is the small DevTools-protocol client the inspector path uses;
+//! - [`split`] separates GC trace lines from the app's stdout, byte for byte;
+//! - [`safety`] decides whether memory and disk can absorb a snapshot;
+//! - [`complete`] decides whether a snapshot file is complete;
+//! - [`procfs`] reads `/proc` (memory figures, caught signals, children, listening ports).
+
+pub mod complete;
+pub mod inspector;
+pub mod procfs;
+pub mod record;
+pub mod safety;
+pub mod snap;
+pub mod split;
+
+use std::path::PathBuf;
+
+/// Everything the collector can fail at. Messages say what to do where there is something.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no process with pid {0} (has it exited?)")]
+    NoProcess(u32),
+    #[error("cannot send signal {signal} to {pid}: {source}")]
+    Signal {
+        pid: i32,
+        signal: i32,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Refused for the process's safety: says why and what to do.
+    #[error("{0}")]
+    Refused(String),
+    /// Not enough memory or disk for a snapshot.
+    #[error("{0}")]
+    NoRoom(String),
+    #[error("inspector: {0}")]
+    Inspector(String),
+    #[error("snapshot {}: {problem}", path.display())]
+    Snapshot { path: PathBuf, problem: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CollectError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        CollectError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

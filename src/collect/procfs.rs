@@ -1,0 +1,295 @@
+//! Readers of Linux `/proc` and `statvfs`: a process's memory figures and caught signals, its
+//! command line and environment, its children, the TCP ports it listens on, and the memory and
+//! disk the machine has free. Each reader returns an error naming the file it could not read;
+//! parsing is separated from reading so it can be tested on real captured text.
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+use super::CollectError;
+
+/// Signal numbers (Linux, x86-64 and arm64 alike).
+pub const SIGUSR1: i32 = 10;
+pub const SIGUSR2: i32 = 12;
+
+/// Fields of `/proc/PID/status` the collector uses; sizes in bytes.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ProcStatus {
+    pub name: String,
+    pub ppid: u32,
+    pub state: String,
+    /// Bit `n-1` set when signal `n` has a handler installed.
+    pub sig_cgt: u64,
+    pub vm_size: u64,
+    pub vm_hwm: u64,
+    pub vm_rss: u64,
+    pub rss_anon: u64,
+    pub rss_file: u64,
+    pub vm_swap: u64,
+    pub threads: u64,
+}
+
+impl ProcStatus {
+    /// Whether the process has a handler for `signal` (so it will not die of it).
+    pub fn catches(&self, signal: i32) -> bool {
+        (1..=64).contains(&signal) && self.sig_cgt & (1u64 << (signal - 1)) != 0
+    }
+}
+
+/// Parses the text of `/proc/PID/status`.
+pub fn parse_status(text: &str) -> ProcStatus {
+    let mut s = ProcStatus::default();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        let kb = || {
+            value
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .unwrap_or(0)
+                * 1024
+        };
+        match key {
+            "Name" => s.name = value.to_string(),
+            "State" => s.state = value.to_string(),
+            "PPid" => s.ppid = value.parse().unwrap_or(0),
+            "SigCgt" => s.sig_cgt = u64::from_str_radix(value, 16).unwrap_or(0),
+            "VmSize" => s.vm_size = kb(),
+            "VmHWM" => s.vm_hwm = kb(),
+            "VmRSS" => s.vm_rss = kb(),
+            "RssAnon" => s.rss_anon = kb(),
+            "RssFile" => s.rss_file = kb(),
+            "VmSwap" => s.vm_swap = kb(),
+            "Threads" => s.threads = value.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    s
+}
+
+fn read(path: impl AsRef<Path>) -> Result<Vec<u8>, CollectError> {
+    let path = path.as_ref();
+    std::fs::read(path).map_err(|source| CollectError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads `/proc/PID/status`. A missing process gives [`CollectError::NoProcess`].
+pub fn status(pid: u32) -> Result<ProcStatus, CollectError> {
+    match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        Ok(text) => Ok(parse_status(&text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CollectError::NoProcess(pid)),
+        Err(source) => Err(CollectError::Io {
+            path: format!("/proc/{pid}/status").into(),
+            source,
+        }),
+    }
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    status(pid).is_ok_and(|s| !s.state.starts_with('Z'))
+}
+
+/// The NUL-separated argv of a process.
+pub fn cmdline(pid: u32) -> Result<Vec<String>, CollectError> {
+    Ok(split_nul(&read(format!("/proc/{pid}/cmdline"))?))
+}
+
+/// The initial environment of a process (what it was started with).
+pub fn environ(pid: u32) -> Result<Vec<String>, CollectError> {
+    Ok(split_nul(&read(format!("/proc/{pid}/environ"))?))
+}
+
+fn split_nul(bytes: &[u8]) -> Vec<String> {
+    bytes
+        .split(|&b| b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
+}
+
+/// The executable of a process (`/proc/PID/exe`).
+pub fn exe(pid: u32) -> Option<PathBuf> {
+    std::fs::read_link(format!("/proc/{pid}/exe")).ok()
+}
+
+/// The working directory of a process.
+pub fn cwd(pid: u32) -> Result<PathBuf, CollectError> {
+    let path = format!("/proc/{pid}/cwd");
+    std::fs::read_link(&path).map_err(|source| CollectError::Io {
+        path: path.into(),
+        source,
+    })
+}
+
+/// Whether the process looks like Node.js: its executable or argv[0] is named `node…`.
+pub fn is_node(pid: u32) -> bool {
+    let named_node = |p: &str| {
+        Path::new(p)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("node") || n.starts_with("nodejs"))
+    };
+    exe(pid).is_some_and(|p| named_node(&p.to_string_lossy()))
+        || cmdline(pid).is_ok_and(|argv| argv.first().is_some_and(|a| named_node(a)))
+}
+
+/// All live descendants of `pid` (children, grandchildren, …), found through each process's
+/// `PPid`. Sorted by pid.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for entry in rd.flatten() {
+            let Some(p) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if let Ok(s) = status(p) {
+                parents.push((p, s.ppid));
+            }
+        }
+    }
+    let mut found: Vec<u32> = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(parent) = frontier.pop() {
+        for &(child, ppid) in &parents {
+            if ppid == parent && !found.contains(&child) {
+                found.push(child);
+                frontier.push(child);
+            }
+        }
+    }
+    found.sort_unstable();
+    found
+}
+
+/// `MemAvailable` from `/proc/meminfo`, in bytes.
+pub fn mem_available() -> Result<u64, CollectError> {
+    let text = String::from_utf8_lossy(&read("/proc/meminfo")?).into_owned();
+    parse_meminfo_available(&text).ok_or_else(|| CollectError::Io {
+        path: "/proc/meminfo".into(),
+        source: std::io::Error::other("no MemAvailable line"),
+    })
+}
+
+fn parse_meminfo_available(text: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+}
+
+/// Bytes free for an unprivileged user on the filesystem holding `dir`.
+pub fn disk_available(dir: &Path) -> Result<u64, CollectError> {
+    let c = CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|_| CollectError::Io {
+        path: dir.to_path_buf(),
+        source: std::io::Error::other("path contains a NUL byte"),
+    })?;
+    // SAFETY: statvfs writes into the zeroed struct we own; `c` is a valid C string.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
+            return Err(CollectError::Io {
+                path: dir.to_path_buf(),
+                source: std::io::Error::last_os_error(),
+            });
+        }
+        Ok(st.f_bavail as u64 * st.f_frsize as u64)
+    }
+}
+
+/// TCP ports (IPv4 and IPv6) in LISTEN state whose sockets belong to `pid`, sorted.
+pub fn listening_ports(pid: u32) -> Vec<u16> {
+    let mut inodes = HashSet::new();
+    if let Ok(rd) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
+        for entry in rd.flatten() {
+            if let Ok(target) = std::fs::read_link(entry.path()) {
+                let t = target.to_string_lossy();
+                if let Some(inode) = t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) {
+                    inodes.insert(inode.to_string());
+                }
+            }
+        }
+    }
+    let mut ports = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        if let Ok(text) = std::fs::read_to_string(table) {
+            ports.extend(parse_listening(&text, &inodes));
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// Rows of `/proc/net/tcp*` in state 0A (LISTEN) whose inode is in `inodes`.
+fn parse_listening(text: &str, inodes: &HashSet<String>) -> Vec<u16> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let (local, state, inode) = (cols.get(1)?, cols.get(3)?, cols.get(9)?);
+            if *state != "0A" || !inodes.contains(*inode) {
+                return None;
+            }
+            let port = local.rsplit_once(':')?.1;
+            u16::from_str_radix(port, 16).ok()
+        })
+        .collect()
+}
+
+/// Sends `signal` to `pid` (a negative pid is a process group).
+pub fn send_signal(pid: i32, signal: i32) -> Result<(), CollectError> {
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    if unsafe { libc::kill(pid, signal) } == 0 {
+        Ok(())
+    } else {
+        Err(CollectError::Signal {
+            pid,
+            signal,
+            source: std::io::Error::last_os_error(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_of_this_process() {
+        let me = status(std::process::id()).unwrap();
+        assert!(me.vm_rss > 0 && me.threads >= 1);
+        assert!(!me.catches(0) && !me.catches(65));
+        let s = parse_status("Name:\tnode\nSigCgt:\t0000000008000a02\nVmRSS:\t  1024 kB\n");
+        assert!(s.catches(SIGUSR1) && s.catches(SIGUSR2));
+        assert!(!s.catches(15));
+        assert_eq!(s.vm_rss, 1 << 20);
+    }
+
+    #[test]
+    fn meminfo_and_disk() {
+        assert!(mem_available().unwrap() > 0);
+        assert!(disk_available(Path::new("/")).unwrap() > 0);
+        assert_eq!(
+            parse_meminfo_available("MemTotal: 5 kB\nMemAvailable:  2 kB\n"),
+            Some(2048)
+        );
+    }
+
+    #[test]
+    fn listening_rows() {
+        let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:2405 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0\n   1: 0100007F:2406 00000000:0000 01 00000000:00000000 00:00000000 00000000     0        0 4243 1\n";
+        let inodes: HashSet<String> = ["4242".to_string(), "4243".to_string()].into();
+        assert_eq!(parse_listening(text, &inodes), vec![9221]);
+    }
+}

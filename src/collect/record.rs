@@ -1,0 +1,1010 @@
+//! `heapscan record -- COMMAND…`: run a Node.js app as a supervised child and keep the
+//! evidence of its memory behaviour in a session folder.
+//!
+//! Threads and who owns what:
+//! - the main thread runs [`record`]'s loop: it owns the child, samples `/proc` every
+//!   `sample_interval` into `memory.csv`, fires snapshot triggers, applies the restart policy
+//!   and exits with the child's exit code;
+//! - a signal thread turns SIGINT/SIGTERM/SIGHUP/SIGQUIT (forwarded to the child's process
+//!   group) and SIGUSR2 (take a snapshot) into messages;
+//! - per child: a pump thread splits its stdout into the app's bytes (to our stdout, in
+//!   order, unchanged) and GC lines (to `gc.log`), and a waiter thread reports its exit;
+//! - at most one snapshot thread at a time signals the app (`--heapsnapshot-signal=SIGUSR2`
+//!   and `--diagnostic-dir` are given to it through NODE_OPTIONS), waits for a complete file
+//!   and moves it to `snapshot-NNN.heapsnapshot`.
+//!
+//! The child's stderr is not touched. A failure of a snapshot is an event, never a reason to
+//! stop the app.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::procfs::{self, SIGUSR2};
+use super::snap::{take_via_signal, ENV_RECORD_PID, ENV_SESSION_DIR};
+use super::split::{Piece, Splitter};
+use super::{safety, CollectError};
+
+/// When to start the app again after it exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// Only after a non-zero exit or a death by signal.
+    OnCrash,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordConfig {
+    pub command: Vec<String>,
+    pub out_dir: PathBuf,
+    pub sample_interval: Duration,
+    pub snapshot_every: Option<Duration>,
+    pub snapshot_at_rss: Option<u64>,
+    pub restart: RestartPolicy,
+    pub max_restarts: Option<u32>,
+    pub max_memory_restart: Option<u64>,
+    pub max_snapshots: Option<usize>,
+    pub max_disk: Option<u64>,
+    /// After SIGINT, how long the app has to exit before SIGKILL (memory restarts).
+    pub kill_timeout: Duration,
+    pub snapshot_timeout: Duration,
+}
+
+/// What `record` returns: the code heapscan exits with and where the session is.
+#[derive(Debug, Clone)]
+pub struct RecordOutcome {
+    pub exit_code: i32,
+    pub session: PathBuf,
+    pub snapshots: usize,
+    pub restarts: u32,
+}
+
+/// Back-off after a crash: doubles from this …
+const BACKOFF_START: Duration = Duration::from_millis(250);
+/// … up to this.
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// A run at least this long resets the back-off.
+const MIN_UPTIME: Duration = Duration::from_secs(10);
+const SIGNALS_FORWARDED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+enum Msg {
+    Signal(i32),
+    Exited { generation: u32, status: ExitStatus },
+    SnapshotDone,
+}
+
+/// What started a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    Interval,
+    RssThreshold,
+    Signal,
+    BeforeMemoryRestart,
+}
+
+impl Trigger {
+    fn name(self) -> &'static str {
+        match self {
+            Trigger::Interval => "interval",
+            Trigger::RssThreshold => "rss-threshold",
+            Trigger::Signal => "signal",
+            Trigger::BeforeMemoryRestart => "before-memory-restart",
+        }
+    }
+}
+
+/// The session folder and its append-only files; shared by all threads.
+pub struct Session {
+    pub dir: PathBuf,
+    started: Instant,
+    events: Mutex<File>,
+    gc_log: Mutex<File>,
+    /// (file name, size) of finished snapshots, in order.
+    snapshots: Mutex<Vec<(String, u64)>>,
+}
+
+impl Session {
+    fn create(dir: &Path) -> Result<Session, CollectError> {
+        // Never mix two sessions: numbering would restart and overwrite snapshot-001.
+        if fs::read_dir(dir).is_ok_and(|mut rd| rd.next().is_some()) {
+            return Err(CollectError::Other(format!(
+                "{} already exists and is not empty: choose another --out",
+                dir.display()
+            )));
+        }
+        fs::create_dir_all(dir.join(".incoming")).map_err(|e| CollectError::io(dir, e))?;
+        let open = |name: &str| {
+            let p = dir.join(name);
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&p)
+                .map_err(|e| CollectError::io(p, e))
+        };
+        Ok(Session {
+            dir: dir.to_path_buf(),
+            started: Instant::now(),
+            events: Mutex::new(open("events.jsonl")?),
+            gc_log: Mutex::new(open("gc.log")?),
+            snapshots: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn t_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Appends one line to events.jsonl: `{"t_ms":…,"event":name,…fields}`.
+    fn event(&self, name: &str, fields: Value) {
+        let mut line = json!({ "t_ms": self.t_ms(), "event": name });
+        if let (Some(obj), Value::Object(extra)) = (line.as_object_mut(), fields) {
+            obj.extend(extra);
+        }
+        if let Ok(mut f) = self.events.lock() {
+            // An events line that cannot be written must not stop the recording.
+            let _ = writeln!(f, "{line}");
+            let _ = f.flush();
+        }
+    }
+
+    fn warn(&self, message: String) {
+        eprintln!("heapscan: warning: {message}");
+        self.event("warning", json!({ "message": message }));
+    }
+}
+
+/// One snapshot outcome as events.jsonl records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotOutcome {
+    /// `snapshot-finished`, `snapshot-failed` or `snapshot-skipped`.
+    pub event: String,
+    /// What asked for it (`interval`, `signal`, …).
+    pub trigger: String,
+    pub file: Option<String>,
+    pub size: u64,
+    pub why: Option<String>,
+}
+
+/// The snapshot outcomes recorded in a session's events.jsonl, in order (for `heapscan snap`
+/// aimed at a recorded app). Unreadable lines are skipped: the file may be mid-write.
+pub fn snapshot_outcomes(events: &Path) -> Vec<SnapshotOutcome> {
+    let text = fs::read_to_string(events).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| {
+            let event = v["event"].as_str()?;
+            matches!(
+                event,
+                "snapshot-finished" | "snapshot-failed" | "snapshot-skipped"
+            )
+            .then(|| SnapshotOutcome {
+                event: event.to_string(),
+                trigger: v["trigger"].as_str().unwrap_or("").to_string(),
+                file: v["file"].as_str().map(str::to_string),
+                size: v["size"].as_u64().unwrap_or(0),
+                why: v["why"].as_str().map(str::to_string),
+            })
+        })
+        .collect()
+}
+
+/// A default session folder name: `heapscan-YYYYMMDD-HHMMSS` (UTC).
+pub fn default_session_dir() -> PathBuf {
+    PathBuf::from(format!(
+        "heapscan-{}",
+        utc_stamp(SystemTime::now(), "%d-%t")
+    ))
+}
+
+/// `SystemTime` as UTC text: `%d` → `YYYYMMDD`, `%t` → `HHMMSS`, `%i` → RFC 3339.
+fn utc_stamp(t: SystemTime, pattern: &str) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (h, mi, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    pattern
+        .replace("%d", &format!("{y:04}{m:02}{d:02}"))
+        .replace("%t", &format!("{h:02}{mi:02}{s:02}"))
+        .replace(
+            "%i",
+            &format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
+        )
+}
+
+/// Whether argv[0] is Node itself (so `--trace-gc` can go on its command line).
+fn is_node_command(argv0: &str) -> bool {
+    Path::new(argv0)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| {
+            // `node`, `nodejs`, and versioned names like `node20` or `node-18.1`.
+            n == "nodejs"
+                || n.strip_prefix("node").is_some_and(|v| {
+                    v.chars()
+                        .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+                })
+        })
+}
+
+/// Quotes a NODE_OPTIONS word when it has spaces (Node accepts double quotes there).
+fn node_option_word(flag: &str, path: &Path) -> String {
+    let p = path.display().to_string();
+    if p.contains(' ') {
+        format!("{flag}=\"{p}\"")
+    } else {
+        format!("{flag}={p}")
+    }
+}
+
+/// What heapscan adds to the child's command and environment.
+#[derive(Debug, Clone, Serialize)]
+struct Injected {
+    argv: Vec<String>,
+    node_options: String,
+    preload: Option<String>,
+}
+
+const PRELOAD: &str = "// Written by heapscan record: Node refuses --trace-gc in NODE_OPTIONS, so this\n// preload turns it on from inside each Node process the command starts.\nrequire('v8').setFlagsFromString('--trace-gc');\n";
+
+fn prepare_command(
+    cfg: &RecordConfig,
+    session: &Session,
+) -> Result<(Command, Injected), CollectError> {
+    let argv = &cfg.command;
+    let program = argv.first().ok_or_else(|| {
+        CollectError::Other("no command given: heapscan record -- node app.js".into())
+    })?;
+    let mut args: Vec<String> = argv[1..].to_vec();
+    let incoming = session.dir.join(".incoming");
+    let mut node_options = vec![
+        "--heapsnapshot-signal=SIGUSR2".to_string(),
+        node_option_word("--diagnostic-dir", &absolute(&incoming)),
+    ];
+    let mut argv_added = Vec::new();
+    let mut preload = None;
+    if is_node_command(program) {
+        args.insert(0, "--trace-gc".into());
+        argv_added.push("--trace-gc".to_string());
+    } else {
+        let path = absolute(&session.dir.join("heapscan-preload.js"));
+        fs::write(&path, PRELOAD).map_err(|e| CollectError::io(&path, e))?;
+        node_options.push(node_option_word("--require", &path));
+        preload = Some(path.display().to_string());
+    }
+    let added = node_options.join(" ");
+    let merged = match std::env::var("NODE_OPTIONS") {
+        Ok(existing) if !existing.trim().is_empty() => format!("{existing} {added}"),
+        _ => added.clone(),
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(&args)
+        .env("NODE_OPTIONS", merged)
+        .env(ENV_RECORD_PID, std::process::id().to_string())
+        .env(ENV_SESSION_DIR, absolute(&session.dir))
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    // SAFETY: setpgid is async-signal-safe. The child leads its own process group, so
+    // forwarded signals reach wrappers' grandchildren too and a terminal's Ctrl-C reaches
+    // only heapscan, which forwards it once.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setpgid(0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    Ok((
+        cmd,
+        Injected {
+            argv: argv_added,
+            node_options: added,
+            preload,
+        },
+    ))
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map_or_else(|_| p.to_path_buf(), |cwd| cwd.join(p))
+    }
+}
+
+/// Copies the child's stdout: app bytes to our stdout (flushed per read, so order and
+/// timing are kept), GC lines to gc.log.
+fn pump(mut stdout: ChildStdout, session: Arc<Session>) {
+    let mut splitter = Splitter::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut our_stdout_ok = true;
+    let fd = stdout.as_raw_fd();
+    let emit = |piece: Piece, ok: &mut bool| match piece {
+        Piece::App(bytes) => {
+            if *ok {
+                let mut out = io::stdout().lock();
+                // If our own stdout is gone, keep draining the child: it must not block.
+                *ok = out.write_all(&bytes).and_then(|()| out.flush()).is_ok();
+            }
+        }
+        Piece::Gc(bytes) => {
+            if let Ok(mut f) = session.gc_log.lock() {
+                let _ = f.write_all(&bytes);
+            }
+        }
+    };
+    loop {
+        if splitter.has_pending() && !splitter.pending_is_gc() {
+            // Something that may be the start of a GC marker is held back: give the rest
+            // 50 ms to arrive, then let the app have it.
+            let mut pfd = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd for the duration of the call.
+            let ready = unsafe { libc::poll(&mut pfd, 1, 50) };
+            if ready == 0 {
+                if let Some(p) = splitter.flush_undecided() {
+                    emit(p, &mut our_stdout_ok);
+                }
+                continue;
+            }
+        }
+        match stdout.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                for p in splitter.feed(&buf[..n]) {
+                    emit(p, &mut our_stdout_ok);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    if let Some(p) = splitter.finish() {
+        emit(p, &mut our_stdout_ok);
+    }
+    if let Ok(mut f) = session.gc_log.lock() {
+        let _ = f.flush();
+    }
+}
+
+/// The Node process to measure and snapshot: the child itself when it is Node, else the
+/// Node descendant without Node children that uses the most memory (`npm start` → sh → node).
+fn target_pid(child: u32) -> u32 {
+    if procfs::is_node(child) && procfs::status(child).is_ok_and(|s| s.catches(SIGUSR2)) {
+        return child;
+    }
+    let nodes: Vec<u32> = procfs::descendants(child)
+        .into_iter()
+        .filter(|&p| procfs::is_node(p))
+        .collect();
+    let leaves = nodes
+        .iter()
+        .copied()
+        .filter(|&p| !procfs::descendants(p).iter().any(|d| nodes.contains(d)));
+    leaves
+        .max_by_key(|&p| procfs::status(p).map_or(0, |s| s.vm_rss))
+        .unwrap_or(child)
+}
+
+fn node_version(pid: u32) -> Option<String> {
+    let exe = procfs::exe(pid)?;
+    let out = Command::new(exe).arg("--version").output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Runs the session to the end; see the module docs.
+pub fn record(cfg: RecordConfig) -> Result<RecordOutcome, CollectError> {
+    if cfg.command.is_empty() {
+        return Err(CollectError::Other(
+            "no command given: heapscan record [OPTIONS] -- node app.js".into(),
+        ));
+    }
+    let session = Arc::new(Session::create(&cfg.out_dir)?);
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let mut signals = signal_hook::iterator::Signals::new(
+        SIGNALS_FORWARDED.iter().copied().chain([libc::SIGUSR2]),
+    )
+    .map_err(|e| CollectError::Other(format!("cannot install signal handlers: {e}")))?;
+    let handle = signals.handle();
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for sig in signals.forever() {
+                if tx.send(Msg::Signal(sig)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let mut memory = File::create(session.dir.join("memory.csv"))
+        .map_err(|e| CollectError::io(session.dir.join("memory.csv"), e))?;
+    writeln!(
+        memory,
+        "t_ms,pid,rss_bytes,rss_anon_bytes,rss_file_bytes,vm_size_bytes,vm_hwm_bytes,vm_swap_bytes,threads,mem_available_bytes"
+    )
+    .map_err(|e| CollectError::io(session.dir.join("memory.csv"), e))?;
+    let mut sup = Supervisor {
+        cfg: cfg.clone(),
+        session: session.clone(),
+        tx,
+        child: None,
+        generation: 0,
+        pumps: Vec::new(),
+        snapshot_busy: Arc::new(AtomicBool::new(false)),
+        snapshot_thread: None,
+        restarts: 0,
+        node_version: None,
+        injected: None,
+        target: None,
+        started_wall: SystemTime::now(),
+        last_exit: None,
+        stopping: false,
+        signal_queued: false,
+    };
+    let result = sup.run(&rx, &mut memory);
+    handle.close();
+    let exit_code = match &result {
+        Ok(code) => *code,
+        Err(_) => 2,
+    };
+    sup.finish_manifest(exit_code);
+    result?;
+    let snapshots = session.snapshots.lock().map_or(0, |s| s.len());
+    Ok(RecordOutcome {
+        exit_code,
+        session: cfg.out_dir,
+        snapshots,
+        restarts: sup.restarts,
+    })
+}
+
+struct Supervisor {
+    cfg: RecordConfig,
+    session: Arc<Session>,
+    tx: Sender<Msg>,
+    child: Option<Child>,
+    generation: u32,
+    pumps: Vec<JoinHandle<()>>,
+    snapshot_busy: Arc<AtomicBool>,
+    snapshot_thread: Option<JoinHandle<()>>,
+    restarts: u32,
+    node_version: Option<String>,
+    injected: Option<Injected>,
+    target: Option<u32>,
+    started_wall: SystemTime,
+    last_exit: Option<i32>,
+    /// A stop signal was forwarded: no more restarts or snapshots.
+    stopping: bool,
+    /// A SIGUSR2 arrived during another snapshot: take one when it is done.
+    signal_queued: bool,
+}
+
+/// Exit code as a shell reports it: the code, or 128 + signal.
+fn exit_code_of(status: &ExitStatus) -> i32 {
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1)
+}
+
+impl Supervisor {
+    fn spawn(&mut self) -> Result<(), CollectError> {
+        let (mut cmd, injected) = prepare_command(&self.cfg, &self.session)?;
+        let mut child = cmd.spawn().map_err(|e| {
+            CollectError::Other(format!("cannot start `{}`: {e}", self.cfg.command[0]))
+        })?;
+        self.generation += 1;
+        let pid = child.id();
+        self.session.event(
+            "start",
+            json!({ "pid": pid, "generation": self.generation, "command": self.cfg.command }),
+        );
+        if self.injected.is_none() {
+            self.injected = Some(injected);
+            self.write_manifest("running", None);
+        }
+        if let Some(out) = child.stdout.take() {
+            let s = self.session.clone();
+            self.pumps.push(std::thread::spawn(move || pump(out, s)));
+        }
+        // The waiter owns nothing but the pid: the Child stays here for signalling.
+        let tx = self.tx.clone();
+        let generation = self.generation;
+        std::thread::spawn(move || {
+            let mut status = 0;
+            // SAFETY: waitpid on our own child; only this thread reaps it.
+            let r = unsafe { libc::waitpid(pid as i32, &mut status, 0) };
+            if r == pid as i32 {
+                let _ = tx.send(Msg::Exited {
+                    generation,
+                    status: ExitStatus::from_raw(status),
+                });
+            }
+        });
+        self.child = Some(child);
+        self.target = None;
+        Ok(())
+    }
+
+    fn child_pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    fn signal_group(&self, sig: i32) {
+        if let Some(pid) = self.child_pid() {
+            let _ = procfs::send_signal(-(pid as i32), sig);
+        }
+    }
+
+    fn run(&mut self, rx: &Receiver<Msg>, memory: &mut File) -> Result<i32, CollectError> {
+        self.spawn()?;
+        let mut child_started = Instant::now();
+        let mut next_sample = Instant::now();
+        let mut next_periodic = self.cfg.snapshot_every.map(|d| Instant::now() + d);
+        let mut above_rss = false;
+        let mut memory_restart = false; // we are restarting for --max-memory-restart
+        let mut kill_at: Option<Instant> = None;
+        let mut restart_at: Option<Instant> = None;
+        let mut backoff = BACKOFF_START;
+        loop {
+            let now = Instant::now();
+            let mut wake = next_sample;
+            for t in [next_periodic, kill_at, restart_at].into_iter().flatten() {
+                wake = wake.min(t);
+            }
+            let msg = match rx.recv_timeout(wake.saturating_duration_since(now)) {
+                Ok(m) => Some(m),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(CollectError::Other("internal channel closed".into()))
+                }
+            };
+            match msg {
+                Some(Msg::Signal(libc::SIGUSR2)) => {
+                    self.request_snapshot(Trigger::Signal, false);
+                }
+                Some(Msg::Signal(sig)) => {
+                    self.session.event(
+                        "signal",
+                        json!({ "signal": sig, "forwarded": self.child.is_some() }),
+                    );
+                    self.stopping = true;
+                    if self.child.is_some() {
+                        self.signal_group(sig);
+                    } else {
+                        // Waiting to restart: stop now with the last exit code.
+                        return Ok(self.last_exit.unwrap_or(128 + sig));
+                    }
+                }
+                Some(Msg::SnapshotDone) => {
+                    if std::mem::take(&mut self.signal_queued) {
+                        self.request_snapshot(Trigger::Signal, false);
+                    }
+                    if memory_restart && kill_at.is_none() && self.child.is_some() {
+                        self.begin_memory_restart_kill(&mut kill_at);
+                    }
+                }
+                Some(Msg::Exited { generation, status }) if generation == self.generation => {
+                    let code = exit_code_of(&status);
+                    self.last_exit = Some(code);
+                    self.child = None;
+                    kill_at = None;
+                    self.session.event(
+                        "exit",
+                        json!({ "generation": generation, "code": status.code(), "signal": status.signal(), "exit_code": code }),
+                    );
+                    // The pump is not joined here: a wrapper's orphaned grandchild may keep
+                    // the pipe open, and the supervisor must stay responsive. It ends on EOF.
+                    self.pumps.retain(|p| !p.is_finished());
+                    let uptime = child_started.elapsed();
+                    if uptime >= MIN_UPTIME {
+                        backoff = BACKOFF_START;
+                    }
+                    if memory_restart && !self.stopping {
+                        memory_restart = false;
+                        restart_at = Some(Instant::now());
+                        continue;
+                    }
+                    let crashed = code != 0;
+                    let wanted = !self.stopping
+                        && match self.cfg.restart {
+                            RestartPolicy::Never => false,
+                            RestartPolicy::Always => true,
+                            RestartPolicy::OnCrash => crashed,
+                        };
+                    let allowed = self.cfg.max_restarts.is_none_or(|m| self.restarts < m);
+                    if wanted && !allowed {
+                        self.session.warn(format!(
+                            "not restarting: --max-restarts {} reached",
+                            self.restarts
+                        ));
+                    }
+                    if !(wanted && allowed) {
+                        self.wait_snapshot_thread();
+                        return Ok(code);
+                    }
+                    restart_at = Some(Instant::now() + backoff);
+                    self.session.event(
+                        "restart-scheduled",
+                        json!({ "in_ms": backoff.as_millis() as u64, "reason": if crashed { "crash" } else { "exit" } }),
+                    );
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+                Some(Msg::Exited { .. }) => {} // an earlier generation, already handled
+                None => {}
+            }
+            let now = Instant::now();
+            if restart_at.is_some_and(|t| now >= t) && self.child.is_none() {
+                restart_at = None;
+                self.restarts += 1;
+                self.session
+                    .event("restart", json!({ "restarts": self.restarts }));
+                self.spawn()?;
+                child_started = Instant::now();
+                above_rss = false;
+            }
+            if kill_at.is_some_and(|t| now >= t) {
+                kill_at = None;
+                if self.child.is_some() {
+                    self.session.warn(format!(
+                        "app did not exit within {:?} of SIGINT: sending SIGKILL",
+                        self.cfg.kill_timeout
+                    ));
+                    self.signal_group(libc::SIGKILL);
+                }
+            }
+            if next_periodic.is_some_and(|t| now >= t) {
+                if let (Some(t), Some(every)) = (next_periodic.as_mut(), self.cfg.snapshot_every) {
+                    while *t <= now {
+                        *t += every;
+                    }
+                }
+                self.request_snapshot(Trigger::Interval, false);
+            }
+            if now >= next_sample {
+                next_sample = now + self.cfg.sample_interval;
+                let Some(rss) = self.sample(memory) else {
+                    continue;
+                };
+                if let Some(limit) = self.cfg.snapshot_at_rss {
+                    if rss >= limit && !above_rss {
+                        above_rss = true;
+                        self.request_snapshot(Trigger::RssThreshold, false);
+                    } else if rss < limit {
+                        above_rss = false;
+                    }
+                }
+                if let Some(limit) = self.cfg.max_memory_restart {
+                    // RSS read during a snapshot includes the snapshot's own cost: heapscan
+                    // must not restart the app for memory it made it use.
+                    let busy = self.snapshot_busy.load(Ordering::SeqCst);
+                    if rss >= limit && !memory_restart && !self.stopping && !busy {
+                        memory_restart = true;
+                        self.session
+                            .event("memory-limit", json!({ "rss": rss, "limit": limit }));
+                        // Evidence first: the snapshot, then the restart when SnapshotDone
+                        // arrives (sent even when the snapshot is skipped).
+                        self.request_snapshot(Trigger::BeforeMemoryRestart, true);
+                    }
+                }
+            }
+        }
+    }
+
+    fn begin_memory_restart_kill(&mut self, kill_at: &mut Option<Instant>) {
+        self.session
+            .event("memory-restart", json!({ "signal": "SIGINT" }));
+        self.signal_group(libc::SIGINT);
+        *kill_at = Some(Instant::now() + self.cfg.kill_timeout);
+    }
+
+    /// Appends one memory.csv row for the target; returns its RSS.
+    fn sample(&mut self, memory: &mut File) -> Option<u64> {
+        let child = self.child_pid()?;
+        let target = match self.target {
+            Some(t) if procfs::alive(t) => t,
+            _ => {
+                let t = target_pid(child);
+                // A wrapper's Node child may not exist yet: remember only a Node process,
+                // and measure the wrapper meanwhile.
+                if procfs::is_node(t) {
+                    self.target = Some(t);
+                    if self.node_version.is_none() {
+                        self.node_version = node_version(t);
+                    }
+                }
+                t
+            }
+        };
+        let s = procfs::status(target).ok()?;
+        let avail = procfs::mem_available().unwrap_or(0);
+        let row = format!(
+            "{},{},{},{},{},{},{},{},{},{}",
+            self.session.t_ms(),
+            target,
+            s.vm_rss,
+            s.rss_anon,
+            s.rss_file,
+            s.vm_size,
+            s.vm_hwm,
+            s.vm_swap,
+            s.threads,
+            avail
+        );
+        if writeln!(memory, "{row}")
+            .and_then(|()| memory.flush())
+            .is_err()
+        {
+            self.session.warn("cannot write memory.csv".into());
+        }
+        Some(s.vm_rss)
+    }
+
+    /// Starts a snapshot thread unless one is running or a bound is reached. Returns whether
+    /// one was started. `then_done` asks for a `SnapshotDone` message either way.
+    fn request_snapshot(&mut self, trigger: Trigger, then_done: bool) -> bool {
+        let skip = |why: String| {
+            self.session.event(
+                "snapshot-skipped",
+                json!({ "trigger": trigger.name(), "why": why }),
+            );
+            if then_done {
+                let _ = self.tx.send(Msg::SnapshotDone);
+            }
+            false
+        };
+        if self.stopping {
+            return skip("the app is being stopped".into());
+        }
+        let Some(child) = self.child_pid() else {
+            return skip("the app is not running".into());
+        };
+        if self.snapshot_busy.load(Ordering::SeqCst) && trigger == Trigger::Signal {
+            // Asked for by a person (or `heapscan snap`): take it right after the current one.
+            self.signal_queued = true;
+            self.session
+                .event("snapshot-queued", json!({ "trigger": trigger.name() }));
+            return false;
+        }
+        if self.snapshot_busy.load(Ordering::SeqCst) {
+            // The running snapshot's own SnapshotDone will follow: do not send another.
+            self.session.event(
+                "snapshot-skipped",
+                json!({ "trigger": trigger.name(), "why": "another snapshot is in progress" }),
+            );
+            return false;
+        }
+        let (count, used): (usize, u64) = self
+            .session
+            .snapshots
+            .lock()
+            .map_or((0, 0), |s| (s.len(), s.iter().map(|x| x.1).sum()));
+        if let Some(max) = self.cfg.max_snapshots {
+            if count >= max {
+                return skip(format!("--max-snapshots {max} reached"));
+            }
+        }
+        let target = self.target.unwrap_or_else(|| target_pid(child));
+        let Ok(status) = procfs::status(target) else {
+            return skip(format!("cannot read /proc/{target}/status"));
+        };
+        if !status.catches(SIGUSR2) {
+            // Node installs the handler early during start-up; before that SIGUSR2 would kill it.
+            return skip(
+                "the app has not installed its snapshot signal handler yet (still starting?)"
+                    .into(),
+            );
+        }
+        if let Some(max) = self.cfg.max_disk {
+            let estimate = (status.vm_rss as f64 * safety::DISK_FACTOR) as u64;
+            if used + estimate > max {
+                return skip(format!(
+                    "--max-disk {} would be exceeded ({} used, about {} more needed)",
+                    crate::report::human_bytes(max),
+                    crate::report::human_bytes(used),
+                    crate::report::human_bytes(estimate)
+                ));
+            }
+        }
+        if let Err(e) = safety::check_room(status.vm_rss, &self.session.dir) {
+            self.session.warn(format!("snapshot skipped: {e}"));
+            return skip(e.to_string());
+        }
+        self.wait_snapshot_thread();
+        self.snapshot_busy.store(true, Ordering::SeqCst);
+        let session = self.session.clone();
+        let busy = self.snapshot_busy.clone();
+        let tx = self.tx.clone();
+        let timeout = self.cfg.snapshot_timeout;
+        let rss = status.vm_rss;
+        self.snapshot_thread = Some(std::thread::spawn(move || {
+            take_session_snapshot(&session, target, rss, trigger, timeout);
+            busy.store(false, Ordering::SeqCst);
+            let _ = tx.send(Msg::SnapshotDone);
+        }));
+        true
+    }
+
+    fn wait_snapshot_thread(&mut self) {
+        if let Some(t) = self.snapshot_thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Waits (bounded) for the stdout pumps to copy the last output: normally they see EOF
+    /// as soon as the app exits; an orphaned grandchild holding the pipe is not waited for.
+    fn join_pumps(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.pumps.iter().any(|p| !p.is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for p in self.pumps.drain(..) {
+            if p.is_finished() {
+                let _ = p.join();
+            } else {
+                self.session.warn(
+                    "a process of the app still holds its stdout open; heapscan stops copying it"
+                        .into(),
+                );
+            }
+        }
+    }
+
+    fn write_manifest(&self, state: &str, exit_code: Option<i32>) {
+        let snapshots: Vec<Value> = self
+            .session
+            .snapshots
+            .lock()
+            .map(|s| {
+                s.iter()
+                    .map(|(f, size)| json!({ "file": f, "size": size }))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let manifest = json!({
+            "heapscan_version": env!("CARGO_PKG_VERSION"),
+            "state": state,
+            "command": self.cfg.command,
+            "started_at": utc_stamp(self.started_wall, "%i"),
+            "node_version": self.node_version,
+            "injected": self.injected,
+            "options": {
+                "sample_interval_ms": self.cfg.sample_interval.as_millis() as u64,
+                "snapshot_every_ms": self.cfg.snapshot_every.map(|d| d.as_millis() as u64),
+                "snapshot_at_rss": self.cfg.snapshot_at_rss,
+                "restart": self.cfg.restart,
+                "max_restarts": self.cfg.max_restarts,
+                "max_memory_restart": self.cfg.max_memory_restart,
+                "max_snapshots": self.cfg.max_snapshots,
+                "max_disk": self.cfg.max_disk,
+            },
+            "restarts": self.restarts,
+            "exit_code": exit_code,
+            "files": {
+                "gc_log": "gc.log",
+                "memory": "memory.csv",
+                "events": "events.jsonl",
+                "snapshots": snapshots,
+            },
+        });
+        let path = self.session.dir.join("session.json");
+        let tmp = self.session.dir.join(".session.json.tmp");
+        let written = serde_json::to_vec_pretty(&manifest)
+            .map_err(io::Error::other)
+            .and_then(|bytes| fs::write(&tmp, bytes))
+            .and_then(|()| fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            eprintln!("heapscan: warning: cannot write {}: {e}", path.display());
+        }
+    }
+
+    fn finish_manifest(&mut self, exit_code: i32) {
+        self.wait_snapshot_thread();
+        self.join_pumps();
+        self.session.event(
+            "end",
+            json!({ "exit_code": exit_code, "restarts": self.restarts }),
+        );
+        self.write_manifest("finished", Some(exit_code));
+        let _ = fs::remove_dir(self.session.dir.join(".incoming"));
+    }
+}
+
+/// The snapshot thread's work: signal, wait, verify, number, log.
+fn take_session_snapshot(
+    session: &Session,
+    pid: u32,
+    rss: u64,
+    trigger: Trigger,
+    timeout: Duration,
+) {
+    let started = Instant::now();
+    session.event(
+        "snapshot-begun",
+        json!({ "trigger": trigger.name(), "pid": pid, "rss": rss }),
+    );
+    let pending = session.dir.join(".incoming").join("pending.heapsnapshot");
+    let result = take_via_signal(
+        pid,
+        "SIGUSR2",
+        SIGUSR2,
+        &session.dir.join(".incoming"),
+        &pending,
+        started + timeout,
+    );
+    match result {
+        Ok(size) => {
+            let Ok(mut list) = session.snapshots.lock() else {
+                return;
+            };
+            let name = format!("snapshot-{:03}.heapsnapshot", list.len() + 1);
+            let dest = session.dir.join(&name);
+            if let Err(e) = fs::rename(&pending, &dest) {
+                drop(list);
+                session.event(
+                    "snapshot-failed",
+                    json!({ "trigger": trigger.name(), "why": format!("cannot move into place: {e}") }),
+                );
+                return;
+            }
+            list.push((name.clone(), size));
+            drop(list);
+            session.event(
+                "snapshot-finished",
+                json!({ "trigger": trigger.name(), "file": name, "size": size, "duration_ms": started.elapsed().as_millis() as u64 }),
+            );
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&pending);
+            eprintln!("heapscan: warning: snapshot failed: {e}");
+            session.event(
+                "snapshot-failed",
+                json!({ "trigger": trigger.name(), "why": e.to_string(), "duration_ms": started.elapsed().as_millis() as u64 }),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_and_node_detection() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(utc_stamp(t, "%i"), "2023-11-14T22:13:20Z");
+        assert_eq!(utc_stamp(t, "%d-%t"), "20231114-221320");
+        assert!(is_node_command("/usr/bin/node"));
+        assert!(is_node_command("node"));
+        assert!(!is_node_command("npm"));
+        assert!(!is_node_command("nodemon"));
+    }
+}

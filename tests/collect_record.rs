@@ -1,0 +1,430 @@
+//! `heapscan record` on real Node.js children under real HTTP load on 127.0.0.1: snapshots on
+//! schedule, on threshold, on SIGUSR2 and on `heapscan snap`; gc.log, memory.csv, events and
+//! the manifest; stdout intact byte for byte; signals forwarded; exit code returned; crashes
+//! restarted; memory restarts snapshotted first; wrappers (`sh -c`) handled.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+const LONG: Duration = Duration::from_secs(90);
+
+fn record(dir: &Path, opts: &[&str], app: &[&str]) -> Command {
+    let mut c = heapscan();
+    c.arg("record")
+        .arg("--out")
+        .arg(dir)
+        .args(opts)
+        .arg("--")
+        .args(app);
+    c.env("MAX_LIFETIME_MS", "80000");
+    c
+}
+
+fn node20() -> String {
+    node(20).display().to_string()
+}
+
+fn check_snapshots(dir: &Path) -> usize {
+    let snaps = files_ending(dir, ".heapsnapshot");
+    for (i, s) in snaps.iter().enumerate() {
+        let name = s.file_name().unwrap().to_str().unwrap();
+        assert_eq!(
+            name,
+            format!("snapshot-{:03}.heapsnapshot", i + 1),
+            "numbered in order"
+        );
+        assert_complete_snapshot(s);
+    }
+    assert!(
+        !dir.join(".incoming").exists(),
+        "no half-written files left behind"
+    );
+    snaps.len()
+}
+
+fn gc_report(gc_log: &Path) -> Value {
+    let out = heapscan()
+        .args(["gc", "--format", "json"])
+        .arg(gc_log)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).expect("gc json")
+}
+
+#[test]
+fn steady_app_interval_signal_and_snap_snapshots_exit_code_and_intact_stdout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("session");
+    let echo = tmp.path().join("echo.txt");
+    let node = node20();
+    let mut cmd = record(
+        &dir,
+        &["--snapshot-every", "2s", "--sample-interval", "200ms"],
+        &[&node, server_js().to_str().unwrap(), "steady"],
+    );
+    cmd.env("ECHO_FILE", &echo).env("EXIT_CODE", "7");
+    let run = Collected::spawn(cmd);
+    let port = run.port(1);
+    assert_eq!(load(port, 300), 300);
+    wait_for("two interval snapshots", LONG, || {
+        (events_named(&dir, "snapshot-finished", Some("interval")).len() >= 2).then_some(())
+    });
+    // SIGUSR2 to heapscan: a snapshot now (queued if an interval one is running).
+    unsafe { libc::kill(run.guard.pid() as i32, libc::SIGUSR2) };
+    wait_for("the SIGUSR2 snapshot", LONG, || {
+        (!events_named(&dir, "snapshot-finished", Some("signal")).is_empty()).then_some(())
+    });
+    // `heapscan snap --pid CHILD` aimed at the recorded app goes through the session.
+    let child_pid = events_named(&dir, "start", None)[0]["pid"]
+        .as_u64()
+        .unwrap();
+    let out =
+        run_ok(heapscan().args(["snap", "--format", "json", "--pid", &child_pid.to_string()]));
+    let snap: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(snap[0]["method"], "session");
+    let path = snap[0]["path"].as_str().unwrap();
+    assert!(path.starts_with(dir.to_str().unwrap()), "{path}");
+    assert!(common::alive(child_pid as u32), "the app keeps running");
+    assert_eq!(load(port, 50), 50, "and keeps serving");
+
+    let (code, stdout) = run.stop(libc::SIGTERM, LONG);
+    assert_eq!(code, Some(7), "heapscan exits with the app's exit code");
+    let expected = std::fs::read(&echo).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&stdout),
+        String::from_utf8_lossy(&expected),
+        "the app's stdout arrives intact, without GC lines"
+    );
+    assert!(
+        String::from_utf8_lossy(&stdout).ends_with("got SIGTERM, bye\n"),
+        "SIGTERM forwarded"
+    );
+
+    let n = check_snapshots(&dir);
+    assert!(n >= 4, "2 interval + signal + snap, got {n}");
+    let gc = gc_report(&dir.join("gc.log"));
+    let lines = &gc["files"][0]["lines"];
+    assert!(lines["gc"].as_u64().unwrap() >= 3, "{lines}");
+    assert_eq!(
+        lines["gc"], lines["total"],
+        "gc.log holds only GC lines: {lines}"
+    );
+    assert_eq!(gc["processes"][0]["pid"].as_u64(), Some(child_pid));
+
+    let csv = std::fs::read_to_string(dir.join("memory.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].starts_with("t_ms,pid,rss_bytes,"));
+    assert!(rows.len() >= 10, "{} rows", rows.len());
+    for r in &rows[1..] {
+        let cols: Vec<u64> = r.split(',').map(|c| c.parse().unwrap()).collect();
+        assert_eq!(cols.len(), 10);
+        assert_eq!(cols[1], child_pid);
+        assert!(cols[2] > 10 << 20, "RSS of a node process");
+    }
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("session.json")).unwrap()).unwrap();
+    assert_eq!(manifest["state"], "finished");
+    assert_eq!(manifest["exit_code"], 7);
+    assert!(manifest["node_version"]
+        .as_str()
+        .unwrap()
+        .starts_with("v20."));
+    assert_eq!(manifest["files"]["snapshots"].as_array().unwrap().len(), n);
+    let ev = events(&dir);
+    assert_eq!(ev.first().unwrap()["event"], "start");
+    assert_eq!(ev.last().unwrap()["event"], "end");
+    assert!(ev
+        .iter()
+        .any(|e| e["event"] == "exit" && e["exit_code"] == 7));
+}
+
+#[test]
+fn leaking_app_snapshot_at_rss_threshold_then_memory_restart_keeps_evidence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("session");
+    let node = node20();
+    let run = Collected::spawn(record(
+        &dir,
+        &[
+            "--sample-interval",
+            "200ms",
+            "--snapshot-at-rss",
+            "90MB",
+            "--max-memory-restart",
+            "140MB",
+            "--kill-timeout",
+            "5s",
+        ],
+        &[&node, server_js().to_str().unwrap(), "leak"],
+    ));
+    let port = run.port(1);
+    // Leak ~20 KB per request until the threshold snapshot, then until the memory restart.
+    wait_for("the RSS threshold snapshot", LONG, || {
+        load(port, 200);
+        (!events_named(&dir, "snapshot-finished", Some("rss-threshold")).is_empty()).then_some(())
+    });
+    wait_for("the memory restart", LONG, || {
+        if events_named(&dir, "restart", None).is_empty() {
+            load(port, 200);
+            None
+        } else {
+            Some(())
+        }
+    });
+    let port2 = run.port(2);
+    assert_eq!(load(port2, 10), 10, "the restarted app serves");
+    let (code, stdout) = run.stop(libc::SIGINT, LONG);
+    assert_eq!(code, Some(0));
+    let text = String::from_utf8_lossy(&stdout);
+    assert!(
+        text.contains("got SIGINT, bye"),
+        "memory restart sends SIGINT: {text}"
+    );
+
+    let names: Vec<String> = events(&dir)
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .collect();
+    let pos = |n: &str| {
+        names
+            .iter()
+            .position(|x| x == n)
+            .unwrap_or_else(|| panic!("{n} in {names:?}"))
+    };
+    let before = events_named(&dir, "snapshot-finished", Some("before-memory-restart"));
+    assert_eq!(before.len(), 1, "{names:?}");
+    assert!(pos("memory-limit") < pos("memory-restart"));
+    assert!(pos("memory-restart") < pos("restart"));
+    let snap_at = names
+        .iter()
+        .rposition(|n| n == "snapshot-finished")
+        .unwrap();
+    assert!(
+        snap_at < pos("memory-restart"),
+        "the snapshot is taken before the restart"
+    );
+    assert_eq!(check_snapshots(&dir), 2);
+    assert_eq!(events_named(&dir, "start", None).len(), 2);
+    let gc = gc_report(&dir.join("gc.log"));
+    assert_eq!(
+        gc["processes"].as_array().unwrap().len(),
+        2,
+        "one GC trace per run"
+    );
+}
+
+#[test]
+fn crash_is_restarted_with_backoff_and_exit_code_comes_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("session");
+    let node = node20();
+    let mut cmd = record(
+        &dir,
+        &["--restart", "on-crash", "--sample-interval", "200ms"],
+        &[&node, server_js().to_str().unwrap(), "steady"],
+    );
+    cmd.env("CRASH_ONCE", tmp.path().join("crashed"));
+    let run = Collected::spawn(cmd);
+    let port = run.port(2); // the second run: the first crashed
+    assert_eq!(load(port, 20), 20);
+    let (code, stdout) = run.stop(libc::SIGINT, LONG);
+    assert_eq!(code, Some(0));
+    let text = String::from_utf8_lossy(&stdout);
+    assert!(text.contains("crashing on purpose\n"));
+    assert_eq!(text.matches("listening ").count(), 2);
+    let exits = events_named(&dir, "exit", None);
+    assert_eq!(exits[0]["exit_code"], 3);
+    assert_eq!(events_named(&dir, "restart", None).len(), 1);
+    assert!(
+        events_named(&dir, "restart-scheduled", None)[0]["in_ms"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+
+    // --restart never: the crash ends the session with the app's code.
+    let dir2 = tmp.path().join("session2");
+    let mut cmd = record(
+        &dir2,
+        &[],
+        &[&node, server_js().to_str().unwrap(), "steady"],
+    );
+    cmd.env("CRASH_ONCE", tmp.path().join("crashed-again"));
+    let (code, _) = Collected::spawn(cmd).wait(LONG);
+    assert_eq!(code, Some(3));
+}
+
+#[test]
+fn wrapper_command_gets_gc_trace_through_preload_and_snapshots_the_node_grandchild() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("session");
+    let node = node20();
+    let script = format!("{node} {} steady; echo wrapper-done", server_js().display());
+    let run = Collected::spawn(record(
+        &dir,
+        &[
+            "--snapshot-every",
+            "1s",
+            "--max-snapshots",
+            "1",
+            "--sample-interval",
+            "200ms",
+        ],
+        &["sh", "-c", &script],
+    ));
+    let port = run.port(1);
+    assert_eq!(load(port, 300), 300);
+    wait_for("a snapshot of the grandchild", LONG, || {
+        (!events_named(&dir, "snapshot-finished", None).is_empty()).then_some(())
+    });
+    wait_for("--max-snapshots to skip the next", LONG, || {
+        events_named(&dir, "snapshot-skipped", Some("interval"))
+            .iter()
+            .any(|e| e["why"].as_str().unwrap().contains("--max-snapshots"))
+            .then_some(())
+    });
+    let (_code, _) = run.stop(libc::SIGTERM, LONG);
+    assert_eq!(check_snapshots(&dir), 1);
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("session.json")).unwrap()).unwrap();
+    assert!(manifest["injected"]["preload"].is_string());
+    assert!(manifest["injected"]["node_options"]
+        .as_str()
+        .unwrap()
+        .contains("--require"));
+    let gc = gc_report(&dir); // a session folder means its gc.log
+    assert!(
+        gc["files"][0]["lines"]["gc"].as_u64().unwrap() >= 1,
+        "{}",
+        gc["files"][0]
+    );
+    let start_pid = events_named(&dir, "start", None)[0]["pid"]
+        .as_u64()
+        .unwrap();
+    let snap_pid = events_named(&dir, "snapshot-begun", None)[0]["pid"]
+        .as_u64()
+        .unwrap();
+    assert_ne!(
+        start_pid, snap_pid,
+        "the node grandchild, not the shell, is snapshotted"
+    );
+}
+
+#[test]
+fn bad_command_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = heapscan()
+        .args(["record", "--out"])
+        .arg(tmp.path().join("s"))
+        .args(["--", "/nonexistent/node-app"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/node-app"));
+    // An existing session is never overwritten.
+    let used = tmp.path().join("used");
+    std::fs::create_dir(&used).unwrap();
+    std::fs::write(used.join("snapshot-001.heapsnapshot"), "evidence").unwrap();
+    let out = heapscan()
+        .args(["record", "--out"])
+        .arg(&used)
+        .args(["--", "node", "-e", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+    assert_eq!(
+        std::fs::read_to_string(used.join("snapshot-001.heapsnapshot")).unwrap(),
+        "evidence"
+    );
+    let out = heapscan()
+        .args(["record", "--snapshot-every", "10parsecs", "--", "node"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn snapshot_cut_short_by_the_app_dying_is_deleted_and_logged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("session");
+    let node = node20();
+    let run = Collected::spawn(record(
+        &dir,
+        &["--sample-interval", "100ms"],
+        &[&node, server_js().to_str().unwrap(), "leak"],
+    ));
+    let port = run.port(1);
+    // A heap big enough that writing the snapshot takes a moment.
+    assert_eq!(load(port, 2500), 2500);
+    let child = events_named(&dir, "start", None)[0]["pid"]
+        .as_u64()
+        .unwrap() as i32;
+    unsafe { libc::kill(run.guard.pid() as i32, libc::SIGUSR2) };
+    // Kill the app as soon as V8 has started writing the file.
+    wait_for("V8 to start writing", LONG, || {
+        std::fs::read_dir(dir.join(".incoming"))
+            .ok()?
+            .flatten()
+            .any(|e| e.metadata().is_ok_and(|m| m.len() > 0))
+            .then_some(())
+    });
+    unsafe { libc::kill(child, libc::SIGKILL) };
+    let (code, _) = run.wait(LONG);
+    assert_eq!(code, Some(137), "killed by SIGKILL: 128 + 9");
+    let failed = events_named(&dir, "snapshot-failed", Some("signal"));
+    assert_eq!(failed.len(), 1, "{:?}", events(&dir));
+    assert!(events_named(&dir, "snapshot-finished", None).is_empty());
+    assert_eq!(check_snapshots(&dir), 0, "the truncated file is gone");
+}
+
+#[test]
+fn wrapper_exiting_before_its_node_child_does_not_hang_the_recorder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("session");
+    let node = node20();
+    // The shell exits at once; its Node child lives on holding the stdout pipe.
+    let script = format!("{node} {} steady & exit 5", server_js().display());
+    let run = Collected::spawn(record(&dir, &[], &["sh", "-c", &script]));
+    let (code, _) = run.wait(Duration::from_secs(30));
+    let group = events_named(&dir, "start", None)[0]["pid"]
+        .as_u64()
+        .unwrap() as i32;
+    // SAFETY: kill(2) on the process group the recorder created for the app.
+    unsafe { libc::kill(-group, libc::SIGKILL) };
+    assert_eq!(
+        code,
+        Some(5),
+        "the wrapper's exit code, without waiting for the orphan"
+    );
+}
+
+#[test]
+fn max_disk_bounds_what_a_session_keeps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("session");
+    let node = node20();
+    // A Node process's RSS alone is tens of MB: a 1 MB budget can never hold a snapshot.
+    let run = Collected::spawn(record(
+        &dir,
+        &["--snapshot-every", "1s", "--max-disk", "1MB"],
+        &[&node, server_js().to_str().unwrap(), "steady"],
+    ));
+    run.port(1);
+    wait_for("a snapshot skipped for --max-disk", LONG, || {
+        events_named(&dir, "snapshot-skipped", Some("interval"))
+            .iter()
+            .any(|e| e["why"].as_str().unwrap_or("").contains("--max-disk"))
+            .then_some(())
+    });
+    let (code, _) = run.stop(libc::SIGINT, LONG);
+    assert_eq!(code, Some(0));
+    assert_eq!(check_snapshots(&dir), 0);
+    assert!(events_named(&dir, "snapshot-begun", None).is_empty());
+}
