@@ -1,13 +1,16 @@
 //! Assembles the model of `heapscan report` ([`HtmlReport`]) from snapshots read one at a time:
 //! each snapshot's Summary (and, when there are two or more, its diff [`Digest`]) is taken as
 //! soon as its graph is built, so only one full graph is held at once; the last graph also
-//! gives the leak suspects' owners and paths and the duplicated strings. Pure: returns a model,
-//! prints nothing. Reading files is the caller's (`load`), so progress display stays in the CLI.
+//! gives the leak suspects' owners and paths and the duplicated strings. A GC trace, already
+//! analysed (`heapscan gc`'s [`GcReport`]), is added with its longest pauses. Pure: returns a
+//! model, prints nothing. Reading files is the caller's (`load`), so progress display stays in
+//! the CLI.
 
 use crate::diff::{diff, DiffOptions, Digest};
+use crate::gc::analysis::GcReport;
 use crate::graph::HeapGraph;
 use crate::report::diff::Thresholds;
-use crate::report::html::HtmlReport;
+use crate::report::html::{GcPause, GcTrace, HtmlReport};
 use crate::strings::duplicate_strings;
 use crate::summary::{summarize, SortKey, SummaryOptions};
 
@@ -35,11 +38,12 @@ impl Default for ReportOptions {
     }
 }
 
-/// Builds the report for `files` (oldest first). `load(i)` reads and analyses `files[i]`; it is
-/// called once per file, in order, and each graph but the last is dropped before the next one
-/// is loaded. The first error from `load` is returned as is.
+/// Builds the report for `files` (oldest first) and, when given, a GC trace. `load(i)` reads
+/// and analyses `files[i]`; it is called once per file, in order, and each graph but the last
+/// is dropped before the next one is loaded. The first error from `load` is returned as is.
 pub fn build<E>(
     files: &[String],
+    gc: Option<GcReport>,
     options: &ReportOptions,
     mut load: impl FnMut(usize) -> Result<HeapGraph, E>,
 ) -> Result<HtmlReport, E> {
@@ -85,5 +89,31 @@ pub fn build<E>(
         snapshots,
         diff,
         duplicate_strings,
+        gc_trace: gc.map(|analysis| gc_trace(analysis, options.top)),
     })
+}
+
+/// The GC trace with its `top` longest pauses over all processes (longest first; ties keep
+/// the log's order, so the result is the same on every run).
+pub fn gc_trace(analysis: GcReport, top: usize) -> GcTrace {
+    let mut pauses: Vec<GcPause> = analysis
+        .processes
+        .iter()
+        .flat_map(|p| {
+            p.heap_after.iter().map(|h| GcPause {
+                pid: p.pid,
+                isolate: p.isolate.clone(),
+                time_s: h.time_ms / 1000.0,
+                kind: h.kind,
+                pause_ms: h.pause_ms,
+                heap_after_mb: h.heap_after_mb,
+            })
+        })
+        .collect();
+    pauses.sort_by(|a, b| b.pause_ms.total_cmp(&a.pause_ms));
+    pauses.truncate(top);
+    GcTrace {
+        analysis,
+        longest_pauses: pauses,
+    }
 }

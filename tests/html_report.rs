@@ -790,3 +790,124 @@ fn leak_report_shows_the_suspect_with_chart_path_and_line() {
     let page = open_in_chromium(&out, &artifacts().join("report-hostile-leak.png"));
     assert_clean_page(&page, &sections, "hostile leak");
 }
+
+/// Lines a program may print into its GC log (the app's own output interleaves with V8's).
+const GC_LOG_SCRIPT: &str = "<script>document.body.dataset.pwned='gclog'</script>";
+const GC_LOG_ATTR: &str = "\"><img src=x onerror=document.body.dataset.pwned='gcattr'>";
+
+#[test]
+fn gc_trace_section_shows_growth_chart_and_pauses_and_escapes_log_lines() {
+    let root = support::repo_root();
+    let node20 = root.join("samples/gc/node20.trace-gc.log");
+    let node24 = root.join("samples/gc/node24.trace-gc.log");
+    let dir = tempfile::tempdir().expect("tmp");
+    // A real Node 20 trace with the app's hostile output in between its records.
+    let mut hostile = fs::read_to_string(&node20).expect("gc log");
+    let middle = hostile.len() / 2;
+    let cut = hostile[middle..].find('\n').expect("a line end") + middle + 1;
+    hostile.insert_str(cut, &format!("{GC_LOG_SCRIPT}\n{GC_LOG_ATTR}\n"));
+    let hostile_log = dir.path().join("app-gc.log");
+    fs::write(&hostile_log, hostile).expect("write log");
+
+    let out = dir.path().join("gc.html");
+    let gc_args = [
+        "--gc",
+        hostile_log.to_str().expect("utf-8 path"),
+        "--gc",
+        node24.to_str().expect("utf-8 path"),
+    ];
+    let html = report(&[sample()], &out, &gc_args);
+    let sections = ["overview", "classes", "dominators", "strings", "gc"];
+    section_ids(&html, &sections);
+    assert_escaped(&html, &[GC_LOG_SCRIPT, GC_LOG_ATTR]);
+
+    // The section holds what `heapscan gc` says of the same logs.
+    let gc_json = Command::new(env!("CARGO_BIN_EXE_heapscan"))
+        .args(["gc", "--format", "json"])
+        .arg(&hostile_log)
+        .arg(&node24)
+        .output()
+        .expect("run heapscan gc");
+    assert_eq!(gc_json.status.code(), Some(1), "both traces grow");
+    let expected: serde_json::Value = serde_json::from_slice(&gc_json.stdout).expect("gc json");
+    let model = embedded_model(&html);
+    let trace = model.gc_trace.as_ref().expect("a GC trace in the model");
+    assert_eq!(
+        serde_json::to_value(&trace.analysis).expect("json"),
+        expected,
+        "the report's GC analysis is heapscan gc's"
+    );
+    let processes = &trace.analysis.processes;
+    assert_eq!(processes.len(), 2);
+    let lines = &trace.analysis.files[0].lines;
+    assert_eq!(
+        lines.other, 3,
+        "the two hostile lines and the app's last line"
+    );
+    assert_eq!(
+        lines.total,
+        lines.gc + lines.other + lines.blank + lines.malformed
+    );
+    // Longest pauses: longest first, and the first is the longest of every process.
+    let pauses = &trace.longest_pauses;
+    assert_eq!(pauses.len(), 30);
+    assert!(pauses.windows(2).all(|w| w[0].pause_ms >= w[1].pause_ms));
+    let longest = processes
+        .iter()
+        .map(|p| p.pauses.max_ms)
+        .fold(0.0, f64::max);
+    assert_eq!(pauses[0].pause_ms, longest);
+
+    // On the page: both verdicts, the chart with a line per process, every table.
+    assert!(html.contains(
+        "<p class=\"verdict bad\" id=\"gc-verdict\">GC trace: heap after GC keeps growing in 2 of 2 processes</p>"
+    ));
+    let chart_at = html.find("<svg id=\"gc-chart\"").expect("GC chart");
+    let chart = &html[chart_at..chart_at + html[chart_at..].find("</svg>").expect("svg end")];
+    assert!(
+        chart.matches("<polyline").count() >= 2,
+        "a line per process"
+    );
+    for p in processes {
+        assert!(
+            chart.contains(&format!("pid {} {}", p.pid, p.isolate)),
+            "legend for {}",
+            p.pid
+        );
+        assert!(html.contains(&format!("<code>{}</code>", p.isolate)));
+    }
+    for table in [
+        "t-gc-processes",
+        "t-gc-collectors",
+        "t-gc-pauses",
+        "t-gc-lines",
+    ] {
+        assert!(html.contains(&format!("id=\"{table}\"")), "{table}");
+    }
+    assert!(html.contains("mark-compact"));
+
+    let again = report(&[sample()], &dir.path().join("again.html"), &gc_args);
+    assert!(again == html, "a second run differs");
+
+    fs::copy(&out, artifacts().join("report-gc.html")).expect("keep report");
+    let page = open_in_chromium(&out, &artifacts().join("report-gc.png"));
+    assert_clean_page(&page, &sections, "gc");
+    assert!(page.dom.contains("id=\"gc-chart\""));
+
+    // A GC trace alone is a report too: no snapshot sections, the trace's verdict on top.
+    let only = dir.path().join("gc-only.html");
+    let html = report(&[], &only, &["--gc", node24.to_str().expect("utf-8 path")]);
+    section_ids(&html, &["gc"]);
+    assert!(!html.contains("<section id=\"overview\">"));
+    assert!(html.contains("GC trace only"));
+    assert!(embedded_model(&html).snapshots.is_empty());
+
+    // A GC log that is not there is an error, before any snapshot is read.
+    let missing = Command::new(env!("CARGO_BIN_EXE_heapscan"))
+        .args(["report", SAMPLE, "-o", "-", "--gc", "no-such-gc.log"])
+        .current_dir(&root)
+        .output()
+        .expect("run");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-gc.log"));
+}

@@ -1,6 +1,6 @@
 //! `heapscan report SNAPSHOT… [-o report.html]`: one self-contained HTML page with the overview,
 //! top classes and dominators, leak suspects with growth charts (2+ snapshots), the class
-//! comparison and duplicated strings.
+//! comparison and duplicated strings; `--gc FILE` adds a GC trace (as `heapscan gc` reads it).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use clap::Args;
 
+use heapscan::gc::{self, analysis::GrowthRule};
 use heapscan::report::html::render;
 use heapscan::report_builder::{build, ReportOptions};
 
@@ -21,8 +22,15 @@ use super::{open_output, Outcome};
 pub struct ReportArgs {
     /// One or more snapshots, oldest first; two or more of one process add leak suspects and
     /// the class comparison.
-    #[arg(required = true, num_args = 1.., value_name = "SNAPSHOT")]
+    #[arg(required_unless_present = "gc", num_args = 1.., value_name = "SNAPSHOT")]
     pub files: Vec<PathBuf>,
+    /// Add a GC trace: a log written by `node --trace-gc` (or `--trace-gc-nvp`), or a session
+    /// folder of `heapscan record`. Repeat for several logs.
+    #[arg(long = "gc", value_name = "FILE")]
+    pub gc: Vec<PathBuf>,
+    /// Ignore GCs in the first DURATION of each process when judging the trace's growth.
+    #[arg(long, value_parser = heapscan::units::parse_duration, default_value = "0s")]
+    pub gc_warmup: std::time::Duration,
     /// Write the report to FILE (`-` is standard output).
     #[arg(
         short = 'o',
@@ -54,8 +62,19 @@ pub fn run(args: ReportArgs) -> Outcome {
         generated_at,
         ..ReportOptions::default()
     };
+    // The GC logs first: they are small, and a bad one should fail before minutes of parsing.
+    let gc_trace = if args.gc.is_empty() {
+        None
+    } else {
+        let logs = gc::read_logs(&args.gc)?;
+        let rule = GrowthRule {
+            warmup_ms: args.gc_warmup.as_secs_f64() * 1000.0,
+            ..GrowthRule::default()
+        };
+        Some(gc::analysis::analyse(&logs, &rule))
+    };
     let names: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
-    let report = build(&names, &options, |i| load_graph(&args.files[i]))?;
+    let report = build(&names, gc_trace, &options, |i| load_graph(&args.files[i]))?;
     timing(Some("render"));
     let to_stdout = args.output.as_os_str() == "-";
     let mut out = open_output(Some(&args.output))?;
@@ -66,13 +85,17 @@ pub fn run(args: ReportArgs) -> Outcome {
     if !to_stdout {
         let suspects = report.diff.as_ref().map(|d| d.suspects.len());
         eprintln!(
-            "heapscan: wrote {} ({} snapshot{}{})",
+            "heapscan: wrote {} ({} snapshot{}{}{})",
             args.output.display(),
             report.snapshots.len(),
             if report.snapshots.len() == 1 { "" } else { "s" },
             match suspects {
                 Some(1) => ", 1 leak suspect".to_string(),
                 Some(n) => format!(", {n} leak suspects"),
+                None => String::new(),
+            },
+            match &report.gc_trace {
+                Some(t) => format!(", GC trace: {}", t.analysis.verdict.name()),
                 None => String::new(),
             }
         );

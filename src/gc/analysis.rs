@@ -6,12 +6,12 @@
 //! one `gc.log`) and one process several isolates (worker threads); each (file, pid, isolate)
 //! is its own [`ProcessReport`], because V8's timestamps restart with each isolate.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::parse::{GcEvent, GcKind, LineStats, ParsedLog, SkippedLine};
 
 /// Thresholds of the growth verdict.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GrowthRule {
     /// Events earlier than this (ms since the isolate started) are ignored: start-up fills the heap.
     pub warmup_ms: f64,
@@ -38,7 +38,7 @@ impl Default for GrowthRule {
 }
 
 /// The whole report of one `heapscan gc` run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GcReport {
     /// Worst verdict over all processes.
     pub verdict: Verdict,
@@ -48,7 +48,7 @@ pub struct GcReport {
 }
 
 /// How the lines of one input file were accounted for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileSummary {
     pub path: String,
     pub lines: LineStats,
@@ -56,7 +56,7 @@ pub struct FileSummary {
     pub skipped: Vec<SkippedLine>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// No GC records, or too few after the warm-up, to say anything.
@@ -76,7 +76,7 @@ impl Verdict {
 }
 
 /// Pause statistics over a set of GCs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PauseStats {
     pub count: usize,
     pub total_ms: f64,
@@ -86,7 +86,7 @@ pub struct PauseStats {
     pub max_ms: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KindStats {
     pub kind: GcKind,
     pub pauses: PauseStats,
@@ -95,7 +95,7 @@ pub struct KindStats {
 }
 
 /// One point of the heap-after-GC series.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct HeapPoint {
     pub time_ms: f64,
     pub kind: GcKind,
@@ -104,12 +104,12 @@ pub struct HeapPoint {
 }
 
 /// The fitted growth of heap-after-GC.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Growth {
     pub verdict: Verdict,
     /// `full-gcs` when at least `min_points` full GCs exist (their heap-after is the live
     /// set), else `all-gcs` (young GCs' heap-after includes old garbage: less reliable).
-    pub basis: &'static str,
+    pub basis: String,
     pub points: usize,
     /// The fitted window: time of its first and last point (ms since the isolate started).
     pub window_start_ms: f64,
@@ -124,7 +124,7 @@ pub struct Growth {
     pub why: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProcessReport {
     pub file: String,
     pub pid: u32,
@@ -276,13 +276,13 @@ pub fn growth(series: &[HeapPoint], rule: &GrowthRule) -> Growth {
         .map(|p| (p.time_ms, p.heap_after_mb))
         .collect();
     let (basis, points) = if full.len() >= rule.min_points {
-        ("full-gcs", full)
+        ("full-gcs".to_string(), full)
     } else {
         let all = after_warmup
             .iter()
             .map(|p| (p.time_ms, p.heap_after_mb))
             .collect();
-        ("all-gcs", all)
+        ("all-gcs".to_string(), all)
     };
     let mut g = Growth {
         verdict: Verdict::InsufficientData,

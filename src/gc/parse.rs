@@ -18,10 +18,10 @@
 //! nvp: pause=0.6 mutator=14.2 gc=s … total_size_before=… total_size_after=…   (or start/end_object_size)
 //! ```
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which collector ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GcKind {
     /// Young generation, copying (`Scavenge`, `Scavenge (interleaved)`, nvp `gc=s`).
@@ -65,7 +65,7 @@ impl GcKind {
 }
 
 /// One GC as V8 reported it. Sizes are MB as V8 prints them (MiB, one decimal).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GcEvent {
     /// OS process id from the marker.
     pub pid: u32,
@@ -94,7 +94,7 @@ pub struct GcEvent {
 }
 
 /// How each input line was accounted for. `total == gc + blank + other + malformed`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LineStats {
     pub total: usize,
     /// Lines holding at least one parsed record.
@@ -115,16 +115,16 @@ pub struct LineStats {
 }
 
 /// A line we could not account for as GC output, kept for the report (the first few only).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SkippedLine {
     pub line: usize,
     /// `other` or `malformed`.
-    pub why: &'static str,
+    pub why: String,
     pub text: String,
 }
 
 /// The result of parsing one log.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ParsedLog {
     pub source: String,
     pub lines: LineStats,
@@ -214,7 +214,11 @@ fn keep_skipped(skipped: &mut Vec<SkippedLine>, line: usize, why: &'static str, 
             text.truncate(cut);
             text.push('…');
         }
-        skipped.push(SkippedLine { line, why, text });
+        skipped.push(SkippedLine {
+            line,
+            why: why.to_string(),
+            text,
+        });
     }
 }
 

@@ -30,13 +30,19 @@ pub fn plot_svg(report: &GcReport, path: &Path) -> Result<(), Error> {
             "--plot writes SVG only: give the file a .svg extension",
         ));
     }
-    let mut svg = String::new();
-    draw(report, &mut svg)
-        .map_err(|e| Error::bad_input(path, format!("cannot draw chart: {e}")))?;
+    let svg = svg(report).map_err(|e| Error::bad_input(path, format!("cannot draw chart: {e}")))?;
     std::fs::write(path, svg).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// The chart as an SVG document (also embedded by `heapscan report --gc`). Its only text is
+/// fixed words, numbers and `pid N 0x…` legends (both parsed as numbers from the log).
+pub fn svg(report: &GcReport) -> Result<String, Box<dyn std::error::Error>> {
+    let mut svg = String::new();
+    draw(report, &mut svg)?;
+    Ok(svg)
 }
 
 fn draw(report: &GcReport, svg: &mut String) -> Result<(), Box<dyn std::error::Error>> {

@@ -14,8 +14,8 @@
 //! as text. The same model always gives the same bytes: nothing here reads a clock or a random
 //! number; the time appears only when the model carries one (`--timestamp`).
 //!
-//! Sections are built by [`sections`], one function each; a new optional section (the GC trace,
-//! see the extension point on [`HtmlReport`]) is one more field and one more entry there.
+//! Sections are built by [`sections`], one function each; a new optional section is one more
+//! field of [`HtmlReport`] and one more entry there (the GC trace's lives in [`gc`]).
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -26,16 +26,20 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+mod gc;
+
 use super::diff::{ClassChange, DiffReport, Suspect};
 use super::retainers::{edge_label, node_label};
 use super::strings::DuplicateStrings;
 use super::summary::{Statistics, SummaryReport};
 use super::{distance_cell, grouped, human_bytes};
+use crate::gc::analysis::GcReport;
+use crate::gc::parse::GcKind;
 
 /// The page's style sheet.
-pub const CSS: &str = include_str!("assets/report.css");
+pub const CSS: &str = include_str!("../assets/report.css");
 /// The page's script: table sorting and filtering, and error/violation recording.
-pub const JS: &str = include_str!("assets/report.js");
+pub const JS: &str = include_str!("../assets/report.js");
 
 /// Everything `heapscan report` shows.
 #[derive(Debug, Serialize, Deserialize)]
@@ -52,11 +56,31 @@ pub struct HtmlReport {
     pub diff: Option<DiffReport>,
     /// The largest duplicated strings of the last snapshot.
     pub duplicate_strings: Option<DuplicateStrings>,
-    // ── Extension point: GC trace ───────────────────────────────────────────────────────────
-    // `heapscan report --gc FILE` (the GC-trace collector issue) adds its analysis here as
-    //     pub gc_trace: Option<GcTraceReport>,   // heap after GC over time, pauses
-    // with `#[serde(default)]`, fills it in `report_builder::build`, and adds one entry to
-    // `sections()` below (look for "Extension point: GC trace" there too).
+    /// `--gc FILE…`: the GC trace, analysed as `heapscan gc` does, with its longest pauses.
+    #[serde(default)]
+    pub gc_trace: Option<GcTrace>,
+}
+
+/// The GC-trace part of the report: `heapscan gc`'s analysis plus the pauses worth a look.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GcTrace {
+    pub analysis: GcReport,
+    /// The longest pauses over all processes, longest first (ties: earliest first).
+    pub longest_pauses: Vec<GcPause>,
+}
+
+/// One GC of the trace, for the longest-pauses table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GcPause {
+    pub pid: u32,
+    pub isolate: String,
+    /// Seconds since the isolate started.
+    pub time_s: f64,
+    pub kind: GcKind,
+    pub pause_ms: f64,
+    pub heap_after_mb: f64,
 }
 
 /// HTML-escapes `text` for element content and for quoted attribute values: `&`, `<`, `>`,
@@ -188,7 +212,10 @@ struct Section {
 
 /// The page's sections in order; each is there when the model has its data.
 fn sections(r: &HtmlReport) -> io::Result<Vec<Section>> {
-    let mut out = vec![overview(r)?];
+    let mut out = Vec::new();
+    if !r.snapshots.is_empty() {
+        out.push(overview(r)?);
+    }
     if let Some(diff) = &r.diff {
         out.push(suspects(diff)?);
         out.push(comparison(diff));
@@ -200,8 +227,9 @@ fn sections(r: &HtmlReport) -> io::Result<Vec<Section>> {
     if let Some(strings) = &r.duplicate_strings {
         out.push(duplicate_strings(strings));
     }
-    // Extension point: GC trace — `if let Some(gc) = &r.gc_trace { out.push(gc_trace(gc)?); }`
-    // with a chart of heap size after each GC over time and a table of the longest pauses.
+    if let Some(trace) = &r.gc_trace {
+        out.push(gc::section(trace)?);
+    }
     Ok(out)
 }
 
@@ -240,15 +268,27 @@ fn header(r: &HtmlReport, h: &mut String) {
                 if d.suspects.len() == 1 { "" } else { "s" }
             ),
         ),
+        None if r.snapshots.is_empty() => (
+            "info",
+            "GC trace only: add heap snapshots to see what the heap holds".to_string(),
+        ),
         None => (
             "info",
             "One snapshot: take two or more of one process to find leaks".to_string(),
         ),
     };
     h.push_str(&format!(
-        "<p class=\"verdict {class}\" id=\"verdict\">{}</p>\n</header>\n",
+        "<p class=\"verdict {class}\" id=\"verdict\">{}</p>\n",
         escape(&text)
     ));
+    if let Some(trace) = &r.gc_trace {
+        let (class, text) = gc::verdict(&trace.analysis);
+        h.push_str(&format!(
+            " <p class=\"verdict {class}\" id=\"gc-verdict\">{}</p>\n",
+            escape(&text)
+        ));
+    }
+    h.push_str("</header>\n");
 }
 
 fn footer(r: &HtmlReport, h: &mut String) {
@@ -308,12 +348,12 @@ fn signed(v: i64) -> Cell {
 }
 
 fn signed_bytes(v: i64) -> Cell {
-    let text = if v < 0 {
-        format!("-{}", human_bytes(v.unsigned_abs()))
-    } else {
-        format!("+{}", human_bytes(v as u64))
-    };
-    Cell::Num(v as f64, text)
+    Cell::Num(v as f64, super::signed_bytes(v))
+}
+
+/// Megabytes as V8's GC trace prints them (MiB, one decimal).
+fn bytes_mb(v: f64) -> Cell {
+    Cell::Num(v, format!("{v:.1}"))
 }
 
 fn percent(v: f64) -> Cell {
