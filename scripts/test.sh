@@ -4,4 +4,4 @@
 # come from the npm registry through samples/node-version.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --release
+cargo test --profile ci "$@"

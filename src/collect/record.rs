@@ -212,18 +212,7 @@ pub fn default_session_dir() -> PathBuf {
 /// `SystemTime` as UTC text: `%d` → `YYYYMMDD`, `%t` → `HHMMSS`, `%i` → RFC 3339.
 fn utc_stamp(t: SystemTime, pattern: &str) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let (h, mi, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    let (y, m, d, h, mi, s) = crate::units::utc_from_unix(secs);
     pattern
         .replace("%d", &format!("{y:04}{m:02}{d:02}"))
         .replace("%t", &format!("{h:02}{mi:02}{s:02}"))
@@ -745,6 +734,11 @@ impl Supervisor {
             }
         };
         let s = procfs::status(target).ok()?;
+        // An app that has exited but is not reaped yet (a zombie) has no memory lines at all:
+        // a row of zeros would read as a collapse of RSS, so there is no row.
+        if s.state.starts_with(['Z', 'X']) || s.vm_size == 0 {
+            return None;
+        }
         let avail = procfs::mem_available().unwrap_or(0);
         let row = format!(
             "{},{},{},{},{},{},{},{},{},{}",
