@@ -1251,3 +1251,57 @@ fn write_fuzz_seeds() {
         );
     std::fs::write(dir.join("traced-30-trees.heapsnapshot"), with_traces).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Streams: pipes, FIFOs and devices have no length to trust
+
+/// A device that never ends is refused from its first bytes instead of being read until
+/// memory runs out (the command's 60 s timeout would catch a hang).
+#[test]
+fn endless_device() {
+    expect_bad(Path::new("/dev/zero"), &["not a heap snapshot", "`{`"]);
+}
+
+#[test]
+fn stdin_long_garbage() {
+    let output = heapscan(&[OsStr::new("summary"), OsStr::new("-")])
+        .write_stdin(vec![0xffu8; 1 << 20])
+        .output()
+        .unwrap();
+    check_bad(output, "-: ", &["not a heap snapshot"]);
+}
+
+/// A FIFO (as `<(zcat snapshot.gz)` makes) is read as a stream, not refused as "empty"
+/// because its length is 0.
+#[test]
+fn fifo_is_read_as_a_stream() {
+    let scratch = Scratch::new();
+    let fifo = scratch.dir.path().join("snapshot.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let text = node24().to_vec();
+    let writer_path = fifo.clone();
+    let writer = std::thread::spawn(move || std::fs::write(writer_path, text).expect("write"));
+    let output = heapscan(&[
+        OsStr::new("summary"),
+        fifo.as_os_str(),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+    ])
+    .output()
+    .unwrap();
+    writer.join().expect("writer");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(
+        json["snapshot"]["node_count"].as_u64(),
+        Some(node24_facts().node_count as u64)
+    );
+}

@@ -26,6 +26,42 @@ enum Bytes {
     Owned(Vec<u8>),
 }
 
+/// How much of a stream is read before deciding whether it can be a snapshot at all.
+const STREAM_SNIFF: usize = 64 * 1024;
+
+/// Reads a stream (standard input, a pipe, a device) whole, but looks at its start first: a
+/// stream longer than [`STREAM_SNIFF`] that does not begin like a snapshot (JSON `{`, gzip or
+/// zstd data) is refused there, so `/dev/zero` or `/dev/urandom` fail at once instead of
+/// filling memory. Shorter streams go to the parser, which says exactly what is wrong.
+fn read_stream(path: &Path, reader: impl Read) -> Result<Vec<u8>> {
+    let io_err = |source: io::Error| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut reader = reader;
+    let mut raw = Vec::with_capacity(STREAM_SNIFF);
+    (&mut reader)
+        .take(STREAM_SNIFF as u64)
+        .read_to_end(&mut raw)
+        .map_err(io_err)?;
+    if raw.len() == STREAM_SNIFF {
+        let first = raw
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+        let plausible = raw.starts_with(&GZIP_MAGIC)
+            || raw.starts_with(&ZSTD_MAGIC)
+            || first.is_some_and(|i| raw[i] == b'{');
+        if !plausible {
+            return Err(Error::bad(
+                path,
+                "is not a heap snapshot: its data does not start with `{` (nor gzip or zstd data); give a .heapsnapshot file, optionally .gz or .zst",
+            ));
+        }
+        reader.read_to_end(&mut raw).map_err(io_err)?;
+    }
+    Ok(raw)
+}
+
 impl Source {
     /// Opens `path` (or standard input for `-`), decompressing gzip or zstd transparently.
     pub fn open(path: &Path) -> Result<Source> {
@@ -34,8 +70,7 @@ impl Source {
             source,
         };
         if path == Path::new("-") {
-            let mut raw = Vec::new();
-            io::stdin().lock().read_to_end(&mut raw).map_err(io_err)?;
+            let raw = read_stream(path, io::stdin().lock())?;
             return Self::from_vec(path, raw);
         }
         let meta = std::fs::metadata(path).map_err(io_err)?;
@@ -46,6 +81,11 @@ impl Source {
             ));
         }
         let file = File::open(path).map_err(io_err)?;
+        if !meta.is_file() {
+            // A pipe (`<(zcat …)`), a FIFO or a device: no length to trust, no mapping.
+            let raw = read_stream(path, file)?;
+            return Self::from_vec(path, raw);
+        }
         if meta.len() == 0 {
             return Err(Error::bad(
                 path,
@@ -55,8 +95,8 @@ impl Source {
         let mut magic = [0u8; 4];
         let got = (&file).take(4).read(&mut magic).map_err(io_err)?;
         let magic = &magic[..got];
-        if magic.starts_with(&GZIP_MAGIC) || magic.starts_with(&ZSTD_MAGIC) || !meta.is_file() {
-            // Compressed files and pipes/devices are read whole; decompression needs a stream.
+        if magic.starts_with(&GZIP_MAGIC) || magic.starts_with(&ZSTD_MAGIC) {
+            // Compressed files are read whole; decompression needs a stream.
             let mut raw = Vec::with_capacity(meta.len() as usize);
             File::open(path)
                 .and_then(|mut f| f.read_to_end(&mut raw))
