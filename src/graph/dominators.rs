@@ -44,6 +44,8 @@ pub struct Dominators {
     /// `idom` in DFS-number space: `preorder[idom_number[i]]` dominates `preorder[i]`; always
     /// less than `i` except for the root (0).
     pub idom_number: Vec<u32>,
+    /// Per node: its DFS number (its index in `preorder`).
+    pub number: Vec<u32>,
 }
 
 /// Marks a node the DFS has not numbered yet, and a predecessor the main loop skips.
@@ -60,6 +62,9 @@ struct EvalState {
 /// DFS numbering: `number[node]` (or [`NONE`]), `vertex[i]` (the node numbered `i`),
 /// `parent[i]` (the DFS-tree parent's number; the root's and orphans' is 0).
 struct Numbering {
+    /// One bit per node: 1 MB for 8 M nodes stays in cache, where `number` (32 MB) would
+    /// miss on nearly every edge the DFS scans.
+    visited: BitSet,
     number: Vec<u32>,
     vertex: Vec<u32>,
     parent: Vec<u32>,
@@ -70,6 +75,7 @@ struct Numbering {
 impl Numbering {
     fn visit(&mut self, input: &DominatorInput<'_>, node: u32, parent: u32) {
         let i = self.vertex.len() as u32;
+        self.visited.set(node as usize);
         self.number[node as usize] = i;
         self.vertex.push(node);
         self.parent.push(parent);
@@ -89,7 +95,7 @@ impl Numbering {
                 e += 1;
                 if input.essential.get(edge) {
                     let w = input.edge_to[edge];
-                    if self.number[w as usize] == NONE {
+                    if !self.visited.get(w as usize) {
                         next = w;
                         break;
                     }
@@ -114,10 +120,12 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
             preorder: Vec::new(),
             reachable: 0,
             idom_number: Vec::new(),
+            number: Vec::new(),
         };
     }
     let root = input.root;
     let mut nb = Numbering {
+        visited: BitSet::new(node_count),
         number: vec![NONE; node_count],
         vertex: Vec::with_capacity(node_count),
         parent: Vec::with_capacity(node_count),
@@ -127,7 +135,7 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
     let reachable = nb.vertex.len();
     if reachable < node_count {
         for node in 0..node_count as u32 {
-            if nb.number[node as usize] == NONE && has_only_weak_retainers(input, node) {
+            if !nb.visited.get(node as usize) && has_only_weak_retainers(input, node) {
                 nb.dfs(input, node, 0);
             }
         }
@@ -136,7 +144,7 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
     let numbered = nb.vertex.len();
     if numbered < node_count {
         for node in 0..node_count as u32 {
-            if nb.number[node as usize] == NONE {
+            if !nb.visited.get(node as usize) {
                 nb.number[node as usize] = nb.vertex.len() as u32;
                 nb.vertex.push(node);
                 nb.parent.push(0);
@@ -149,23 +157,7 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
         parent,
         ..
     } = nb;
-
-    // Each retainer slot's source as a DFS number, or NONE for non-essential edges and
-    // leftover sources. Streams over the slots; the lookups are random, so use every core.
-    let mut pred = vec![NONE; input.retainer_node.len()];
-    const CHUNK: usize = 1 << 16;
-    pred.par_chunks_mut(CHUNK).enumerate().for_each(|(c, out)| {
-        let base = c * CHUNK;
-        for (k, p) in out.iter_mut().enumerate() {
-            let slot = base + k;
-            if input.essential.get(input.retainer_edge[slot] as usize) {
-                let v = number[input.retainer_node[slot] as usize];
-                if (v as usize) < numbered {
-                    *p = v;
-                }
-            }
-        }
-    });
+    let preds = predecessors(input, &number, &vertex, &parent, numbered);
 
     // Semidominators, vertices in decreasing number. A vertex `v` is linked (processed) once
     // `v > i`; its ancestor starts as its parent. Labels hold semidominator numbers directly.
@@ -179,26 +171,23 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
         .collect();
     let mut semi = vec![0u32; numbered];
     let mut path = Vec::new();
-    for i in (1..numbered).rev() {
-        let w = vertex[i] as usize;
-        // The tree parent is always a predecessor (orphans: the root, their virtual one).
-        let mut s = parent[i];
-        let slots = input.first_retainer[w] as usize..input.first_retainer[w + 1] as usize;
-        for &v in &pred[slots] {
-            if v == NONE {
+    for chunk in preds.iter().rev() {
+        for k in (0..chunk.start.len()).rev() {
+            let i = chunk.base + k;
+            if i == 0 {
                 continue;
             }
-            let candidate = if (v as usize) <= i {
-                v
-            } else {
-                eval(v, i as u32, &mut state, &mut path)
-            };
-            s = s.min(candidate);
+            let mut s = chunk.start[k];
+            let later = &chunk.later[chunk.first[k] as usize..chunk.first[k + 1] as usize];
+            for &v in later {
+                s = s.min(eval(v, i as u32, &mut state, &mut path));
+            }
+            semi[i] = s;
+            state[i].label = s;
         }
-        semi[i] = s;
-        state[i].label = s;
     }
-    drop(pred);
+    drop(preds);
+    drop(state);
 
     // Immediate dominators: the nearest common ancestor of the parent and the semidominator
     // in the dominator tree built so far (vertices in increasing number).
@@ -213,16 +202,75 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
     }
     // Leftover vertices keep their parent, the root.
     let mut idom = vec![0u32; node_count];
-    for (i, &node) in vertex.iter().enumerate() {
-        idom[node as usize] = vertex[idom_number[i] as usize];
-    }
-    drop(number);
+    idom.par_iter_mut()
+        .zip(&number)
+        .for_each(|(d, &i)| *d = vertex[idom_number[i as usize] as usize]);
     Dominators {
         idom,
         preorder: vertex,
         reachable,
         idom_number,
+        number,
     }
+}
+
+/// A run of consecutive vertices' predecessors, in DFS-number space.
+struct PredChunk {
+    /// The first vertex of the run.
+    base: usize,
+    /// Per vertex: the smallest of its parent and its predecessors numbered before it (those
+    /// are not linked yet when the vertex is processed, so they are their own `eval`).
+    start: Vec<u32>,
+    /// `first[k]..first[k + 1]` index `later` for vertex `base + k`.
+    first: Vec<u32>,
+    /// Predecessors numbered after the vertex: each needs an `eval`.
+    later: Vec<u32>,
+}
+
+/// Every numbered vertex's essential predecessors as DFS numbers, skipping leftover sources
+/// (see the module docs). One parallel pass over the retainer lists (the lookups are random,
+/// so every core helps), stored in DFS order so that the main loop reads them sequentially.
+fn predecessors(
+    input: &DominatorInput<'_>,
+    number: &[u32],
+    vertex: &[u32],
+    parent: &[u32],
+    numbered: usize,
+) -> Vec<PredChunk> {
+    const CHUNK: usize = 1 << 16;
+    vertex[..numbered]
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(c, nodes)| {
+            let base = c * CHUNK;
+            let mut chunk = PredChunk {
+                base,
+                start: Vec::with_capacity(nodes.len()),
+                first: Vec::with_capacity(nodes.len() + 1),
+                later: Vec::new(),
+            };
+            chunk.first.push(0);
+            for (k, &w) in nodes.iter().enumerate() {
+                let i = (base + k) as u32;
+                let w = w as usize;
+                let mut s = parent[i as usize];
+                for slot in input.first_retainer[w] as usize..input.first_retainer[w + 1] as usize {
+                    if !input.essential.get(input.retainer_edge[slot] as usize) {
+                        continue;
+                    }
+                    let v = number[input.retainer_node[slot] as usize];
+                    if v < i {
+                        s = s.min(v);
+                    } else if v > i && (v as usize) < numbered {
+                        chunk.later.push(v);
+                    }
+                }
+                chunk.start.push(s);
+                chunk.first.push(chunk.later.len() as u32);
+            }
+            chunk
+        })
+        .collect()
 }
 
 fn has_only_weak_retainers(input: &DominatorInput<'_>, node: u32) -> bool {
@@ -279,15 +327,18 @@ fn eval(v: u32, i: u32, state: &mut [EvalState], path: &mut Vec<u32>) -> u32 {
 /// Retained sizes: each node's own size plus those of all nodes it dominates, summed bottom-up
 /// in DFS-number space (a dominator is numbered before everything it dominates).
 pub fn retained_sizes(dominators: &Dominators, self_size: &[u64]) -> Vec<u64> {
-    let vertex = &dominators.preorder;
-    let mut sums: Vec<u64> = vertex.iter().map(|&n| self_size[n as usize]).collect();
+    let mut sums: Vec<u64> = dominators
+        .preorder
+        .par_iter()
+        .map(|&n| self_size[n as usize])
+        .collect();
     for i in (1..sums.len()).rev() {
         let d = dominators.idom_number[i] as usize;
         sums[d] += sums[i];
     }
-    let mut retained = vec![0u64; self_size.len()];
-    for (&node, &sum) in vertex.iter().zip(&sums) {
-        retained[node as usize] = sum;
-    }
-    retained
+    dominators
+        .number
+        .par_iter()
+        .map(|&i| sums[i as usize])
+        .collect()
 }
