@@ -214,13 +214,9 @@ fn propagate_dom_state(s: &Snapshot) -> BitSet {
     let weak_edge = s.layout.edge_types.weak;
     let mut state = s.node_detachedness.clone();
     let mut visited = BitSet::new(n);
-    let mut attached_list = Vec::new();
-    let mut detached_list = Vec::new();
-    let mut process = |node: u32,
-                       new_state: u8,
-                       state: &mut Vec<u8>,
-                       attached_list: &mut Vec<u32>,
-                       detached_list: &mut Vec<u32>| {
+    // Nodes to spread from: `lists[1]` attached ones, `lists[2]` detached ones.
+    let mut lists: [Vec<u32>; 3] = Default::default();
+    let mut process = |node: u32, new_state: u8, state: &mut [u8], lists: &mut [Vec<u32>; 3]| {
         let i = node as usize;
         if visited.get(i) {
             return;
@@ -230,47 +226,30 @@ fn propagate_dom_state(s: &Snapshot) -> BitSet {
             return;
         }
         state[i] = new_state;
-        if new_state == 1 {
-            attached_list.push(node);
-        } else if new_state == 2 {
+        if new_state == 2 {
             detached.set(i);
-            detached_list.push(node);
+        }
+        if new_state == 1 || new_state == 2 {
+            lists[new_state as usize].push(node);
         }
     };
     for node in 0..n as u32 {
         let st = s.node_detachedness[node as usize];
         if st != 0 {
-            process(node, st, &mut state, &mut attached_list, &mut detached_list);
+            process(node, st, &mut state, &mut lists);
         }
     }
-    while let Some(node) = attached_list.pop() {
-        for e in s.edges_of(node) {
-            let t = s.edge_type[e];
-            if t != hidden_edge && t != weak_edge {
-                process(
-                    s.edge_to[e],
-                    1,
-                    &mut state,
-                    &mut attached_list,
-                    &mut detached_list,
-                );
+    // Attached state spreads first; detached state then spreads to what is left.
+    for new_state in [1u8, 2] {
+        while let Some(node) = lists[new_state as usize].pop() {
+            if state[node as usize] != new_state {
+                continue;
             }
-        }
-    }
-    while let Some(node) = detached_list.pop() {
-        if state[node as usize] == 1 {
-            continue;
-        }
-        for e in s.edges_of(node) {
-            let t = s.edge_type[e];
-            if t != hidden_edge && t != weak_edge {
-                process(
-                    s.edge_to[e],
-                    2,
-                    &mut state,
-                    &mut attached_list,
-                    &mut detached_list,
-                );
+            for e in s.edges_of(node) {
+                let t = s.edge_type[e];
+                if t != hidden_edge && t != weak_edge {
+                    process(s.edge_to[e], new_state, &mut state, &mut lists);
+                }
             }
         }
     }
