@@ -60,33 +60,63 @@ impl ClassAggregates {
             agg.self_size[c] += size;
             agg.distance[c] = agg.distance[c].min(graph.distance[n]);
         }
-        // Walk the dominator tree keeping, per class, whether a counted member is an ancestor
-        // of the current node; only members with no such ancestor add their retained size.
-        let mut active = vec![0u32; classes];
-        let mut stack: Vec<(u32, u32, bool)> = vec![(graph.root, 0, false)];
-        let mut entered = false;
-        while let Some(top) = stack.last_mut() {
-            let (node, next_child, _) = *top;
-            if !entered {
-                let c = graph.classes.class_of[node as usize] as usize;
-                let counts = active[c] == 0 && graph.self_size[node as usize] != 0;
-                if counts {
-                    agg.retained_size[c] += graph.retained_size[node as usize];
-                    active[c] += 1;
-                }
-                top.2 = counts;
+        // A member counts when no dominator-tree ancestor is a member of its class. Rather
+        // than a depth-first walk (one cache miss after another), lay the tree out in preorder
+        // with flat passes whose loads are independent, then sweep the preorder once with a
+        // stack of the counted members whose subtrees are still open.
+        let n = graph.node_count();
+        let root = graph.root;
+        // Breadth-first order: every node after its dominator, each node's children together.
+        let mut order: Vec<u32> = Vec::with_capacity(n);
+        order.push(root);
+        let mut head = 0;
+        while head < order.len() {
+            let node = order[head];
+            head += 1;
+            order.extend_from_slice(tree.children_of(node));
+        }
+        let mut size = vec![1u32; n];
+        for &node in order.iter().skip(1).rev() {
+            size[graph.idom[node as usize] as usize] += size[node as usize];
+        }
+        // Preorder positions: a node's children follow it, each after the previous one's
+        // subtree.
+        let mut pre = vec![0u32; n];
+        for &node in &order {
+            let mut pos = pre[node as usize] + 1;
+            for &child in tree.children_of(node) {
+                pre[child as usize] = pos;
+                pos += size[child as usize];
             }
-            let children = tree.children_of(node);
-            if (next_child as usize) < children.len() {
-                top.1 += 1;
-                stack.push((children[next_child as usize], 0, false));
-                entered = false;
-            } else {
-                let (node, _, counted) = stack.pop().unwrap_or((0, 0, false));
-                if counted {
-                    active[graph.classes.class_of[node as usize] as usize] -= 1;
+        }
+        // Per preorder position: the node and the end of its subtree. Both reuse memory that
+        // is done with (the order, the positions), which keeps the peak resident set down.
+        debug_assert_eq!(order.len(), n, "the dominator tree spans every node");
+        let mut node_at = order;
+        for (node, &k) in pre.iter().enumerate() {
+            node_at[k as usize] = node as u32;
+        }
+        let mut end_at = pre;
+        for (k, end) in end_at.iter_mut().enumerate() {
+            *end = k as u32 + size[node_at[k] as usize];
+        }
+        drop(size);
+        let mut active = vec![false; classes];
+        let mut open: Vec<(u32, u32)> = Vec::new(); // (subtree end, class) of counted members
+        for (k, &node) in node_at.iter().enumerate() {
+            while let Some(&(end, c)) = open.last() {
+                if end as usize > k {
+                    break;
                 }
-                entered = true;
+                active[c as usize] = false;
+                open.pop();
+            }
+            let node = node as usize;
+            let c = graph.classes.class_of[node] as usize;
+            if graph.self_size[node] != 0 && !active[c] {
+                active[c] = true;
+                open.push((end_at[k], c as u32));
+                agg.retained_size[c] += graph.retained_size[node];
             }
         }
         agg

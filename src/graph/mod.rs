@@ -58,45 +58,68 @@ pub struct HeapGraph {
     pub unreachable_count: usize,
 }
 
-/// Phases reported to a progress observer.
-pub const PHASES: &[&str] = &["retainers", "flags", "dominators", "distances", "classes"];
+/// Phases reported to a progress observer. Each phase runs independent steps side by side
+/// (rayon joins): the retainer lists next to the DevTools flags, then the dominators next to
+/// the distances and class names.
+pub const PHASES: &[&str] = &["retainers+flags", "dominators+distances+classes"];
 
 impl HeapGraph {
     /// Builds every derived column. `progress` is told each phase as it starts.
     pub fn build(snapshot: Snapshot, progress: &dyn Fn(&str)) -> HeapGraph {
         let root = 0u32;
-        progress("retainers");
-        let (first_retainer, retainer_edge, retainer_node) = build_retainers(&snapshot);
-        progress("flags");
-        let detached = propagate_dom_state(&snapshot);
-        let page_owned = mark_page_owned(&snapshot, root);
-        let weakmaps = WeakMapEdgeNames::find(&snapshot);
-        let essential = essential_edges(&snapshot, root, &page_owned, &weakmaps);
-        let has_user_roots = snapshot
-            .edges_of(root)
-            .any(|e| is_user_root(&snapshot, snapshot.edge_to[e]));
-        let self_size = if has_user_roots {
-            shallow_sizes(&snapshot, root)
-        } else {
-            snapshot.node_self_size.clone()
-        };
-        progress("dominators");
-        let doms = dominators::dominators(&dominators::DominatorInput {
-            root,
-            first_edge: &snapshot.first_edge,
-            edge_to: &snapshot.edge_to,
-            first_retainer: &first_retainer,
-            retainer_edge: &retainer_edge,
-            retainer_node: &retainer_node,
-            essential: &essential,
-        });
+        let s = &snapshot;
+        progress(PHASES[0]);
+        // The dominators wait for the essential edges (page-owned nodes, WeakMap tables);
+        // the retainers, DOM state and shallow sizes are built alongside.
+        let ((weakmaps, essential), ((first_retainer, retainer_edge, retainer_node), rest)) =
+            rayon::join(
+                || {
+                    let page_owned = mark_page_owned(s, root);
+                    let weakmaps = WeakMapEdgeNames::find(s);
+                    let essential = essential_edges(s, root, &page_owned, &weakmaps);
+                    (weakmaps, essential)
+                },
+                || {
+                    rayon::join(
+                        || build_retainers(s),
+                        || {
+                            let detached = propagate_dom_state(s);
+                            let has_user_roots =
+                                s.edges_of(root).any(|e| is_user_root(s, s.edge_to[e]));
+                            let self_size = if has_user_roots {
+                                shallow_sizes(s, root)
+                            } else {
+                                s.node_self_size.clone()
+                            };
+                            (detached, has_user_roots, self_size)
+                        },
+                    )
+                },
+            );
+        let (detached, has_user_roots, self_size) = rest;
+        progress(PHASES[1]);
+        let (doms, (distance, classes)) = rayon::join(
+            || {
+                dominators::dominators(&dominators::DominatorInput {
+                    root,
+                    first_edge: &s.first_edge,
+                    edge_to: &s.edge_to,
+                    first_retainer: &first_retainer,
+                    retainer_edge: &retainer_edge,
+                    retainer_node: &retainer_node,
+                    essential: &essential,
+                })
+            },
+            || {
+                rayon::join(
+                    || distances(s, root, &weakmaps),
+                    || Classes::compute(s, &detached),
+                )
+            },
+        );
         let retained_size = dominators::retained_sizes(&doms, &self_size);
         // The dominators' first DFS is the one from the root over essential edges.
         let unreachable_count = snapshot.node_count() - doms.reachable;
-        progress("distances");
-        let distance = distances(&snapshot, root, &weakmaps);
-        progress("classes");
-        let classes = Classes::compute(&snapshot, &detached);
         HeapGraph {
             snapshot,
             root,
@@ -191,13 +214,9 @@ fn propagate_dom_state(s: &Snapshot) -> BitSet {
     let weak_edge = s.layout.edge_types.weak;
     let mut state = s.node_detachedness.clone();
     let mut visited = BitSet::new(n);
-    let mut attached_list = Vec::new();
-    let mut detached_list = Vec::new();
-    let mut process = |node: u32,
-                       new_state: u8,
-                       state: &mut Vec<u8>,
-                       attached_list: &mut Vec<u32>,
-                       detached_list: &mut Vec<u32>| {
+    // Nodes to spread from: `lists[1]` attached ones, `lists[2]` detached ones.
+    let mut lists: [Vec<u32>; 3] = Default::default();
+    let mut process = |node: u32, new_state: u8, state: &mut [u8], lists: &mut [Vec<u32>; 3]| {
         let i = node as usize;
         if visited.get(i) {
             return;
@@ -207,47 +226,30 @@ fn propagate_dom_state(s: &Snapshot) -> BitSet {
             return;
         }
         state[i] = new_state;
-        if new_state == 1 {
-            attached_list.push(node);
-        } else if new_state == 2 {
+        if new_state == 2 {
             detached.set(i);
-            detached_list.push(node);
+        }
+        if new_state == 1 || new_state == 2 {
+            lists[new_state as usize].push(node);
         }
     };
     for node in 0..n as u32 {
         let st = s.node_detachedness[node as usize];
         if st != 0 {
-            process(node, st, &mut state, &mut attached_list, &mut detached_list);
+            process(node, st, &mut state, &mut lists);
         }
     }
-    while let Some(node) = attached_list.pop() {
-        for e in s.edges_of(node) {
-            let t = s.edge_type[e];
-            if t != hidden_edge && t != weak_edge {
-                process(
-                    s.edge_to[e],
-                    1,
-                    &mut state,
-                    &mut attached_list,
-                    &mut detached_list,
-                );
+    // Attached state spreads first; detached state then spreads to what is left.
+    for new_state in [1u8, 2] {
+        while let Some(node) = lists[new_state as usize].pop() {
+            if state[node as usize] != new_state {
+                continue;
             }
-        }
-    }
-    while let Some(node) = detached_list.pop() {
-        if state[node as usize] == 1 {
-            continue;
-        }
-        for e in s.edges_of(node) {
-            let t = s.edge_type[e];
-            if t != hidden_edge && t != weak_edge {
-                process(
-                    s.edge_to[e],
-                    2,
-                    &mut state,
-                    &mut attached_list,
-                    &mut detached_list,
-                );
+            for e in s.edges_of(node) {
+                let t = s.edge_type[e];
+                if t != hidden_edge && t != weak_edge {
+                    process(s.edge_to[e], new_state, &mut state, &mut lists);
+                }
             }
         }
     }

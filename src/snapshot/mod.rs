@@ -577,9 +577,7 @@ impl<'a> Cursor<'a> {
     fn flat_array(&mut self, section: &str) -> Result<Range<usize>> {
         self.expect(b'[', section)?;
         let start = self.pos;
-        let len = self.text[start..]
-            .iter()
-            .position(|&b| b == b']' || b == b'[')
+        let len = memchr::memchr2(b']', b'[', &self.text[start..])
             .ok_or_else(|| self.truncated(section))?;
         if self.text[start + len] == b'[' {
             return Err(Error::bad(
@@ -637,9 +635,7 @@ impl<'a> Cursor<'a> {
             let open = self.pos;
             let mut i = open;
             loop {
-                let rel = self.text[i..]
-                    .iter()
-                    .position(|&b| b == b'"' || b == b'\\')
+                let rel = memchr::memchr2(b'"', b'\\', &self.text[i..])
                     .ok_or_else(|| self.truncated(SECTION))?;
                 i += rel;
                 if self.text[i] == b'\\' {

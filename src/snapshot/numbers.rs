@@ -55,7 +55,7 @@ fn after_commas(text: &[u8], from: usize, end: usize, n: usize) -> Option<usize>
 }
 
 fn memchr_comma(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b',')
+    memchr::memchr(b',', bytes)
 }
 
 /// Splits the array body `body` (between `[` and `]`) of `text` into chunks of whole records of

@@ -81,10 +81,7 @@ pub fn decode_json_string(raw: &[u8]) -> Cow<'_, str> {
         let b = raw[i];
         if b != b'\\' {
             // Copy the run up to the next backslash in one go (it may hold raw UTF-8).
-            let end = raw[i..]
-                .iter()
-                .position(|&c| c == b'\\')
-                .map_or(raw.len(), |p| i + p);
+            let end = memchr::memchr(b'\\', &raw[i..]).map_or(raw.len(), |p| i + p);
             out.push_str(&String::from_utf8_lossy(&raw[i..end]));
             i = end;
             continue;
