@@ -198,7 +198,9 @@ pub fn diff(digests: &[Digest], last: &HeapGraph, options: &DiffOptions) -> Diff
         Ok(()) => {
             "object ids carry over from each snapshot to the next with the same classes".to_string()
         }
-        Err(reason) => format!("{reason}; comparing class totals only"),
+        Err(reason) => format!(
+            "{reason}; comparing class totals only (no class, collection or listener suspects)"
+        ),
     };
     let same = same.is_ok();
     let mut classes = class_changes(digests, same);

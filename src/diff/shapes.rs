@@ -3,6 +3,10 @@
 //! objects, and chains of closures that keep their predecessors alive. Facts per Node version
 //! are in `docs/node-heap-shapes.md`.
 
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+
 use crate::graph::bits::BitSet;
 use crate::graph::locations::ScriptNames;
 use crate::graph::names::NameTags;
@@ -25,6 +29,11 @@ const IMMEDIATE_CLASS: usize = 12;
 const LISTENER: usize = 13;
 const K_EVENTS: usize = 14;
 const NEXT: usize = 15;
+const TRANSITION_INFO: usize = 16;
+const ALLOCATION_SITE: usize = 17;
+const FEEDBACK_VECTOR: usize = 18;
+const SHARED: usize = 19;
+const HOLE: usize = 20;
 const NAMES: &[&str] = &[
     "_events",
     "table",
@@ -42,6 +51,11 @@ const NAMES: &[&str] = &[
     "listener",
     "<symbol kEvents>",
     "next",
+    "transition_info",
+    "system / AllocationSite",
+    "system / FeedbackVector",
+    "shared",
+    "system / Hole",
 ];
 
 /// What kind of container a collection is.
@@ -118,6 +132,12 @@ impl<'g> Shapes<'g> {
                 !s.layout.edge_name_is_index(s.edge_type[e]) && self.is_name(s.edge_name[e], which)
             })
             .map(|e| s.edge_to[e])
+    }
+
+    /// Node 24 fills the slots of deleted Map/Set entries and dictionary properties (and holey
+    /// arrays) with `system / Hole`: a hole is not an entry.
+    fn is_hole(&self, node: u32) -> bool {
+        self.raw_name_is(node, HOLE)
     }
 
     fn is_object(&self, node: u32) -> bool {
@@ -310,6 +330,7 @@ impl<'g> Shapes<'g> {
                     .edges_of(node)
                     .filter(|&e| s.edge_type[e] == et.element)
                     .map(|e| s.edge_to[e])
+                    .filter(|&v| !self.is_hole(v))
                     .collect();
                 (values.len() as u64, values)
             }
@@ -322,6 +343,7 @@ impl<'g> Shapes<'g> {
                             || (t == et.property && !self.is_name(s.edge_name[e], PROTO))
                     })
                     .map(|e| s.edge_to[e])
+                    .filter(|&v| !self.is_hole(v))
                     .collect();
                 (values.len() as u64, values)
             }
@@ -339,7 +361,7 @@ impl<'g> Shapes<'g> {
         let stride: u32 = if kind == CollectionKind::Map { 3 } else { 2 };
         let mut raw: Vec<(u32, u32)> = s
             .edges_of(table)
-            .filter(|&e| !self.is_name_edge(e, MAP))
+            .filter(|&e| !self.is_name_edge(e, MAP) && !self.is_hole(s.edge_to[e]))
             .filter_map(|e| {
                 let index = if s.layout.edge_name_is_index(s.edge_type[e]) {
                     Some(s.edge_name[e])
@@ -456,6 +478,141 @@ impl<'g> Shapes<'g> {
                 *keys.entry((l.script_id, l.line, l.column)).or_insert(next)
             })
             .collect()
+    }
+
+    /// Where the objects `values` (a collection's entries) were created, from the code that
+    /// allocates them: an object literal has no location of its own, but V8 keeps the literal's
+    /// boilerplate — an object with the literal's map — in an AllocationSite of the feedback
+    /// vector of the function that contains the literal:
+    ///
+    /// ```text
+    /// entry --map--> M <--map-- boilerplate <--transition_info-- AllocationSite
+    ///   <-- FeedbackVector --> SharedFunctionInfo <--shared-- closure (located)
+    /// ```
+    ///
+    /// (`docs/node-heap-shapes.md`, "Where an object literal was created".) Only the
+    /// AllocationSite path counts: a FeedbackVector also holds weak references to maps used by
+    /// property-access ICs of other functions.
+    ///
+    /// Several candidates (entries with several maps, or a map made by literals in several
+    /// functions) are settled by a stable rule, so the answer does not depend on heap layout or
+    /// edge order: the location that explains the most entries wins, ties go to the lowest
+    /// (script name, line, column). Returns `file:line:column` (1-based).
+    pub fn allocation_location(&self, values: &[u32], location_index: &[u32]) -> Option<String> {
+        let g = self.graph;
+        let s = &g.snapshot;
+        let code = s.layout.node_types.code;
+        let weak = s.layout.edge_types.weak;
+        let mut per_map: FxHashMap<u32, u64> = FxHashMap::default();
+        for &v in values {
+            if let Some(m) = self.edge_named(v, MAP) {
+                *per_map.entry(m).or_default() += 1;
+            }
+        }
+        // (script name, line, column) → entries it explains.
+        let mut per_location: BTreeMap<(String, u32, u32), (u64, u32)> = BTreeMap::new();
+        let mut maps: Vec<(u32, u64)> = per_map.into_iter().collect();
+        maps.sort_unstable();
+        for (m, entries) in maps {
+            let mut found: BTreeMap<(String, u32, u32), u32> = BTreeMap::new();
+            for slot in g.retainers_of(m) {
+                let boilerplate = g.retainer_node[slot];
+                if !self.is_name_edge(g.retainer_edge[slot] as usize, MAP)
+                    || !self.is_object(boilerplate)
+                {
+                    continue;
+                }
+                for slot in g.retainers_of(boilerplate) {
+                    let site = g.retainer_node[slot];
+                    if !self.is_name_edge(g.retainer_edge[slot] as usize, TRANSITION_INFO)
+                        || !self.raw_name_is(site, ALLOCATION_SITE)
+                    {
+                        continue;
+                    }
+                    for slot in g.retainers_of(site) {
+                        let vector = g.retainer_node[slot];
+                        if s.edge_type[g.retainer_edge[slot] as usize] == weak
+                            || !self.raw_name_is(vector, FEEDBACK_VECTOR)
+                        {
+                            continue;
+                        }
+                        // The vector's SharedFunctionInfo: its first `code` target that a
+                        // located closure points to through `shared`.
+                        let located = s
+                            .edges_of(vector)
+                            .filter(|&e| s.edge_type[e] != weak)
+                            .map(|e| s.edge_to[e])
+                            .filter(|&t| s.node_type[t as usize] == code)
+                            .find_map(|sfi| self.closure_location_of_shared(sfi, location_index));
+                        if let Some((key, script_id)) = located {
+                            found.insert(key, script_id);
+                        }
+                    }
+                }
+            }
+            for (key, script_id) in found {
+                per_location.entry(key).or_insert((0, script_id)).0 += entries;
+            }
+        }
+        // Most entries first; BTreeMap order (lowest script name, line, column) breaks ties
+        // because `max_by` keeps the last maximum: iterate in reverse.
+        let ((_, line, column), (_, script_id)) = per_location
+            .into_iter()
+            .rev()
+            .max_by_key(|(_, (entries, _))| *entries)?;
+        Some(self.scripts.format(script_id, line, column))
+    }
+
+    /// The lowest location, as (script name, line, column) and script id, of the closures
+    /// whose `shared` edge points to the SharedFunctionInfo `sfi` (all closures of one
+    /// function share its location).
+    fn closure_location_of_shared(
+        &self,
+        sfi: u32,
+        location_index: &[u32],
+    ) -> Option<((String, u32, u32), u32)> {
+        let g = self.graph;
+        let s = &g.snapshot;
+        g.retainers_of(sfi)
+            .filter(|&slot| self.is_name_edge(g.retainer_edge[slot] as usize, SHARED))
+            .map(|slot| g.retainer_node[slot])
+            .filter(|&c| self.is_closure(c))
+            .filter_map(|c| {
+                let i = location_index[c as usize];
+                (i != NO_LOCATION).then(|| {
+                    let l = s.locations[i as usize];
+                    let name = self.scripts.get(l.script_id).unwrap_or("").to_string();
+                    ((name, l.line, l.column), l.script_id)
+                })
+            })
+            .min()
+    }
+
+    /// The lowest location (script name, line, column) among the closures whose context is
+    /// `context`. Many functions share one context (every top-level function of a module
+    /// shares the module's), so this is only a fallback, made deterministic by taking the
+    /// lowest rather than the first in retainer order (which follows heap layout).
+    pub fn context_function_location(
+        &self,
+        context: u32,
+        location_index: &[u32],
+    ) -> Option<String> {
+        let g = self.graph;
+        let s = &g.snapshot;
+        g.retainers_of(context)
+            .filter(|&slot| self.is_name_edge(g.retainer_edge[slot] as usize, CONTEXT))
+            .map(|slot| g.retainer_node[slot])
+            .filter(|&f| self.is_closure(f))
+            .filter_map(|f| {
+                let i = location_index[f as usize];
+                (i != NO_LOCATION).then(|| {
+                    let l = s.locations[i as usize];
+                    let name = self.scripts.get(l.script_id).unwrap_or("").to_string();
+                    (name, l.line, l.column, l.script_id)
+                })
+            })
+            .min()
+            .map(|(_, line, column, script_id)| self.scripts.format(script_id, line, column))
     }
 
     /// `file:line:column` (1-based) of node `n`, if it has a location.

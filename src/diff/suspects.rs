@@ -170,16 +170,6 @@ impl<'g> Last<'g> {
         Some((f, location))
     }
 
-    /// The location of the function whose closure context is `context`, if one is found.
-    fn context_function_location(&self, context: u32) -> Option<String> {
-        let g = self.graph;
-        let s = &g.snapshot;
-        g.retainers_of(context)
-            .map(|slot| g.retainer_node[slot])
-            .filter(|&f| s.node_type[f as usize] == s.layout.node_types.closure)
-            .find_map(|f| self.shapes.location_of(f, &self.location_index))
-    }
-
     fn function_name(&self, f: u32) -> String {
         let name = self.graph.snapshot.node_name_str(f);
         if name.is_empty() {
@@ -353,12 +343,25 @@ pub(super) fn find(
                 .main_class(&values)
                 .unwrap_or_else(|| ("(entries)".to_string(), None));
             let (path, path_elided) = last.path_to(node);
-            let holder_location = path
-                .len()
-                .checked_sub(2)
-                .and_then(|i| last.node(path[i].node.id))
-                .filter(|&h| graph.class_name(h) == "system / Context")
-                .and_then(|ctx| last.context_function_location(ctx));
+            // Where the entries come from, most specific first: the entries' constructor
+            // (class instances are located), else the function whose object literal makes
+            // them (through V8's allocation sites), else — as a last resort — a function of
+            // the context that holds the collection. Each step is deterministic.
+            let location = value_location
+                .or_else(|| {
+                    last.shapes
+                        .allocation_location(&values, &last.location_index)
+                })
+                .or_else(|| {
+                    path.len()
+                        .checked_sub(2)
+                        .and_then(|i| last.node(path[i].node.id))
+                        .filter(|&h| graph.class_name(h) == "system / Context")
+                        .and_then(|ctx| {
+                            last.shapes
+                                .context_function_location(ctx, &last.location_index)
+                        })
+                });
             let kind_name = c.kind.name();
             let what = format!("{kind_name} @{} with {} entries", c.id, grouped(c.entries));
             let own = owner(&last, node, &path, what);
@@ -381,7 +384,7 @@ pub(super) fn find(
                 owner: own,
                 path,
                 path_elided,
-                location: value_location.or(holder_location),
+                location,
                 growth_per_snapshot: growth_per_step(&counts),
                 score: score(&retained, steady),
                 counts,
@@ -519,7 +522,13 @@ pub(super) fn find(
         });
     }
 
-    // Classes that accumulate and that no suspect above explains.
+    // Classes that accumulate and that no suspect above explains. Only within one process:
+    // across processes, class totals differ by whatever each run happened to allocate, and
+    // that noise must not be reported as a leak (the class comparison still shows it).
+    if !same {
+        sort_by_score(&mut suspects);
+        return suspects;
+    }
     let mut explained = BitSet::new(graph.node_count());
     last.mark_subtrees(&explained_roots, &mut explained);
     let first_max_id = digests[0].max_node_id;
@@ -527,10 +536,7 @@ pub(super) fn find(
     let object = s.layout.node_types.object;
     for n in 0..s.node_count() as u32 {
         let i = n as usize;
-        if s.node_type[i] == object
-            && graph.self_size[i] > 0
-            && (!same || s.node_id[i] > first_max_id)
-        {
+        if s.node_type[i] == object && graph.self_size[i] > 0 && s.node_id[i] > first_max_id {
             class_nodes[graph.classes.class_of[i] as usize].push(n);
         }
     }
@@ -630,6 +636,12 @@ pub(super) fn find(
         });
     }
 
+    sort_by_score(&mut suspects);
+    suspects
+}
+
+/// Most important first; ties in a fixed order, so the output is deterministic.
+fn sort_by_score(suspects: &mut [Suspect]) {
     suspects.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -637,7 +649,6 @@ pub(super) fn find(
             .then_with(|| a.class.cmp(&b.class))
             .then_with(|| a.owner.id.cmp(&b.owner.id))
     });
-    suspects
 }
 
 #[cfg(test)]

@@ -23,13 +23,21 @@ fn follow(s: &Snapshot, node: u32, names: &[&[u8]]) -> Option<u32> {
         .map(|e| s.edge_to[e])
 }
 
-/// The name of a Script node: its `name` edge's string, else the node's own name (V8 names
-/// Script nodes after their script).
+/// The name of a Script node. V8 names Script nodes after their script (a path for CommonJS, a
+/// `file://` URL for ES modules, `node:internal/…` for Node's own), so the node's own name comes
+/// first. Its `name` edge is only a fallback: on Node 16 an ES module's `name` can point to a
+/// `(concatenated string)` node (the URL, not yet flattened) while the node itself is named
+/// `file:///…/app.mjs`.
 fn script_name(s: &Snapshot, script: u32) -> Option<String> {
-    let name = follow(s, script, &[b"name"])
+    let usable =
+        |name: &str| !name.is_empty() && !name.starts_with("system / ") && !name.starts_with('(');
+    let own = s.node_name_str(script);
+    if usable(&own) {
+        return Some(own.into_owned());
+    }
+    follow(s, script, &[b"name"])
         .map(|n| s.node_name_str(n).into_owned())
-        .unwrap_or_else(|| s.node_name_str(script).into_owned());
-    (!name.is_empty() && !name.starts_with("system / ")).then_some(name)
+        .filter(|name| usable(name))
 }
 
 impl ScriptNames {
@@ -41,7 +49,7 @@ impl ScriptNames {
             if s.node_type[loc.node as usize] != closure || by_id.contains_key(&loc.script_id) {
                 continue;
             }
-            // Node 20+ name the edge `script_or_debug_info`, older versions `script`.
+            // Node 16–20 name the edge `script_or_debug_info`, Node 22+ `script`.
             let name = follow(s, loc.node, &[b"shared"])
                 .and_then(|shared| follow(s, shared, &[b"script", b"script_or_debug_info"]))
                 .and_then(|script| script_name(s, script));

@@ -173,6 +173,10 @@ fn render_table(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     }
     if !r.same_process {
         writeln!(out, "note: {}", r.same_process_reason)?;
+        writeln!(
+            out,
+            "note: not one process: growing class totals are shown in the comparison below, not as suspects"
+        )?;
     }
     writeln!(out)?;
     if r.suspects.is_empty() {
