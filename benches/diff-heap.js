@@ -5,7 +5,7 @@
 //   node --max-old-space-size=8192 benches/diff-heap.js OUT_PREFIX [OBJECTS] [GROWTH]
 //
 // Builds the same kind of random object graph as big-heap.js (OBJECTS records, default
-// 1,870,000: a ~700 MB snapshot on Node 20), writes OUT_PREFIX-1.heapsnapshot, then twice adds
+// 1,870,000: 735 MB on Node 20), writes OUT_PREFIX-1.heapsnapshot, then twice adds
 // GROWTH records (default 60,000, ~22 MB of snapshot each) to a module-level Map that is never
 // evicted (a real leak for `heapscan diff` to find) and writes OUT_PREFIX-2 and -3. All three
 // snapshots come from this one process, so their object ids carry over (same_process: true).

@@ -6,10 +6,10 @@
 #   benches/make-diff-snapshots.sh [--force] [DIR]      (DIR: bench-data/)
 #
 # Writes DIR/diff-1.heapsnapshot, diff-2, diff-3 with the `node` on PATH. Env:
-# HEAPSCAN_BENCH_OBJECTS (records, default 1,870,000 ≈ 700 MB per snapshot on Node 20) and
+# HEAPSCAN_BENCH_OBJECTS (records, default 1,870,000: 735 / 760 / 787 MB on Node 20) and
 # HEAPSCAN_BENCH_GROWTH (records added before each snapshot, default 60,000). Skips the work
-# when all three exist, unless --force. Needs ~2.2 GB of disk and ~5 GB of RAM; takes a few
-# minutes. bench-data/ is git-ignored: never commit it. Then:
+# when all three exist, unless --force. Needs ~2.3 GB of disk and ~5 GB of RAM; takes 5–30
+# minutes (V8 writes each snapshot slowly). bench-data/ is git-ignored: never commit it. Then:
 #
 #   /usr/bin/time -v target/release/heapscan diff DIR/diff-{1,2,3}.heapsnapshot > /dev/null
 #   /usr/bin/time -v target/release/heapscan summary DIR/diff-1.heapsnapshot > /dev/null

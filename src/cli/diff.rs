@@ -6,11 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use heapscan::diff::{diff, DiffOptions, Digest};
+use heapscan::diff::{diff_with_last, DiffOptions, Digest};
 use heapscan::report::diff::{render, Thresholds};
 use heapscan::report::Format;
 
-use super::{open_output, progress::load_graph, Outcome};
+use super::progress::{load_graph, timing};
+use super::{open_output, Outcome};
 
 #[derive(Args)]
 pub struct DiffArgs {
@@ -87,17 +88,20 @@ pub fn analyse(
     files: &[PathBuf],
     options: &DiffOptions,
 ) -> anyhow::Result<heapscan::report::diff::DiffReport> {
+    let Some((last_file, earlier)) = files.split_last().filter(|(_, e)| !e.is_empty()) else {
+        anyhow::bail!("diff needs two or more snapshots");
+    };
     let mut digests = Vec::with_capacity(files.len());
-    let mut last = None;
-    for (i, file) in files.iter().enumerate() {
+    for file in earlier {
         let graph = load_graph(file)?;
+        timing(Some("digest"));
         digests.push(Digest::new(&graph, &file.display().to_string()));
-        if i + 1 == files.len() {
-            last = Some(graph);
-        }
     }
-    let last = last.ok_or_else(|| anyhow::anyhow!("diff needs two or more snapshots"))?;
-    Ok(diff(&digests, &last, options))
+    let last = load_graph(last_file)?;
+    timing(Some("digest+suspects"));
+    let report = diff_with_last(digests, &last, &last_file.display().to_string(), options);
+    timing(None);
+    Ok(report)
 }
 
 pub fn run(args: DiffArgs) -> Outcome {

@@ -104,10 +104,13 @@ pub fn function_key(shapes: &Shapes<'_>, f: u32, location_index: &[u32]) -> Stri
 impl Digest {
     /// Digests an analysed snapshot.
     pub fn new(graph: &HeapGraph, file: &str) -> Digest {
-        let s = &graph.snapshot;
-        let shapes = Shapes::new(graph);
-        let tree = DominatorTree::new(&graph.idom, graph.root);
-        let agg = ClassAggregates::compute(graph, &tree);
+        // The class aggregates are one sequential walk of the dominator tree: run it beside
+        // the rest of the digest (mostly parallel scans) instead of before it.
+        let (agg, rest) = rayon::join(
+            || ClassAggregates::compute(graph, &DominatorTree::new(&graph.idom, graph.root)),
+            || Self::measure(graph),
+        );
+        let shapes = &rest.shapes;
         let classes: Vec<ClassDigest> = (0..graph.classes.len())
             .map(|c| {
                 let location = graph.classes.locations[c]
@@ -123,7 +126,38 @@ impl Digest {
                 }
             })
             .collect();
+        let Measured {
+            ids,
+            id_class,
+            id_self,
+            collections,
+            listeners,
+            timers,
+            closures,
+            max_node_id,
+            ..
+        } = rest;
+        Digest {
+            file: file.to_string(),
+            node_count: graph.snapshot.node_count() as u64,
+            edge_count: graph.snapshot.edge_count() as u64,
+            total_size: graph.total_size(),
+            max_node_id,
+            classes,
+            ids,
+            id_class,
+            id_self,
+            collections,
+            listeners,
+            timers,
+            closures,
+        }
+    }
 
+    /// Everything but the class totals.
+    fn measure(graph: &HeapGraph) -> Measured<'_> {
+        let s = &graph.snapshot;
+        let shapes = Shapes::new(graph);
         let mut objects: Vec<(u32, u32, u64)> = (0..s.node_count())
             .into_par_iter()
             .filter(|&n| graph.self_size[n] > 0)
@@ -180,13 +214,7 @@ impl Digest {
 
         let closures = closure_chains(&shapes, &location_index);
 
-        Digest {
-            file: file.to_string(),
-            node_count: s.node_count() as u64,
-            edge_count: s.edge_count() as u64,
-            total_size: graph.total_size(),
-            max_node_id: max_heap_id(graph),
-            classes,
+        Measured {
             ids,
             id_class,
             id_self,
@@ -194,8 +222,23 @@ impl Digest {
             listeners,
             timers,
             closures,
+            max_node_id: max_heap_id(graph),
+            shapes,
         }
     }
+}
+
+/// [`Digest::measure`]'s result.
+struct Measured<'g> {
+    ids: Vec<u32>,
+    id_class: Vec<u32>,
+    id_self: Vec<u64>,
+    collections: Vec<CollectionDigest>,
+    listeners: Vec<ListenerDigest>,
+    timers: Vec<GroupDigest>,
+    closures: Vec<ClosureDigest>,
+    max_node_id: u32,
+    shapes: Shapes<'g>,
 }
 
 /// The highest id of a V8 heap object. Embedder (`native`) and `synthetic` nodes are left

@@ -186,6 +186,23 @@ fn class_changes(digests: &[Digest], same: bool) -> Vec<ClassChange> {
 /// Compares the digests of successive snapshots (in order, at least two), the last of which
 /// is `last` in full, and names the leak suspects.
 pub fn diff(digests: &[Digest], last: &HeapGraph, options: &DiffOptions) -> DiffReport {
+    report(digests, &suspects::Last::new(last), options)
+}
+
+/// [`diff`] of the `earlier` digests and the graph of the last snapshot (called `file`),
+/// digesting it and preparing the suspects' descriptions side by side.
+pub fn diff_with_last(
+    mut earlier: Vec<Digest>,
+    last: &HeapGraph,
+    file: &str,
+    options: &DiffOptions,
+) -> DiffReport {
+    let (digest, prepared) = rayon::join(|| Digest::new(last, file), || suspects::Last::new(last));
+    earlier.push(digest);
+    report(&earlier, &prepared, options)
+}
+
+fn report(digests: &[Digest], last: &suspects::Last<'_>, options: &DiffOptions) -> DiffReport {
     assert!(digests.len() >= 2, "diff needs two or more snapshots");
     let mut same = Ok(());
     for pair in digests.windows(2) {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::graph::bits::BitSet;
@@ -158,14 +159,32 @@ impl<'g> Shapes<'g> {
         let et = s.layout.edge_types;
         let mut storage = BitSet::new(s.node_count());
         let mut lists = Vec::new();
-        for n in 0..s.node_count() as u32 {
-            if !self.is_object(n) {
-                continue;
-            }
-            if let Some(map) = self.edge_named(n, K_EVENTS) {
+        // One parallel pass finds the emitters (the first `[kEvents]` and `_events` edge of
+        // every object); the lists are then read in node order.
+        let emitters: Vec<(u32, Option<u32>, Option<u32>)> = (0..s.node_count() as u32)
+            .into_par_iter()
+            .filter(|&n| self.is_object(n))
+            .filter_map(|n| {
+                let (mut k_events, mut events) = (None, None);
+                for e in s.edges_of(n) {
+                    if s.layout.edge_name_is_index(s.edge_type[e]) {
+                        continue;
+                    }
+                    let name = s.edge_name[e];
+                    if k_events.is_none() && self.is_name(name, K_EVENTS) {
+                        k_events = Some(s.edge_to[e]);
+                    } else if events.is_none() && self.is_name(name, EVENTS) {
+                        events = Some(s.edge_to[e]);
+                    }
+                }
+                (k_events.is_some() || events.is_some()).then_some((n, k_events, events))
+            })
+            .collect();
+        for (n, k_events, events) in emitters {
+            if let Some(map) = k_events {
                 self.event_target_lists(n, map, &mut lists, &mut storage);
             }
-            let Some(events) = self.edge_named(n, EVENTS) else {
+            let Some(events) = events else {
                 continue;
             };
             if !self.is_object(events) || events == n {

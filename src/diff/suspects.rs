@@ -5,6 +5,9 @@
 //! location, and what to change. Class growth already explained by another suspect (the
 //! objects sit under its owner in the dominator tree) is not reported twice.
 
+use std::cell::OnceCell;
+
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::digest::{function_key, Digest};
@@ -34,43 +37,56 @@ fn growth_per_step(values: &[u64]) -> f64 {
     (values[values.len() - 1] as f64 - values[0] as f64) / steps
 }
 
-/// Everything the detectors read from the last snapshot.
-struct Last<'g> {
+/// Everything the detectors read from the last snapshot. The costly parts (shortest paths,
+/// the dominator tree and its order) are built on first use: with no suspect, none is needed.
+pub(super) struct Last<'g> {
     graph: &'g HeapGraph,
     shapes: Shapes<'g>,
-    paths: ShortestPaths,
-    tree: DominatorTree,
+    paths: OnceCell<ShortestPaths>,
+    tree: OnceCell<DominatorTree>,
     /// Dominator-tree nodes in an order where every node comes after its dominator.
-    tree_order: Vec<u32>,
+    tree_order: OnceCell<Vec<u32>>,
     location_index: Vec<u32>,
     by_id: Vec<(u32, u32)>,
 }
 
 impl<'g> Last<'g> {
-    fn new(graph: &'g HeapGraph) -> Last<'g> {
+    pub(super) fn new(graph: &'g HeapGraph) -> Last<'g> {
         let shapes = Shapes::new(graph);
-        let tree = DominatorTree::new(&graph.idom, graph.root);
-        let mut tree_order = Vec::with_capacity(graph.node_count());
-        let mut stack = vec![graph.root];
-        while let Some(n) = stack.pop() {
-            tree_order.push(n);
-            stack.extend_from_slice(tree.children_of(n));
-        }
         let location_index = shapes.location_index();
         let s = &graph.snapshot;
         let mut by_id: Vec<(u32, u32)> = (0..s.node_count() as u32)
+            .into_par_iter()
             .map(|n| (s.node_id[n as usize], n))
             .collect();
-        by_id.sort_unstable();
+        by_id.par_sort_unstable();
         Last {
             graph,
-            paths: ShortestPaths::compute(graph),
+            paths: OnceCell::new(),
             shapes,
-            tree,
-            tree_order,
+            tree: OnceCell::new(),
+            tree_order: OnceCell::new(),
             location_index,
             by_id,
         }
+    }
+
+    fn tree(&self) -> &DominatorTree {
+        self.tree
+            .get_or_init(|| DominatorTree::new(&self.graph.idom, self.graph.root))
+    }
+
+    fn tree_order(&self) -> &[u32] {
+        self.tree_order.get_or_init(|| {
+            let tree = self.tree();
+            let mut order = Vec::with_capacity(self.graph.node_count());
+            let mut stack = vec![self.graph.root];
+            while let Some(n) = stack.pop() {
+                order.push(n);
+                stack.extend_from_slice(tree.children_of(n));
+            }
+            order
+        })
     }
 
     fn node(&self, id: u32) -> Option<u32> {
@@ -86,7 +102,10 @@ impl<'g> Last<'g> {
         const LONG: usize = 40;
         const HEAD: usize = 10;
         const TAIL: usize = 25;
-        let Some(mut chain) = self.paths.edges_to(n) else {
+        let paths = self
+            .paths
+            .get_or_init(|| ShortestPaths::compute(self.graph));
+        let Some(mut chain) = paths.edges_to(n) else {
             return (Vec::new(), 0);
         };
         let mut elided = 0;
@@ -104,7 +123,7 @@ impl<'g> Last<'g> {
         for &x in nodes {
             count[x as usize] += 1;
         }
-        for &v in self.tree_order.iter().rev() {
+        for &v in self.tree_order().iter().rev() {
             if v != self.graph.root {
                 let d = self.graph.idom[v as usize] as usize;
                 count[d] += count[v as usize];
@@ -129,7 +148,7 @@ impl<'g> Last<'g> {
                 continue;
             }
             marks.set(v as usize);
-            stack.extend_from_slice(self.tree.children_of(v));
+            stack.extend_from_slice(self.tree().children_of(v));
         }
     }
 
@@ -238,11 +257,11 @@ fn retained_grows(retained: &[u64], th: &Thresholds) -> bool {
 /// Runs every detector; the result is sorted by score, highest first.
 pub(super) fn find(
     digests: &[Digest],
-    graph: &HeapGraph,
+    last: &Last<'_>,
     same: bool,
     th: &Thresholds,
 ) -> Vec<Suspect> {
-    let last = Last::new(graph);
+    let graph = last.graph;
     let s = &graph.snapshot;
     let final_digest = &digests[digests.len() - 1];
     let mut suspects = Vec::new();
@@ -287,7 +306,7 @@ pub(super) fn find(
             let (path, path_elided) = last.path_to(emitter);
             let emitter_class = graph.class_name(emitter).to_string();
             let what = format!("{emitter_class} @{} ('{}' event)", l.emitter_id, l.event);
-            let own = owner(&last, emitter, &path, what);
+            let own = owner(last, emitter, &path, what);
             let emitter_label = if own.via.is_empty() {
                 format!("{emitter_class} @{}", l.emitter_id)
             } else {
@@ -364,7 +383,7 @@ pub(super) fn find(
                 });
             let kind_name = c.kind.name();
             let what = format!("{kind_name} @{} with {} entries", c.id, grouped(c.entries));
-            let own = owner(&last, node, &path, what);
+            let own = owner(last, node, &path, what);
             let label = if own.via.is_empty() {
                 format!("{kind_name} @{}", c.id)
             } else {
@@ -434,7 +453,7 @@ pub(super) fn find(
             s.node_id[holder as usize],
             grouped(t.count)
         );
-        let own = owner(&last, holder, &path, what);
+        let own = owner(last, holder, &path, what);
         let (setter, clearer) = if first.immediate {
             ("setImmediate", "clearImmediate")
         } else {
@@ -502,7 +521,7 @@ pub(super) fn find(
             "the newest of a chain of {} `{fname}` closures",
             grouped(c.longest_chain)
         );
-        let own = owner(&last, head, &path, what);
+        let own = owner(last, head, &path, what);
         suspects.push(Suspect {
             kind: "closure".into(),
             class: format!("Function {fname}"),
@@ -528,17 +547,6 @@ pub(super) fn find(
     if !same {
         sort_by_score(&mut suspects);
         return suspects;
-    }
-    let mut explained = BitSet::new(graph.node_count());
-    last.mark_subtrees(&explained_roots, &mut explained);
-    let first_max_id = digests[0].max_node_id;
-    let mut class_nodes: Vec<Vec<u32>> = vec![Vec::new(); graph.classes.len()];
-    let object = s.layout.node_types.object;
-    for n in 0..s.node_count() as u32 {
-        let i = n as usize;
-        if s.node_type[i] == object && graph.self_size[i] > 0 && s.node_id[i] > first_max_id {
-            class_nodes[graph.classes.class_of[i] as usize].push(n);
-        }
     }
     let index: Vec<FxHashMap<&str, (u64, u64)>> = digests
         .iter()
@@ -580,6 +588,21 @@ pub(super) fn find(
             .cmp(&growth(&a.2))
             .then_with(|| a.0.key.cmp(&b.0.key))
     });
+    if candidates.is_empty() {
+        sort_by_score(&mut suspects);
+        return suspects;
+    }
+    let mut explained = BitSet::new(graph.node_count());
+    last.mark_subtrees(&explained_roots, &mut explained);
+    let first_max_id = digests[0].max_node_id;
+    let mut class_nodes: Vec<Vec<u32>> = vec![Vec::new(); graph.classes.len()];
+    let object = s.layout.node_types.object;
+    for n in 0..s.node_count() as u32 {
+        let i = n as usize;
+        if s.node_type[i] == object && graph.self_size[i] > 0 && s.node_id[i] > first_max_id {
+            class_nodes[graph.classes.class_of[i] as usize].push(n);
+        }
+    }
     for (cd, counts, retained, steady) in candidates {
         let Some(class_id) = (0..graph.classes.len()).find(|&c| {
             graph.classes.names[c] == cd.name
@@ -612,7 +635,7 @@ pub(super) fn find(
             graph.class_name(holder),
             s.node_id[holder as usize]
         );
-        let own = owner(&last, holder, &path, what);
+        let own = owner(last, holder, &path, what);
         suspects.push(Suspect {
             kind: "class".into(),
             class: cd.name.clone(),
