@@ -223,9 +223,21 @@ fn percent(part: u64, total: u64) -> f64 {
 /// Builds the whole summary report for one analysed snapshot.
 pub fn summarize(graph: &HeapGraph, file: &str, options: &SummaryOptions) -> SummaryReport {
     let s = &graph.snapshot;
-    let tree = DominatorTree::new(&graph.idom, graph.root);
-    let agg = ClassAggregates::compute(graph, &tree);
-    let scripts = ScriptNames::find(s);
+    // The class aggregates walk the dominator tree; the rest reads other columns: side by side.
+    let (agg, (scripts, (statistics, top))) = rayon::join(
+        || ClassAggregates::compute(graph, &DominatorTree::new(&graph.idom, graph.root)),
+        || {
+            rayon::join(
+                || ScriptNames::find(s),
+                || {
+                    rayon::join(
+                        || statistics(graph),
+                        || top_dominators(graph, options.dominators),
+                    )
+                },
+            )
+        },
+    );
     let total = graph.total_size();
     let mut rows: Vec<ClassRow> = (0..graph.classes.len())
         .filter(|&c| agg.count[c] > 0)
@@ -261,7 +273,7 @@ pub fn summarize(graph: &HeapGraph, file: &str, options: &SummaryOptions) -> Sum
     if let Some(top) = options.top {
         rows.truncate(top);
     }
-    let dominators = top_dominators(graph, options.dominators)
+    let dominators = top
         .into_iter()
         .map(|n| DominatorRow {
             id: s.node_id[n as usize],
@@ -287,7 +299,7 @@ pub fn summarize(graph: &HeapGraph, file: &str, options: &SummaryOptions) -> Sum
         class_count,
         matching_classes,
         classes: rows,
-        statistics: statistics(graph),
+        statistics,
         dominators,
     }
 }

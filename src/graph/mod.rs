@@ -527,12 +527,14 @@ fn distances(s: &Snapshot, root: u32, weakmaps: &WeakMapEdgeNames) -> Vec<i32> {
     distance
 }
 
-fn bfs(
+/// Generic over the filter so that it is inlined into the per-edge loop (it was a dynamic
+/// call per edge).
+fn bfs<F: FnMut(u32, usize) -> bool>(
     s: &Snapshot,
     queue: &mut Vec<u32>,
     mut head: usize,
     distance: &mut [i32],
-    filter: &mut dyn FnMut(u32, usize) -> bool,
+    filter: &mut F,
 ) {
     let weak = s.layout.edge_types.weak;
     while head < queue.len() {
