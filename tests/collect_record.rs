@@ -355,13 +355,17 @@ fn snapshot_cut_short_by_the_app_dying_is_deleted_and_logged() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("session");
     let node = node20();
-    let run = Collected::spawn(record(
+    // A heap big enough that writing the snapshot takes seconds (700 k objects: ~120 MB of
+    // snapshot): the kill below must land while V8 is still writing, even on a slow machine.
+    // With a small heap V8 could finish the file before the kill arrived.
+    let mut cmd = record(
         &dir,
         &["--sample-interval", "100ms"],
         &[&node, server_js().to_str().unwrap(), "leak"],
-    ));
+    );
+    cmd.env("BALLAST", "700000");
+    let run = Collected::spawn(cmd);
     let port = run.port(1);
-    // A heap big enough that writing the snapshot takes a moment.
     assert_eq!(load(port, 2500), 2500);
     let child = events_named(&dir, "start", None)[0]["pid"]
         .as_u64()

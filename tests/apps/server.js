@@ -11,6 +11,8 @@
 //   CRASH_ONCE      a path: when it does not exist, create it and crash with exit code 3
 //                   after 300 ms (so the first run crashes and a restart runs normally)
 //   MAX_LIFETIME_MS exit 0 by itself after this long (default 60000): never outlive a test
+//   BALLAST         create this many small objects at start, so a heap snapshot takes a while
+//                   to write (a test that kills the app mid-write needs that time)
 const http = require('http');
 const fs = require('fs');
 
@@ -25,6 +27,9 @@ if (process.env.CRASH_ONCE && !fs.existsSync(process.env.CRASH_ONCE)) {
   fs.writeFileSync(process.env.CRASH_ONCE, 'crashed\n');
   setTimeout(() => { out('crashing on purpose\n'); process.exit(3); }, 300);
 }
+
+globalThis.ballast = Array.from({ length: Number(process.env.BALLAST || 0) },
+  (_, i) => ({ i, s: 'b' + i }));
 
 const kept = [];
 let served = 0;
