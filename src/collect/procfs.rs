@@ -31,6 +31,12 @@ pub struct ProcStatus {
 }
 
 impl ProcStatus {
+    /// Whether the process has exited and only its entry is left (a zombie not reaped yet,
+    /// or dead): it has no memory to measure and will not run again.
+    pub fn has_exited(&self) -> bool {
+        self.state.starts_with(['Z', 'X'])
+    }
+
     /// Whether the process has a handler for `signal` (so it will not die of it).
     pub fn catches(&self, signal: i32) -> bool {
         (1..=64).contains(&signal) && self.sig_cgt & (1u64 << (signal - 1)) != 0
@@ -93,7 +99,7 @@ pub fn status(pid: u32) -> Result<ProcStatus, CollectError> {
 
 /// Whether `pid` exists and is not a zombie.
 pub fn alive(pid: u32) -> bool {
-    status(pid).is_ok_and(|s| !s.state.starts_with('Z'))
+    status(pid).is_ok_and(|s| !s.has_exited())
 }
 
 /// The NUL-separated argv of a process.

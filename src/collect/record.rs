@@ -736,7 +736,7 @@ impl Supervisor {
         let s = procfs::status(target).ok()?;
         // An app that has exited but is not reaped yet (a zombie) has no memory lines at all:
         // a row of zeros would read as a collapse of RSS, so there is no row.
-        if s.state.starts_with(['Z', 'X']) || s.vm_size == 0 {
+        if s.has_exited() || s.vm_size == 0 {
             return None;
         }
         let avail = procfs::mem_available().unwrap_or(0);

@@ -590,21 +590,7 @@ impl<'g> Shapes<'g> {
         sfi: u32,
         location_index: &[u32],
     ) -> Option<((String, u32, u32), u32)> {
-        let g = self.graph;
-        let s = &g.snapshot;
-        g.retainers_of(sfi)
-            .filter(|&slot| self.is_name_edge(g.retainer_edge[slot] as usize, SHARED))
-            .map(|slot| g.retainer_node[slot])
-            .filter(|&c| self.is_closure(c))
-            .filter_map(|c| {
-                let i = location_index[c as usize];
-                (i != NO_LOCATION).then(|| {
-                    let l = s.locations[i as usize];
-                    let name = self.scripts.get(l.script_id).unwrap_or("").to_string();
-                    ((name, l.line, l.column), l.script_id)
-                })
-            })
-            .min()
+        self.lowest_closure_location(sfi, SHARED, location_index)
     }
 
     /// The lowest location (script name, line, column) among the closures whose context is
@@ -616,22 +602,33 @@ impl<'g> Shapes<'g> {
         context: u32,
         location_index: &[u32],
     ) -> Option<String> {
+        self.lowest_closure_location(context, CONTEXT, location_index)
+            .map(|((_, line, column), script_id)| self.scripts.format(script_id, line, column))
+    }
+
+    /// The lowest location, as (script name, line, column) and script id, among the closures
+    /// that retain `target` through an edge named `edge` (`shared`, `context`).
+    fn lowest_closure_location(
+        &self,
+        target: u32,
+        edge: usize,
+        location_index: &[u32],
+    ) -> Option<((String, u32, u32), u32)> {
         let g = self.graph;
         let s = &g.snapshot;
-        g.retainers_of(context)
-            .filter(|&slot| self.is_name_edge(g.retainer_edge[slot] as usize, CONTEXT))
+        g.retainers_of(target)
+            .filter(|&slot| self.is_name_edge(g.retainer_edge[slot] as usize, edge))
             .map(|slot| g.retainer_node[slot])
-            .filter(|&f| self.is_closure(f))
-            .filter_map(|f| {
-                let i = location_index[f as usize];
+            .filter(|&c| self.is_closure(c))
+            .filter_map(|c| {
+                let i = location_index[c as usize];
                 (i != NO_LOCATION).then(|| {
                     let l = s.locations[i as usize];
                     let name = self.scripts.get(l.script_id).unwrap_or("").to_string();
-                    (name, l.line, l.column, l.script_id)
+                    ((name, l.line, l.column), l.script_id)
                 })
             })
             .min()
-            .map(|(_, line, column, script_id)| self.scripts.format(script_id, line, column))
     }
 
     /// `file:line:column` (1-based) of node `n`, if it has a location.

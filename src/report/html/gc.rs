@@ -19,24 +19,28 @@ pub(super) fn verdict(report: &GcReport) -> (&'static str, String) {
         .iter()
         .filter(|p| p.growth.verdict == Verdict::Growing)
         .count();
-    match report.verdict {
-        Verdict::Growing => (
-            "bad",
-            format!(
-                "GC trace: heap after GC keeps growing in {growing} of {} process{}",
-                report.processes.len(),
-                if report.processes.len() == 1 {
-                    ""
-                } else {
-                    "es"
-                }
-            ),
+    let text = match report.verdict {
+        Verdict::Growing => format!(
+            "GC trace: heap after GC keeps growing in {growing} of {} process{}",
+            report.processes.len(),
+            if report.processes.len() == 1 {
+                ""
+            } else {
+                "es"
+            }
         ),
-        Verdict::Stable => ("good", "GC trace: heap after GC is stable".to_string()),
-        Verdict::InsufficientData => (
-            "info",
-            "GC trace: too few GCs to judge heap growth".to_string(),
-        ),
+        Verdict::Stable => "GC trace: heap after GC is stable".to_string(),
+        Verdict::InsufficientData => "GC trace: too few GCs to judge heap growth".to_string(),
+    };
+    (verdict_class(report.verdict), text)
+}
+
+/// The CSS class of a verdict's badge.
+fn verdict_class(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Growing => "bad",
+        Verdict::Stable => "good",
+        Verdict::InsufficientData => "info",
     }
 }
 
@@ -47,11 +51,7 @@ pub(super) fn section(trace: &GcTrace) -> io::Result<Section> {
     h.push_str("<ul class=\"gc-growth\" id=\"gc-growth\">\n");
     for p in &report.processes {
         let g = &p.growth;
-        let class = match g.verdict {
-            Verdict::Growing => "bad",
-            Verdict::Stable => "good",
-            Verdict::InsufficientData => "info",
-        };
+        let class = verdict_class(g.verdict);
         h.push_str(&format!(
             "<li><code>{}</code> pid {} <code>{}</code>: <span class=\"verdict {class}\">{}</span> \
              {} — {}</li>\n",
