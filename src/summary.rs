@@ -6,7 +6,10 @@
 use regex::Regex;
 
 use crate::graph::locations::ScriptNames;
-use crate::graph::{DominatorTree, HeapGraph};
+use rayon::prelude::*;
+
+use crate::graph::prefetch::prefetch;
+use crate::graph::HeapGraph;
 use crate::report::summary::{ClassRow, DominatorRow, SnapshotInfo, Statistics, SummaryReport};
 
 /// How to order class rows.
@@ -42,7 +45,18 @@ pub struct ClassAggregates {
 
 impl ClassAggregates {
     /// Computes the aggregates of every class.
-    pub fn compute(graph: &HeapGraph, tree: &DominatorTree) -> ClassAggregates {
+    pub fn compute(graph: &HeapGraph) -> ClassAggregates {
+        let slices = if graph.node_count() < 1 << 12 {
+            1
+        } else {
+            rayon::current_num_threads() * 2
+        };
+        Self::compute_in_slices(graph, slices)
+    }
+
+    /// [`compute`](Self::compute) with the dominator-tree sweep cut into `slices` parallel
+    /// slices (at least one); the numbers do not depend on it.
+    pub fn compute_in_slices(graph: &HeapGraph, slices: usize) -> ClassAggregates {
         let classes = graph.classes.len();
         let mut agg = ClassAggregates {
             count: vec![0; classes],
@@ -60,63 +74,91 @@ impl ClassAggregates {
             agg.self_size[c] += size;
             agg.distance[c] = agg.distance[c].min(graph.distance[n]);
         }
-        // A member counts when no dominator-tree ancestor is a member of its class. Rather
-        // than a depth-first walk (one cache miss after another), lay the tree out in preorder
-        // with flat passes whose loads are independent, then sweep the preorder once with a
-        // stack of the counted members whose subtrees are still open.
+        // A member counts when no dominator-tree ancestor is a member of its class. Lay the
+        // tree out in preorder, then sweep the preorder with a stack of the counted members
+        // whose subtrees are still open. `dominator_order` puts every node after its
+        // dominator, so subtree sizes and preorder positions are two flat passes over it.
         let n = graph.node_count();
-        let root = graph.root;
-        // Breadth-first order: every node after its dominator, each node's children together.
-        let mut order: Vec<u32> = Vec::with_capacity(n);
-        order.push(root);
-        let mut head = 0;
-        while head < order.len() {
-            let node = order[head];
-            head += 1;
-            order.extend_from_slice(tree.children_of(node));
-        }
+        let root = graph.root as usize;
+        let order = &graph.dominator_order;
+        let idom = &graph.idom;
         let mut size = vec![1u32; n];
-        for &node in order.iter().skip(1).rev() {
-            size[graph.idom[node as usize] as usize] += size[node as usize];
-        }
-        // Preorder positions: a node's children follow it, each after the previous one's
-        // subtree.
-        let mut pre = vec![0u32; n];
-        for &node in &order {
-            let mut pos = pre[node as usize] + 1;
-            for &child in tree.children_of(node) {
-                pre[child as usize] = pos;
-                pos += size[child as usize];
+        for (k, &node) in order.iter().enumerate().skip(1).rev() {
+            if let Some(&ahead) = order.get(k.wrapping_sub(16)) {
+                prefetch(idom, ahead as usize);
             }
+            size[idom[node as usize] as usize] += size[node as usize];
         }
-        // Per preorder position: the node and the end of its subtree. Both reuse memory that
-        // is done with (the order, the positions), which keeps the peak resident set down.
-        debug_assert_eq!(order.len(), n, "the dominator tree spans every node");
-        let mut node_at = order;
-        for (node, &k) in pre.iter().enumerate() {
-            node_at[k as usize] = node as u32;
-        }
-        let mut end_at = pre;
-        for (k, end) in end_at.iter_mut().enumerate() {
-            *end = k as u32 + size[node_at[k] as usize];
-        }
-        drop(size);
-        let mut active = vec![false; classes];
-        let mut open: Vec<(u32, u32)> = Vec::new(); // (subtree end, class) of counted members
-        for (k, &node) in node_at.iter().enumerate() {
-            while let Some(&(end, c)) = open.last() {
-                if end as usize > k {
-                    break;
-                }
-                active[c as usize] = false;
-                open.pop();
+        // `next[d]`: where `d`'s next child's subtree starts.
+        let mut position = vec![0u32; n];
+        let mut next = vec![0u32; n];
+        next[root] = 1;
+        for (k, &node) in order.iter().enumerate().skip(1) {
+            if let Some(&ahead) = order.get(k + 16) {
+                prefetch(idom, ahead as usize);
+                prefetch(&size, ahead as usize);
             }
             let node = node as usize;
-            let c = graph.classes.class_of[node] as usize;
-            if graph.self_size[node] != 0 && !active[c] {
-                active[c] = true;
-                open.push((end_at[k], c as u32));
-                agg.retained_size[c] += graph.retained_size[node];
+            let d = idom[node] as usize;
+            let at = next[d];
+            position[node] = at;
+            next[d] = at + size[node];
+            next[node] = at + 1;
+        }
+        let mut node_at = next;
+        for (node, &at) in position.iter().enumerate() {
+            node_at[at as usize] = node as u32;
+        }
+        // Sweep slices of the preorder in parallel. A slice starts with what is open at its
+        // first position: the classes of that node's ancestors (their counted members).
+        let slices = slices.clamp(1, n);
+        let cuts: Vec<usize> = (0..=slices).map(|j| n * j / slices).collect();
+        let sweep = |from: usize, to: usize| -> Vec<u64> {
+            let mut retained = vec![0u64; classes];
+            let mut active = vec![false; classes];
+            let mut open: Vec<(u32, u32)> = Vec::new(); // (subtree end, class) of counted members
+            if from > 0 {
+                let mut ancestors = Vec::new();
+                let mut a = node_at[from] as usize;
+                while a != root {
+                    a = idom[a] as usize;
+                    ancestors.push(a);
+                }
+                for &a in ancestors.iter().rev() {
+                    let c = graph.classes.class_of[a] as usize;
+                    if graph.self_size[a] != 0 && !active[c] {
+                        active[c] = true;
+                        open.push((position[a] + size[a], c as u32));
+                    }
+                }
+            }
+            for k in from..to {
+                if let Some(&ahead) = node_at.get(k + 16) {
+                    prefetch(&graph.self_size, ahead as usize);
+                    prefetch(&graph.classes.class_of, ahead as usize);
+                    prefetch(&size, ahead as usize);
+                }
+                while let Some(&(end, c)) = open.last() {
+                    if end as usize > k {
+                        break;
+                    }
+                    active[c as usize] = false;
+                    open.pop();
+                }
+                let node = node_at[k] as usize;
+                let c = graph.classes.class_of[node] as usize;
+                if graph.self_size[node] != 0 && !active[c] {
+                    active[c] = true;
+                    open.push((k as u32 + size[node], c as u32));
+                    retained[c] += graph.retained_size[node];
+                }
+            }
+            retained
+        };
+        let partial: Vec<Vec<u64>> = cuts.par_windows(2).map(|w| sweep(w[0], w[1])).collect();
+        for part in partial {
+            for (total, r) in agg.retained_size.iter_mut().zip(part) {
+                *total += r;
             }
         }
         agg
@@ -223,9 +265,8 @@ fn percent(part: u64, total: u64) -> f64 {
 /// Builds the whole summary report for one analysed snapshot.
 pub fn summarize(graph: &HeapGraph, file: &str, options: &SummaryOptions) -> SummaryReport {
     let s = &graph.snapshot;
-    // The class aggregates walk the dominator tree; the rest reads other columns: side by side.
     let (agg, (scripts, (statistics, top))) = rayon::join(
-        || ClassAggregates::compute(graph, &DominatorTree::new(&graph.idom, graph.root)),
+        || ClassAggregates::compute(graph),
         || {
             rayon::join(
                 || ScriptNames::find(s),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use heapscan::graph::{DominatorTree, HeapGraph};
+use heapscan::graph::HeapGraph;
 use heapscan::snapshot::Snapshot;
 use heapscan::summary::{statistics, ClassAggregates};
 use serde::Deserialize;
@@ -166,8 +166,17 @@ fn check_sample(path: &Path, golden_path: &Path) -> Result<(), String> {
     compare("distances", &ids, &dist, &golden.distances, &mut errors);
 
     // The Summary view: one row per class key.
-    let tree = DominatorTree::new(&graph.idom, graph.root);
-    let agg = ClassAggregates::compute(&graph, &tree);
+    let agg = ClassAggregates::compute(&graph);
+    // The members-counted-once sweep runs in slices of the dominator tree's preorder; the
+    // slicing must not change a number.
+    for parts in [1, 2, 3, 7, 64] {
+        let sliced = ClassAggregates::compute_in_slices(&graph, parts);
+        if sliced.retained_size != agg.retained_size || sliced.count != agg.count {
+            errors.push(format!(
+                "class aggregates differ when swept in {parts} slices"
+            ));
+        }
+    }
     let ours: BTreeMap<String, GoldenAggregate> = (0..graph.classes.len())
         .filter(|&c| agg.count[c] > 0)
         .map(|c| {

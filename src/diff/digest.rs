@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::shapes::{CollectionKind, Shapes, NO_LOCATION};
-use crate::graph::{DominatorTree, HeapGraph};
+use crate::graph::HeapGraph;
 use crate::summary::ClassAggregates;
 
 /// Collections smaller than this are not remembered (too small to matter).
@@ -106,10 +106,7 @@ impl Digest {
     pub fn new(graph: &HeapGraph, file: &str) -> Digest {
         // The class aggregates are one sequential walk of the dominator tree: run it beside
         // the rest of the digest (mostly parallel scans) instead of before it.
-        let (agg, rest) = rayon::join(
-            || ClassAggregates::compute(graph, &DominatorTree::new(&graph.idom, graph.root)),
-            || Self::measure(graph),
-        );
+        let (agg, rest) = rayon::join(|| ClassAggregates::compute(graph), || Self::measure(graph));
         let shapes = &rest.shapes;
         let classes: Vec<ClassDigest> = (0..graph.classes.len())
             .map(|c| {

@@ -12,6 +12,7 @@ pub mod classes;
 pub mod dominators;
 pub mod locations;
 pub mod names;
+pub mod prefetch;
 mod weakmap;
 
 use rayon::prelude::*;
@@ -44,6 +45,9 @@ pub struct HeapGraph {
     pub self_size: Vec<u64>,
     /// Per node: immediate dominator (the root's is itself).
     pub idom: Vec<u32>,
+    /// Every node once, each after its immediate dominator (the dominators' DFS order, root
+    /// first): bottom-up passes walk it backwards, top-down passes forwards, with no tree.
+    pub dominator_order: Vec<u32>,
     /// Per node: retained size.
     pub retained_size: Vec<u64>,
     /// Per node: BFS distance from the roots, or [`NO_DISTANCE`].
@@ -129,6 +133,7 @@ impl HeapGraph {
             essential,
             self_size,
             idom: doms.idom,
+            dominator_order: doms.preorder,
             retained_size,
             distance,
             detached,
@@ -276,6 +281,7 @@ fn mark_page_owned(s: &Snapshot, root: u32) -> BitSet {
     }
     let mut head = 0;
     while head < queue.len() {
+        prefetch::bfs_ahead(s, &queue, head);
         let node = queue[head];
         head += 1;
         for e in s.edges_of(node) {
@@ -538,6 +544,7 @@ fn bfs<F: FnMut(u32, usize) -> bool>(
 ) {
     let weak = s.layout.edge_types.weak;
     while head < queue.len() {
+        prefetch::bfs_ahead(s, queue, head);
         let node = queue[head];
         head += 1;
         let d = distance[node as usize] + 1;
