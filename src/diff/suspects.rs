@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 use super::digest::{function_key, Digest};
 use super::shapes::{CollectionKind, Shapes};
 use crate::graph::bits::BitSet;
-use crate::graph::{DominatorTree, HeapGraph};
+use crate::graph::HeapGraph;
 use crate::paths::{path_steps, ShortestPaths};
 use crate::report::diff::{Owner, Suspect, Thresholds};
 use crate::report::grouped;
@@ -37,15 +37,12 @@ fn growth_per_step(values: &[u64]) -> f64 {
     (values[values.len() - 1] as f64 - values[0] as f64) / steps
 }
 
-/// Everything the detectors read from the last snapshot. The costly parts (shortest paths,
-/// the dominator tree and its order) are built on first use: with no suspect, none is needed.
+/// Everything the detectors read from the last snapshot. The costly part (shortest paths) is
+/// built on first use: with no suspect, it is not needed.
 pub(super) struct Last<'g> {
     graph: &'g HeapGraph,
     shapes: Shapes<'g>,
     paths: OnceCell<ShortestPaths>,
-    tree: OnceCell<DominatorTree>,
-    /// Dominator-tree nodes in an order where every node comes after its dominator.
-    tree_order: OnceCell<Vec<u32>>,
     location_index: Vec<u32>,
     by_id: Vec<(u32, u32)>,
 }
@@ -64,29 +61,14 @@ impl<'g> Last<'g> {
             graph,
             paths: OnceCell::new(),
             shapes,
-            tree: OnceCell::new(),
-            tree_order: OnceCell::new(),
             location_index,
             by_id,
         }
     }
 
-    fn tree(&self) -> &DominatorTree {
-        self.tree
-            .get_or_init(|| DominatorTree::new(&self.graph.idom, self.graph.root))
-    }
-
+    /// Every node after its dominator.
     fn tree_order(&self) -> &[u32] {
-        self.tree_order.get_or_init(|| {
-            let tree = self.tree();
-            let mut order = Vec::with_capacity(self.graph.node_count());
-            let mut stack = vec![self.graph.root];
-            while let Some(n) = stack.pop() {
-                order.push(n);
-                stack.extend_from_slice(tree.children_of(n));
-            }
-            order
-        })
+        &self.graph.dominator_order
     }
 
     fn node(&self, id: u32) -> Option<u32> {
@@ -140,15 +122,17 @@ impl<'g> Last<'g> {
         v
     }
 
-    /// Marks every node in the dominator subtrees of `roots`.
+    /// Marks every node in the dominator subtrees of `roots`: one pass down the dominator
+    /// order, where a node's dominator is always decided before the node.
     fn mark_subtrees(&self, roots: &[u32], marks: &mut BitSet) {
-        let mut stack: Vec<u32> = roots.to_vec();
-        while let Some(v) = stack.pop() {
-            if marks.get(v as usize) {
-                continue;
+        for &r in roots {
+            marks.set(r as usize);
+        }
+        let idom = &self.graph.idom;
+        for &v in self.tree_order().iter().skip(1) {
+            if !marks.get(v as usize) && marks.get(idom[v as usize] as usize) {
+                marks.set(v as usize);
             }
-            marks.set(v as usize);
-            stack.extend_from_slice(self.tree().children_of(v));
         }
     }
 

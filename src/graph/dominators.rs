@@ -60,9 +60,40 @@ struct EvalState {
     label: u32,
 }
 
-/// DFS numbering: `vertex[i]` (the node numbered `i`) and `parent[i]` (the DFS-tree parent's
-/// number; the root's and orphans' is 0). Nodes' numbers are filled in afterwards, from
-/// `vertex`: a random store per step would sit in the DFS's critical path.
+/// The forward graph restricted to essential edges: all the DFS numbering reads, so that it
+/// can start before the retainer lists exist.
+pub struct ForwardGraph<'a> {
+    pub root: u32,
+    pub first_edge: &'a [u32],
+    pub edge_to: &'a [u32],
+    pub essential: &'a BitSet,
+}
+
+impl DominatorInput<'_> {
+    /// The forward half of the input.
+    pub fn forward(&self) -> ForwardGraph<'_> {
+        ForwardGraph {
+            root: self.root,
+            first_edge: self.first_edge,
+            edge_to: self.edge_to,
+            essential: self.essential,
+        }
+    }
+}
+
+/// The DFS numbering the dominators are computed in: `vertex[i]` is the node numbered `i`,
+/// `parent[i]` its DFS-tree parent's number (the root's, orphans' and leftovers' is 0).
+pub struct DfsNumbering {
+    vertex: Vec<u32>,
+    parent: Vec<u32>,
+    /// Vertices the DFS from the root reached.
+    reachable: usize,
+    /// Vertices reached by the root's and the orphans' DFSs; the rest are leftover cycles.
+    numbered: usize,
+}
+
+/// The DFS in progress. Nodes' numbers are filled in afterwards, from `vertex`: a random
+/// store per step would sit in the DFS's critical path.
 struct Numbering<'t> {
     /// Per edge: where the target's edges start (`first_edge[edge_to[e]]`), built in one
     /// parallel pass. Descending along an edge then needs the target's edges and the end of
@@ -70,8 +101,8 @@ struct Numbering<'t> {
     /// start followed by a load of the edges it points at: one memory latency per DFS step
     /// instead of two.
     target_first_edge: &'t [u32],
-    /// One bit per node: 1 MB for 8 M nodes stays in cache, where `number` (32 MB) would
-    /// miss on nearly every edge the DFS scans.
+    /// One bit per node: 1 MB for 8 M nodes stays in cache, where a 32 MB array of numbers
+    /// would miss on nearly every edge the DFS scans.
     visited: BitSet,
     vertex: Vec<u32>,
     parent: Vec<u32>,
@@ -81,30 +112,26 @@ struct Numbering<'t> {
 
 impl Numbering<'_> {
     /// Numbers `node`, whose edges start at `first`, and pushes it on the DFS stack.
-    fn visit(&mut self, input: &DominatorInput<'_>, node: u32, first: u32, parent: u32) {
+    fn visit(&mut self, g: &ForwardGraph<'_>, node: u32, first: u32, parent: u32) {
         let i = self.vertex.len() as u32;
         self.visited.set(node as usize);
         self.vertex.push(node);
         self.parent.push(parent);
-        self.stack
-            .push((first, input.first_edge[node as usize + 1], i));
+        self.stack.push((first, g.first_edge[node as usize + 1], i));
     }
 
     /// Iterative preorder DFS over essential edges from `start`, whose tree parent is `parent`.
-    fn dfs(&mut self, input: &DominatorInput<'_>, start: u32, parent: u32) {
-        self.visit(input, start, input.first_edge[start as usize], parent);
+    fn dfs(&mut self, g: &ForwardGraph<'_>, start: u32, parent: u32) {
+        self.visit(g, start, g.first_edge[start as usize], parent);
         while let Some(top) = self.stack.last_mut() {
             let (mut e, end, v) = *top;
             let mut next = NONE;
             while e < end {
                 let edge = e as usize;
                 e += 1;
-                if input.essential.get(edge) {
-                    let w = input.edge_to[edge];
-                    if !self.visited.get(w as usize) {
-                        next = edge as u32;
-                        break;
-                    }
+                if g.essential.get(edge) && !self.visited.get(g.edge_to[edge] as usize) {
+                    next = edge as u32;
+                    break;
                 }
             }
             top.0 = e;
@@ -113,29 +140,28 @@ impl Numbering<'_> {
             } else {
                 let edge = next as usize;
                 let first = self.target_first_edge[edge];
-                self.visit(input, input.edge_to[edge], first, v);
+                self.visit(g, g.edge_to[edge], first, v);
             }
         }
     }
 }
 
-/// Computes immediate dominators (see the module docs for unreachable nodes).
-pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
-    let node_count = input.first_edge.len() - 1;
+/// Numbers every node: the DFS from the root, then one from each orphan (a node no essential
+/// edge reaches), in ordinal order, then the leftover nodes (see the module docs).
+pub fn number_nodes(g: &ForwardGraph<'_>) -> DfsNumbering {
+    let node_count = g.first_edge.len().saturating_sub(1);
     if node_count == 0 {
-        return Dominators {
-            idom: Vec::new(),
-            preorder: Vec::new(),
+        return DfsNumbering {
+            vertex: Vec::new(),
+            parent: Vec::new(),
             reachable: 0,
-            idom_number: Vec::new(),
-            number: Vec::new(),
+            numbered: 0,
         };
     }
-    let root = input.root;
-    let target_first_edge: Vec<u32> = input
+    let target_first_edge: Vec<u32> = g
         .edge_to
         .par_iter()
-        .map(|&to| input.first_edge[to as usize])
+        .map(|&to| g.first_edge[to as usize])
         .collect();
     let mut nb = Numbering {
         target_first_edge: &target_first_edge,
@@ -144,16 +170,21 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
         parent: Vec::with_capacity(node_count),
         stack: Vec::new(),
     };
-    nb.dfs(input, root, 0);
+    nb.dfs(g, g.root, 0);
     let reachable = nb.vertex.len();
     if reachable < node_count {
+        let mut retained = BitSet::new(node_count);
+        for (e, &to) in g.edge_to.iter().enumerate() {
+            if g.essential.get(e) {
+                retained.set(to as usize);
+            }
+        }
         for node in 0..node_count as u32 {
-            if !nb.visited.get(node as usize) && has_only_weak_retainers(input, node) {
-                nb.dfs(input, node, 0);
+            if !nb.visited.get(node as usize) && !retained.get(node as usize) {
+                nb.dfs(g, node, 0);
             }
         }
     }
-    // Vertices numbered from here on are the leftover cycles: dominated by the root.
     let numbered = nb.vertex.len();
     if numbered < node_count {
         for node in 0..node_count as u32 {
@@ -163,8 +194,28 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
             }
         }
     }
-    let Numbering { vertex, parent, .. } = nb;
-    drop(target_first_edge);
+    DfsNumbering {
+        vertex: nb.vertex,
+        parent: nb.parent,
+        reachable,
+        numbered,
+    }
+}
+
+/// Computes immediate dominators (see the module docs for unreachable nodes).
+pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
+    dominators_numbered(input, number_nodes(&input.forward()))
+}
+
+/// The dominators from a numbering [`number_nodes`] made of the same graph.
+pub fn dominators_numbered(input: &DominatorInput<'_>, numbering: DfsNumbering) -> Dominators {
+    let DfsNumbering {
+        vertex,
+        parent,
+        reachable,
+        numbered,
+    } = numbering;
+    let node_count = vertex.len();
     let mut number = vec![NONE; node_count];
     for (i, &node) in vertex.iter().enumerate() {
         number[node as usize] = i as u32;
@@ -301,15 +352,6 @@ fn predecessors(
             chunk
         })
         .collect()
-}
-
-fn has_only_weak_retainers(input: &DominatorInput<'_>, node: u32) -> bool {
-    let node = node as usize;
-    (input.first_retainer[node]..input.first_retainer[node + 1]).all(|slot| {
-        !input
-            .essential
-            .get(input.retainer_edge[slot as usize] as usize)
-    })
 }
 
 /// `eval(v)` for a linked vertex `v` while vertex `i` is processed: compresses the path from

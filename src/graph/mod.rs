@@ -62,10 +62,11 @@ pub struct HeapGraph {
     pub unreachable_count: usize,
 }
 
-/// Phases reported to a progress observer. Each phase runs independent steps side by side
-/// (rayon joins): the retainer lists next to the DevTools flags, then the dominators next to
-/// the distances and class names.
-pub const PHASES: &[&str] = &["retainers+flags", "dominators+distances+classes"];
+/// Phases reported to a progress observer. Each phase runs two chains of steps side by side
+/// (a rayon join), the first being the longer one: the essential edges and the dominators'
+/// DFS next to the retainer lists, DOM state, shallow sizes and class names; then the rest of
+/// the dominators and the retained sizes next to the distances.
+pub const PHASES: &[&str] = &["flags+dfs+retainers+classes", "dominators+distances"];
 
 impl HeapGraph {
     /// Builds every derived column. `progress` is told each phase as it starts.
@@ -73,55 +74,57 @@ impl HeapGraph {
         let root = 0u32;
         let s = &snapshot;
         progress(PHASES[0]);
-        // The dominators wait for the essential edges (page-owned nodes, WeakMap tables);
-        // the retainers, DOM state and shallow sizes are built alongside.
-        let ((weakmaps, essential), ((first_retainer, retainer_edge, retainer_node), rest)) =
-            rayon::join(
-                || {
-                    let page_owned = mark_page_owned(s, root);
-                    let weakmaps = WeakMapEdgeNames::find(s);
-                    let essential = essential_edges(s, root, &page_owned, &weakmaps);
-                    (weakmaps, essential)
-                },
-                || {
-                    rayon::join(
-                        || build_retainers(s),
-                        || {
-                            let detached = propagate_dom_state(s);
-                            let has_user_roots =
-                                s.edges_of(root).any(|e| is_user_root(s, s.edge_to[e]));
-                            let self_size = if has_user_roots {
-                                shallow_sizes(s, root)
-                            } else {
-                                s.node_self_size.clone()
-                            };
-                            (detached, has_user_roots, self_size)
-                        },
-                    )
-                },
-            );
-        let (detached, has_user_roots, self_size) = rest;
-        progress(PHASES[1]);
-        let (doms, (distance, classes)) = rayon::join(
+        let (
+            (weakmaps, essential, numbering),
+            (retainers, (detached, has_user_roots, self_size, classes)),
+        ) = rayon::join(
             || {
-                dominators::dominators(&dominators::DominatorInput {
+                let page_owned = mark_page_owned(s, root);
+                let weakmaps = WeakMapEdgeNames::find(s);
+                let essential = essential_edges(s, root, &page_owned, &weakmaps);
+                drop(page_owned);
+                let numbering = dominators::number_nodes(&dominators::ForwardGraph {
                     root,
                     first_edge: &s.first_edge,
                     edge_to: &s.edge_to,
-                    first_retainer: &first_retainer,
-                    retainer_edge: &retainer_edge,
-                    retainer_node: &retainer_node,
                     essential: &essential,
-                })
+                });
+                (weakmaps, essential, numbering)
             },
             || {
-                rayon::join(
-                    || distances(s, root, &weakmaps),
-                    || Classes::compute(s, &detached),
-                )
+                let retainers = build_retainers(s);
+                let detached = propagate_dom_state(s);
+                let has_user_roots = s.edges_of(root).any(|e| is_user_root(s, s.edge_to[e]));
+                let self_size = if has_user_roots {
+                    shallow_sizes(s, root)
+                } else {
+                    s.node_self_size.clone()
+                };
+                let classes = Classes::compute(s, &detached);
+                (retainers, (detached, has_user_roots, self_size, classes))
             },
         );
-        let retained_size = dominators::retained_sizes(&doms, &self_size);
+        let (first_retainer, retainer_edge, retainer_node) = retainers;
+        progress(PHASES[1]);
+        let ((doms, retained_size), distance) = rayon::join(
+            || {
+                let doms = dominators::dominators_numbered(
+                    &dominators::DominatorInput {
+                        root,
+                        first_edge: &s.first_edge,
+                        edge_to: &s.edge_to,
+                        first_retainer: &first_retainer,
+                        retainer_edge: &retainer_edge,
+                        retainer_node: &retainer_node,
+                        essential: &essential,
+                    },
+                    numbering,
+                );
+                let retained_size = dominators::retained_sizes(&doms, &self_size);
+                (doms, retained_size)
+            },
+            || distances(s, root, &weakmaps),
+        );
         // The dominators' first DFS is the one from the root over essential edges.
         let unreachable_count = snapshot.node_count() - doms.reachable;
         HeapGraph {
@@ -512,24 +515,29 @@ fn distances(s: &Snapshot, root: u32, weakmaps: &WeakMapEdgeNames) -> Vec<i32> {
         true
     };
     let mut distance = vec![NO_DISTANCE; n];
+    // Whether a node has a distance, asked of every edge's target: a bit per node stays in
+    // cache where `distance` (32 MB for 8 M nodes) would miss.
+    let mut seen = BitSet::new(n);
     let mut queue: Vec<u32> = Vec::with_capacity(n);
     for e in s.edges_of(root) {
         let to = s.edge_to[e];
         if is_user_root(s, to) {
             distance[to as usize] = 1;
+            seen.set(to as usize);
             queue.push(to);
         }
     }
     let user_roots = queue.len();
-    bfs(s, &mut queue, 0, &mut distance, &mut filter);
+    bfs(s, &mut queue, 0, &mut distance, &mut seen, &mut filter);
     distance[root as usize] = if user_roots > 0 {
         BASE_SYSTEM_DISTANCE
     } else {
         0
     };
+    seen.set(root as usize);
     let start = queue.len();
     queue.push(root);
-    bfs(s, &mut queue, start, &mut distance, &mut filter);
+    bfs(s, &mut queue, start, &mut distance, &mut seen, &mut filter);
     distance
 }
 
@@ -540,6 +548,7 @@ fn bfs<F: FnMut(u32, usize) -> bool>(
     queue: &mut Vec<u32>,
     mut head: usize,
     distance: &mut [i32],
+    seen: &mut BitSet,
     filter: &mut F,
 ) {
     let weak = s.layout.edge_types.weak;
@@ -553,12 +562,13 @@ fn bfs<F: FnMut(u32, usize) -> bool>(
                 continue;
             }
             let to = s.edge_to[e];
-            if distance[to as usize] != NO_DISTANCE {
+            if seen.get(to as usize) {
                 continue;
             }
             if !filter(node, e) {
                 continue;
             }
+            seen.set(to as usize);
             distance[to as usize] = d;
             queue.push(to);
         }
