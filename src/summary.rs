@@ -9,7 +9,7 @@ use crate::graph::locations::ScriptNames;
 use rayon::prelude::*;
 
 use crate::graph::prefetch::prefetch;
-use crate::graph::HeapGraph;
+use crate::graph::{HeapGraph, NO_DISTANCE};
 use crate::report::summary::{ClassRow, DominatorRow, SnapshotInfo, Statistics, SummaryReport};
 
 /// How to order class rows.
@@ -72,7 +72,9 @@ impl ClassAggregates {
             let c = graph.classes.class_of[n] as usize;
             agg.count[c] += 1;
             agg.self_size[c] += size;
-            agg.distance[c] = agg.distance[c].min(graph.distance[n]);
+            // A graph built without distances leaves `distance` empty.
+            let distance = graph.distance.get(n).copied().unwrap_or(NO_DISTANCE);
+            agg.distance[c] = agg.distance[c].min(distance);
         }
         // A member counts when no dominator-tree ancestor is a member of its class. Lay the
         // tree out in preorder, then sweep the preorder with a stack of the counted members

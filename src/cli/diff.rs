@@ -6,11 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use heapscan::diff::{diff_with_last, DiffOptions, Digest};
+use heapscan::diff::{diff_with_last, DiffOptions, Digest, LastMeasurement, Measurement};
+use heapscan::graph::Columns;
 use heapscan::report::diff::{render, Thresholds};
 use heapscan::report::Format;
 
-use super::progress::{load_graph, timing};
+use super::progress::{load_graph_alongside, timing};
 use super::{open_output, Outcome};
 
 #[derive(Args)]
@@ -91,15 +92,28 @@ pub fn analyse(
     let Some((last_file, earlier)) = files.split_last().filter(|(_, e)| !e.is_empty()) else {
         anyhow::bail!("diff needs two or more snapshots");
     };
+    // A diff reads no distances; what it measures without dominators is measured while
+    // they are computed.
     let mut digests = Vec::with_capacity(files.len());
     for file in earlier {
-        let graph = load_graph(file)?;
+        let (graph, measured) = load_graph_alongside(file, Columns::NoDistances, Measurement::new)?;
         timing(Some("digest"));
-        digests.push(Digest::new(&graph, &file.display().to_string()));
+        digests.push(Digest::finish(
+            &graph,
+            measured,
+            &file.display().to_string(),
+        ));
     }
-    let last = load_graph(last_file)?;
+    let (last, measured) =
+        load_graph_alongside(last_file, Columns::NoDistances, LastMeasurement::new)?;
     timing(Some("digest+suspects"));
-    let report = diff_with_last(digests, &last, &last_file.display().to_string(), options);
+    let report = diff_with_last(
+        digests,
+        &last,
+        measured,
+        &last_file.display().to_string(),
+        options,
+    );
     timing(None);
     Ok(report)
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use heapscan::graph::HeapGraph;
+use heapscan::graph::{Columns, HeapGraph};
 use heapscan::snapshot::Snapshot;
 
 /// A spinner that is hidden when stderr is not a terminal.
@@ -51,17 +51,32 @@ impl Drop for Progress {
 
 /// Reads and analyses one snapshot with progress shown.
 pub fn load_graph(path: &Path) -> heapscan::error::Result<HeapGraph> {
+    Ok(load_graph_alongside(path, Columns::All, |_| ())?.0)
+}
+
+/// [`load_graph`] that also runs `alongside` while the dominators are computed (see
+/// [`HeapGraph::build_alongside`]).
+pub fn load_graph_alongside<R: Send>(
+    path: &Path,
+    columns: Columns,
+    alongside: impl FnOnce(&HeapGraph) -> R + Send,
+) -> heapscan::error::Result<(HeapGraph, R)> {
     let progress = Progress::new();
     let name = path.display().to_string();
     progress.phase(format!("{name}: reading"));
     timing(Some("read+parse"));
     let snapshot = Snapshot::open(path)?;
-    let graph = HeapGraph::build(snapshot, &|phase| {
-        timing(Some(phase));
-        progress.phase(format!("{name}: {phase}"))
-    });
+    let built = HeapGraph::build_alongside(
+        snapshot,
+        columns,
+        &|phase| {
+            timing(Some(phase));
+            progress.phase(format!("{name}: {phase}"))
+        },
+        alongside,
+    );
     progress.finish();
-    Ok(graph)
+    Ok(built)
 }
 
 /// The running phase of `HEAPSCAN_TIMINGS`: when the command started, when the phase did.

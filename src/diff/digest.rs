@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::shapes::{CollectionKind, Shapes, NO_LOCATION};
+use crate::graph::locations::ScriptNames;
 use crate::graph::HeapGraph;
 use crate::summary::ClassAggregates;
 
@@ -106,12 +107,29 @@ impl Digest {
     pub fn new(graph: &HeapGraph, file: &str) -> Digest {
         // The class aggregates are one sequential walk of the dominator tree: run it beside
         // the rest of the digest (mostly parallel scans) instead of before it.
-        let (agg, rest) = rayon::join(|| ClassAggregates::compute(graph), || Self::measure(graph));
-        let shapes = &rest.shapes;
+        let (agg, measured) = rayon::join(
+            || ClassAggregates::compute(graph),
+            || Measurement::new(graph),
+        );
+        Self::assemble(graph, &agg, measured, file)
+    }
+
+    /// Completes a digest from what [`Measurement::new`] measured of the same graph (while
+    /// its dominators were being computed).
+    pub fn finish(graph: &HeapGraph, measured: Measurement, file: &str) -> Digest {
+        Self::assemble(graph, &ClassAggregates::compute(graph), measured, file)
+    }
+
+    fn assemble(
+        graph: &HeapGraph,
+        agg: &ClassAggregates,
+        measured: Measurement,
+        file: &str,
+    ) -> Digest {
         let classes: Vec<ClassDigest> = (0..graph.classes.len())
             .map(|c| {
                 let location = graph.classes.locations[c]
-                    .map(|l| shapes.scripts.format(l.script_id, l.line, l.column));
+                    .map(|l| measured.scripts.format(l.script_id, l.line, l.column));
                 let name = graph.classes.names[c].clone();
                 ClassDigest {
                     key: class_key(&name, location.as_deref()),
@@ -123,7 +141,8 @@ impl Digest {
                 }
             })
             .collect();
-        let Measured {
+        let retained = |n: u32| graph.retained_size[n as usize];
+        let Measurement {
             ids,
             id_class,
             id_self,
@@ -133,7 +152,7 @@ impl Digest {
             closures,
             max_node_id,
             ..
-        } = rest;
+        } = measured;
         Digest {
             file: file.to_string(),
             node_count: graph.snapshot.node_count() as u64,
@@ -144,15 +163,58 @@ impl Digest {
             ids,
             id_class,
             id_self,
-            collections,
-            listeners,
-            timers,
-            closures,
+            collections: collections
+                .into_iter()
+                .map(|(mut c, n)| {
+                    c.retained_size = retained(n);
+                    c
+                })
+                .collect(),
+            listeners: listeners
+                .into_iter()
+                .map(|(mut l, holder)| {
+                    l.retained_size = retained(holder);
+                    l
+                })
+                .collect(),
+            timers: timers
+                .into_iter()
+                .map(|(mut t, nodes)| {
+                    t.retained_size = nodes.iter().map(|&n| retained(n)).sum();
+                    t
+                })
+                .collect(),
+            closures: closures
+                .into_iter()
+                .map(|(mut c, head)| {
+                    c.chain_retained_size = retained(head);
+                    c
+                })
+                .collect(),
         }
     }
+}
 
-    /// Everything but the class totals.
-    fn measure(graph: &HeapGraph) -> Measured<'_> {
+/// The part of a [`Digest`] that needs no dominators, so it can be measured while they are
+/// computed ([`HeapGraph::build_alongside`]). Retained sizes are left at 0, with the node
+/// each one is read from when the digest is finished.
+pub struct Measurement {
+    ids: Vec<u32>,
+    id_class: Vec<u32>,
+    id_self: Vec<u64>,
+    collections: Vec<(CollectionDigest, u32)>,
+    listeners: Vec<(ListenerDigest, u32)>,
+    timers: Vec<(GroupDigest, Vec<u32>)>,
+    closures: Vec<(ClosureDigest, u32)>,
+    max_node_id: u32,
+    scripts: ScriptNames,
+    /// Per node: its index in the snapshot's locations (see [`Shapes::location_index`]).
+    pub(crate) location_index: Vec<u32>,
+}
+
+impl Measurement {
+    /// Measures `graph`; reads no dominator column.
+    pub fn new(graph: &HeapGraph) -> Measurement {
         let s = &graph.snapshot;
         let shapes = Shapes::new(graph);
         let mut objects: Vec<(u32, u32, u64)> = (0..s.node_count())
@@ -167,51 +229,59 @@ impl Digest {
         drop(objects);
 
         let (lists, listener_storage) = shapes.listener_lists();
-        let mut listeners: Vec<ListenerDigest> = lists
+        let mut listeners: Vec<(ListenerDigest, u32)> = lists
             .iter()
-            .map(|l| ListenerDigest {
-                emitter_id: s.node_id[l.emitter as usize],
-                event: l.event.clone(),
-                count: l.listeners.len() as u64,
-                retained_size: graph.retained_size[l.holder as usize],
+            .map(|l| {
+                let digest = ListenerDigest {
+                    emitter_id: s.node_id[l.emitter as usize],
+                    event: l.event.clone(),
+                    count: l.listeners.len() as u64,
+                    retained_size: 0,
+                };
+                (digest, l.holder)
             })
             .collect();
-        listeners.sort_by(|a, b| (a.emitter_id, &a.event).cmp(&(b.emitter_id, &b.event)));
+        listeners.sort_by(|(a, _), (b, _)| (a.emitter_id, &a.event).cmp(&(b.emitter_id, &b.event)));
 
-        let mut collections: Vec<CollectionDigest> = (0..s.node_count() as u32)
+        let mut collections: Vec<(CollectionDigest, u32)> = (0..s.node_count() as u32)
             .into_par_iter()
             .filter(|&n| !listener_storage.get(n as usize))
             .filter_map(|n| {
                 let kind = shapes.collection_kind(n)?;
                 let (entries, _) = shapes.collection_entries(n, kind);
-                (entries >= MIN_TRACKED_ENTRIES).then(|| CollectionDigest {
-                    id: s.node_id[n as usize],
-                    kind,
-                    entries,
-                    retained_size: graph.retained_size[n as usize],
+                (entries >= MIN_TRACKED_ENTRIES).then(|| {
+                    let digest = CollectionDigest {
+                        id: s.node_id[n as usize],
+                        kind,
+                        entries,
+                        retained_size: 0,
+                    };
+                    (digest, n)
                 })
             })
             .collect();
-        collections.sort_by_key(|c| c.id);
+        collections.sort_by_key(|(c, _)| c.id);
 
         let location_index = shapes.location_index();
-        let mut timer_groups: FxHashMap<String, GroupDigest> = FxHashMap::default();
+        let mut timer_groups: FxHashMap<String, (GroupDigest, Vec<u32>)> = FxHashMap::default();
         for t in shapes.timers() {
             let key = function_key(&shapes, t.callback, &location_index);
-            let group = timer_groups.entry(key.clone()).or_insert(GroupDigest {
-                key,
-                count: 0,
-                retained_size: 0,
+            let (group, nodes) = timer_groups.entry(key.clone()).or_insert_with(|| {
+                let group = GroupDigest {
+                    key,
+                    count: 0,
+                    retained_size: 0,
+                };
+                (group, Vec::new())
             });
             group.count += 1;
-            group.retained_size += graph.retained_size[t.timer as usize];
+            nodes.push(t.timer);
         }
-        let mut timers: Vec<GroupDigest> = timer_groups.into_values().collect();
-        timers.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut timers: Vec<(GroupDigest, Vec<u32>)> = timer_groups.into_values().collect();
+        timers.sort_by(|(a, _), (b, _)| a.key.cmp(&b.key));
 
         let closures = closure_chains(&shapes, &location_index);
-
-        Measured {
+        Measurement {
             ids,
             id_class,
             id_self,
@@ -220,22 +290,10 @@ impl Digest {
             timers,
             closures,
             max_node_id: max_heap_id(graph),
-            shapes,
+            scripts: shapes.into_scripts(),
+            location_index,
         }
     }
-}
-
-/// [`Digest::measure`]'s result.
-struct Measured<'g> {
-    ids: Vec<u32>,
-    id_class: Vec<u32>,
-    id_self: Vec<u64>,
-    collections: Vec<CollectionDigest>,
-    listeners: Vec<ListenerDigest>,
-    timers: Vec<GroupDigest>,
-    closures: Vec<ClosureDigest>,
-    max_node_id: u32,
-    shapes: Shapes<'g>,
 }
 
 /// The highest id of a V8 heap object. Embedder (`native`) and `synthetic` nodes are left
@@ -253,7 +311,7 @@ fn max_heap_id(graph: &HeapGraph) -> u32 {
 
 /// Closures per function location, with the longest chain of closures of that function each
 /// capturing the previous one in its context.
-fn closure_chains(shapes: &Shapes<'_>, location_index: &[u32]) -> Vec<ClosureDigest> {
+fn closure_chains(shapes: &Shapes<'_>, location_index: &[u32]) -> Vec<(ClosureDigest, u32)> {
     let graph = shapes.graph;
     let s = &graph.snapshot;
     let closure = s.layout.node_types.closure;
@@ -298,16 +356,19 @@ fn closure_chains(shapes: &Shapes<'_>, location_index: &[u32]) -> Vec<ClosureDig
             entry.2 = start;
         }
     }
-    let mut out: Vec<ClosureDigest> = per_key
+    let mut out: Vec<(ClosureDigest, u32)> = per_key
         .into_values()
         .filter(|&(count, longest, _)| count >= 2 || longest >= 2)
-        .map(|(count, longest, head)| ClosureDigest {
-            key: function_key(shapes, head, location_index),
-            count,
-            longest_chain: longest,
-            chain_retained_size: graph.retained_size[head as usize],
+        .map(|(count, longest, head)| {
+            let digest = ClosureDigest {
+                key: function_key(shapes, head, location_index),
+                count,
+                longest_chain: longest,
+                chain_retained_size: 0,
+            };
+            (digest, head)
         })
         .collect();
-    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out.sort_by(|(a, _), (b, _)| a.key.cmp(&b.key));
     out
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use crate::graph::bits::BitSet;
 use crate::graph::HeapGraph;
 use crate::report::diff::{ClassChange, DiffReport, SnapshotSummary, Thresholds};
-pub use digest::Digest;
+pub use digest::{Digest, Measurement};
 
 /// What the user asked of the diff.
 #[derive(Debug, Clone, Default)]
@@ -189,17 +189,38 @@ pub fn diff(digests: &[Digest], last: &HeapGraph, options: &DiffOptions) -> Diff
     report(digests, &suspects::Last::new(last), options)
 }
 
+/// The last snapshot's share of a diff that reads no dominator column: its digest's
+/// measurement and what the leak detectors look up. Made while the last graph's dominators
+/// are computed ([`HeapGraph::build_alongside`]).
+pub struct LastMeasurement {
+    measured: Measurement,
+    prep: suspects::LastPrep,
+}
+
+impl LastMeasurement {
+    /// Measures `graph` (built or being built).
+    pub fn new(graph: &HeapGraph) -> LastMeasurement {
+        let measured = Measurement::new(graph);
+        let prep = suspects::LastPrep::new(graph, measured.location_index.clone());
+        LastMeasurement { measured, prep }
+    }
+}
+
 /// [`diff`] of the `earlier` digests and the graph of the last snapshot (called `file`),
-/// digesting it and preparing the suspects' descriptions side by side.
+/// finishing what [`LastMeasurement::new`] measured of it.
 pub fn diff_with_last(
     mut earlier: Vec<Digest>,
     last: &HeapGraph,
+    measured: LastMeasurement,
     file: &str,
     options: &DiffOptions,
 ) -> DiffReport {
-    let (digest, prepared) = rayon::join(|| Digest::new(last, file), || suspects::Last::new(last));
-    earlier.push(digest);
-    report(&earlier, &prepared, options)
+    earlier.push(Digest::finish(last, measured.measured, file));
+    report(
+        &earlier,
+        &suspects::Last::prepared(last, measured.prep),
+        options,
+    )
 }
 
 fn report(digests: &[Digest], last: &suspects::Last<'_>, options: &DiffOptions) -> DiffReport {

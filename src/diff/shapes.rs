@@ -117,6 +117,11 @@ impl<'g> Shapes<'g> {
         }
     }
 
+    /// The script names, once the shapes are no longer needed.
+    pub fn into_scripts(self) -> ScriptNames {
+        self.scripts
+    }
+
     fn is_name(&self, string: u32, which: usize) -> bool {
         self.names.is(string, which)
     }

@@ -38,7 +38,7 @@ fn growth_per_step(values: &[u64]) -> f64 {
 }
 
 /// Everything the detectors read from the last snapshot. The costly part (shortest paths) is
-/// built on first use: with no suspect, it is not needed.
+/// built on first use, unless it was prepared ([`LastPrep`]): with no suspect, it is not needed.
 pub(super) struct Last<'g> {
     graph: &'g HeapGraph,
     shapes: Shapes<'g>,
@@ -47,22 +47,58 @@ pub(super) struct Last<'g> {
     by_id: Vec<(u32, u32)>,
 }
 
+/// The part of [`Last`] that reads no dominator column, made while the dominators are
+/// computed: the id index and the shortest paths (computed eagerly, on a core that would
+/// otherwise wait).
+pub struct LastPrep {
+    location_index: Vec<u32>,
+    by_id: Vec<(u32, u32)>,
+    paths: ShortestPaths,
+}
+
+impl LastPrep {
+    /// Prepares for `graph`, whose `location_index` is already known.
+    pub fn new(graph: &HeapGraph, location_index: Vec<u32>) -> LastPrep {
+        LastPrep {
+            location_index,
+            by_id: id_index(graph),
+            paths: ShortestPaths::compute(graph),
+        }
+    }
+}
+
+/// (node id, node) for every node, by id.
+fn id_index(graph: &HeapGraph) -> Vec<(u32, u32)> {
+    let s = &graph.snapshot;
+    let mut by_id: Vec<(u32, u32)> = (0..s.node_count() as u32)
+        .into_par_iter()
+        .map(|n| (s.node_id[n as usize], n))
+        .collect();
+    by_id.par_sort_unstable();
+    by_id
+}
+
 impl<'g> Last<'g> {
     pub(super) fn new(graph: &'g HeapGraph) -> Last<'g> {
         let shapes = Shapes::new(graph);
         let location_index = shapes.location_index();
-        let s = &graph.snapshot;
-        let mut by_id: Vec<(u32, u32)> = (0..s.node_count() as u32)
-            .into_par_iter()
-            .map(|n| (s.node_id[n as usize], n))
-            .collect();
-        by_id.par_sort_unstable();
         Last {
             graph,
             paths: OnceCell::new(),
             shapes,
             location_index,
-            by_id,
+            by_id: id_index(graph),
+        }
+    }
+
+    /// [`Last`] from what was prepared of the same graph.
+    pub(super) fn prepared(graph: &'g HeapGraph, prep: LastPrep) -> Last<'g> {
+        Last {
+            graph,
+            paths: OnceCell::from(prep.paths),
+            shapes: Shapes::new(graph),
+            location_index: prep.location_index,
+            by_id: prep.by_id,
         }
     }
 

@@ -50,7 +50,8 @@ pub struct HeapGraph {
     pub dominator_order: Vec<u32>,
     /// Per node: retained size.
     pub retained_size: Vec<u64>,
-    /// Per node: BFS distance from the roots, or [`NO_DISTANCE`].
+    /// Per node: BFS distance from the roots, or [`NO_DISTANCE`]; empty when built with
+    /// [`Columns::NoDistances`].
     pub distance: Vec<i32>,
     /// Per node: whether DevTools renames it `Detached …` (a detached DOM node).
     pub detached: BitSet,
@@ -65,12 +66,38 @@ pub struct HeapGraph {
 /// Phases reported to a progress observer. Each phase runs two chains of steps side by side
 /// (a rayon join), the first being the longer one: the essential edges and the dominators'
 /// DFS next to the retainer lists, DOM state, shallow sizes and class names; then the rest of
-/// the dominators and the retained sizes next to the distances.
+/// the dominators and the retained sizes next to the distances and whatever the caller runs
+/// alongside ([`HeapGraph::build_alongside`]).
 pub const PHASES: &[&str] = &["flags+dfs+retainers+classes", "dominators+distances"];
+
+/// Which optional columns a build computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Columns {
+    /// Every column.
+    All,
+    /// No distances (`distance` stays empty): for analyses that never read them, such as
+    /// snapshot diffs.
+    NoDistances,
+}
 
 impl HeapGraph {
     /// Builds every derived column. `progress` is told each phase as it starts.
     pub fn build(snapshot: Snapshot, progress: &dyn Fn(&str)) -> HeapGraph {
+        Self::build_alongside(snapshot, Columns::All, progress, |_| ()).0
+    }
+
+    /// Builds the graph and runs `alongside` while the dominators are computed, on the core
+    /// the dominators leave idle (their second half is one sequential loop).
+    ///
+    /// `alongside` sees the graph before its dominator columns exist: `idom`,
+    /// `dominator_order`, `retained_size` and `distance` are empty and `unreachable_count`
+    /// is 0; everything else is final.
+    pub fn build_alongside<R: Send>(
+        snapshot: Snapshot,
+        columns: Columns,
+        progress: &dyn Fn(&str),
+        alongside: impl FnOnce(&HeapGraph) -> R + Send,
+    ) -> (HeapGraph, R) {
         let root = 0u32;
         let s = &snapshot;
         progress(PHASES[0]);
@@ -105,29 +132,8 @@ impl HeapGraph {
             },
         );
         let (first_retainer, retainer_edge, retainer_node) = retainers;
-        progress(PHASES[1]);
-        let ((doms, retained_size), distance) = rayon::join(
-            || {
-                let doms = dominators::dominators_numbered(
-                    &dominators::DominatorInput {
-                        root,
-                        first_edge: &s.first_edge,
-                        edge_to: &s.edge_to,
-                        first_retainer: &first_retainer,
-                        retainer_edge: &retainer_edge,
-                        retainer_node: &retainer_node,
-                        essential: &essential,
-                    },
-                    numbering,
-                );
-                let retained_size = dominators::retained_sizes(&doms, &self_size);
-                (doms, retained_size)
-            },
-            || distances(s, root, &weakmaps),
-        );
-        // The dominators' first DFS is the one from the root over essential edges.
-        let unreachable_count = snapshot.node_count() - doms.reachable;
-        HeapGraph {
+        // Everything but the dominator columns, which are filled in below.
+        let mut graph = HeapGraph {
             snapshot,
             root,
             first_retainer,
@@ -135,15 +141,49 @@ impl HeapGraph {
             retainer_node,
             essential,
             self_size,
-            idom: doms.idom,
-            dominator_order: doms.preorder,
-            retained_size,
-            distance,
+            idom: Vec::new(),
+            dominator_order: Vec::new(),
+            retained_size: Vec::new(),
+            distance: Vec::new(),
             detached,
             classes,
             has_user_roots,
-            unreachable_count,
-        }
+            unreachable_count: 0,
+        };
+        progress(PHASES[1]);
+        let g = &graph;
+        let ((doms, retained_size), (distance, beside)) = rayon::join(
+            || {
+                let doms = dominators::dominators_numbered(
+                    &dominators::DominatorInput {
+                        root,
+                        first_edge: &g.snapshot.first_edge,
+                        edge_to: &g.snapshot.edge_to,
+                        first_retainer: &g.first_retainer,
+                        retainer_edge: &g.retainer_edge,
+                        retainer_node: &g.retainer_node,
+                        essential: &g.essential,
+                    },
+                    numbering,
+                );
+                let retained_size = dominators::retained_sizes(&doms, &g.self_size);
+                (doms, retained_size)
+            },
+            || {
+                let distance = match columns {
+                    Columns::All => distances(&g.snapshot, root, &weakmaps),
+                    Columns::NoDistances => Vec::new(),
+                };
+                (distance, alongside(g))
+            },
+        );
+        // The dominators' first DFS is the one from the root over essential edges.
+        graph.unreachable_count = graph.node_count() - doms.reachable;
+        graph.idom = doms.idom;
+        graph.dominator_order = doms.preorder;
+        graph.retained_size = retained_size;
+        graph.distance = distance;
+        (graph, beside)
     }
 
     /// Number of nodes.
