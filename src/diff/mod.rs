@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::graph::bits::BitSet;
 use crate::graph::HeapGraph;
+use crate::paths::ShortestPaths;
 use crate::report::diff::{ClassChange, DiffReport, SnapshotSummary, Thresholds};
 pub use digest::{Digest, Measurement};
 
@@ -200,8 +201,8 @@ pub struct LastMeasurement {
 impl LastMeasurement {
     /// Measures `graph` (built or being built).
     pub fn new(graph: &HeapGraph) -> LastMeasurement {
-        let measured = Measurement::new(graph);
-        let prep = suspects::LastPrep::new(graph, measured.location_index.clone());
+        let mut measured = Measurement::new(graph);
+        let prep = suspects::LastPrep::take(&mut measured);
         LastMeasurement { measured, prep }
     }
 }
@@ -215,10 +216,15 @@ pub fn diff_with_last(
     file: &str,
     options: &DiffOptions,
 ) -> DiffReport {
-    earlier.push(Digest::finish(last, measured.measured, file));
+    // The class totals' sweep leaves a core idle: the shortest paths take it.
+    let (digest, paths) = rayon::join(
+        || Digest::finish(last, measured.measured, file),
+        || ShortestPaths::compute(last),
+    );
+    earlier.push(digest);
     report(
         &earlier,
-        &suspects::Last::prepared(last, measured.prep),
+        &suspects::Last::prepared(last, measured.prep, paths),
         options,
     )
 }

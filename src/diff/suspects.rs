@@ -7,10 +7,9 @@
 
 use std::cell::OnceCell;
 
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::digest::{function_key, Digest};
+use super::digest::{function_key, Digest, Measurement};
 use super::shapes::{CollectionKind, Shapes};
 use crate::graph::bits::BitSet;
 use crate::graph::HeapGraph;
@@ -48,34 +47,20 @@ pub(super) struct Last<'g> {
 }
 
 /// The part of [`Last`] that reads no dominator column, made while the dominators are
-/// computed: the id index and the shortest paths (computed eagerly, on a core that would
-/// otherwise wait).
+/// computed.
 pub struct LastPrep {
     location_index: Vec<u32>,
     by_id: Vec<(u32, u32)>,
-    paths: ShortestPaths,
 }
 
 impl LastPrep {
-    /// Prepares for `graph`, whose `location_index` is already known.
-    pub fn new(graph: &HeapGraph, location_index: Vec<u32>) -> LastPrep {
+    /// What a [`Measurement`] of the same graph already holds.
+    pub fn take(measured: &mut Measurement) -> LastPrep {
         LastPrep {
-            location_index,
-            by_id: id_index(graph),
-            paths: ShortestPaths::compute(graph),
+            location_index: measured.location_index.clone(),
+            by_id: std::mem::take(&mut measured.by_id),
         }
     }
-}
-
-/// (node id, node) for every node, by id.
-fn id_index(graph: &HeapGraph) -> Vec<(u32, u32)> {
-    let s = &graph.snapshot;
-    let mut by_id: Vec<(u32, u32)> = (0..s.node_count() as u32)
-        .into_par_iter()
-        .map(|n| (s.node_id[n as usize], n))
-        .collect();
-    by_id.par_sort_unstable();
-    by_id
 }
 
 impl<'g> Last<'g> {
@@ -87,15 +72,15 @@ impl<'g> Last<'g> {
             paths: OnceCell::new(),
             shapes,
             location_index,
-            by_id: id_index(graph),
+            by_id: super::digest::id_index(graph),
         }
     }
 
-    /// [`Last`] from what was prepared of the same graph.
-    pub(super) fn prepared(graph: &'g HeapGraph, prep: LastPrep) -> Last<'g> {
+    /// [`Last`] from what was prepared of the same graph, and its shortest paths.
+    pub(super) fn prepared(graph: &'g HeapGraph, prep: LastPrep, paths: ShortestPaths) -> Last<'g> {
         Last {
             graph,
-            paths: OnceCell::from(prep.paths),
+            paths: OnceCell::from(paths),
             shapes: Shapes::new(graph),
             location_index: prep.location_index,
             by_id: prep.by_id,
