@@ -78,38 +78,30 @@ impl ClassAggregates {
         }
         // A member counts when no dominator-tree ancestor is a member of its class. Lay the
         // tree out in preorder, then sweep the preorder with a stack of the counted members
-        // whose subtrees are still open. `dominator_order` puts every node after its
-        // dominator, so subtree sizes and preorder positions are two flat passes over it.
+        // whose subtrees are still open. Everything is indexed by position `j` in
+        // `dominator_order`, where a node's dominator sits at `up[j] < j`: subtree sizes and
+        // preorder positions are two flat passes, reading `up` in sequence.
         let n = graph.node_count();
-        let root = graph.root as usize;
         let order = &graph.dominator_order;
-        let idom = &graph.idom;
+        let up = &graph.dominator_order_idom;
         let mut size = vec![1u32; n];
-        for (k, &node) in order.iter().enumerate().skip(1).rev() {
-            if let Some(&ahead) = order.get(k.wrapping_sub(16)) {
-                prefetch(idom, ahead as usize);
-            }
-            size[idom[node as usize] as usize] += size[node as usize];
+        for j in (1..n).rev() {
+            size[up[j] as usize] += size[j];
         }
         // `next[d]`: where `d`'s next child's subtree starts.
         let mut position = vec![0u32; n];
         let mut next = vec![0u32; n];
-        next[root] = 1;
-        for (k, &node) in order.iter().enumerate().skip(1) {
-            if let Some(&ahead) = order.get(k + 16) {
-                prefetch(idom, ahead as usize);
-                prefetch(&size, ahead as usize);
-            }
-            let node = node as usize;
-            let d = idom[node] as usize;
+        next[0] = 1;
+        for j in 1..n {
+            let d = up[j] as usize;
             let at = next[d];
-            position[node] = at;
-            next[d] = at + size[node];
-            next[node] = at + 1;
+            position[j] = at;
+            next[d] = at + size[j];
+            next[j] = at + 1;
         }
-        let mut node_at = next;
-        for (node, &at) in position.iter().enumerate() {
-            node_at[at as usize] = node as u32;
+        let mut at_position = next;
+        for (j, &at) in position.iter().enumerate() {
+            at_position[at as usize] = j as u32;
         }
         // Sweep slices of the preorder in parallel. A slice starts with what is open at its
         // first position: the classes of that node's ancestors (their counted members).
@@ -121,24 +113,31 @@ impl ClassAggregates {
             let mut open: Vec<(u32, u32)> = Vec::new(); // (subtree end, class) of counted members
             if from > 0 {
                 let mut ancestors = Vec::new();
-                let mut a = node_at[from] as usize;
-                while a != root {
-                    a = idom[a] as usize;
+                let mut a = at_position[from] as usize;
+                while a != 0 {
+                    a = up[a] as usize;
                     ancestors.push(a);
                 }
                 for &a in ancestors.iter().rev() {
-                    let c = graph.classes.class_of[a] as usize;
-                    if graph.self_size[a] != 0 && !active[c] {
+                    let node = order[a] as usize;
+                    let c = graph.classes.class_of[node] as usize;
+                    if graph.self_size[node] != 0 && !active[c] {
                         active[c] = true;
                         open.push((position[a] + size[a], c as u32));
                     }
                 }
             }
             for k in from..to {
-                if let Some(&ahead) = node_at.get(k + 16) {
-                    prefetch(&graph.self_size, ahead as usize);
-                    prefetch(&graph.classes.class_of, ahead as usize);
-                    prefetch(&size, ahead as usize);
+                // Two hops to a node's columns: ask for the position's entries early, and for
+                // the node's columns once its ordinal has had time to arrive.
+                if let Some(&far) = at_position.get(k + 32) {
+                    prefetch(order, far as usize);
+                    prefetch(&size, far as usize);
+                }
+                if let Some(&near) = at_position.get(k + 16) {
+                    let node = order[near as usize] as usize;
+                    prefetch(&graph.self_size, node);
+                    prefetch(&graph.classes.class_of, node);
                 }
                 while let Some(&(end, c)) = open.last() {
                     if end as usize > k {
@@ -147,11 +146,12 @@ impl ClassAggregates {
                     active[c as usize] = false;
                     open.pop();
                 }
-                let node = node_at[k] as usize;
+                let j = at_position[k] as usize;
+                let node = order[j] as usize;
                 let c = graph.classes.class_of[node] as usize;
                 if graph.self_size[node] != 0 && !active[c] {
                     active[c] = true;
-                    open.push((k as u32 + size[node], c as u32));
+                    open.push((k as u32 + size[j], c as u32));
                     retained[c] += graph.retained_size[node];
                 }
             }

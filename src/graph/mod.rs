@@ -48,6 +48,10 @@ pub struct HeapGraph {
     /// Every node once, each after its immediate dominator (the dominators' DFS order, root
     /// first): bottom-up passes walk it backwards, top-down passes forwards, with no tree.
     pub dominator_order: Vec<u32>,
+    /// Per position in `dominator_order`: the position of that node's immediate dominator
+    /// (always a smaller one; the root's is 0). Top-down and bottom-up passes over the
+    /// dominator tree read it in sequence instead of looking `idom` up node by node.
+    pub dominator_order_idom: Vec<u32>,
     /// Per node: retained size.
     pub retained_size: Vec<u64>,
     /// Per node: BFS distance from the roots, or [`NO_DISTANCE`]; empty when built with
@@ -143,6 +147,7 @@ impl HeapGraph {
             self_size,
             idom: Vec::new(),
             dominator_order: Vec::new(),
+            dominator_order_idom: Vec::new(),
             retained_size: Vec::new(),
             distance: Vec::new(),
             detached,
@@ -181,6 +186,7 @@ impl HeapGraph {
         graph.unreachable_count = graph.node_count() - doms.reachable;
         graph.idom = doms.idom;
         graph.dominator_order = doms.preorder;
+        graph.dominator_order_idom = doms.idom_number;
         graph.retained_size = retained_size;
         graph.distance = distance;
         (graph, beside)
