@@ -163,36 +163,25 @@ impl Digest {
             ids,
             id_class,
             id_self,
-            collections: collections
-                .into_iter()
-                .map(|(mut c, n)| {
-                    c.retained_size = retained(n);
-                    c
-                })
-                .collect(),
-            listeners: listeners
-                .into_iter()
-                .map(|(mut l, holder)| {
-                    l.retained_size = retained(holder);
-                    l
-                })
-                .collect(),
-            timers: timers
-                .into_iter()
-                .map(|(mut t, nodes)| {
-                    t.retained_size = nodes.iter().map(|&n| retained(n)).sum();
-                    t
-                })
-                .collect(),
-            closures: closures
-                .into_iter()
-                .map(|(mut c, head)| {
-                    c.chain_retained_size = retained(head);
-                    c
-                })
-                .collect(),
+            collections: settle(collections, |c, &n| c.retained_size = retained(n)),
+            listeners: settle(listeners, |l, &holder| l.retained_size = retained(holder)),
+            timers: settle(timers, |t, nodes| {
+                t.retained_size = nodes.iter().map(|&n| retained(n)).sum();
+            }),
+            closures: settle(closures, |c, &head| c.chain_retained_size = retained(head)),
         }
     }
+}
+
+/// Measured items with what their retained size is read from, once it can be: `set` fills it.
+fn settle<T, K>(items: Vec<(T, K)>, set: impl Fn(&mut T, &K)) -> Vec<T> {
+    items
+        .into_iter()
+        .map(|(mut item, from)| {
+            set(&mut item, &from);
+            item
+        })
+        .collect()
 }
 
 /// The part of a [`Digest`] that needs no dominators, so it can be measured while they are
