@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 
 use crate::graph::bits::BitSet;
 use crate::graph::HeapGraph;
-use crate::paths::ShortestPaths;
 use crate::report::diff::{ClassChange, DiffReport, SnapshotSummary, Thresholds};
 pub use digest::{Digest, Measurement};
 
@@ -202,7 +201,7 @@ impl LastMeasurement {
     /// Measures `graph` (built or being built).
     pub fn new(graph: &HeapGraph) -> LastMeasurement {
         let mut measured = Measurement::new(graph);
-        let prep = suspects::LastPrep::take(&mut measured);
+        let prep = suspects::LastPrep::new(graph, &mut measured);
         LastMeasurement { measured, prep }
     }
 }
@@ -216,15 +215,10 @@ pub fn diff_with_last(
     file: &str,
     options: &DiffOptions,
 ) -> DiffReport {
-    // The class totals' sweep leaves a core idle: the shortest paths take it.
-    let (digest, paths) = rayon::join(
-        || Digest::finish(last, measured.measured, file),
-        || ShortestPaths::compute(last),
-    );
-    earlier.push(digest);
+    earlier.push(Digest::finish(last, measured.measured, file));
     report(
         &earlier,
-        &suspects::Last::prepared(last, measured.prep, paths),
+        &suspects::Last::prepared(last, measured.prep),
         options,
     )
 }

@@ -47,18 +47,22 @@ pub(super) struct Last<'g> {
 }
 
 /// The part of [`Last`] that reads no dominator column, made while the dominators are
-/// computed.
+/// computed: the id and location indexes a [`Measurement`] of the graph already holds, and
+/// the shortest paths (a full breadth-first walk, done eagerly on the core the dominators
+/// leave idle).
 pub struct LastPrep {
     location_index: Vec<u32>,
     by_id: Vec<(u32, u32)>,
+    paths: ShortestPaths,
 }
 
 impl LastPrep {
-    /// What a [`Measurement`] of the same graph already holds.
-    pub fn take(measured: &mut Measurement) -> LastPrep {
+    /// Prepares for `graph`, taking what `measured` (of the same graph) holds.
+    pub fn new(graph: &HeapGraph, measured: &mut Measurement) -> LastPrep {
         LastPrep {
             location_index: measured.location_index.clone(),
             by_id: std::mem::take(&mut measured.by_id),
+            paths: ShortestPaths::compute(graph),
         }
     }
 }
@@ -76,11 +80,11 @@ impl<'g> Last<'g> {
         }
     }
 
-    /// [`Last`] from what was prepared of the same graph, and its shortest paths.
-    pub(super) fn prepared(graph: &'g HeapGraph, prep: LastPrep, paths: ShortestPaths) -> Last<'g> {
+    /// [`Last`] from what was prepared of the same graph.
+    pub(super) fn prepared(graph: &'g HeapGraph, prep: LastPrep) -> Last<'g> {
         Last {
             graph,
-            paths: OnceCell::from(paths),
+            paths: OnceCell::from(prep.paths),
             shapes: Shapes::new(graph),
             location_index: prep.location_index,
             by_id: prep.by_id,
