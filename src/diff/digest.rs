@@ -258,7 +258,7 @@ impl Measurement {
             .filter(|&n| !listener_storage.get(n as usize))
             .filter_map(|n| {
                 let kind = shapes.collection_kind(n)?;
-                let (entries, _) = shapes.collection_entries(n, kind);
+                let entries = shapes.collection_entry_count(n, kind);
                 (entries >= MIN_TRACKED_ENTRIES).then(|| {
                     let digest = CollectionDigest {
                         id: s.node_id[n as usize],

@@ -334,8 +334,6 @@ impl<'g> Shapes<'g> {
     /// how the slot layout is found. Small-integer keys and values are not in snapshots, so an
     /// entry whose key and value are both small integers is not seen.
     pub fn collection_entries(&self, node: u32, kind: CollectionKind) -> (u64, Vec<u32>) {
-        let s = &self.graph.snapshot;
-        let et = s.layout.edge_types;
         match kind {
             CollectionKind::Map | CollectionKind::Set => {
                 let table = self.hash_table(node, kind);
@@ -349,29 +347,39 @@ impl<'g> Shapes<'g> {
                     .collect();
                 (entries.len() as u64, values)
             }
-            CollectionKind::Array => {
-                let values: Vec<u32> = s
-                    .edges_of(node)
-                    .filter(|&e| s.edge_type[e] == et.element)
-                    .map(|e| s.edge_to[e])
-                    .filter(|&v| !self.is_hole(v))
-                    .collect();
-                (values.len() as u64, values)
-            }
-            CollectionKind::Object => {
-                let values: Vec<u32> = s
-                    .edges_of(node)
-                    .filter(|&e| {
-                        let t = s.edge_type[e];
-                        t == et.element
-                            || (t == et.property && !self.is_name(s.edge_name[e], PROTO))
-                    })
-                    .map(|e| s.edge_to[e])
-                    .filter(|&v| !self.is_hole(v))
-                    .collect();
+            CollectionKind::Array | CollectionKind::Object => {
+                let values: Vec<u32> = self.member_values(node, kind).collect();
                 (values.len() as u64, values)
             }
         }
+    }
+
+    /// How many entries [`collection_entries`](Self::collection_entries) would find, without
+    /// collecting the members of arrays and objects (most objects are measured only to be
+    /// found too small to track).
+    pub fn collection_entry_count(&self, node: u32, kind: CollectionKind) -> u64 {
+        match kind {
+            CollectionKind::Map | CollectionKind::Set => self.collection_entries(node, kind).0,
+            CollectionKind::Array | CollectionKind::Object => {
+                self.member_values(node, kind).count() as u64
+            }
+        }
+    }
+
+    /// The members of an array (element edges) or the property values of an object (element
+    /// and property edges but `__proto__`), holes left out.
+    fn member_values(&self, node: u32, kind: CollectionKind) -> impl Iterator<Item = u32> + '_ {
+        let s = &self.graph.snapshot;
+        let et = s.layout.edge_types;
+        let properties = kind == CollectionKind::Object;
+        s.edges_of(node)
+            .filter(move |&e| {
+                let t = s.edge_type[e];
+                t == et.element
+                    || (properties && t == et.property && !self.is_name(s.edge_name[e], PROTO))
+            })
+            .map(move |e| s.edge_to[e])
+            .filter(move |&v| !self.is_hole(v))
     }
 
     /// The slots of a Map's or Set's hash table that hold heap objects. A Map uses three
