@@ -42,13 +42,12 @@ pub struct GcArgs {
 }
 
 pub fn run(args: GcArgs) -> Outcome {
-    let logs = gc::read_logs(&args.files)?;
     let rule = GrowthRule {
         warmup_ms: args.warmup.as_secs_f64() * 1000.0,
         min_growth_mb: args.min_growth,
         ..GrowthRule::default()
     };
-    let report = gc::analysis::analyse(&logs, &rule);
+    let report = gc::analyse_logs(&args.files, &rule)?;
     if let Some(path) = &args.plot {
         gc::plot::plot_svg(&report, path)?;
     }

@@ -66,12 +66,11 @@ pub fn run(args: ReportArgs) -> Outcome {
     let gc_trace = if args.gc.is_empty() {
         None
     } else {
-        let logs = gc::read_logs(&args.gc)?;
         let rule = GrowthRule {
             warmup_ms: args.gc_warmup.as_secs_f64() * 1000.0,
             ..GrowthRule::default()
         };
-        Some(gc::analysis::analyse(&logs, &rule))
+        Some(gc::analyse_logs(&args.gc, &rule)?)
     };
     let names: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
     let report = build(&names, gc_trace, &options, |i| load_graph(&args.files[i]))?;

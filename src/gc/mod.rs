@@ -32,3 +32,12 @@ pub fn read_logs(paths: &[impl AsRef<Path>]) -> Result<Vec<parse::ParsedLog>, Er
         })
         .collect()
 }
+
+/// Reads the logs ([`read_logs`]) and analyses them together under `rule`: what `heapscan gc`
+/// and the GC section of `heapscan report` show.
+pub fn analyse_logs(
+    paths: &[impl AsRef<Path>],
+    rule: &analysis::GrowthRule,
+) -> Result<analysis::GcReport, Error> {
+    Ok(analysis::analyse(&read_logs(paths)?, rule))
+}

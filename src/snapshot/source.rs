@@ -62,6 +62,13 @@ fn read_stream(path: &Path, reader: impl Read) -> Result<Vec<u8>> {
     Ok(raw)
 }
 
+/// The whole file at `path`, whose size is about `len`.
+fn read_whole(path: &Path, len: u64) -> io::Result<Vec<u8>> {
+    let mut raw = Vec::with_capacity(len as usize);
+    File::open(path)?.read_to_end(&mut raw)?;
+    Ok(raw)
+}
+
 impl Source {
     /// Opens `path` (or standard input for `-`), decompressing gzip or zstd transparently.
     pub fn open(path: &Path) -> Result<Source> {
@@ -97,11 +104,7 @@ impl Source {
         let magic = &magic[..got];
         if magic.starts_with(&GZIP_MAGIC) || magic.starts_with(&ZSTD_MAGIC) {
             // Compressed files are read whole; decompression needs a stream.
-            let mut raw = Vec::with_capacity(meta.len() as usize);
-            File::open(path)
-                .and_then(|mut f| f.read_to_end(&mut raw))
-                .map_err(io_err)?;
-            return Self::from_vec(path, raw);
+            return Self::from_vec(path, read_whole(path, meta.len()).map_err(io_err)?);
         }
         // SAFETY: the mapping is read-only and private. If another process truncates or rewrites
         // the file while we read it, we may see changed bytes (parsing then fails with an error)
@@ -117,13 +120,7 @@ impl Source {
                     compressed_len: None,
                 })
             }
-            Err(_) => {
-                let mut raw = Vec::with_capacity(meta.len() as usize);
-                File::open(path)
-                    .and_then(|mut f| f.read_to_end(&mut raw))
-                    .map_err(io_err)?;
-                Self::from_vec(path, raw)
-            }
+            Err(_) => Self::from_vec(path, read_whole(path, meta.len()).map_err(io_err)?),
         }
     }
 
