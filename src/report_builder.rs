@@ -6,7 +6,7 @@
 //! model, prints nothing. Reading files is the caller's (`load`), so progress display stays in
 //! the CLI.
 
-use crate::diff::{diff, DiffOptions, Digest};
+use crate::diff::{diff_with_last, DiffOptions, Digest, LastMeasurement};
 use crate::gc::analysis::GcReport;
 use crate::graph::HeapGraph;
 use crate::report::diff::Thresholds;
@@ -60,17 +60,18 @@ pub fn build<E>(
     for (i, file) in files.iter().enumerate() {
         let graph = load(i)?;
         snapshots.push(summarize(&graph, file, &summary_options));
-        if compare {
-            digests.push(Digest::new(&graph, file));
-        }
         if i + 1 == files.len() {
             last = Some(graph);
+        } else if compare {
+            digests.push(Digest::new(&graph, file));
         }
     }
-    let diff = match &last {
-        Some(graph) if compare => Some(diff(
-            &digests,
+    let diff = match (&last, files.last()) {
+        (Some(graph), Some(file)) if compare => Some(diff_with_last(
+            digests,
             graph,
+            LastMeasurement::new(graph),
+            file,
             &DiffOptions {
                 thresholds: options.thresholds.clone(),
                 top: Some(options.top),

@@ -105,7 +105,7 @@ pub fn analyse(
         ));
     }
     let (last, measured) =
-        load_graph_alongside(last_file, Columns::NoDistances, LastMeasurement::new)?;
+        load_graph_alongside(last_file, Columns::NoDistances, LastMeasurement::with_paths)?;
     timing(Some("digest+suspects"));
     let report = diff_with_last(
         digests,

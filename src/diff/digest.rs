@@ -204,7 +204,7 @@ pub struct Measurement {
 }
 
 /// (node id, node) for every node, by id.
-pub(crate) fn id_index(graph: &HeapGraph) -> Vec<(u32, u32)> {
+fn id_index(graph: &HeapGraph) -> Vec<(u32, u32)> {
     let s = &graph.snapshot;
     let mut by_id: Vec<(u32, u32)> = (0..s.node_count() as u32)
         .into_par_iter()

@@ -183,31 +183,33 @@ fn class_changes(digests: &[Digest], same: bool) -> Vec<ClassChange> {
     out
 }
 
-/// Compares the digests of successive snapshots (in order, at least two), the last of which
-/// is `last` in full, and names the leak suspects.
-pub fn diff(digests: &[Digest], last: &HeapGraph, options: &DiffOptions) -> DiffReport {
-    report(digests, &suspects::Last::new(last), options)
-}
-
 /// The last snapshot's share of a diff that reads no dominator column: its digest's
-/// measurement and what the leak detectors look up. Made while the last graph's dominators
-/// are computed ([`HeapGraph::build_alongside`]).
+/// measurement and what the leak detectors look up.
 pub struct LastMeasurement {
     measured: Measurement,
     prep: suspects::LastPrep,
 }
 
 impl LastMeasurement {
-    /// Measures `graph` (built or being built).
+    /// Measures `graph` (built or being built); shortest paths are walked when first needed.
     pub fn new(graph: &HeapGraph) -> LastMeasurement {
         let mut measured = Measurement::new(graph);
-        let prep = suspects::LastPrep::new(graph, &mut measured);
+        let prep = suspects::LastPrep::take(&mut measured);
         LastMeasurement { measured, prep }
+    }
+
+    /// [`new`](Self::new) with the shortest paths walked too: for the core the dominators
+    /// leave idle while they are computed ([`HeapGraph::build_alongside`]).
+    pub fn with_paths(graph: &HeapGraph) -> LastMeasurement {
+        let mut measurement = Self::new(graph);
+        measurement.prep.walk_paths(graph);
+        measurement
     }
 }
 
-/// [`diff`] of the `earlier` digests and the graph of the last snapshot (called `file`),
-/// finishing what [`LastMeasurement::new`] measured of it.
+/// Compares the `earlier` digests (in order, at least one) with the graph of the last
+/// snapshot (called `file`), finishing what [`LastMeasurement`] measured of it, and names the
+/// leak suspects.
 pub fn diff_with_last(
     mut earlier: Vec<Digest>,
     last: &HeapGraph,

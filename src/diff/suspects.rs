@@ -37,7 +37,8 @@ fn growth_per_step(values: &[u64]) -> f64 {
 }
 
 /// Everything the detectors read from the last snapshot. The costly part (shortest paths) is
-/// built on first use, unless it was prepared ([`LastPrep`]): with no suspect, it is not needed.
+/// built on first use unless it was prepared ([`LastPrep::walk_paths`]): with no suspect, it
+/// is not needed.
 pub(super) struct Last<'g> {
     graph: &'g HeapGraph,
     shapes: Shapes<'g>,
@@ -46,54 +47,41 @@ pub(super) struct Last<'g> {
     by_id: Vec<(u32, u32)>,
 }
 
-/// The part of [`Last`] that reads no dominator column, made while the dominators are
-/// computed: the id and location indexes a [`Measurement`] of the graph already holds, and
-/// the shortest paths (a full breadth-first walk, done eagerly on the core the dominators
-/// leave idle).
+/// The part of [`Last`] that reads no dominator column: the id and location indexes a
+/// [`Measurement`] of the graph already holds, and the shortest paths if walked ahead.
 pub struct LastPrep {
     location_index: Vec<u32>,
     by_id: Vec<(u32, u32)>,
-    paths: ShortestPaths,
+    paths: OnceCell<ShortestPaths>,
 }
 
 impl LastPrep {
-    /// Prepares for `graph`, taking what `measured` (of the same graph) holds.
-    pub fn new(graph: &HeapGraph, measured: &mut Measurement) -> LastPrep {
+    /// Takes what `measured` holds; the measurement keeps the rest of the digest.
+    pub fn take(measured: &mut Measurement) -> LastPrep {
         LastPrep {
-            location_index: measured.location_index.clone(),
+            location_index: std::mem::take(&mut measured.location_index),
             by_id: std::mem::take(&mut measured.by_id),
-            paths: ShortestPaths::compute(graph),
+            paths: OnceCell::new(),
         }
+    }
+
+    /// Walks the shortest paths now (a full breadth-first walk: worth it where a core would
+    /// otherwise wait, as beside the dominators).
+    pub fn walk_paths(&mut self, graph: &HeapGraph) {
+        self.paths.get_or_init(|| ShortestPaths::compute(graph));
     }
 }
 
 impl<'g> Last<'g> {
-    pub(super) fn new(graph: &'g HeapGraph) -> Last<'g> {
-        let shapes = Shapes::new(graph);
-        let location_index = shapes.location_index();
-        Last {
-            graph,
-            paths: OnceCell::new(),
-            shapes,
-            location_index,
-            by_id: super::digest::id_index(graph),
-        }
-    }
-
     /// [`Last`] from what was prepared of the same graph.
     pub(super) fn prepared(graph: &'g HeapGraph, prep: LastPrep) -> Last<'g> {
         Last {
             graph,
-            paths: OnceCell::from(prep.paths),
+            paths: prep.paths,
             shapes: Shapes::new(graph),
             location_index: prep.location_index,
             by_id: prep.by_id,
         }
-    }
-
-    /// Every node after its dominator.
-    fn tree_order(&self) -> &[u32] {
-        &self.graph.dominator_order
     }
 
     fn node(&self, id: u32) -> Option<u32> {
@@ -130,7 +118,7 @@ impl<'g> Last<'g> {
         for &x in nodes {
             count[x as usize] += 1;
         }
-        for &v in self.tree_order().iter().rev() {
+        for &v in self.graph.dominator_order.iter().rev() {
             if v != self.graph.root {
                 let d = self.graph.idom[v as usize] as usize;
                 count[d] += count[v as usize];
@@ -154,7 +142,7 @@ impl<'g> Last<'g> {
             marks.set(r as usize);
         }
         let idom = &self.graph.idom;
-        for &v in self.tree_order().iter().skip(1) {
+        for &v in self.graph.dominator_order.iter().skip(1) {
             if !marks.get(v as usize) && marks.get(idom[v as usize] as usize) {
                 marks.set(v as usize);
             }
