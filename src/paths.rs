@@ -11,18 +11,19 @@ use crate::graph::bits::BitSet;
 use crate::graph::prefetch;
 use crate::graph::HeapGraph;
 use crate::report::retainers::{NodeRef, PathStep, RetainerPath};
+use crate::snapshot::Snapshot;
 use crate::summary::short_name;
 
 const NONE: u32 = u32::MAX;
 
-/// The BFS tree over non-weak edges.
+/// The BFS tree over non-weak edges, as one parent per node: hop counts and the edges taken
+/// are recovered on demand (a few paths are ever printed), which keeps the walk to one
+/// random store per node where three (edge, parent, hops) made it a quarter slower.
 pub struct ShortestPaths {
-    /// Per node: the edge it was first reached by (`NONE` for the root and unreached nodes).
-    pub via_edge: Vec<u32>,
-    /// Per node: the node that edge comes from.
-    pub via_node: Vec<u32>,
-    /// Per node: hops from the root (`u32::MAX` when unreached).
-    pub hops: Vec<u32>,
+    /// Per node: the node it was first reached from (`NONE` for the root and unreached nodes).
+    via_node: Vec<u32>,
+    /// Per node: whether the walk reached it.
+    reached: BitSet,
     /// Per node: whether its path starts at a user root (such as `global`) rather than at a
     /// system root category; paths a user can act on are shown first.
     pub from_user_root: BitSet,
@@ -35,16 +36,13 @@ impl ShortestPaths {
         let n = s.node_count();
         let weak = s.layout.edge_types.weak;
         let synthetic = s.layout.node_types.synthetic;
-        let mut via_edge = vec![NONE; n];
         let mut via_node = vec![NONE; n];
-        let mut hops = vec![u32::MAX; n];
         let mut from_user_root = BitSet::new(n);
-        // The BFS asks "seen?" of every edge's target: a bit per node stays in cache where
-        // `hops` (32 MB for 8 M nodes) would miss.
-        let mut seen = BitSet::new(n);
+        // The BFS asks "reached?" of every edge's target: a bit per node stays in cache where
+        // a 32 MB array would miss.
+        let mut reached = BitSet::new(n);
         let mut queue = Vec::with_capacity(n);
-        hops[graph.root as usize] = 0;
-        seen.set(graph.root as usize);
+        reached.set(graph.root as usize);
         // Everything reachable from user roots (such as `global`) gets its path from them, as
         // DevTools orders distances; the system roots only reach what is left.
         let mut head = 0;
@@ -52,13 +50,11 @@ impl ShortestPaths {
             for e in s.edges_of(graph.root) {
                 let to = s.edge_to[e];
                 let is_user = s.node_type[to as usize] != synthetic;
-                if is_user == user_first && !seen.get(to as usize) && s.edge_type[e] != weak {
-                    seen.set(to as usize);
-                    hops[to as usize] = 1;
+                if is_user == user_first && !reached.get(to as usize) && s.edge_type[e] != weak {
+                    reached.set(to as usize);
                     if is_user {
                         from_user_root.set(to as usize);
                     }
-                    via_edge[to as usize] = e as u32;
                     via_node[to as usize] = graph.root;
                     queue.push(to);
                 }
@@ -67,44 +63,60 @@ impl ShortestPaths {
                 prefetch::bfs_ahead(s, &queue, head);
                 let node = queue[head];
                 head += 1;
-                let next = hops[node as usize] + 1;
+                let user = from_user_root.get(node as usize);
                 for e in s.edges_of(node) {
                     let to = s.edge_to[e];
-                    if s.edge_type[e] == weak || seen.get(to as usize) {
+                    if s.edge_type[e] == weak || reached.get(to as usize) {
                         continue;
                     }
-                    seen.set(to as usize);
-                    hops[to as usize] = next;
-                    if from_user_root.get(node as usize) {
+                    reached.set(to as usize);
+                    if user {
                         from_user_root.set(to as usize);
                     }
-                    via_edge[to as usize] = e as u32;
                     via_node[to as usize] = node;
                     queue.push(to);
                 }
             }
         }
         ShortestPaths {
-            via_edge,
             via_node,
-            hops,
+            reached,
             from_user_root,
         }
     }
 
-    /// The edges from the root to `node`, root side first; `None` when unreachable.
-    pub fn edges_to(&self, node: u32) -> Option<Vec<(u32, usize)>> {
-        if self.hops[node as usize] == u32::MAX {
+    /// Hops from the root to `node` (its distance over non-weak edges); `None` when
+    /// unreachable.
+    pub fn hops(&self, node: u32) -> Option<u32> {
+        if !self.reached.get(node as usize) {
             return None;
         }
+        let mut hops = 0;
+        let mut current = node;
+        while self.via_node[current as usize] != NONE {
+            hops += 1;
+            current = self.via_node[current as usize];
+        }
+        Some(hops)
+    }
+
+    /// The edges from the root to `node`, root side first, as (source node, edge); `None`
+    /// when unreachable. Each step is the first non-weak edge from the parent to the child:
+    /// the one the walk went through.
+    pub fn edges_to(&self, s: &Snapshot, node: u32) -> Option<Vec<(u32, usize)>> {
+        if !self.reached.get(node as usize) {
+            return None;
+        }
+        let weak = s.layout.edge_types.weak;
         let mut steps = Vec::new();
         let mut current = node;
-        while self.via_edge[current as usize] != NONE {
-            steps.push((
-                self.via_node[current as usize],
-                self.via_edge[current as usize] as usize,
-            ));
-            current = self.via_node[current as usize];
+        while self.via_node[current as usize] != NONE {
+            let from = self.via_node[current as usize];
+            let edge = s
+                .edges_of(from)
+                .find(|&e| s.edge_to[e] == current && s.edge_type[e] != weak)?;
+            steps.push((from, edge));
+            current = from;
         }
         steps.reverse();
         Some(steps)
@@ -152,9 +164,10 @@ pub fn retainer_paths(
         .filter_map(|slot| {
             let e = graph.retainer_edge[slot] as usize;
             let from = graph.retainer_node[slot];
-            let hops = tree.hops[from as usize];
-            (s.edge_type[e] != weak && hops != u32::MAX && from != target)
-                .then_some((hops, from, e))
+            if s.edge_type[e] == weak || from == target {
+                return None;
+            }
+            Some((tree.hops(from)?, from, e))
         })
         .collect();
     retainers.sort_by_key(|&(hops, from, e)| {
@@ -171,7 +184,7 @@ pub fn retainer_paths(
             continue;
         }
         seen_sources.push(from);
-        let Some(mut chain) = tree.edges_to(from) else {
+        let Some(mut chain) = tree.edges_to(s, from) else {
             continue;
         };
         chain.push((from, e));

@@ -75,12 +75,11 @@ pub fn run(args: RetainersArgs) -> Outcome {
         (None, None) => bail!("give an object id (@1234) or --class NAME"),
     };
     let tree = ShortestPaths::compute(&graph);
-    let hops = tree.hops[target as usize];
     let report = RetainersReport {
         file: args.file.display().to_string(),
         target: node_ref(&graph, target),
         class_members,
-        distance: (hops != u32::MAX).then_some(hops),
+        distance: tree.hops(target),
         paths: retainer_paths(&graph, &tree, target, args.paths),
     };
     let format = match args.format {

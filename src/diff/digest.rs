@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap;
 
 use super::shapes::{CollectionKind, Shapes, NO_LOCATION};
 use crate::graph::locations::ScriptNames;
+use crate::graph::prefetch::prefetch;
 use crate::graph::HeapGraph;
 use crate::summary::ClassAggregates;
 
@@ -120,7 +121,8 @@ impl Digest {
         Self::assemble(graph, &ClassAggregates::compute(graph), measured, file)
     }
 
-    fn assemble(
+    /// Completes a digest from class totals and a measurement of the same graph.
+    pub(crate) fn assemble(
         graph: &HeapGraph,
         agg: &ClassAggregates,
         measured: Measurement,
@@ -206,12 +208,48 @@ pub struct Measurement {
 /// (node id, node) for every node, by id.
 fn id_index(graph: &HeapGraph) -> Vec<(u32, u32)> {
     let s = &graph.snapshot;
-    let mut by_id: Vec<(u32, u32)> = (0..s.node_count() as u32)
-        .into_par_iter()
-        .map(|n| (s.node_id[n as usize], n))
+    let pairs: Vec<(u32, u32)> = s
+        .node_id
+        .iter()
+        .enumerate()
+        .map(|(n, &id)| (id, n as u32))
         .collect();
-    by_id.par_sort_unstable();
-    by_id
+    sort_by_id(pairs)
+}
+
+/// Sorts (id, node) pairs by id, equal ids in the order given: a least-significant-digit
+/// radix sort in as few passes as the largest id needs (digits of up to 13 bits: three passes
+/// when native objects' address-derived ids use 30 bits), on the core the dominators leave idle, where it takes about half the time of
+/// `par_sort_unstable` there (measured on 8.4 M nodes: 0.45 s before).
+fn sort_by_id(mut pairs: Vec<(u32, u32)>) -> Vec<(u32, u32)> {
+    let max = pairs.iter().map(|&(id, _)| id).max().unwrap_or(0);
+    let bits = 32 - max.leading_zeros();
+    let passes = bits.div_ceil(13).max(1);
+    let width = bits.div_ceil(passes).max(1);
+    let buckets = 1usize << width;
+    let mask = buckets - 1;
+    let mut scratch = vec![(0u32, 0u32); pairs.len()];
+    let mut next = vec![0usize; buckets];
+    for pass in 0..passes {
+        let shift = width * pass;
+        next.iter_mut().for_each(|c| *c = 0);
+        for &(id, _) in &pairs {
+            next[(id >> shift) as usize & mask] += 1;
+        }
+        let mut sum = 0;
+        for slot in next.iter_mut() {
+            let count = *slot;
+            *slot = sum;
+            sum += count;
+        }
+        for &pair in &pairs {
+            let digit = (pair.0 >> shift) as usize & mask;
+            scratch[next[digit]] = pair;
+            next[digit] += 1;
+        }
+        std::mem::swap(&mut pairs, &mut scratch);
+    }
+    pairs
 }
 
 impl Measurement {
@@ -222,21 +260,23 @@ impl Measurement {
         // Sorting (id, node) pairs moves half the bytes that sorting (id, class, size) would;
         // the counted objects' classes and sizes are then gathered in id order.
         let by_id = id_index(graph);
-        let objects: Vec<u32> = by_id
-            .par_iter()
-            .filter(|&&(_, n)| graph.self_size[n as usize] > 0)
-            .map(|&(_, n)| n)
-            .collect();
-        let ids = objects.par_iter().map(|&n| s.node_id[n as usize]).collect();
-        let id_class = objects
-            .par_iter()
-            .map(|&n| graph.classes.class_of[n as usize])
-            .collect();
-        let id_self = objects
-            .par_iter()
-            .map(|&n| graph.self_size[n as usize])
-            .collect();
-        drop(objects);
+        // The counted objects' ids, classes and sizes in id order, in one pass over the index.
+        let mut ids = Vec::new();
+        let mut id_class = Vec::new();
+        let mut id_self = Vec::new();
+        for (k, &(id, n)) in by_id.iter().enumerate() {
+            // The nodes come in id order, scattered: ask for those 16 ahead.
+            if let Some(&(_, ahead)) = by_id.get(k + 16) {
+                prefetch(&graph.self_size, ahead as usize);
+                prefetch(&graph.classes.class_of, ahead as usize);
+            }
+            let size = graph.self_size[n as usize];
+            if size > 0 {
+                ids.push(id);
+                id_class.push(graph.classes.class_of[n as usize]);
+                id_self.push(size);
+            }
+        }
 
         let (lists, listener_storage) = shapes.listener_lists();
         let mut listeners: Vec<(ListenerDigest, u32)> = lists
@@ -258,6 +298,9 @@ impl Measurement {
             .filter(|&n| !listener_storage.get(n as usize))
             .filter_map(|n| {
                 let kind = shapes.collection_kind(n)?;
+                if !shapes.may_hold(n, kind, MIN_TRACKED_ENTRIES) {
+                    return None;
+                }
                 let entries = shapes.collection_entry_count(n, kind);
                 (entries >= MIN_TRACKED_ENTRIES).then(|| {
                     let digest = CollectionDigest {
@@ -382,4 +425,26 @@ fn closure_chains(shapes: &Shapes<'_>, location_index: &[u32]) -> Vec<(ClosureDi
         .collect();
     out.sort_by(|(a, _), (b, _)| a.key.cmp(&b.key));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sort_by_id;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The radix sort orders by id, ties by node, like sorting the pairs: with small ids
+        /// (many ties, high digits all equal), any ids, and ids that differ only in the top bits.
+        #[test]
+        fn radix_sort_equals_pair_sort(ids in prop::collection::vec(
+            prop_oneof![0u32..64, any::<u32>(), (0u32..4).prop_map(|x| x << 30)],
+            0..3000,
+        )) {
+            let pairs: Vec<(u32, u32)> =
+                ids.iter().enumerate().map(|(n, &id)| (id, n as u32)).collect();
+            let mut expected = pairs.clone();
+            expected.sort_unstable();
+            prop_assert_eq!(sort_by_id(pairs), expected);
+        }
+    }
 }

@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use crate::graph::bits::BitSet;
 use crate::graph::HeapGraph;
 use crate::report::diff::{ClassChange, DiffReport, SnapshotSummary, Thresholds};
+use crate::summary::ClassAggregates;
 pub use digest::{Digest, Measurement};
+use rayon::prelude::*;
 
 /// What the user asked of the diff.
 #[derive(Debug, Clone, Default)]
@@ -217,23 +219,40 @@ pub fn diff_with_last(
     file: &str,
     options: &DiffOptions,
 ) -> DiffReport {
-    earlier.push(Digest::finish(last, measured.measured, file));
+    // The last snapshot's class totals are a sequential walk of its dominator tree: check
+    // that the earlier snapshots come from one process on the other core meanwhile.
+    let (aggregates, earlier_same) = rayon::join(
+        || ClassAggregates::compute(last),
+        || same_process_all(&earlier),
+    );
+    earlier.push(Digest::assemble(last, &aggregates, measured.measured, file));
+    let n = earlier.len();
+    let same = earlier_same.and_then(|()| same_process(&earlier[n - 2], &earlier[n - 1]));
     report(
         &earlier,
+        same,
         &suspects::Last::prepared(last, measured.prep),
         options,
     )
 }
 
-fn report(digests: &[Digest], last: &suspects::Last<'_>, options: &DiffOptions) -> DiffReport {
+/// [`same_process`] for each pair of successive digests, in parallel; the first failure in
+/// order.
+fn same_process_all(digests: &[Digest]) -> Result<(), String> {
+    let checks: Vec<Result<(), String>> = digests
+        .par_windows(2)
+        .map(|pair| same_process(&pair[0], &pair[1]))
+        .collect();
+    checks.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+}
+
+fn report(
+    digests: &[Digest],
+    same: Result<(), String>,
+    last: &suspects::Last<'_>,
+    options: &DiffOptions,
+) -> DiffReport {
     assert!(digests.len() >= 2, "diff needs two or more snapshots");
-    let mut same = Ok(());
-    for pair in digests.windows(2) {
-        same = same_process(&pair[0], &pair[1]);
-        if same.is_err() {
-            break;
-        }
-    }
     let same_process_reason = match &same {
         Ok(()) => {
             "object ids carry over from each snapshot to the next with the same classes".to_string()
@@ -243,9 +262,13 @@ fn report(digests: &[Digest], last: &suspects::Last<'_>, options: &DiffOptions) 
         ),
     };
     let same = same.is_ok();
-    let mut classes = class_changes(digests, same);
+    // The class table reads the digests, the suspects the digests and the last graph: build
+    // them side by side.
+    let (mut classes, mut found) = rayon::join(
+        || class_changes(digests, same),
+        || suspects::find(digests, last, same, &options.thresholds),
+    );
     let class_count = classes.len();
-    let mut found = suspects::find(digests, last, same, &options.thresholds);
     if let Some(max) = options.max_suspects {
         found.truncate(max);
     }

@@ -105,14 +105,21 @@ pub struct Timer {
 pub struct Shapes<'g> {
     pub graph: &'g HeapGraph,
     names: NameTags,
+    /// Per node: whether it is a `Hole` (tested for every member of every collection, where a
+    /// bit in cache beats a random read of the member's name).
+    holes: BitSet,
     pub scripts: ScriptNames,
 }
 
 impl<'g> Shapes<'g> {
     pub fn new(graph: &'g HeapGraph) -> Shapes<'g> {
+        let names = NameTags::new(&graph.snapshot, NAMES);
+        let node_name = &graph.snapshot.node_name;
+        let holes = BitSet::from_fn_par(node_name.len(), |n| names.is(node_name[n], HOLE));
         Shapes {
             graph,
-            names: NameTags::new(&graph.snapshot, NAMES),
+            names,
+            holes,
             scripts: ScriptNames::find(&graph.snapshot),
         }
     }
@@ -143,7 +150,7 @@ impl<'g> Shapes<'g> {
     /// Node 24 fills the slots of deleted Map/Set entries and dictionary properties (and holey
     /// arrays) with `system / Hole`: a hole is not an entry.
     fn is_hole(&self, node: u32) -> bool {
-        self.raw_name_is(node, HOLE)
+        self.holes.get(node as usize)
     }
 
     fn is_object(&self, node: u32) -> bool {
@@ -366,18 +373,36 @@ impl<'g> Shapes<'g> {
         }
     }
 
+    /// Whether `node` may have `min` entries or more: for arrays and objects, its member edges
+    /// are counted without looking at their targets (holes are not entries), so that the
+    /// many small objects of a heap are ruled out without a random read per member.
+    pub fn may_hold(&self, node: u32, kind: CollectionKind, min: u64) -> bool {
+        match kind {
+            CollectionKind::Map | CollectionKind::Set => true,
+            CollectionKind::Array | CollectionKind::Object => {
+                self.member_edges(node, kind).count() as u64 >= min
+            }
+        }
+    }
+
+    /// The element edges of an array, or the element and property edges (but `__proto__`) of
+    /// an object.
+    fn member_edges(&self, node: u32, kind: CollectionKind) -> impl Iterator<Item = usize> + '_ {
+        let s = &self.graph.snapshot;
+        let et = s.layout.edge_types;
+        let properties = kind == CollectionKind::Object;
+        s.edges_of(node).filter(move |&e| {
+            let t = s.edge_type[e];
+            t == et.element
+                || (properties && t == et.property && !self.is_name(s.edge_name[e], PROTO))
+        })
+    }
+
     /// The members of an array (element edges) or the property values of an object (element
     /// and property edges but `__proto__`), holes left out.
     fn member_values(&self, node: u32, kind: CollectionKind) -> impl Iterator<Item = u32> + '_ {
         let s = &self.graph.snapshot;
-        let et = s.layout.edge_types;
-        let properties = kind == CollectionKind::Object;
-        s.edges_of(node)
-            .filter(move |&e| {
-                let t = s.edge_type[e];
-                t == et.element
-                    || (properties && t == et.property && !self.is_name(s.edge_name[e], PROTO))
-            })
+        self.member_edges(node, kind)
             .map(move |e| s.edge_to[e])
             .filter(move |&v| !self.is_hole(v))
     }

@@ -5,7 +5,7 @@
 //! location, and what to change. Class growth already explained by another suspect (the
 //! objects sit under its owner in the dominator tree) is not reported twice.
 
-use std::cell::OnceCell;
+use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
 
@@ -42,7 +42,7 @@ fn growth_per_step(values: &[u64]) -> f64 {
 pub(super) struct Last<'g> {
     graph: &'g HeapGraph,
     shapes: Shapes<'g>,
-    paths: OnceCell<ShortestPaths>,
+    paths: OnceLock<ShortestPaths>,
     location_index: Vec<u32>,
     by_id: Vec<(u32, u32)>,
 }
@@ -52,7 +52,7 @@ pub(super) struct Last<'g> {
 pub struct LastPrep {
     location_index: Vec<u32>,
     by_id: Vec<(u32, u32)>,
-    paths: OnceCell<ShortestPaths>,
+    paths: OnceLock<ShortestPaths>,
 }
 
 impl LastPrep {
@@ -61,7 +61,7 @@ impl LastPrep {
         LastPrep {
             location_index: std::mem::take(&mut measured.location_index),
             by_id: std::mem::take(&mut measured.by_id),
-            paths: OnceCell::new(),
+            paths: OnceLock::new(),
         }
     }
 
@@ -100,7 +100,7 @@ impl<'g> Last<'g> {
         let paths = self
             .paths
             .get_or_init(|| ShortestPaths::compute(self.graph));
-        let Some(mut chain) = paths.edges_to(n) else {
+        let Some(mut chain) = paths.edges_to(&self.graph.snapshot, n) else {
             return (Vec::new(), 0);
         };
         let mut elided = 0;
