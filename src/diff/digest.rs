@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::shapes::{CollectionKind, Shapes, NO_LOCATION};
+use super::shapes::{CollectionKind, ListenerList, Shapes, Timer, NO_LOCATION};
 use crate::graph::locations::ScriptNames;
 use crate::graph::prefetch::prefetch;
 use crate::graph::HeapGraph;
@@ -203,6 +203,9 @@ pub struct Measurement {
     pub(crate) location_index: Vec<u32>,
     /// (node id, node) of every node, by id.
     pub(crate) by_id: Vec<(u32, u32)>,
+    /// The listener lists and live timers found (the suspects of the last snapshot read them).
+    pub(crate) listener_lists: Vec<ListenerList>,
+    pub(crate) timer_list: Vec<Timer>,
 }
 
 /// (node id, node) for every node, by id.
@@ -317,7 +320,8 @@ impl Measurement {
 
         let location_index = shapes.location_index();
         let mut timer_groups: FxHashMap<String, (GroupDigest, Vec<u32>)> = FxHashMap::default();
-        for t in shapes.timers() {
+        let timer_list = shapes.timers();
+        for t in &timer_list {
             let key = function_key(&shapes, t.callback, &location_index);
             let (group, nodes) = timer_groups.entry(key.clone()).or_insert_with(|| {
                 let group = GroupDigest {
@@ -346,6 +350,8 @@ impl Measurement {
             scripts: shapes.into_scripts(),
             location_index,
             by_id,
+            listener_lists: lists,
+            timer_list,
         }
     }
 }

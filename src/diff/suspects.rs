@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use rustc_hash::FxHashMap;
 
 use super::digest::{function_key, Digest, Measurement};
-use super::shapes::{CollectionKind, Shapes};
+use super::shapes::{CollectionKind, ListenerList, Shapes, Timer};
 use crate::graph::bits::BitSet;
 use crate::graph::HeapGraph;
 use crate::paths::{path_steps, ShortestPaths};
@@ -45,6 +45,8 @@ pub(super) struct Last<'g> {
     paths: OnceLock<ShortestPaths>,
     location_index: Vec<u32>,
     by_id: Vec<(u32, u32)>,
+    listener_lists: Vec<ListenerList>,
+    timers: Vec<Timer>,
 }
 
 /// The part of [`Last`] that reads no dominator column: the id and location indexes a
@@ -52,6 +54,8 @@ pub(super) struct Last<'g> {
 pub struct LastPrep {
     location_index: Vec<u32>,
     by_id: Vec<(u32, u32)>,
+    listener_lists: Vec<ListenerList>,
+    timers: Vec<Timer>,
     paths: OnceLock<ShortestPaths>,
 }
 
@@ -61,6 +65,8 @@ impl LastPrep {
         LastPrep {
             location_index: std::mem::take(&mut measured.location_index),
             by_id: std::mem::take(&mut measured.by_id),
+            listener_lists: std::mem::take(&mut measured.listener_lists),
+            timers: std::mem::take(&mut measured.timer_list),
             paths: OnceLock::new(),
         }
     }
@@ -81,6 +87,8 @@ impl<'g> Last<'g> {
             shapes: Shapes::new(graph),
             location_index: prep.location_index,
             by_id: prep.by_id,
+            listener_lists: prep.listener_lists,
+            timers: prep.timers,
         }
     }
 
@@ -266,7 +274,7 @@ pub(super) fn find(
 
     // Listeners and collections are matched by object id, which only holds in one process.
     if same {
-        let (lists, _) = last.shapes.listener_lists();
+        let lists = &last.listener_lists;
         for l in &final_digest.listeners {
             let (counts, retained) = series(
                 digests,
@@ -410,7 +418,7 @@ pub(super) fn find(
     }
 
     // Timers and closures are keyed by source location, which holds across processes too.
-    let timers = last.shapes.timers();
+    let timers = &last.timers;
     for t in &final_digest.timers {
         let (counts, retained) = series(
             digests,
