@@ -17,6 +17,7 @@ use crate::report::diff::{ClassChange, DiffReport, SnapshotSummary, Thresholds};
 use crate::summary::ClassAggregates;
 pub use digest::{Digest, Measurement};
 use rayon::prelude::*;
+use shapes::Shapes;
 
 /// What the user asked of the diff.
 #[derive(Debug, Clone, Default)]
@@ -219,11 +220,12 @@ pub fn diff_with_last(
     file: &str,
     options: &DiffOptions,
 ) -> DiffReport {
-    // The last snapshot's class totals are a sequential walk of its dominator tree: check
-    // that the earlier snapshots come from one process on the other core meanwhile.
-    let (aggregates, earlier_same) = rayon::join(
+    // The last snapshot's class totals are mostly a sequential walk of its dominator tree:
+    // check that the earlier snapshots come from one process, and tag the names the suspects
+    // look for, on the other core meanwhile.
+    let (aggregates, (earlier_same, shapes)) = rayon::join(
         || ClassAggregates::compute(last),
-        || same_process_all(&earlier),
+        || (same_process_all(&earlier), Shapes::new(last)),
     );
     earlier.push(Digest::assemble(last, &aggregates, measured.measured, file));
     let n = earlier.len();
@@ -231,7 +233,7 @@ pub fn diff_with_last(
     report(
         &earlier,
         same,
-        &suspects::Last::prepared(last, measured.prep),
+        &suspects::Last::prepared(last, shapes, measured.prep),
         options,
     )
 }

@@ -79,12 +79,12 @@ impl LastPrep {
 }
 
 impl<'g> Last<'g> {
-    /// [`Last`] from what was prepared of the same graph.
-    pub(super) fn prepared(graph: &'g HeapGraph, prep: LastPrep) -> Last<'g> {
+    /// [`Last`] from what was prepared of the same graph and its shape reader.
+    pub(super) fn prepared(graph: &'g HeapGraph, shapes: Shapes<'g>, prep: LastPrep) -> Last<'g> {
         Last {
             graph,
             paths: prep.paths,
-            shapes: Shapes::new(graph),
+            shapes,
             location_index: prep.location_index,
             by_id: prep.by_id,
             listener_lists: prep.listener_lists,
