@@ -7,9 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
+// Node binaries are found (and installed) in one place for every test crate.
+#[path = "../support/mod.rs"]
+mod support;
+
 /// The repository root.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    support::repo_root()
 }
 
 /// The heapscan binary built for these tests.
@@ -34,10 +38,11 @@ pub fn script_path(script: &str, args: &[&str]) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
-/// Path of a `node` binary of major version `major` (via `samples/node-version.sh`, which
-/// fetches it from the npm registry once and caches it outside the repo).
+/// Path of a `node` binary of major version `major` ([`support::node_binary`]: via
+/// `samples/node-version.sh`, which fetches it from the npm registry once and caches it outside
+/// the repo).
 pub fn node(major: u32) -> PathBuf {
-    script_path("samples/node-version.sh", &[&major.to_string()])
+    support::node_binary(Some(major))
 }
 
 /// A child process killed (with its process group, when it leads one) on drop, so a failing
