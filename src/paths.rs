@@ -8,8 +8,7 @@
 //! shortest path through each of its distinct direct retainers, nearest first.
 
 use crate::graph::bits::BitSet;
-use crate::graph::prefetch;
-use crate::graph::HeapGraph;
+use crate::graph::{breadth_first, HeapGraph};
 use crate::report::retainers::{NodeRef, PathStep, RetainerPath};
 use crate::snapshot::Snapshot;
 use crate::summary::short_name;
@@ -38,8 +37,6 @@ impl ShortestPaths {
         let synthetic = s.layout.node_types.synthetic;
         let mut via_node = vec![NONE; n];
         let mut from_user_root = BitSet::new(n);
-        // The BFS asks "reached?" of every edge's target: a bit per node stays in cache where
-        // a 32 MB array would miss.
         let mut reached = BitSet::new(n);
         let mut queue = Vec::with_capacity(n);
         reached.set(graph.root as usize);
@@ -59,24 +56,14 @@ impl ShortestPaths {
                     queue.push(to);
                 }
             }
-            while head < queue.len() {
-                prefetch::bfs_ahead(s, &queue, head);
-                let node = queue[head];
-                head += 1;
-                let user = from_user_root.get(node as usize);
-                for e in s.edges_of(node) {
-                    let to = s.edge_to[e];
-                    if s.edge_type[e] == weak || reached.get(to as usize) {
-                        continue;
-                    }
-                    reached.set(to as usize);
-                    if user {
-                        from_user_root.set(to as usize);
-                    }
-                    via_node[to as usize] = node;
-                    queue.push(to);
+            breadth_first(s, &mut queue, head, &mut reached, |node, _, to| {
+                if from_user_root.get(node as usize) {
+                    from_user_root.set(to as usize);
                 }
-            }
+                via_node[to as usize] = node;
+                true
+            });
+            head = queue.len();
         }
         ShortestPaths {
             via_node,

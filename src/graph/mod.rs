@@ -341,20 +341,7 @@ fn mark_page_owned(s: &Snapshot, root: u32) -> BitSet {
             queue.push(to);
         }
     }
-    let mut head = 0;
-    while head < queue.len() {
-        prefetch::bfs_ahead(s, &queue, head);
-        let node = queue[head];
-        head += 1;
-        for e in s.edges_of(node) {
-            let to = s.edge_to[e];
-            if owned.get(to as usize) || s.edge_type[e] == et.weak {
-                continue;
-            }
-            owned.set(to as usize);
-            queue.push(to);
-        }
-    }
+    breadth_first(s, &mut queue, 0, &mut owned, |_, _, _| true);
     owned
 }
 
@@ -587,7 +574,9 @@ fn distances(s: &Snapshot, root: u32, weakmaps: &WeakMapEdgeNames) -> Vec<i32> {
         }
     }
     let user_roots = queue.len();
-    bfs(s, &mut queue, 0, &mut distance, &mut seen, &mut filter);
+    breadth_first(s, &mut queue, 0, &mut seen, |node, e, to| {
+        admit_at_distance(&mut distance, &mut filter, node, e, to)
+    });
     distance[root as usize] = if user_roots > 0 {
         BASE_SYSTEM_DISTANCE
     } else {
@@ -596,40 +585,57 @@ fn distances(s: &Snapshot, root: u32, weakmaps: &WeakMapEdgeNames) -> Vec<i32> {
     seen.set(root as usize);
     let start = queue.len();
     queue.push(root);
-    bfs(s, &mut queue, start, &mut distance, &mut seen, &mut filter);
+    breadth_first(s, &mut queue, start, &mut seen, |node, e, to| {
+        admit_at_distance(&mut distance, &mut filter, node, e, to)
+    });
     distance
 }
 
-/// Generic over the filter so that it is inlined into the per-edge loop (it was a dynamic
-/// call per edge).
-fn bfs<F: FnMut(u32, usize) -> bool>(
+/// The breadth-first walk every traversal of the heap shares (DevTools' distances, page-owned
+/// nodes, shortest retainer paths): from `queue[head..]` over non-weak edges to nodes not yet
+/// `seen`, each taken when `admit(node, edge, target)` says so (it records what its walk
+/// needs); taken nodes are marked seen and queued. Generic over `admit` so that it is inlined
+/// into the per-edge loop. "Seen" is a bit per node, which stays in cache where a 32 MB column
+/// would miss on every edge, and the queue's next nodes are prefetched.
+pub(crate) fn breadth_first(
     s: &Snapshot,
     queue: &mut Vec<u32>,
     mut head: usize,
-    distance: &mut [i32],
     seen: &mut BitSet,
-    filter: &mut F,
+    mut admit: impl FnMut(u32, usize, u32) -> bool,
 ) {
     let weak = s.layout.edge_types.weak;
     while head < queue.len() {
         prefetch::bfs_ahead(s, queue, head);
         let node = queue[head];
         head += 1;
-        let d = distance[node as usize] + 1;
         for e in s.edges_of(node) {
             if s.edge_type[e] == weak {
                 continue;
             }
             let to = s.edge_to[e];
-            if seen.get(to as usize) {
-                continue;
-            }
-            if !filter(node, e) {
+            if seen.get(to as usize) || !admit(node, e, to) {
                 continue;
             }
             seen.set(to as usize);
-            distance[to as usize] = d;
             queue.push(to);
         }
     }
+}
+
+/// For the distances' walk: takes `to` when DevTools' filter lets the edge count, one step
+/// further than `node`.
+#[inline(always)]
+fn admit_at_distance(
+    distance: &mut [i32],
+    filter: &mut impl FnMut(u32, usize) -> bool,
+    node: u32,
+    e: usize,
+    to: u32,
+) -> bool {
+    if !filter(node, e) {
+        return false;
+    }
+    distance[to as usize] = distance[node as usize] + 1;
+    true
 }
