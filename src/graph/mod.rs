@@ -94,8 +94,9 @@ impl HeapGraph {
     /// the dominators leave idle (their second half is one sequential loop).
     ///
     /// `alongside` sees the graph before its dominator columns exist: `idom`,
-    /// `dominator_order`, `retained_size` and `distance` are empty and `unreachable_count`
-    /// is 0; everything else is final.
+    /// `dominator_order`, `dominator_order_idom`, `retained_size` and `distance` are empty
+    /// and `unreachable_count` is 0; everything else is final. It runs on a thread of its own
+    /// (see `run_on_own_thread`).
     pub fn build_alongside<R: Send>(
         snapshot: Snapshot,
         columns: Columns,
