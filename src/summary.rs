@@ -43,6 +43,41 @@ pub struct ClassAggregates {
     pub retained_size: Vec<u64>,
 }
 
+/// The columns of an analysed snapshot that its class totals read: borrowed from a
+/// [`HeapGraph`], or from what a diff keeps of one after dropping the rest.
+#[derive(Clone, Copy)]
+pub struct AggregateColumns<'a> {
+    /// Number of classes (class ids are below it).
+    pub class_count: usize,
+    /// Per node: its class.
+    pub class_of: &'a [u32],
+    /// Per node: shallow size after DevTools' pre-pass.
+    pub self_size: &'a [u64],
+    /// Per node: distance, or empty when the graph was built without distances.
+    pub distance: &'a [i32],
+    /// Per node: retained size.
+    pub retained_size: &'a [u64],
+    /// [`HeapGraph::dominator_order`].
+    pub dominator_order: &'a [u32],
+    /// [`HeapGraph::dominator_order_idom`].
+    pub dominator_order_idom: &'a [u32],
+}
+
+impl<'a> AggregateColumns<'a> {
+    /// The columns of `graph`.
+    pub fn of(graph: &'a HeapGraph) -> AggregateColumns<'a> {
+        AggregateColumns {
+            class_count: graph.classes.len(),
+            class_of: &graph.classes.class_of,
+            self_size: &graph.self_size,
+            distance: &graph.distance,
+            retained_size: &graph.retained_size,
+            dominator_order: &graph.dominator_order,
+            dominator_order_idom: &graph.dominator_order_idom,
+        }
+    }
+}
+
 impl ClassAggregates {
     /// Computes the aggregates of every class.
     pub fn compute(graph: &HeapGraph) -> ClassAggregates {
@@ -57,23 +92,33 @@ impl ClassAggregates {
     /// [`compute`](Self::compute) with the dominator-tree sweep cut into `slices` parallel
     /// slices (at least one); the numbers do not depend on it.
     pub fn compute_in_slices(graph: &HeapGraph, slices: usize) -> ClassAggregates {
-        let classes = graph.classes.len();
+        Self::from_columns(AggregateColumns::of(graph), slices)
+    }
+
+    /// The aggregates from `columns`, with the dominator-tree sweep cut into `slices`
+    /// slices swept in parallel. With one slice nothing runs on the rayon pool: the work
+    /// can then fill a core that another computation leaves idle without taking the other.
+    pub fn from_columns(columns: AggregateColumns<'_>, slices: usize) -> ClassAggregates {
+        let classes = columns.class_count;
+        let class_of = columns.class_of;
+        let self_size = columns.self_size;
         let mut agg = ClassAggregates {
             count: vec![0; classes],
             distance: vec![i32::MAX; classes],
             self_size: vec![0; classes],
             retained_size: vec![0; classes],
         };
-        for n in 0..graph.node_count() {
-            let size = graph.self_size[n];
+        let n = class_of.len();
+        for node in 0..n {
+            let size = self_size[node];
             if size == 0 {
                 continue;
             }
-            let c = graph.classes.class_of[n] as usize;
+            let c = class_of[node] as usize;
             agg.count[c] += 1;
             agg.self_size[c] += size;
             // A graph built without distances leaves `distance` empty.
-            let distance = graph.distance.get(n).copied().unwrap_or(NO_DISTANCE);
+            let distance = columns.distance.get(node).copied().unwrap_or(NO_DISTANCE);
             agg.distance[c] = agg.distance[c].min(distance);
         }
         // A member counts when no dominator-tree ancestor is a member of its class. Lay the
@@ -81,9 +126,8 @@ impl ClassAggregates {
         // whose subtrees are still open. Everything is indexed by position `j` in
         // `dominator_order`, where a node's dominator sits at `up[j] < j`: subtree sizes and
         // preorder positions are two flat passes, reading `up` in sequence.
-        let n = graph.node_count();
-        let order = &graph.dominator_order;
-        let up = &graph.dominator_order_idom;
+        let order = columns.dominator_order;
+        let up = columns.dominator_order_idom;
         let mut size = vec![1u32; n];
         for j in (1..n).rev() {
             size[up[j] as usize] += size[j];
@@ -120,8 +164,8 @@ impl ClassAggregates {
                 }
                 for &a in ancestors.iter().rev() {
                     let node = order[a] as usize;
-                    let c = graph.classes.class_of[node] as usize;
-                    if graph.self_size[node] != 0 && !active[c] {
+                    let c = class_of[node] as usize;
+                    if self_size[node] != 0 && !active[c] {
                         active[c] = true;
                         open.push((position[a] + size[a], c as u32));
                     }
@@ -136,8 +180,8 @@ impl ClassAggregates {
                 }
                 if let Some(&near) = at_position.get(k + 16) {
                     let node = order[near as usize] as usize;
-                    prefetch(&graph.self_size, node);
-                    prefetch(&graph.classes.class_of, node);
+                    prefetch(self_size, node);
+                    prefetch(class_of, node);
                 }
                 while let Some(&(end, c)) = open.last() {
                     if end as usize > k {
@@ -148,16 +192,20 @@ impl ClassAggregates {
                 }
                 let j = at_position[k] as usize;
                 let node = order[j] as usize;
-                let c = graph.classes.class_of[node] as usize;
-                if graph.self_size[node] != 0 && !active[c] {
+                let c = class_of[node] as usize;
+                if self_size[node] != 0 && !active[c] {
                     active[c] = true;
                     open.push((k as u32 + size[j], c as u32));
-                    retained[c] += graph.retained_size[node];
+                    retained[c] += columns.retained_size[node];
                 }
             }
             retained
         };
-        let partial: Vec<Vec<u64>> = cuts.par_windows(2).map(|w| sweep(w[0], w[1])).collect();
+        let partial: Vec<Vec<u64>> = if slices == 1 {
+            vec![sweep(0, n)]
+        } else {
+            cuts.par_windows(2).map(|w| sweep(w[0], w[1])).collect()
+        };
         for part in partial {
             for (total, r) in agg.retained_size.iter_mut().zip(part) {
                 *total += r;

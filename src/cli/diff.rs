@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use heapscan::diff::{diff_with_last, DiffOptions, Digest, LastMeasurement, Measurement};
+use heapscan::diff::{
+    diff_with_last, DiffOptions, Digest, DigestJob, LastMeasurement, Measurement,
+};
 use heapscan::graph::Columns;
 use heapscan::report::diff::{render, Thresholds};
 use heapscan::report::Format;
@@ -93,19 +95,31 @@ pub fn analyse(
         anyhow::bail!("diff needs two or more snapshots");
     };
     // A diff reads no distances; what it measures without dominators is measured while
-    // they are computed.
+    // they are computed, and each earlier snapshot's digest is finished beside the next
+    // snapshot's build.
     let mut digests = Vec::with_capacity(files.len());
+    let mut unfinished: Option<DigestJob> = None;
     for file in earlier {
-        let (graph, measured) = load_graph_alongside(file, Columns::NoDistances, Measurement::new)?;
-        timing(Some("digest"));
-        digests.push(Digest::finish(
-            &graph,
+        let (graph, finished, measured) = load_graph_alongside(
+            file,
+            Columns::NoDistances,
+            finish(unfinished.take()),
+            Measurement::new,
+        )?;
+        digests.extend(finished);
+        unfinished = Some(Digest::finish_later(
+            graph,
             measured,
-            &file.display().to_string(),
+            file.display().to_string(),
         ));
     }
-    let (last, measured) =
-        load_graph_alongside(last_file, Columns::NoDistances, LastMeasurement::with_paths)?;
+    let (last, finished, measured) = load_graph_alongside(
+        last_file,
+        Columns::NoDistances,
+        finish(unfinished.take()),
+        LastMeasurement::with_paths,
+    )?;
+    digests.extend(finished);
     timing(Some("digest+suspects"));
     let report = diff_with_last(
         digests,
@@ -116,6 +130,11 @@ pub fn analyse(
     );
     timing(None);
     Ok(report)
+}
+
+/// The work of finishing `job`, if any.
+fn finish(job: Option<DigestJob>) -> impl FnOnce() -> Option<Digest> + Send {
+    move || job.map(DigestJob::run)
 }
 
 pub fn run(args: DiffArgs) -> Outcome {

@@ -51,16 +51,17 @@ impl Drop for Progress {
 
 /// Reads and analyses one snapshot with progress shown.
 pub fn load_graph(path: &Path) -> heapscan::error::Result<HeapGraph> {
-    Ok(load_graph_alongside(path, Columns::All, |_| ())?.0)
+    Ok(load_graph_alongside(path, Columns::All, || (), |_| ())?.0)
 }
 
-/// [`load_graph`] that also runs `alongside` while the dominators are computed (see
-/// [`HeapGraph::build_alongside`]).
-pub fn load_graph_alongside<R: Send>(
+/// [`load_graph`] that also runs `first` beside the build's first phase and `alongside`
+/// while the dominators are computed (see [`HeapGraph::build_alongside`]).
+pub fn load_graph_alongside<Q: Send, R: Send>(
     path: &Path,
     columns: Columns,
+    first: impl FnOnce() -> Q + Send,
     alongside: impl FnOnce(&HeapGraph) -> R + Send,
-) -> heapscan::error::Result<(HeapGraph, R)> {
+) -> heapscan::error::Result<(HeapGraph, Q, R)> {
     let progress = Progress::new();
     let name = path.display().to_string();
     progress.phase(format!("{name}: reading"));
@@ -73,6 +74,7 @@ pub fn load_graph_alongside<R: Send>(
             timing(Some(phase));
             progress.phase(format!("{name}: {phase}"))
         },
+        first,
         alongside,
     );
     progress.finish();

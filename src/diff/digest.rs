@@ -10,8 +10,9 @@ use rustc_hash::FxHashMap;
 use super::shapes::{CollectionKind, ListenerList, Shapes, Timer, NO_LOCATION};
 use crate::graph::locations::ScriptNames;
 use crate::graph::prefetch::prefetch;
+use crate::graph::Classes;
 use crate::graph::HeapGraph;
-use crate::summary::ClassAggregates;
+use crate::summary::{AggregateColumns, ClassAggregates};
 
 /// Collections smaller than this are not remembered (too small to matter).
 pub const MIN_TRACKED_ENTRIES: u64 = 8;
@@ -115,10 +116,21 @@ impl Digest {
         Self::assemble(graph, &agg, measured, file)
     }
 
-    /// Completes a digest from what [`Measurement::new`] measured of the same graph (while
-    /// its dominators were being computed).
-    pub fn finish(graph: &HeapGraph, measured: Measurement, file: &str) -> Digest {
-        Self::assemble(graph, &ClassAggregates::compute(graph), measured, file)
+    /// Completes a digest from what [`Measurement::new`] measured of `graph` (while its
+    /// dominators were being computed), as a job to run later where a core is idle: beside
+    /// the next snapshot's build (the `first` work of [`HeapGraph::build_alongside`]), so
+    /// that the class totals of an earlier snapshot cost no wall time. The columns the job
+    /// reads are moved out of the graph; the rest of it is freed here, before the next
+    /// snapshot is read. (Freeing it on another thread was measured slower: unmapping holds
+    /// the process's memory-map lock, which the next parse's page faults then wait for.)
+    pub fn finish_later(graph: HeapGraph, measured: Measurement, file: String) -> DigestJob {
+        let (columns, rest) = DigestColumns::take(graph);
+        drop(rest);
+        DigestJob {
+            columns,
+            measured: measured.without_last_parts(),
+            file,
+        }
     }
 
     /// Completes a digest from class totals and a measurement of the same graph.
@@ -128,11 +140,28 @@ impl Digest {
         measured: Measurement,
         file: &str,
     ) -> Digest {
-        let classes: Vec<ClassDigest> = (0..graph.classes.len())
+        let parts = FinishingParts {
+            node_count: graph.snapshot.node_count() as u64,
+            edge_count: graph.snapshot.edge_count() as u64,
+            total_size: graph.total_size(),
+            classes: &graph.classes,
+            retained_size: &graph.retained_size,
+        };
+        Self::from_parts(parts, agg, measured, file)
+    }
+
+    fn from_parts(
+        parts: FinishingParts<'_>,
+        agg: &ClassAggregates,
+        measured: Measurement,
+        file: &str,
+    ) -> Digest {
+        let graph_classes = parts.classes;
+        let classes: Vec<ClassDigest> = (0..graph_classes.len())
             .map(|c| {
-                let location = graph.classes.locations[c]
+                let location = graph_classes.locations[c]
                     .map(|l| measured.scripts.format(l.script_id, l.line, l.column));
-                let name = graph.classes.names[c].clone();
+                let name = graph_classes.names[c].clone();
                 ClassDigest {
                     key: class_key(&name, location.as_deref()),
                     name,
@@ -143,7 +172,7 @@ impl Digest {
                 }
             })
             .collect();
-        let retained = |n: u32| graph.retained_size[n as usize];
+        let retained = |n: u32| parts.retained_size[n as usize];
         let Measurement {
             ids,
             id_class,
@@ -157,9 +186,9 @@ impl Digest {
         } = measured;
         Digest {
             file: file.to_string(),
-            node_count: graph.snapshot.node_count() as u64,
-            edge_count: graph.snapshot.edge_count() as u64,
-            total_size: graph.total_size(),
+            node_count: parts.node_count,
+            edge_count: parts.edge_count,
+            total_size: parts.total_size,
             max_node_id,
             classes,
             ids,
@@ -171,6 +200,86 @@ impl Digest {
                 t.retained_size = nodes.iter().map(|&n| retained(n)).sum();
             }),
             closures: settle(closures, |c, &head| c.chain_retained_size = retained(head)),
+        }
+    }
+}
+
+/// A digest to finish ([`Digest::finish_later`]): what it reads of its graph.
+pub struct DigestJob {
+    columns: DigestColumns,
+    measured: Measurement,
+    file: String,
+}
+
+impl DigestJob {
+    /// Finishes the digest on the calling thread (nothing runs on the rayon pool).
+    pub fn run(self) -> Digest {
+        let DigestJob {
+            columns,
+            measured,
+            file,
+        } = self;
+        let agg = ClassAggregates::from_columns(columns.aggregate_columns(), 1);
+        Digest::from_parts(columns.parts(), &agg, measured, &file)
+    }
+}
+
+/// What finishing a digest reads of its graph besides the class totals.
+struct FinishingParts<'a> {
+    node_count: u64,
+    edge_count: u64,
+    total_size: u64,
+    classes: &'a Classes,
+    retained_size: &'a [u64],
+}
+
+/// The columns of a graph that finishing its digest reads, moved out of it.
+struct DigestColumns {
+    node_count: u64,
+    edge_count: u64,
+    total_size: u64,
+    classes: Classes,
+    self_size: Vec<u64>,
+    retained_size: Vec<u64>,
+    dominator_order: Vec<u32>,
+    dominator_order_idom: Vec<u32>,
+}
+
+impl DigestColumns {
+    /// Moves the columns out of `graph` (no copy); returns them and what is left of it.
+    fn take(mut graph: HeapGraph) -> (DigestColumns, HeapGraph) {
+        let columns = DigestColumns {
+            node_count: graph.snapshot.node_count() as u64,
+            edge_count: graph.snapshot.edge_count() as u64,
+            total_size: graph.total_size(),
+            classes: std::mem::take(&mut graph.classes),
+            self_size: std::mem::take(&mut graph.self_size),
+            retained_size: std::mem::take(&mut graph.retained_size),
+            dominator_order: std::mem::take(&mut graph.dominator_order),
+            dominator_order_idom: std::mem::take(&mut graph.dominator_order_idom),
+        };
+        (columns, graph)
+    }
+
+    fn aggregate_columns(&self) -> AggregateColumns<'_> {
+        AggregateColumns {
+            class_count: self.classes.len(),
+            class_of: &self.classes.class_of,
+            self_size: &self.self_size,
+            distance: &[],
+            retained_size: &self.retained_size,
+            dominator_order: &self.dominator_order,
+            dominator_order_idom: &self.dominator_order_idom,
+        }
+    }
+
+    fn parts(&self) -> FinishingParts<'_> {
+        FinishingParts {
+            node_count: self.node_count,
+            edge_count: self.edge_count,
+            total_size: self.total_size,
+            classes: &self.classes,
+            retained_size: &self.retained_size,
         }
     }
 }
@@ -256,6 +365,18 @@ fn sort_by_id(mut pairs: Vec<(u32, u32)>) -> Vec<(u32, u32)> {
 }
 
 impl Measurement {
+    /// Frees what only the last snapshot's suspects read (the id index, location index,
+    /// listener lists and timers), for a measurement that only becomes a digest.
+    fn without_last_parts(self) -> Measurement {
+        Measurement {
+            location_index: Vec::new(),
+            by_id: Vec::new(),
+            listener_lists: Vec::new(),
+            timer_list: Vec::new(),
+            ..self
+        }
+    }
+
     /// Measures `graph`; reads no dominator column.
     pub fn new(graph: &HeapGraph) -> Measurement {
         let s = &graph.snapshot;

@@ -15,7 +15,7 @@ use crate::graph::bits::BitSet;
 use crate::graph::HeapGraph;
 use crate::report::diff::{ClassChange, DiffReport, SnapshotSummary, Thresholds};
 use crate::summary::ClassAggregates;
-pub use digest::{Digest, Measurement};
+pub use digest::{Digest, DigestJob, Measurement};
 use rayon::prelude::*;
 use shapes::Shapes;
 

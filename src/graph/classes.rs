@@ -30,6 +30,7 @@ pub struct ClassLocation {
 }
 
 /// Every node's class and the table of classes.
+#[derive(Default)]
 pub struct Classes {
     /// Per node: its class.
     pub class_of: Vec<ClassId>,

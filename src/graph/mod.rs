@@ -87,28 +87,33 @@ pub enum Columns {
 impl HeapGraph {
     /// Builds every derived column. `progress` is told each phase as it starts.
     pub fn build(snapshot: Snapshot, progress: &dyn Fn(&str)) -> HeapGraph {
-        Self::build_alongside(snapshot, Columns::All, progress, |_| ()).0
+        Self::build_alongside(snapshot, Columns::All, progress, || (), |_| ()).0
     }
 
-    /// Builds the graph and runs `alongside` while the dominators are computed, on the core
-    /// the dominators leave idle (their second half is one sequential loop).
+    /// Builds the graph and runs caller work on the core the build leaves idle: `first`
+    /// beside the first phase's shorter chain (the retainer lists and class names take less
+    /// time than the essential edges and the dominators' DFS; `first` sees nothing of this
+    /// graph, it is for work left over from elsewhere, such as a previous snapshot's), and
+    /// `alongside` while the dominators are computed (their second half is one sequential
+    /// loop). `first` runs on a rayon worker thread after the shorter chain's own steps.
     ///
     /// `alongside` sees the graph before its dominator columns exist: `idom`,
     /// `dominator_order`, `dominator_order_idom`, `retained_size` and `distance` are empty
     /// and `unreachable_count` is 0; everything else is final. It runs on a thread of its own
     /// (see `run_on_own_thread`).
-    pub fn build_alongside<R: Send>(
+    pub fn build_alongside<Q: Send, R: Send>(
         snapshot: Snapshot,
         columns: Columns,
         progress: &dyn Fn(&str),
+        first: impl FnOnce() -> Q + Send,
         alongside: impl FnOnce(&HeapGraph) -> R + Send,
-    ) -> (HeapGraph, R) {
+    ) -> (HeapGraph, Q, R) {
         let root = 0u32;
         let s = &snapshot;
         progress(PHASES[0]);
         let (
             (weakmaps, essential, numbering),
-            (retainers, (detached, has_user_roots, self_size, classes)),
+            (retainers, (detached, has_user_roots, self_size, classes), first_result),
         ) = rayon::join(
             || {
                 let page_owned = mark_page_owned(s, root);
@@ -133,7 +138,12 @@ impl HeapGraph {
                     s.node_self_size.clone()
                 };
                 let classes = Classes::compute(s, &detached);
-                (retainers, (detached, has_user_roots, self_size, classes))
+                let first_result = first();
+                (
+                    retainers,
+                    (detached, has_user_roots, self_size, classes),
+                    first_result,
+                )
             },
         );
         let (first_retainer, retainer_edge, retainer_node) = retainers;
@@ -190,7 +200,7 @@ impl HeapGraph {
         graph.dominator_order_idom = doms.idom_number;
         graph.retained_size = retained_size;
         graph.distance = distance;
-        (graph, beside)
+        (graph, first_result, beside)
     }
 
     /// Number of nodes.
