@@ -113,7 +113,9 @@ impl Digest {
             || ClassAggregates::compute(graph),
             || Measurement::new(graph),
         );
-        Self::assemble(graph, &agg, measured, file)
+        let mut digest = Self::assemble(graph, measured, file);
+        digest.set_class_totals(&agg);
+        digest
     }
 
     /// Completes a digest from what [`Measurement::new`] measured of `graph` (while its
@@ -133,13 +135,9 @@ impl Digest {
         }
     }
 
-    /// Completes a digest from class totals and a measurement of the same graph.
-    pub(crate) fn assemble(
-        graph: &HeapGraph,
-        agg: &ClassAggregates,
-        measured: Measurement,
-        file: &str,
-    ) -> Digest {
+    /// Completes a digest from a measurement of `graph`, all but its class totals, which
+    /// stay zero until [`set_class_totals`](Self::set_class_totals).
+    pub(crate) fn assemble(graph: &HeapGraph, measured: Measurement, file: &str) -> Digest {
         let parts = FinishingParts {
             node_count: graph.snapshot.node_count() as u64,
             edge_count: graph.snapshot.edge_count() as u64,
@@ -147,15 +145,19 @@ impl Digest {
             classes: &graph.classes,
             retained_size: &graph.retained_size,
         };
-        Self::from_parts(parts, agg, measured, file)
+        Self::from_parts(parts, measured, file)
     }
 
-    fn from_parts(
-        parts: FinishingParts<'_>,
-        agg: &ClassAggregates,
-        measured: Measurement,
-        file: &str,
-    ) -> Digest {
+    /// Sets each class's count, shallow and retained size (`agg` is of the same graph).
+    pub(crate) fn set_class_totals(&mut self, agg: &ClassAggregates) {
+        for (c, class) in self.classes.iter_mut().enumerate() {
+            class.count = agg.count[c];
+            class.self_size = agg.self_size[c];
+            class.retained_size = agg.retained_size[c];
+        }
+    }
+
+    fn from_parts(parts: FinishingParts<'_>, measured: Measurement, file: &str) -> Digest {
         let graph_classes = parts.classes;
         let classes: Vec<ClassDigest> = (0..graph_classes.len())
             .map(|c| {
@@ -166,9 +168,9 @@ impl Digest {
                     key: class_key(&name, location.as_deref()),
                     name,
                     location,
-                    count: agg.count[c],
-                    self_size: agg.self_size[c],
-                    retained_size: agg.retained_size[c],
+                    count: 0,
+                    self_size: 0,
+                    retained_size: 0,
                 }
             })
             .collect();
@@ -220,7 +222,9 @@ impl DigestJob {
             file,
         } = self;
         let agg = ClassAggregates::from_columns(columns.aggregate_columns(), 1);
-        Digest::from_parts(columns.parts(), &agg, measured, &file)
+        let mut digest = Digest::from_parts(columns.parts(), measured, &file);
+        digest.set_class_totals(&agg);
+        digest
     }
 }
 

@@ -125,48 +125,82 @@ fn class_changes(digests: &[Digest], same: bool) -> Vec<ClassChange> {
             }
         }
     }
+    let mut rows: Vec<(&str, ClassChange)> = rows.into_iter().collect();
     if same {
-        let last_in_first = membership(&last.ids, &first.ids);
-        for i in 0..last.ids.len() {
-            if !last_in_first.get(i) {
-                let key = last.classes[last.id_class[i] as usize].key.as_str();
-                if let Some(row) = rows.get_mut(key) {
-                    row.new += 1;
-                    row.alloc_size += last.id_self[i];
+        // Objects are tallied per class of their digest, then added to the class's row: one
+        // row lookup per class instead of one per object.
+        let tally = |d: &Digest, counted: &dyn Fn(usize) -> bool| -> Vec<(u64, u64)> {
+            let mut per_class = vec![(0u64, 0u64); d.classes.len()];
+            for i in 0..d.ids.len() {
+                if counted(i) {
+                    let slot = &mut per_class[d.id_class[i] as usize];
+                    slot.0 += 1;
+                    slot.1 += d.id_self[i];
                 }
             }
-        }
-        let first_in_last = membership(&first.ids, &last.ids);
-        for i in 0..first.ids.len() {
-            if !first_in_last.get(i) {
-                let key = first.classes[first.id_class[i] as usize].key.as_str();
-                if let Some(row) = rows.get_mut(key) {
-                    row.deleted += 1;
-                    row.freed_size += first.id_self[i];
+            per_class
+        };
+        let add = |rows: &mut Vec<(&str, ClassChange)>,
+                   d: &Digest,
+                   per_class: Vec<(u64, u64)>,
+                   apply: &dyn Fn(&mut ClassChange, u64, u64)| {
+            for (c, (count, size)) in per_class.into_iter().enumerate() {
+                if count == 0 {
+                    continue;
+                }
+                let key = d.classes[c].key.as_str();
+                if let Ok(r) = rows.binary_search_by(|(k, _)| (*k).cmp(key)) {
+                    apply(&mut rows[r].1, count, size);
                 }
             }
-        }
-        if k >= 3 {
-            // Allocated after the first snapshot, alive at the second and at the last.
-            let second = &digests[1];
-            let second_in_first = membership(&second.ids, &first.ids);
-            let second_in_last = membership(&second.ids, &last.ids);
-            for row in rows.values_mut() {
+        };
+        // New objects (in the last snapshot, not the first), deleted ones (in the first, not
+        // the last) and survivors (allocated after the first snapshot, alive at the second
+        // and at the last) are independent merges of sorted ids: run them side by side.
+        let second = (k >= 3).then(|| &digests[1]);
+        let (new, (deleted, survivors)) = rayon::join(
+            || {
+                let last_in_first = membership(&last.ids, &first.ids);
+                tally(last, &|i| !last_in_first.get(i))
+            },
+            || {
+                rayon::join(
+                    || {
+                        let first_in_last = membership(&first.ids, &last.ids);
+                        tally(first, &|i| !first_in_last.get(i))
+                    },
+                    || {
+                        second.map(|second| {
+                            let (in_first, in_last) = rayon::join(
+                                || membership(&second.ids, &first.ids),
+                                || membership(&second.ids, &last.ids),
+                            );
+                            tally(second, &|i| !in_first.get(i) && in_last.get(i))
+                        })
+                    },
+                )
+            },
+        );
+        add(&mut rows, last, new, &|row, count, size| {
+            row.new += count;
+            row.alloc_size += size;
+        });
+        add(&mut rows, first, deleted, &|row, count, size| {
+            row.deleted += count;
+            row.freed_size += size;
+        });
+        if let (Some(second), Some(survivors)) = (second, survivors) {
+            for (_, row) in rows.iter_mut() {
                 row.survivors = Some(0);
             }
-            for i in 0..second.ids.len() {
-                if !second_in_first.get(i) && second_in_last.get(i) {
-                    let key = second.classes[second.id_class[i] as usize].key.as_str();
-                    if let Some(row) = rows.get_mut(key) {
-                        row.survivors = Some(row.survivors.unwrap_or(0) + 1);
-                    }
-                }
-            }
+            add(&mut rows, second, survivors, &|row, count, _| {
+                row.survivors = Some(row.survivors.unwrap_or(0) + count);
+            });
         }
     }
     let mut out: Vec<ClassChange> = rows
-        .into_values()
-        .map(|mut row| {
+        .into_iter()
+        .map(|(_, mut row)| {
             row.delta = row.counts[k - 1] as i64 - row.counts[0] as i64;
             row.retained_delta = row.retained_sizes[k - 1] as i64 - row.retained_sizes[0] as i64;
             row
@@ -210,32 +244,35 @@ impl LastMeasurement {
     }
 }
 
-/// Compares the `earlier` digests (in order, at least one) with the graph of the last
+/// Compares the earlier snapshots' `digests` (in order, at least one) with the graph of the last
 /// snapshot (called `file`), finishing what [`LastMeasurement`] measured of it, and names the
 /// leak suspects.
 pub fn diff_with_last(
-    mut earlier: Vec<Digest>,
+    mut digests: Vec<Digest>,
     last: &HeapGraph,
     measured: LastMeasurement,
     file: &str,
     options: &DiffOptions,
 ) -> DiffReport {
-    // The last snapshot's class totals are mostly a sequential walk of its dominator tree:
-    // check that the earlier snapshots come from one process, and tag the names the suspects
-    // look for, on the other core meanwhile.
-    let (aggregates, (earlier_same, shapes)) = rayon::join(
+    let LastMeasurement { measured, prep } = measured;
+    // The last snapshot's class totals are mostly a sequential walk of its dominator tree.
+    // Everything that does not read them runs on the other core meanwhile: the rest of its
+    // digest, the same-process check, and the detectors but the class one.
+    let (aggregates, (same, reader, shaped)) = rayon::join(
         || ClassAggregates::compute(last),
-        || (same_process_all(&earlier), Shapes::new(last)),
+        || {
+            digests.push(Digest::assemble(last, measured, file));
+            let same = same_process_all(&digests);
+            let reader = suspects::Last::prepared(last, Shapes::new(last), prep);
+            let shaped =
+                suspects::find_shaped(&digests, &reader, same.is_ok(), &options.thresholds);
+            (same, reader, shaped)
+        },
     );
-    earlier.push(Digest::assemble(last, &aggregates, measured.measured, file));
-    let n = earlier.len();
-    let same = earlier_same.and_then(|()| same_process(&earlier[n - 2], &earlier[n - 1]));
-    report(
-        &earlier,
-        same,
-        &suspects::Last::prepared(last, shapes, measured.prep),
-        options,
-    )
+    if let Some(final_digest) = digests.last_mut() {
+        final_digest.set_class_totals(&aggregates);
+    }
+    report(&digests, same, &reader, shaped, options)
 }
 
 /// [`same_process`] for each pair of successive digests, in parallel; the first failure in
@@ -252,6 +289,7 @@ fn report(
     digests: &[Digest],
     same: Result<(), String>,
     last: &suspects::Last<'_>,
+    shaped: suspects::ShapedSuspects,
     options: &DiffOptions,
 ) -> DiffReport {
     assert!(digests.len() >= 2, "diff needs two or more snapshots");
@@ -268,7 +306,7 @@ fn report(
     // them side by side.
     let (mut classes, mut found) = rayon::join(
         || class_changes(digests, same),
-        || suspects::find(digests, last, same, &options.thresholds),
+        || suspects::find(digests, last, same, &options.thresholds, shaped),
     );
     let class_count = classes.len();
     if let Some(max) = options.max_suspects {

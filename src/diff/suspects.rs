@@ -259,13 +259,22 @@ fn retained_grows(retained: &[u64], th: &Thresholds) -> bool {
     retained[retained.len() - 1].saturating_sub(retained[0]) >= th.retained_growth
 }
 
-/// Runs every detector; the result is sorted by score, highest first.
-pub(super) fn find(
+/// What the detectors that read no class totals found: their suspects, and the nodes whose
+/// dominator subtrees those suspects explain (the class detector leaves them out).
+pub(super) struct ShapedSuspects {
+    suspects: Vec<Suspect>,
+    explained_roots: Vec<u32>,
+}
+
+/// The listener, collection, timer and closure detectors. They read no class totals (the
+/// last digest's may still be zero), so they can run while the last snapshot's class totals
+/// are computed.
+pub(super) fn find_shaped(
     digests: &[Digest],
     last: &Last<'_>,
     same: bool,
     th: &Thresholds,
-) -> Vec<Suspect> {
+) -> ShapedSuspects {
     let graph = last.graph;
     let s = &graph.snapshot;
     let final_digest = &digests[digests.len() - 1];
@@ -545,6 +554,30 @@ pub(super) fn find(
             retained_sizes: retained,
         });
     }
+
+    ShapedSuspects {
+        suspects,
+        explained_roots,
+    }
+}
+
+/// Adds what the class detector finds to what [`find_shaped`] found (with the same
+/// arguments, once every digest has its class totals); the result is sorted by score,
+/// highest first.
+pub(super) fn find(
+    digests: &[Digest],
+    last: &Last<'_>,
+    same: bool,
+    th: &Thresholds,
+    shaped: ShapedSuspects,
+) -> Vec<Suspect> {
+    let graph = last.graph;
+    let s = &graph.snapshot;
+    let final_digest = &digests[digests.len() - 1];
+    let ShapedSuspects {
+        mut suspects,
+        explained_roots,
+    } = shaped;
 
     // Classes that accumulate and that no suspect above explains. Only within one process:
     // across processes, class totals differ by whatever each run happened to allocate, and
