@@ -1,6 +1,7 @@
 //! `heapscan diff`: comparing successive snapshots of one process and naming what leaks.
 //!
-//! Each snapshot but the last is reduced to a [`Digest`] as soon as its graph is built, so
+//! Each snapshot but the last is reduced to a [`Digest`] as soon as its graph is built (its
+//! class totals are finished beside the next snapshot's build, [`Digest::finish_later`]), so
 //! a diff of N snapshots holds one full graph at a time. The last snapshot's graph stays, to
 //! describe each suspect: its owner, the shortest path to it from the GC roots, and where in
 //! the source it is created. Pure: returns a [`DiffReport`], prints nothing.

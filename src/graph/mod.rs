@@ -69,9 +69,9 @@ pub struct HeapGraph {
 
 /// Phases reported to a progress observer. Each phase runs two chains of steps side by side
 /// (a rayon join), the first being the longer one: the essential edges and the dominators'
-/// DFS next to the retainer lists, DOM state, shallow sizes and class names; then the rest of
-/// the dominators and the retained sizes next to the distances and whatever the caller runs
-/// alongside ([`HeapGraph::build_alongside`]).
+/// DFS next to the retainer lists, DOM state, shallow sizes, class names and the caller's
+/// `first` work; then the rest of the dominators and the retained sizes next to the distances
+/// and the caller's `alongside` work ([`HeapGraph::build_alongside`]).
 pub const PHASES: &[&str] = &["flags+dfs+retainers+classes", "dominators+distances"];
 
 /// Which optional columns a build computes.
