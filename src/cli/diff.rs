@@ -12,6 +12,7 @@ use heapscan::diff::{
 use heapscan::graph::Columns;
 use heapscan::report::diff::{render, Thresholds};
 use heapscan::report::Format;
+use heapscan::snapshot::ReadAhead;
 
 use super::progress::{load_graph_alongside, timing};
 use super::{open_output, Outcome};
@@ -96,12 +97,17 @@ pub fn analyse(
     };
     // A diff reads no distances; what it measures without dominators is measured while
     // they are computed, and each earlier snapshot's digest is finished beside the next
-    // snapshot's build.
+    // snapshot's build. The first build has no digest to finish and leaves a core idle for
+    // a while: the second file is read in that time (at idle priority, so the build does not
+    // wait for it). Later files are read in turn: reading one ahead beside a build that also
+    // finishes a digest would hold a third snapshot's columns at once (2.5 GB on the bench).
     let mut digests = Vec::with_capacity(files.len());
     let mut unfinished: Option<DigestJob> = None;
-    for file in earlier {
+    let mut ahead = Some(ReadAhead::start(files[1].clone()));
+    for (k, file) in earlier.iter().enumerate() {
         let (graph, finished, measured) = load_graph_alongside(
             file,
+            if k == 1 { ahead.take() } else { None },
             Columns::NoDistances,
             finish(unfinished.take()),
             Measurement::new,
@@ -115,6 +121,7 @@ pub fn analyse(
     }
     let (last, finished, measured) = load_graph_alongside(
         last_file,
+        ahead.take(),
         Columns::NoDistances,
         finish(unfinished.take()),
         LastMeasurement::with_paths,

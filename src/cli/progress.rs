@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use heapscan::graph::{Columns, HeapGraph};
-use heapscan::snapshot::Snapshot;
+use heapscan::snapshot::{ReadAhead, Snapshot};
 
 /// A spinner that is hidden when stderr is not a terminal.
 pub struct Progress {
@@ -51,13 +51,15 @@ impl Drop for Progress {
 
 /// Reads and analyses one snapshot with progress shown.
 pub fn load_graph(path: &Path) -> heapscan::error::Result<HeapGraph> {
-    Ok(load_graph_alongside(path, Columns::All, || (), |_| ())?.0)
+    Ok(load_graph_alongside(path, None, Columns::All, || (), |_| ())?.0)
 }
 
 /// [`load_graph`] that also runs `first` beside the build's first phase and `alongside`
-/// while the dominators are computed (see [`HeapGraph::build_alongside`]).
+/// while the dominators are computed (see [`HeapGraph::build_alongside`]). `ahead` is the
+/// snapshot at `path` if it is already being read.
 pub fn load_graph_alongside<Q: Send, R: Send>(
     path: &Path,
+    ahead: Option<ReadAhead>,
     columns: Columns,
     first: impl FnOnce() -> Q + Send,
     alongside: impl FnOnce(&HeapGraph) -> R + Send,
@@ -66,7 +68,10 @@ pub fn load_graph_alongside<Q: Send, R: Send>(
     let name = path.display().to_string();
     progress.phase(format!("{name}: reading"));
     timing(Some("read+parse"));
-    let snapshot = Snapshot::open(path)?;
+    let snapshot = match ahead {
+        Some(reading) => reading.finish()?,
+        None => Snapshot::open(path)?,
+    };
     let built = HeapGraph::build_alongside(
         snapshot,
         columns,

@@ -8,6 +8,7 @@
 
 pub mod header;
 mod numbers;
+mod read_ahead;
 mod source;
 mod strings;
 
@@ -18,6 +19,7 @@ use rayon::prelude::*;
 use serde::de::IgnoredAny;
 
 pub use header::{EdgeTypes, Layout, NodeTypes};
+pub use read_ahead::ReadAhead;
 pub use source::Source;
 pub use strings::{decode_json_string, Strings};
 
@@ -116,7 +118,19 @@ impl Snapshot {
             return Err(Error::bad(&path, "the `strings` array is empty"));
         }
 
-        let nodes = parse_nodes(&path, text, nodes_span.clone(), &layout, string_count)?;
+        // The number arrays are read twice (commas counted, then parsed); each stretch's pages
+        // of a mapped file leave the resident set after each read, so a parse holds about one
+        // chunk per thread of the file instead of all of it (a parse beside other work then
+        // costs its columns, not the file too).
+        let done_with = |range: Range<usize>| source.release(range);
+        let nodes = parse_nodes(
+            &path,
+            text,
+            nodes_span.clone(),
+            &layout,
+            string_count,
+            &done_with,
+        )?;
         let node_count = nodes.node_type.len();
         if node_count as u64 != header.node_count {
             return Err(Error::bad(
@@ -143,6 +157,7 @@ impl Snapshot {
             &layout,
             string_count,
             node_count,
+            &done_with,
         )?;
         let edge_count = edges.edge_type.len();
         if edge_count as u64 != header.edge_count {
@@ -313,10 +328,11 @@ fn parse_nodes(
     span: Range<usize>,
     layout: &Layout,
     string_count: usize,
+    done_with: &(dyn Fn(Range<usize>) + Sync),
 ) -> Result<NodeColumns> {
     let width = layout.node_width;
-    let (chunks, count) =
-        split_records(text, span, width).map_err(|e| number_error(path, "nodes", text.len(), e))?;
+    let (chunks, count) = split_records(text, span, width, done_with)
+        .map_err(|e| number_error(path, "nodes", text.len(), e))?;
     let mut cols = NodeColumns {
         node_type: vec![0; count],
         node_name: vec![0; count],
@@ -343,7 +359,7 @@ fn parse_nodes(
         .map(
             |(((((((chunk, ty), name), id), size), edges), trace), detached)| {
                 let chunk: &Chunk = chunk;
-                parse_chunk(text, chunk, width, |i, rec| {
+                let parsed = parse_chunk(text, chunk, width, |i, rec| {
                     let t = rec[layout.node_type_field];
                     if t >= type_count {
                         return Err(format!(
@@ -370,7 +386,9 @@ fn parse_nodes(
                         })?;
                     }
                     Ok(())
-                })
+                });
+                done_with(chunk.bytes.clone());
+                parsed
             },
         )
         .collect();
@@ -385,11 +403,12 @@ fn parse_edges(
     layout: &Layout,
     string_count: usize,
     node_count: usize,
+    done_with: &(dyn Fn(Range<usize>) + Sync),
 ) -> Result<EdgeColumns> {
     let width = layout.edge_width;
     let node_width = layout.node_width as u64;
-    let (chunks, count) =
-        split_records(text, span, width).map_err(|e| number_error(path, "edges", text.len(), e))?;
+    let (chunks, count) = split_records(text, span, width, done_with)
+        .map_err(|e| number_error(path, "edges", text.len(), e))?;
     let mut cols = EdgeColumns {
         edge_type: vec![0; count],
         edge_name: vec![0; count],
@@ -407,7 +426,7 @@ fn parse_edges(
     let results: Vec<_> = parts
         .into_par_iter()
         .map(|(((chunk, ty), name), to)| {
-            parse_chunk(text, chunk, width, |i, rec| {
+            let parsed = parse_chunk(text, chunk, width, |i, rec| {
                 let t = rec[layout.edge_type_field];
                 if t >= type_count {
                     return Err(format!("edge type {t} is not one of the {type_count} types in meta"));
@@ -428,7 +447,9 @@ fn parse_edges(
                 name[i] = u32_field(n, "edge name or index")?;
                 to[i] = (target / node_width) as u32;
                 Ok(())
-            })
+            });
+            done_with(chunk.bytes.clone());
+            parsed
         })
         .collect();
     first_error(results).map_err(|e| number_error(path, "edges", text.len(), e))?;

@@ -59,11 +59,15 @@ fn memchr_comma(bytes: &[u8]) -> Option<usize> {
 }
 
 /// Splits the array body `body` (between `[` and `]`) of `text` into chunks of whole records of
-/// `width` numbers. Returns the chunks and the total number of records.
+/// `width` numbers. Returns the chunks and the total number of records. `done_with` is told
+/// each stretch of `text` once it has been counted (see [`Source::release`]).
+///
+/// [`Source::release`]: super::source::Source::release
 pub(crate) fn split_records(
     text: &[u8],
     body: Range<usize>,
     width: usize,
+    done_with: &(dyn Fn(Range<usize>) + Sync),
 ) -> Result<(Vec<Chunk>, usize), NumberError> {
     if width == 0 || width > crate::snapshot::header::MAX_RECORD_WIDTH {
         // `Layout::from_meta` refuses such layouts; this keeps `parse_chunk`'s record array safe.
@@ -100,7 +104,11 @@ pub(crate) fn split_records(
     bounds.push(body.end);
     let commas: Vec<usize> = bounds
         .par_windows(2)
-        .map(|w| count_commas(&text[w[0]..w[1]]))
+        .map(|w| {
+            let commas = count_commas(&text[w[0]..w[1]]);
+            done_with(w[0]..w[1]);
+            commas
+        })
         .collect();
     let total_values = commas.iter().sum::<usize>() + 1;
     if total_values % width != 0 {
@@ -248,7 +256,7 @@ pub(crate) fn parse_flat(
     body: Range<usize>,
     width: usize,
 ) -> Result<Vec<u64>, NumberError> {
-    let (chunks, records) = split_records(text, body, width)?;
+    let (chunks, records) = split_records(text, body, width, &|_| {})?;
     let mut out = Vec::with_capacity(records * width);
     for chunk in &chunks {
         parse_chunk(text, chunk, width, |_, rec| {

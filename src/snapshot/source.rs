@@ -194,7 +194,7 @@ impl Source {
 
     /// Tells the kernel we are done with `range` of a mapped file so its pages leave our
     /// resident set (they are clean file pages and are re-read if touched again). A no-op for
-    /// owned buffers. Used after the big number arrays are parsed into columns.
+    /// owned buffers. Used as each stretch of the big number arrays has been read.
     pub fn release(&self, range: std::ops::Range<usize>) {
         #[cfg(unix)]
         if let Bytes::Mapped(map) = &self.bytes {
@@ -202,9 +202,10 @@ impl Source {
             let start = range.start.div_ceil(page) * page;
             let end = range.end / page * page;
             if end > start {
-                // SAFETY: the mapping is private and read-only, so dropping its pages loses no
-                // data: a later access re-reads the file. No reference into the range is used
-                // after this call by the parser (it only keeps the strings section).
+                // SAFETY: the mapping is private and never written, so dropping its pages loses
+                // no data and changes no byte a reader sees: a later read of the range (a
+                // neighbouring chunk's boundary, the second pass over an array) faults the
+                // same file bytes back in. Only whole pages inside `range` are dropped.
                 let _ = unsafe {
                     map.unchecked_advise_range(
                         memmap2::UncheckedAdvice::DontNeed,
