@@ -110,7 +110,7 @@ pub fn analyse(
             if k == 1 { ahead.take() } else { None },
             Columns::NoDistances,
             finish(unfinished.take()),
-            Measurement::new,
+            Measurement::of_earlier,
         )?;
         digests.extend(finished);
         unfinished = Some(Digest::finish_later(

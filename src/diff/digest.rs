@@ -338,6 +338,11 @@ fn id_index(graph: &HeapGraph) -> Vec<(u32, u32)> {
 /// when native objects' address-derived ids use 30 bits). It runs on the core the dominators
 /// leave idle, where `par_sort_unstable` took 0.45 s for 8.9 M nodes and this takes 0.24 s.
 fn sort_by_id(mut pairs: Vec<(u32, u32)>) -> Vec<(u32, u32)> {
+    // V8 numbers objects as its snapshots first meet them, in heap order, so a process's
+    // first snapshot lists its nodes nearly in id order; often exactly, with no sort to do.
+    if pairs.windows(2).all(|w| w[0].0 <= w[1].0) {
+        return pairs;
+    }
     let max = pairs.iter().map(|&(id, _)| id).max().unwrap_or(0);
     let bits = 32 - max.leading_zeros();
     let passes = bits.div_ceil(13).max(1);
@@ -379,6 +384,13 @@ impl Measurement {
             timer_list: Vec::new(),
             ..self
         }
+    }
+
+    /// [`new`](Self::new) for a snapshot that only becomes a digest (not the last one of a
+    /// diff): what only the last snapshot's suspects read is freed at once, not kept for as
+    /// long as the dominators still take.
+    pub fn of_earlier(graph: &HeapGraph) -> Measurement {
+        Self::new(graph).without_last_parts()
     }
 
     /// Measures `graph`; reads no dominator column.
@@ -576,6 +588,23 @@ mod tests {
             let mut expected = pairs.clone();
             expected.sort_unstable();
             prop_assert_eq!(sort_by_id(pairs), expected);
+        }
+
+        /// Ids already in order (a process's first snapshot) come back as given, and one
+        /// swapped pair among them is sorted like the rest.
+        #[test]
+        fn ordered_ids_and_one_swap(mut ids in prop::collection::vec(0u32..5000, 2..3000), at in any::<prop::sample::Index>()) {
+            ids.sort_unstable();
+            let pairs: Vec<(u32, u32)> =
+                ids.iter().enumerate().map(|(n, &id)| (id, n as u32)).collect();
+            prop_assert!(sort_by_id(pairs.clone()) == pairs, "ordered ids were moved");
+            let mut swapped = pairs;
+            let i = at.index(swapped.len() - 1);
+            swapped.swap(i, i + 1);
+            // Equal ids stay in the order given.
+            let mut expected = swapped.clone();
+            expected.sort_by_key(|&(id, _)| id);
+            prop_assert!(sort_by_id(swapped) == expected, "swap at {}", i);
         }
     }
 }
