@@ -207,8 +207,10 @@ impl Snapshot {
 
         let file_size = text.len() as u64;
         let compressed_size = source.compressed_len();
-        // Keep only what the string table needs: for a mapped file, let the kernel drop the
-        // pages of the number arrays; for a decompressed buffer, copy out the strings section.
+        // Keep only what the string table needs: for a mapped file, let the kernel drop every
+        // page before the strings (the nodes and edges were released as they were read; this
+        // drops the rest: header, locations, trace infos, chunk boundaries); for a
+        // decompressed buffer, copy out the strings section.
         let strings = match source.compressed_len() {
             None if !matches!(path.to_str(), Some("-")) => {
                 source.release(0..strings_span.start);
