@@ -25,10 +25,15 @@ fn heapscan() -> Command {
 }
 
 fn run_ok(args: &[&str]) -> String {
-    let out = heapscan().args(args).output().expect("run");
+    stdout_of_success(heapscan().args(args))
+}
+
+/// Runs `cmd`, asserts it succeeded, and returns its standard output.
+fn stdout_of_success(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run");
     assert!(
         out.status.success(),
-        "heapscan {args:?} failed: {}",
+        "{cmd:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8 output")
@@ -248,21 +253,15 @@ fn diff_reads_ahead_and_releases_pages_without_changing_the_report() {
     for count in [2, 3] {
         for threads in ["1", "4"] {
             let diff = |files: &[String]| {
-                let out = heapscan()
-                    .env("RAYON_NUM_THREADS", threads)
-                    .arg("diff")
-                    .args(&files[..count])
-                    .args(["--format", "json"])
-                    .output()
-                    .expect("run");
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
+                let mut text = stdout_of_success(
+                    heapscan()
+                        .env("RAYON_NUM_THREADS", threads)
+                        .arg("diff")
+                        .args(&files[..count])
+                        .args(["--format", "json"]),
                 );
                 // The file names differ (in `snapshots` and in the same-process reason);
                 // everything else must not.
-                let mut text = String::from_utf8(out.stdout).expect("utf-8");
                 for (i, file) in files[..count].iter().enumerate() {
                     let escaped = serde_json::to_string(file).expect("json");
                     text = text.replace(escaped.trim_matches('"'), &format!("FILE{i}"));
