@@ -213,17 +213,12 @@ fn output_file_stdin_and_compression_give_identical_reports() {
     let from_file: SummaryReport =
         serde_json::from_str(&std::fs::read_to_string(&out_file).expect("output file"))
             .expect("schema");
-    let stdin_out = heapscan()
-        .args(["summary", "-", "--format", "json"])
-        .write_stdin(std::fs::read(&gz).expect("gz bytes"))
-        .output()
-        .expect("run");
-    assert!(
-        stdin_out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&stdin_out.stderr)
+    let stdin_out = stdout_of_success(
+        heapscan()
+            .args(["summary", "-", "--format", "json"])
+            .write_stdin(std::fs::read(&gz).expect("gz bytes")),
     );
-    let from_stdin: SummaryReport = serde_json::from_slice(&stdin_out.stdout).expect("schema");
+    let from_stdin: SummaryReport = serde_json::from_str(&stdin_out).expect("schema");
     assert_eq!(from_stdin.snapshot.file, "-");
 
     let reference = strip_file(from_plain);
