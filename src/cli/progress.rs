@@ -38,6 +38,11 @@ impl Progress {
         self.bar.set_message(message.into());
     }
 
+    /// Runs `f` (which prints) with the spinner hidden, so lines do not mix with it.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.bar.suspend(f)
+    }
+
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }

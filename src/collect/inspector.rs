@@ -1,7 +1,8 @@
 //! A minimal Chrome DevTools Protocol client for Node's inspector, loopback only: list the
-//! targets (`GET /json/list`), open the target's WebSocket, take a heap snapshot with
-//! `HeapProfiler.takeHeapSnapshot` streaming each `addHeapSnapshotChunk` straight to disk
-//! (never holding the snapshot in memory), and, when we opened the inspector, close it again.
+//! targets (`GET /json/list`), open the target's WebSocket, evaluate JavaScript in the
+//! process (to install heapscan's snapshot hook, see `hook`), and, when we opened the
+//! inspector, close it again. Snapshots are never taken with `HeapProfiler.takeHeapSnapshot`:
+//! ending the session would make V8 forget the ids that let snapshots be compared.
 //!
 //! We only ever connect to 127.0.0.1: the inspector gives whoever reaches it full control
 //! of the process, so heapscan never talks to it over a network.
@@ -124,13 +125,8 @@ impl Session {
         Ok(id)
     }
 
-    /// Reads messages until the answer to `id`, handing every event to `on_event`.
-    fn wait_answer(
-        &mut self,
-        id: u64,
-        deadline: Instant,
-        mut on_event: impl FnMut(&str, &Value) -> Result<(), CollectError>,
-    ) -> Result<Value, CollectError> {
+    /// Reads messages until the answer to `id` (events are skipped).
+    fn wait_answer(&mut self, id: u64, deadline: Instant) -> Result<Value, CollectError> {
         loop {
             if Instant::now() > deadline {
                 return Err(err("timed out waiting for the inspector's answer"));
@@ -146,9 +142,7 @@ impl Session {
             };
             let v: Value = serde_json::from_str(text.as_str())
                 .map_err(|e| err(format!("bad message from the inspector: {e}")))?;
-            if let Some(method) = v["method"].as_str() {
-                on_event(method, &v["params"])?;
-            } else if v["id"].as_u64() == Some(id) {
+            if v["method"].is_null() && v["id"].as_u64() == Some(id) {
                 if let Some(e) = v.get("error") {
                     return Err(err(format!("the inspector refused: {e}")));
                 }
@@ -157,59 +151,58 @@ impl Session {
         }
     }
 
-    /// Takes a heap snapshot, writing each chunk to `out` as it arrives. `progress(done,
-    /// total)` follows V8's own progress reports.
-    pub fn take_heap_snapshot(
+    /// `Runtime.evaluate` with `params`; an exception thrown by the expression is an error
+    /// naming its first line. Returns the evaluation's `result`.
+    pub fn evaluate(&mut self, params: Value, timeout: Duration) -> Result<Value, CollectError> {
+        let id = self.send("Runtime.evaluate", params)?;
+        let answer = self.wait_answer(id, Instant::now() + timeout)?;
+        if let Some(details) = answer.get("exceptionDetails") {
+            let why = details["exception"]["description"]
+                .as_str()
+                .or_else(|| details["text"].as_str())
+                .unwrap_or("unknown error");
+            return Err(err(format!(
+                "evaluating in the process failed: {}",
+                why.lines().next().unwrap_or(why)
+            )));
+        }
+        Ok(answer)
+    }
+
+    /// Has the process write a heap snapshot itself, `v8.writeHeapSnapshot(path)` (`path`
+    /// absolute, as the process sees it). Used only when heapscan's snapshot hook cannot be
+    /// installed: the ids of such a snapshot are forgotten when this session ends (see
+    /// `hook`).
+    pub fn write_heap_snapshot(
         &mut self,
-        out: &mut dyn Write,
+        path: &std::path::Path,
         timeout: Duration,
-        progress: &mut dyn FnMut(u64, u64),
-    ) -> Result<u64, CollectError> {
-        let deadline = Instant::now() + timeout;
-        let id = self.send(
-            "HeapProfiler.takeHeapSnapshot",
-            json!({ "reportProgress": true }),
+    ) -> Result<(), CollectError> {
+        let target = path
+            .to_str()
+            .ok_or_else(|| err(format!("{} is not valid UTF-8", path.display())))?;
+        let expression = format!(
+            "(() => {{ require('v8').writeHeapSnapshot({}); return true; }})()",
+            Value::String(target.to_string())
+        );
+        self.evaluate(
+            json!({ "expression": expression, "includeCommandLineAPI": true }),
+            timeout,
         )?;
-        let mut written = 0u64;
-        self.wait_answer(id, deadline, |method, params| {
-            match method {
-                "HeapProfiler.addHeapSnapshotChunk" => {
-                    let chunk = params["chunk"]
-                        .as_str()
-                        .ok_or_else(|| err("a snapshot chunk without text"))?;
-                    out.write_all(chunk.as_bytes())
-                        .map_err(|e| err(format!("writing the snapshot: {e}")))?;
-                    written += chunk.len() as u64;
-                }
-                "HeapProfiler.reportHeapSnapshotProgress" => {
-                    let n = |k: &str| params[k].as_u64().unwrap_or(0);
-                    progress(n("done"), n("total"));
-                }
-                _ => {}
-            }
-            Ok(())
-        })?;
-        Ok(written)
+        Ok(())
     }
 
     /// Closes an inspector we opened: `inspector.close()` blocks until no session is
     /// connected, so it is scheduled on a timer and runs after we hang up.
     pub fn close_inspector(&mut self) -> Result<(), CollectError> {
-        let id = self.send(
-            "Runtime.evaluate",
+        self.evaluate(
             json!({
                 "expression": "(() => { const i = require('inspector'); setTimeout(() => i.close(), 0); return true; })()",
                 "includeCommandLineAPI": true,
             }),
-        )?;
-        let answer =
-            self.wait_answer(id, Instant::now() + Duration::from_secs(10), |_, _| Ok(()))?;
-        if answer["exceptionDetails"].is_object() {
-            return Err(err(format!(
-                "could not close the inspector: {}",
-                answer["exceptionDetails"]
-            )));
-        }
+            Duration::from_secs(10),
+        )
+        .map_err(|e| err(format!("could not close the inspector: {e}")))?;
         Ok(())
     }
 

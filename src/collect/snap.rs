@@ -11,8 +11,6 @@
 //!
 //! Never: SIGUSR2 without the flag (kills the process), anything but loopback.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -20,6 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::complete::{wait_complete, Completeness};
+use super::hook;
 use super::inspector::{self, Session};
 use super::procfs::{self, SIGUSR1, SIGUSR2};
 use super::{safety, CollectError};
@@ -32,9 +31,22 @@ pub const ENV_SESSION_DIR: &str = "HEAPSCAN_SESSION_DIR";
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "method", rename_all = "kebab-case")]
 pub enum Method {
+    /// By the `heapscan record` session the process runs under.
     Session { record_pid: u32 },
+    /// By the process's `--heapsnapshot-signal`.
     Signal { signal: String },
+    /// By heapscan's snapshot hook in the process (see `hook`); `installed_now` when this
+    /// run installed it, over the inspector.
+    Hook { installed_now: Option<InstalledVia> },
+    /// Over the inspector, because the hook could not be installed: its ids are not kept.
     Inspector { port: u16, opened_by_heapscan: bool },
+}
+
+/// The inspector through which the hook was installed.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct InstalledVia {
+    pub port: u16,
+    pub opened_by_heapscan: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -45,6 +57,23 @@ pub struct SnapResult {
     pub duration_ms: u64,
     #[serde(flatten)]
     pub method: Method,
+    /// Something the user should know about this snapshot (e.g. its ids will not be kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+/// Which way to take a snapshot when the process is not under `heapscan record`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Via {
+    /// The hook if installed, else the process's `--heapsnapshot-signal`, else the inspector
+    /// (installing the hook).
+    #[default]
+    Auto,
+    /// Only the process's `--heapsnapshot-signal`: an error when it has none.
+    Signal,
+    /// Only the hook (installed over the inspector when missing), even when a snapshot signal
+    /// is configured.
+    Hook,
 }
 
 pub struct SnapOptions<'a> {
@@ -53,8 +82,9 @@ pub struct SnapOptions<'a> {
     pub out: Option<PathBuf>,
     /// Time limit for the whole snapshot.
     pub timeout: Duration,
-    /// Progress of the inspector path: (done, total) as V8 reports it.
-    pub progress: &'a mut dyn FnMut(u64, u64),
+    pub via: Via,
+    /// Progress: bytes of the snapshot written so far (where heapscan can see the file grow).
+    pub progress: &'a mut dyn FnMut(u64),
 }
 
 /// A flag's value from argv-like words: `--name=value` or `--name value`.
@@ -130,17 +160,23 @@ pub fn default_name(pid: u32) -> PathBuf {
     PathBuf::from(format!("{pid}-{secs}.heapsnapshot"))
 }
 
+/// The `heapscan record` session `pid` runs under, if it is alive: (recorder pid, folder).
+pub fn recording_session(pid: u32) -> Option<(u32, PathBuf)> {
+    let record_pid = env_var(pid, ENV_RECORD_PID)?.parse::<u32>().ok()?;
+    let recorder = procfs::status(record_pid).ok()?;
+    if !procfs::alive(record_pid) || !recorder.name.starts_with("heapscan") {
+        return None;
+    }
+    let dir = PathBuf::from(env_var(pid, ENV_SESSION_DIR)?);
+    dir.is_dir().then_some((record_pid, dir))
+}
+
 /// Takes a snapshot of `pid` into `opts.out`.
 pub fn snapshot_pid(pid: u32, opts: SnapOptions) -> Result<SnapResult, CollectError> {
     let started = Instant::now();
     let status = procfs::status(pid)?;
-    if let Some(record_pid) = env_var(pid, ENV_RECORD_PID).and_then(|p| p.parse::<u32>().ok()) {
-        if procfs::alive(record_pid) && procfs::status(record_pid)?.name.starts_with("heapscan") {
-            let session = env_var(pid, ENV_SESSION_DIR).map(PathBuf::from);
-            if let Some(dir) = session.filter(|d| d.is_dir()) {
-                return via_session(pid, record_pid, &dir, &opts, started);
-            }
-        }
+    if let Some((record_pid, dir)) = recording_session(pid) {
+        return via_session(pid, record_pid, &dir, &opts, started);
     }
     let mut opts = opts;
     let out = opts.out.take().unwrap_or_else(|| default_name(pid));
@@ -152,13 +188,28 @@ pub fn snapshot_pid(pid: u32, opts: SnapOptions) -> Result<SnapResult, CollectEr
     }
     let out_dir = parent_dir(&out);
     safety::check_room(status.vm_rss, &out_dir)?;
+    if opts.via != Via::Signal && hook::present(pid) {
+        return via_hook(pid, out, opts, started);
+    }
     let options = node_options(pid);
-    if let Some(name) = flag_value(&options, "--heapsnapshot-signal") {
-        match signal_number(&name) {
-            Some(sig) if status.catches(sig) => {
-                return via_signal(pid, &name, sig, &options, out, opts.timeout, started)
+    if opts.via != Via::Hook {
+        let flag = flag_value(&options, "--heapsnapshot-signal");
+        match flag.as_deref().map(|name| (name, signal_number(name))) {
+            Some((name, Some(sig))) if status.catches(sig) => {
+                return via_signal(pid, name, sig, &options, out, opts.timeout, started)
             }
-            _ => {} // flag without a handler (yet): the inspector path is the safe one
+            // A flag without a handler (yet): the inspector path is the safe one.
+            _ if opts.via == Via::Auto => {}
+            Some((name, _)) => {
+                return Err(CollectError::Refused(format!(
+                    "process {pid} does not catch its --heapsnapshot-signal={name} (yet): sending it could kill it; use --via auto"
+                )))
+            }
+            None => {
+                return Err(CollectError::Refused(format!(
+                    "process {pid} was not started with --heapsnapshot-signal; use --via auto"
+                )))
+            }
         }
     }
     via_inspector(pid, &status, &options, out, opts, started)
@@ -203,6 +254,7 @@ fn via_signal(
         method: Method::Signal {
             signal: name.to_string(),
         },
+        warning: None,
     })
 }
 
@@ -288,6 +340,81 @@ fn inspect_port(options: &[String]) -> u16 {
         .unwrap_or(9229)
 }
 
+/// An inspector heapscan talks to: its port, the target's WebSocket path, and whether
+/// heapscan opened it (and so closes it again).
+struct OpenInspector {
+    port: u16,
+    path: String,
+    opened: bool,
+}
+
+/// The process's inspector: the one already listening, else opened with SIGUSR1 (only when
+/// Node's handler for it is installed).
+fn open_inspector(
+    pid: u32,
+    status: &procfs::ProcStatus,
+    options: &[String],
+    timeout: Duration,
+) -> Result<OpenInspector, CollectError> {
+    let probe_timeout = Duration::from_secs(3);
+    let before = procfs::listening_ports(pid);
+    let wanted = inspect_port(options);
+    if let Some(path) = before
+        .contains(&wanted)
+        .then(|| inspector::probe(wanted, probe_timeout))
+        .flatten()
+    {
+        return Ok(OpenInspector {
+            port: wanted,
+            path,
+            opened: false,
+        });
+    }
+    if !status.catches(SIGUSR1) {
+        return Err(CollectError::Refused(format!(
+            "process {pid} has no SIGUSR1 handler (started with --disable-sigusr1?), so SIGUSR1 would kill it; restart it with --heapsnapshot-signal=SIGUSR2 or --inspect=127.0.0.1:PORT"
+        )));
+    }
+    if std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], wanted)),
+        Duration::from_secs(1),
+    )
+    .is_ok()
+    {
+        return Err(CollectError::Refused(format!(
+            "port {wanted} on 127.0.0.1 is used by another process, so process {pid} could not open its inspector there; free the port and retry"
+        )));
+    }
+    procfs::send_signal(pid as i32, SIGUSR1)?;
+    let deadline = Instant::now() + Duration::from_secs(15).min(timeout);
+    loop {
+        let new: Vec<u16> = procfs::listening_ports(pid)
+            .into_iter()
+            .filter(|p| !before.contains(p))
+            .collect();
+        if let Some((port, path)) = new
+            .iter()
+            .find_map(|&p| inspector::probe(p, probe_timeout).map(|path| (p, path)))
+        {
+            return Ok(OpenInspector {
+                port,
+                path,
+                opened: true,
+            });
+        }
+        if Instant::now() > deadline {
+            return Err(CollectError::Inspector(format!(
+                "process {pid} did not open its inspector within 15 s of SIGUSR1 (is port {wanted} used by another process? see the app's stderr)"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// No hook yet: install it over the inspector, close the session (and the inspector if we
+/// opened it) so that V8 has forgotten nothing by the time the hook takes the snapshot. When
+/// the hook cannot be installed, the snapshot is taken over the session itself and the result
+/// says that its ids will not match later snapshots'.
 fn via_inspector(
     pid: u32,
     status: &procfs::ProcStatus,
@@ -296,119 +423,147 @@ fn via_inspector(
     opts: SnapOptions,
     started: Instant,
 ) -> Result<SnapResult, CollectError> {
-    let probe_timeout = Duration::from_secs(3);
-    let before = procfs::listening_ports(pid);
-    let wanted = inspect_port(options);
-    let (port, path, opened) = match before
-        .contains(&wanted)
-        .then(|| inspector::probe(wanted, probe_timeout))
-        .flatten()
-    {
-        Some(path) => (wanted, path, false),
-        None => {
-            if !status.catches(SIGUSR1) {
-                return Err(CollectError::Refused(format!(
-                    "process {pid} has no SIGUSR1 handler (started with --disable-sigusr1?), so SIGUSR1 would kill it; restart it with --heapsnapshot-signal=SIGUSR2 or --inspect=127.0.0.1:PORT"
-                )));
-            }
-            if std::net::TcpStream::connect_timeout(
-                &std::net::SocketAddr::from(([127, 0, 0, 1], wanted)),
-                Duration::from_secs(1),
-            )
-            .is_ok()
-            {
-                return Err(CollectError::Refused(format!(
-                    "port {wanted} on 127.0.0.1 is used by another process, so process {pid} could not open its inspector there; free the port and retry"
-                )));
-            }
-            procfs::send_signal(pid as i32, SIGUSR1)?;
-            let deadline = Instant::now() + Duration::from_secs(15).min(opts.timeout);
-            loop {
-                let new: Vec<u16> = procfs::listening_ports(pid)
-                    .into_iter()
-                    .filter(|p| !before.contains(p))
-                    .collect();
-                if let Some((p, path)) = new
-                    .iter()
-                    .find_map(|&p| inspector::probe(p, probe_timeout).map(|path| (p, path)))
-                {
-                    break (p, path, true);
-                }
-                if Instant::now() > deadline {
-                    return Err(CollectError::Inspector(format!(
-                        "process {pid} did not open its inspector within 15 s of SIGUSR1 (is port {wanted} used by another process? see the app's stderr)"
-                    )));
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
+    let inspector = open_inspector(pid, status, options, opts.timeout)?;
+    let mut session = match Session::connect(inspector.port, &inspector.path, opts.timeout) {
+        Ok(s) => s,
+        Err(e) => {
+            close_opened(&inspector);
+            return Err(e);
         }
     };
-    let result = inspector_snapshot(pid, port, &path, opened, out, opts, started);
-    if result.is_err() && opened {
-        // Best effort: do not leave an inspector we opened listening after a failure.
-        if let Ok(mut s) = Session::connect(port, &path, Duration::from_secs(10)) {
+    let installed = hook::install(&mut session, pid, Duration::from_secs(30));
+    let via = Method::Inspector {
+        port: inspector.port,
+        opened_by_heapscan: inspector.opened,
+    };
+    if let Err(why) = installed {
+        let result = session_snapshot(&mut session, pid, out, &opts, started, via, why);
+        if inspector.opened {
+            let _ = session.close_inspector();
+        }
+        session.close();
+        return result;
+    }
+    if inspector.opened {
+        session.close_inspector()?;
+    }
+    session.close();
+    if inspector.opened {
+        // inspector.close() returns once no session is connected: when the port is gone,
+        // the session (and its forgetting of ids) is behind us.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while procfs::listening_ports(pid).contains(&inspector.port) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    } else {
+        // A session on an inspector that stays open ends on the process's main thread a
+        // moment after the hang-up; the hook's request must come after it.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let mut result = via_hook(pid, out, opts, started)?;
+    result.method = Method::Hook {
+        installed_now: Some(via_inspector_info(&inspector)),
+    };
+    Ok(result)
+}
+
+fn via_inspector_info(inspector: &OpenInspector) -> InstalledVia {
+    InstalledVia {
+        port: inspector.port,
+        opened_by_heapscan: inspector.opened,
+    }
+}
+
+/// Best effort: do not leave an inspector we opened listening after a failure.
+fn close_opened(inspector: &OpenInspector) {
+    if inspector.opened {
+        if let Ok(mut s) =
+            Session::connect(inspector.port, &inspector.path, Duration::from_secs(10))
+        {
             let _ = s.close_inspector();
             s.close();
         }
     }
-    result
 }
 
-fn inspector_snapshot(
+/// The fallback when no hook can be installed: `v8.writeHeapSnapshot` evaluated over the
+/// session, to a hidden name beside `out` (so a half-written file never sits at `out`).
+fn session_snapshot(
+    session: &mut Session,
     pid: u32,
-    port: u16,
-    path: &str,
-    opened: bool,
+    out: PathBuf,
+    opts: &SnapOptions,
+    started: Instant,
+    method: Method,
+    why_no_hook: CollectError,
+) -> Result<SnapResult, CollectError> {
+    let tmp = partial_name(&out)?;
+    if let Err(e) = session.write_heap_snapshot(&tmp, opts.timeout) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    let size = finish_file(&tmp, &out)?;
+    Ok(SnapResult {
+        pid,
+        path: out,
+        size,
+        duration_ms: started.elapsed().as_millis() as u64,
+        method,
+        warning: Some(format!(
+            "heapscan's snapshot hook could not be installed ({why_no_hook}), so this snapshot was taken over the inspector: V8 forgets its object ids when the inspector session ends, and later snapshots of this process will be compared by structure, not by id"
+        )),
+    })
+}
+
+/// A snapshot through the hook, into a temporary name in the hook's directory, then moved to
+/// `out` once complete.
+fn via_hook(
+    pid: u32,
     out: PathBuf,
     opts: SnapOptions,
     started: Instant,
 ) -> Result<SnapResult, CollectError> {
-    // Write to a hidden temp name first: a half-written file must never sit at `out`.
-    let tmp = out.with_file_name(format!(
-        ".{}.partial",
-        out.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("snapshot")
-    ));
-    let file = File::create(&tmp).map_err(|e| CollectError::io(&tmp, e))?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    let taken = (|| {
-        let mut s = Session::connect(port, path, Duration::from_secs(120))?;
-        s.take_heap_snapshot(&mut w, opts.timeout, opts.progress)?;
-        std::io::Write::flush(&mut w).map_err(|e| CollectError::io(&tmp, e))?;
-        if opened {
-            s.close_inspector()?;
-        }
-        s.close();
-        Ok::<(), CollectError>(())
-    })();
-    drop(w);
-    if let Err(e) = taken {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    match super::complete::check_now(&tmp) {
+    let name = hook::file_name_for(&out);
+    let written = hook::take(pid, &name, opts.timeout, opts.progress)?;
+    let size = finish_file(&written, &out)?;
+    Ok(SnapResult {
+        pid,
+        path: out,
+        size,
+        duration_ms: started.elapsed().as_millis() as u64,
+        method: Method::Hook {
+            installed_now: None,
+        },
+        warning: None,
+    })
+}
+
+/// Checks that a written snapshot is complete and moves it to `out`; a truncated one is
+/// deleted. Returns the size.
+fn finish_file(written: &Path, out: &Path) -> Result<u64, CollectError> {
+    match super::complete::check_now(written) {
         Completeness::Complete { size } => {
-            move_file(&tmp, &out)?;
-            Ok(SnapResult {
-                pid,
-                path: out,
-                size,
-                duration_ms: started.elapsed().as_millis() as u64,
-                method: Method::Inspector {
-                    port,
-                    opened_by_heapscan: opened,
-                },
-            })
+            move_file(written, out)?;
+            Ok(size)
         }
         Completeness::Incomplete(why) => {
-            let _ = std::fs::remove_file(&tmp);
+            let _ = std::fs::remove_file(written);
             Err(CollectError::Snapshot {
-                path: out,
+                path: out.to_path_buf(),
                 problem: format!("{why}; the partial file was deleted"),
             })
         }
     }
+}
+
+/// `.<name>.partial` beside `out`, as an absolute path (the target process resolves it).
+fn partial_name(out: &Path) -> Result<PathBuf, CollectError> {
+    let name = out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("snapshot");
+    let tmp = out.with_file_name(format!(".{name}.partial"));
+    std::path::absolute(&tmp).map_err(|e| CollectError::io(&tmp, e))
 }
 
 /// The target runs under `heapscan record`: ask the recorder and wait for its event.
@@ -449,6 +604,7 @@ fn via_session(
                 size: outcome.size,
                 duration_ms: started.elapsed().as_millis() as u64,
                 method: Method::Session { record_pid },
+                warning: None,
             });
         }
         if Instant::now() > deadline || !procfs::alive(record_pid) {
@@ -459,6 +615,97 @@ fn via_session(
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The `index`-th file (1-based) of a series written to `base`: `name-001.heapsnapshot`, …
+/// (zero-padded, so that a shell glob lists them in order).
+pub fn numbered(base: &Path, index: u32) -> PathBuf {
+    let stem = base
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("snapshot");
+    let ext = base
+        .extension()
+        .and_then(|s| s.to_str())
+        .unwrap_or("heapsnapshot");
+    base.with_file_name(format!("{stem}-{index:03}.{ext}"))
+}
+
+/// One target of a series: a process and the file (or, with several snapshots, the base
+/// name of the numbered files) its snapshots go to.
+#[derive(Debug, Clone)]
+pub struct SeriesTarget {
+    pub pid: u32,
+    /// `None`: the default name (`<pid>-<unix-seconds>.heapsnapshot` when one snapshot,
+    /// numbered after it otherwise), or the session's own file for a recorded process.
+    pub out: Option<PathBuf>,
+}
+
+/// What a series is to take: `count` rounds, one snapshot of every target per round,
+/// rounds starting `every` apart.
+pub struct SeriesPlan<'a> {
+    pub targets: Vec<SeriesTarget>,
+    pub count: u32,
+    pub every: Duration,
+    pub timeout: Duration,
+    pub via: Via,
+    /// Set (e.g. by Ctrl-C) to stop after the snapshot being taken.
+    pub stop: &'a std::sync::atomic::AtomicBool,
+}
+
+/// Takes a series of snapshots: each result is handed to `on_snapshot(round, result)` as it is
+/// taken, `on_progress(pid, bytes)` follows each one. Stops at the first failure (the results
+/// so far are not undone) or when `plan.stop` is set between snapshots. Returns how many
+/// rounds were completed.
+pub fn series(
+    plan: SeriesPlan,
+    on_snapshot: &mut dyn FnMut(u32, &SnapResult),
+    on_progress: &mut dyn FnMut(u32, u64),
+) -> Result<u32, CollectError> {
+    use std::sync::atomic::Ordering;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut done = 0;
+    for round in 1..=plan.count {
+        let round_start = Instant::now();
+        for target in &plan.targets {
+            let out = match (&target.out, plan.count) {
+                (Some(o), 1) => Some(o.clone()),
+                (Some(o), _) => Some(numbered(o, round)),
+                (None, 1) => None,
+                (None, _) if recording_session(target.pid).is_some() => None,
+                (None, _) => Some(numbered(
+                    &PathBuf::from(format!("{}-{stamp}.heapsnapshot", target.pid)),
+                    round,
+                )),
+            };
+            let result = snapshot_pid(
+                target.pid,
+                SnapOptions {
+                    out,
+                    timeout: plan.timeout,
+                    via: plan.via,
+                    progress: &mut |bytes| on_progress(target.pid, bytes),
+                },
+            )?;
+            on_snapshot(round, &result);
+        }
+        done = round;
+        if round == plan.count {
+            break;
+        }
+        while round_start.elapsed() < plan.every {
+            if plan.stop.load(Ordering::Relaxed) {
+                return Ok(done);
+            }
+            std::thread::sleep(Duration::from_millis(50).min(plan.every));
+        }
+        if plan.stop.load(Ordering::Relaxed) {
+            return Ok(done);
+        }
+    }
+    Ok(done)
 }
 
 /// One app as `pm2 jlist` describes it.

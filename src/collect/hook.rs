@@ -1,0 +1,220 @@
+//! heapscan's snapshot hook: a small Unix-socket listener installed once in a Node.js process
+//! (over its inspector) that writes a heap snapshot with `v8.writeHeapSnapshot` when asked.
+//!
+//! Why not simply `HeapProfiler.takeHeapSnapshot` over the inspector each time: when an
+//! inspector session goes away, V8's inspector disables its heap profiler agent, which makes
+//! V8 forget every object id (`HeapProfiler::ClearObjectIds`); the next snapshot numbers the
+//! objects afresh, so two such snapshots of one process cannot be compared object by object.
+//! That happens even when the session never touched the `HeapProfiler` domain. So the
+//! inspector is used once, to install the hook, and closed *before* the first snapshot; every
+//! snapshot after that is taken through the hook, which opens no session, and shares its ids
+//! with snapshots from `--heapsnapshot-signal` and the app's own `writeHeapSnapshot` calls.
+//!
+//! The hook lives in a private directory of the process's user, `/tmp/heapscan-snap-<pid>`
+//! (0700, checked by the hook before use, so nobody else can plant or read it), and writes
+//! only there, under a plain file name heapscan chooses; heapscan reaches the directory
+//! through `/proc/<pid>/root`, so a process in its own mount namespace (a container, a
+//! systemd `PrivateTmp`) works the same. Protocol: heapscan sends `snapshot <name>\n`; the
+//! hook answers `ok\n` once the file is written and closed, or `error <why>\n`. The socket
+//! listener is `unref`ed: it never keeps the process alive, and it costs a constant few kB of
+//! heap that every later snapshot contains alike.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::inspector::Session;
+use super::CollectError;
+
+/// The hook's directory as the process sees it.
+fn dir_in_process(pid: u32) -> String {
+    format!("/tmp/heapscan-snap-{pid}")
+}
+
+/// The hook's directory as heapscan reaches it (through the process's root).
+pub fn dir_from_outside(pid: u32) -> PathBuf {
+    PathBuf::from(format!("/proc/{pid}/root{}", dir_in_process(pid)))
+}
+
+fn socket_path(pid: u32) -> PathBuf {
+    dir_from_outside(pid).join("hook.sock")
+}
+
+/// The JavaScript evaluated in the process: installs the hook once (a second call finds it
+/// by its symbol on `process`) and resolves when it listens.
+fn install_script(dir: &str) -> String {
+    let dir = Value::String(dir.to_string());
+    format!(
+        r#"(() => {{
+  const key = Symbol.for('heapscan.snapshotHook');
+  if (process[key]) return Promise.resolve('present');
+  const fs = require('fs'), net = require('net'), path = require('path'), v8 = require('v8');
+  const dir = {dir};
+  try {{ fs.mkdirSync(dir, {{ mode: 0o700 }}); }} catch (e) {{ if (e.code !== 'EEXIST') throw e; }}
+  const st = fs.lstatSync(dir);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0)
+    throw new Error(dir + ' exists and is not a private directory of this user');
+  const sock = path.join(dir, 'hook.sock');
+  fs.rmSync(sock, {{ force: true }});
+  const server = net.createServer(function heapscanSnapshotRequest(conn) {{
+    let line = '';
+    conn.setEncoding('utf8');
+    conn.on('error', () => {{}});
+    conn.on('data', (chunk) => {{
+      line += chunk;
+      const end = line.indexOf('\n');
+      if (end < 0) {{ if (line.length > 512) conn.destroy(); return; }}
+      const m = /^snapshot ([A-Za-z0-9_-][A-Za-z0-9._-]{{0,120}})$/.exec(line.slice(0, end));
+      if (!m) {{ conn.end('error bad request\n'); return; }}
+      try {{
+        v8.writeHeapSnapshot(path.join(dir, m[1]));
+        conn.end('ok\n');
+      }} catch (e) {{
+        conn.end('error ' + String(e && e.message).replace(/\s+/g, ' ') + '\n');
+      }}
+    }});
+  }});
+  Object.defineProperty(process, key, {{ value: server }});
+  process.on('exit', function heapscanSnapshotHookCleanup() {{
+    try {{ fs.rmSync(dir, {{ recursive: true, force: true }}); }} catch (e) {{}}
+  }});
+  return new Promise((resolve, reject) => {{
+    server.once('error', (e) => {{ delete process[key]; reject(e); }});
+    server.listen(sock, () => {{ server.unref(); resolve('installed'); }});
+  }});
+}})()"#
+    )
+}
+
+/// Installs the hook in the process behind `session` (idempotent). The caller closes the
+/// session afterwards, before taking any snapshot.
+pub fn install(session: &mut Session, pid: u32, timeout: Duration) -> Result<(), CollectError> {
+    let answer = session.evaluate(
+        json!({
+            "expression": install_script(&dir_in_process(pid)),
+            "includeCommandLineAPI": true,
+            "awaitPromise": true,
+            "returnByValue": true,
+        }),
+        timeout,
+    )?;
+    match answer["result"]["value"].as_str() {
+        Some("installed" | "present") => Ok(()),
+        _ => Err(CollectError::Inspector(format!(
+            "installing heapscan's snapshot hook in process {pid} gave an unexpected answer: {}",
+            answer["result"]
+        ))),
+    }
+}
+
+/// Is a hook listening in `pid`? (A stale socket of an earlier process with the same pid
+/// refuses the connection.)
+pub fn present(pid: u32) -> bool {
+    UnixStream::connect(socket_path(pid)).is_ok()
+}
+
+/// Asks the hook in `pid` for a snapshot, named `name` inside the hook's directory, and waits
+/// until V8 has written it. Returns the file's path as heapscan reaches it. `tick` is called
+/// about every 200 ms with the bytes written so far.
+pub fn take(
+    pid: u32,
+    name: &str,
+    timeout: Duration,
+    tick: &mut dyn FnMut(u64),
+) -> Result<PathBuf, CollectError> {
+    let fail = |why: String| CollectError::Other(format!("snapshot hook of process {pid}: {why}"));
+    let socket = socket_path(pid);
+    let mut stream = UnixStream::connect(&socket)
+        .map_err(|e| fail(format!("cannot connect to {}: {e}", socket.display())))?;
+    stream
+        .write_all(format!("snapshot {name}\n").as_bytes())
+        .map_err(|e| fail(format!("cannot send the request: {e}")))?;
+    let file = dir_from_outside(pid).join(name);
+    let deadline = Instant::now() + timeout;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .map_err(|e| fail(e.to_string()))?;
+    let mut reader = BufReader::new(stream);
+    let mut answer = String::new();
+    loop {
+        match reader.read_line(&mut answer) {
+            Ok(_) if answer.ends_with('\n') => break,
+            Ok(0) => return Err(fail("the hook hung up without an answer".into())),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(fail(format!("reading the answer: {e}"))),
+        }
+        if Instant::now() > deadline {
+            let _ = std::fs::remove_file(&file);
+            return Err(fail(format!("no answer within {timeout:?}")));
+        }
+        if !super::procfs::alive(pid) {
+            return Err(CollectError::Other(format!(
+                "process {pid} exited while taking a snapshot"
+            )));
+        }
+        tick(std::fs::metadata(&file).map_or(0, |m| m.len()));
+    }
+    match answer.trim_end().split_once(' ') {
+        None if answer.trim_end() == "ok" => Ok(file),
+        Some(("error", why)) => {
+            let _ = std::fs::remove_file(&file);
+            Err(fail(format!("V8 could not write the snapshot: {why}")))
+        }
+        _ => Err(fail(format!("unexpected answer {:?}", answer.trim_end()))),
+    }
+}
+
+/// A file name for the hook's directory: letters, digits, `.`, `_`, `-`; not starting with a
+/// dot.
+pub fn file_name_for(out: &Path) -> String {
+    let stem: String = out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("snapshot")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    let stem = stem.trim_start_matches('.');
+    format!(
+        "{}-{}.partial",
+        if stem.is_empty() { "snapshot" } else { stem },
+        std::process::id()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_plain() {
+        assert_eq!(
+            file_name_for(Path::new("/x/s 1.heapsnapshot")),
+            format!("s_1.heapsnapshot-{}.partial", std::process::id())
+        );
+        assert!(file_name_for(Path::new("..")).starts_with("snapshot-"));
+        assert!(!file_name_for(Path::new(".hidden")).starts_with('.'));
+    }
+
+    #[test]
+    fn script_embeds_the_directory_as_a_string() {
+        let s = install_script("/tmp/heapscan-snap-12'3");
+        assert!(s.contains(r#"const dir = "/tmp/heapscan-snap-12'3";"#));
+    }
+}
