@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -85,27 +85,100 @@ fn listening(pid: u32, port: u16) -> bool {
     })
 }
 
+/// Starts `tests/apps/<app>` (they print `LISTENING <port>`) with `node_args`, in `dir`, in
+/// its own process group; returns (guard, port) after a 300-request warm-up.
+fn start_test_app(node_bin: &Path, node_args: &[&str], app: &str, dir: &Path) -> (Collected, u16) {
+    let mut cmd = Command::new(node_bin);
+    cmd.args(node_args)
+        .arg(support::app_path(app))
+        .current_dir(dir)
+        .env_remove("NODE_OPTIONS")
+        .stderr(Stdio::null());
+    // SAFETY: setpgid in the child before exec, so the Guard can kill its whole group.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::setpgid(0, 0);
+            Ok(())
+        });
+    }
+    let app = Collected::spawn(cmd);
+    let port = wait_for("the app to listen", LONG, || {
+        app.text()
+            .lines()
+            .find_map(|l| l.strip_prefix("LISTENING "))
+            .and_then(|p| p.trim().parse().ok())
+    });
+    assert_eq!(load(port, 300), 300);
+    (app, port)
+}
+
+/// `heapscan diff --format json` of `files`, which must succeed.
+fn diff_json(files: &[PathBuf]) -> Value {
+    let out = run_ok(heapscan().args(["diff", "--format", "json"]).args(files));
+    serde_json::from_slice(&out.stdout).expect("diff JSON")
+}
+
+/// The diff of `files` names the `'data'` listener of leak-listener.js at its line, the
+/// snapshots are compared by id (one process), and `heapscan gate` fails on them.
+fn assert_listener_leak_named(files: &[PathBuf], what: &str) {
+    let line = support::marker_line("leak-listener.js", "heapscan-expect: listener emitter");
+    let diff = diff_json(files);
+    assert_eq!(
+        diff["same_process"], true,
+        "{what}: {}",
+        diff["same_process_reason"]
+    );
+    let suspects = diff["suspects"].as_array().expect("suspects");
+    assert!(
+        suspects.iter().any(|s| s["kind"] == "listener"
+            && s["location"]
+                .as_str()
+                .is_some_and(|l| l.contains(&format!("leak-listener.js:{line}:")))),
+        "{what}: no listener suspect at leak-listener.js:{line}:\n{}",
+        String::from_utf8_lossy(&heapscan().arg("diff").args(files).output().unwrap().stdout)
+    );
+    let gate = heapscan().arg("gate").args(files).output().unwrap();
+    assert_eq!(
+        gate.status.code(),
+        Some(1),
+        "{what}: gate must fail: {}",
+        String::from_utf8_lossy(&gate.stdout)
+    );
+}
+
 #[test]
-fn inspector_path_on_unmodified_node_16_20_24_and_the_process_keeps_running() {
+fn separate_snaps_of_an_app_started_without_flags_share_ids_on_node_16_20_24() {
     let _turn = inspector_turn();
     for major in [16, 20, 24] {
         let tmp = tempfile::tempdir().unwrap();
-        let (app, port) = start_app(&node(major), &[], tmp.path());
+        let (app, port) = start_test_app(&node(major), &[], "leak-listener.js", tmp.path());
         let pid = app.guard.pid();
-        let out = tmp.path().join("inspector.heapsnapshot");
-        let (code, json, err) = snap(&["--pid", &pid.to_string(), "-o", out.to_str().unwrap()]);
-        assert_eq!(code, Some(0), "node {major}: {err}");
-        assert_eq!(json[0]["method"], "inspector", "node {major}");
-        assert_eq!(json[0]["opened_by_heapscan"], true);
-        assert_eq!(json[0]["path"], out.to_str().unwrap());
-        assert_complete_snapshot(&out);
-        let inspector_port = json[0]["port"].as_u64().unwrap() as u16;
+        let mut files = Vec::new();
+        for i in 1..=3 {
+            assert_eq!(load(port, 200), 200, "node {major} serving");
+            let out = tmp.path().join(format!("s{i}.heapsnapshot"));
+            let (code, json, err) = snap(&["--pid", &pid.to_string(), "-o", out.to_str().unwrap()]);
+            assert_eq!(code, Some(0), "node {major}: {err}");
+            assert_eq!(json[0]["method"], "hook", "node {major}");
+            assert_eq!(json[0]["path"], out.to_str().unwrap());
+            if i == 1 {
+                // The first run installed the hook through an inspector it opened, and
+                // closed that inspector again.
+                let via = &json[0]["installed_now"];
+                assert_eq!(via["opened_by_heapscan"], true, "node {major}: {json}");
+                let inspector_port = via["port"].as_u64().unwrap() as u16;
+                wait_for("the inspector to close", LONG, || {
+                    (!listening(pid, inspector_port)).then_some(())
+                });
+            } else {
+                assert!(json[0]["installed_now"].is_null(), "node {major}: {json}");
+            }
+            assert!(json[0].get("warning").is_none(), "node {major}: {json}");
+            assert_complete_snapshot(&out);
+            files.push(out);
+        }
         assert!(alive(pid), "node {major} still running");
         assert_eq!(load(port, 20), 20, "node {major} still serving");
-        // We opened the inspector, so we closed it again.
-        wait_for("the inspector to close", LONG, || {
-            (!listening(pid, inspector_port)).then_some(())
-        });
         assert!(
             std::fs::read_dir(tmp.path())
                 .unwrap()
@@ -113,8 +186,126 @@ fn inspector_path_on_unmodified_node_16_20_24_and_the_process_keeps_running() {
                 .all(|e| !e.file_name().to_string_lossy().ends_with(".partial")),
             "no partial file left"
         );
+        assert_listener_leak_named(&files, &format!("node {major}"));
         drop(app);
     }
+}
+
+#[test]
+fn a_snap_series_under_load_names_the_leak() {
+    let _turn = inspector_turn();
+    let tmp = tempfile::tempdir().unwrap();
+    let (app, port) = start_test_app(&node(20), &[], "leak-listener.js", tmp.path());
+    let pid = app.guard.pid();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = done.clone();
+    let loader = std::thread::spawn(move || {
+        let mut served = 0;
+        // Steady traffic, about 200 requests a second, for as long as the series runs.
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) && served < 20_000 {
+            served += load(port, 10);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        served
+    });
+    let base = tmp.path().join("series.heapsnapshot");
+    let out = heapscan()
+        .args([
+            "snap",
+            "--pid",
+            &pid.to_string(),
+            "--count",
+            "3",
+            "--every",
+            "2s",
+            "-o",
+        ])
+        .arg(&base)
+        .output()
+        .unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let served = loader.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let files: Vec<PathBuf> = (1..=3)
+        .map(|i| tmp.path().join(format!("series-00{i}.heapsnapshot")))
+        .collect();
+    let printed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let expected: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    assert_eq!(printed, expected, "one path per snapshot on stdout");
+    for f in &files {
+        assert_complete_snapshot(f);
+    }
+    assert!(err.contains("(3/3)"), "a line per snapshot: {err}");
+    assert!(
+        err.contains(&format!("next: heapscan diff {}", expected.join(" "))),
+        "the command to run next: {err}"
+    );
+    assert!(
+        served > 100,
+        "the load ran during the series ({served} requests)"
+    );
+    assert!(alive(pid));
+    assert_listener_leak_named(&files, "snap --count 3");
+}
+
+#[test]
+fn hook_signal_and_the_apps_own_signal_snapshots_mix() {
+    let _turn = inspector_turn();
+    let tmp = tempfile::tempdir().unwrap();
+    let (app, port) = start_test_app(
+        &node(20),
+        &["--heapsnapshot-signal=SIGUSR2"],
+        "leak-listener.js",
+        tmp.path(),
+    );
+    let pid = app.guard.pid();
+    let mut files = Vec::new();
+    // The hook first: installing it opens an inspector session, whose end makes V8 forget
+    // the ids of every snapshot before it (heapscan warns about that).
+    for (i, via) in ["hook", "signal"].iter().enumerate() {
+        assert_eq!(load(port, 200), 200);
+        let out = tmp.path().join(format!("s{}.heapsnapshot", i + 1));
+        let (code, json, err) = snap(&[
+            "--pid",
+            &pid.to_string(),
+            "--via",
+            via,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(0), "{via}: {err}");
+        assert_eq!(json[0]["method"], *via);
+        if i == 0 {
+            let warning = json[0]["warning"].as_str().unwrap_or("");
+            assert!(warning.contains("before"), "{json}");
+        }
+        files.push(out);
+    }
+    // The third one as a user takes it: `kill -USR2`, V8's own file in the working directory.
+    assert_eq!(load(port, 200), 200);
+    // SAFETY: kill(2) on our own child, which catches SIGUSR2 (--heapsnapshot-signal).
+    unsafe {
+        libc::kill(pid as i32, libc::SIGUSR2);
+    }
+    let own = wait_for("V8's snapshot file", LONG, || {
+        files_ending(tmp.path(), ".heapsnapshot")
+            .into_iter()
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("Heap.")
+            })
+            .filter(|p| support::is_complete_snapshot(p))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    files.push(own);
+    assert!(alive(pid));
+    assert_listener_leak_named(&files, "signal + hook + kill -USR2");
 }
 
 #[test]
@@ -267,14 +458,28 @@ fn pm2_app_by_name() {
         "hs-api",
         "--pm2-bin",
         &pm2.bin,
+        "--count",
+        "2",
+        "--every",
+        "1s",
         "-o",
     ])
     .arg(&out)
     .env("PM2_HOME", pm2.home.path());
     let res = run_ok(&mut cmd);
     let json: Value = serde_json::from_slice(&res.stdout).unwrap();
-    assert_eq!(json[0]["pid"].as_u64(), Some(pid));
-    assert_complete_snapshot(&out);
+    let files: Vec<PathBuf> = ["pm2-001.heapsnapshot", "pm2-002.heapsnapshot"]
+        .iter()
+        .map(|f| tmp.path().join(f))
+        .collect();
+    for (i, f) in files.iter().enumerate() {
+        assert_eq!(json[i]["pid"].as_u64(), Some(pid));
+        assert_eq!(json[i]["path"], f.to_str().unwrap());
+        assert_complete_snapshot(f);
+    }
+    // The second was taken through the hook the first installed: one id space.
+    assert_eq!(json[1]["method"], "hook");
+    assert_eq!(diff_json(&files)["same_process"], true);
     let after = jlist();
     assert_eq!(after[0]["pid"].as_u64(), Some(pid), "same process");
     assert_eq!(after[0]["pm2_env"]["restart_time"], 0, "not restarted");

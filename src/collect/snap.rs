@@ -464,6 +464,11 @@ fn via_inspector(
     result.method = Method::Hook {
         installed_now: Some(via_inspector_info(&inspector)),
     };
+    if let Some(signal) = flag_value(options, "--heapsnapshot-signal") {
+        result.warning = Some(format!(
+            "process {pid} also takes snapshots on {signal}: installing heapscan's hook made V8 forget the object ids, so snapshots taken before this one are compared with later ones by structure, not by id"
+        ));
+    }
     Ok(result)
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 // Node binaries are found (and installed) in one place for every test crate.
 #[path = "../support/mod.rs"]
-mod support;
+pub mod support;
 
 /// The repository root.
 pub fn root() -> PathBuf {
