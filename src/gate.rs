@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::diff::{DiffReport, Suspect};
+use crate::report::diff::{DiffReport, Judgement, Suspect};
 
 /// The gate's limits and accepted suspects.
 #[derive(Debug, Clone, Default)]
@@ -41,10 +41,24 @@ pub struct BaselineEntry {
     pub location: Option<String>,
 }
 
+/// The gate's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateStatus {
+    /// Every check passed on snapshots that could be judged (exit 0).
+    Passed,
+    /// A check failed: a leak suspect not in the baseline, or a limit exceeded (exit 1).
+    Failed,
+    /// Nothing failed, but the snapshots could not be judged (exit 2): never a pass.
+    CannotJudge,
+}
+
 /// The verdict.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateReport {
+    pub status: GateStatus,
+    /// `status == passed`.
     pub passed: bool,
     pub checks: Vec<Check>,
     /// The diff the verdict was made from.
@@ -65,6 +79,9 @@ pub struct Check {
     pub line: Option<u32>,
     /// Set when the check failed but the suspect is accepted in the baseline.
     pub accepted: bool,
+    /// Set when the check could not be made (the snapshots cannot be judged): an error, not
+    /// a failure.
+    pub error: bool,
 }
 
 /// Makes a location relative to `root` and drops `file://`, so that baselines and annotations
@@ -162,9 +179,23 @@ pub fn evaluate(diff: DiffReport, config: &GateConfig) -> GateReport {
             file,
             line,
             accepted,
+            error: false,
         });
     }
-    if diff.suspects.is_empty() {
+    if let Judgement::CannotJudge {
+        message, advice, ..
+    } = &diff.judgement
+    {
+        checks.push(Check {
+            name: "judgement".into(),
+            passed: false,
+            message: format!("cannot judge these snapshots: {message}; {advice}"),
+            file: None,
+            line: None,
+            accepted: false,
+            error: true,
+        });
+    } else if diff.suspects.is_empty() {
         checks.push(Check {
             name: "no leak suspects".into(),
             passed: true,
@@ -172,6 +203,7 @@ pub fn evaluate(diff: DiffReport, config: &GateConfig) -> GateReport {
             file: None,
             line: None,
             accepted: false,
+            error: false,
         });
     }
     let k = diff.snapshots.len();
@@ -189,6 +221,7 @@ pub fn evaluate(diff: DiffReport, config: &GateConfig) -> GateReport {
             file: None,
             line: None,
             accepted: false,
+            error: false,
         });
     }
     if let Some(max) = config.max_class_growth {
@@ -208,6 +241,7 @@ pub fn evaluate(diff: DiffReport, config: &GateConfig) -> GateReport {
                 file: None,
                 line: None,
                 accepted: false,
+                error: false,
             });
         }
         for c in offenders {
@@ -232,12 +266,20 @@ pub fn evaluate(diff: DiffReport, config: &GateConfig) -> GateReport {
                 file,
                 line,
                 accepted: false,
+                error: false,
             });
         }
     }
-    let passed = checks.iter().all(|c| c.passed);
+    let status = if checks.iter().any(|c| !c.passed && !c.error) {
+        GateStatus::Failed
+    } else if checks.iter().any(|c| c.error) {
+        GateStatus::CannotJudge
+    } else {
+        GateStatus::Passed
+    };
     GateReport {
-        passed,
+        status,
+        passed: status == GateStatus::Passed,
         checks,
         diff,
     }

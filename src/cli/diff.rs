@@ -10,7 +10,7 @@ use heapscan::diff::{
     diff_with_last, DiffOptions, Digest, DigestJob, LastMeasurement, Measurement,
 };
 use heapscan::graph::Columns;
-use heapscan::report::diff::{render, Thresholds};
+use heapscan::report::diff::{render, Judgement, Thresholds};
 use heapscan::report::Format;
 use heapscan::snapshot::ReadAhead;
 
@@ -20,7 +20,7 @@ use super::{open_output, Outcome};
 #[derive(Args)]
 pub struct DiffArgs {
     /// Two or more snapshots of one process, oldest first.
-    #[arg(required = true, num_args = 2.., value_name = "SNAPSHOT")]
+    #[arg(required = true, num_args = 1.., value_name = "SNAPSHOT")]
     pub files: Vec<PathBuf>,
     /// Show only the first N classes of the comparison (default 20 in the table, all in JSON).
     #[arg(long, value_name = "N")]
@@ -62,6 +62,9 @@ pub struct ThresholdArgs {
     /// Share of steps that must grow (the last always must); 1 = every step.
     #[arg(long, value_name = "FRACTION", default_value_t = Thresholds::default().steady_fraction)]
     pub steady: f64,
+    /// A step with fewer than N new objects is idle: it neither confirms nor refutes growth.
+    #[arg(long, value_name = "N", default_value_t = Thresholds::default().idle_step_objects)]
+    pub idle_below: u64,
 }
 
 impl ThresholdArgs {
@@ -77,6 +80,7 @@ impl ThresholdArgs {
             closure_chain_growth: self.min_chain_growth,
             retained_growth: self.min_retained_growth,
             steady_fraction: self.steady,
+            idle_step_objects: self.idle_below,
         })
     }
 }
@@ -93,7 +97,10 @@ pub fn analyse(
     options: &DiffOptions,
 ) -> anyhow::Result<heapscan::report::diff::DiffReport> {
     let Some((last_file, earlier)) = files.split_last().filter(|(_, e)| !e.is_empty()) else {
-        anyhow::bail!("diff needs two or more snapshots");
+        anyhow::bail!(
+            "a comparison needs two or more snapshots of one process, oldest first (got {}); take a series with `heapscan snap --pid PID --count 3 --every 30s`, with the app under load in between",
+            files.len()
+        );
     };
     // A diff reads no distances; what it measures without dominators is measured while
     // they are computed, and each earlier snapshot's digest is finished beside the next
@@ -158,9 +165,19 @@ pub fn run(args: DiffArgs) -> Outcome {
     let mut out = open_output(args.output.as_deref())?;
     render(&report, format, &mut out)?;
     out.flush()?;
-    Ok(if args.fail_on_leak && !report.suspects.is_empty() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    if !args.fail_on_leak {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !report.suspects.is_empty() {
+        return Ok(ExitCode::from(1));
+    }
+    match &report.judgement {
+        Judgement::Judged => Ok(ExitCode::SUCCESS),
+        Judgement::CannotJudge {
+            message, advice, ..
+        } => {
+            eprintln!("heapscan: cannot judge: {message}; {advice}");
+            Ok(ExitCode::from(2))
+        }
+    }
 }

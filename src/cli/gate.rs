@@ -10,8 +10,8 @@ use clap::Args;
 use serde::Deserialize;
 
 use heapscan::diff::DiffOptions;
-use heapscan::gate::{evaluate, Baseline, GateConfig};
-use heapscan::report::diff::Thresholds;
+use heapscan::gate::{evaluate, Baseline, GateConfig, GateStatus};
+use heapscan::report::diff::{Judgement, Thresholds};
 use heapscan::report::gate::{github_annotations, junit, markdown, write_summary};
 use heapscan::units::parse_size;
 
@@ -20,7 +20,7 @@ use super::Outcome;
 #[derive(Args)]
 pub struct GateArgs {
     /// Snapshots taken at checkpoints of a test run, oldest first (two or more).
-    #[arg(required = true, num_args = 2.., value_name = "SNAPSHOT")]
+    #[arg(required = true, num_args = 1.., value_name = "SNAPSHOT")]
     pub files: Vec<PathBuf>,
     /// Accept the suspects listed in FILE (matched by kind, class and source location).
     #[arg(long, value_name = "FILE")]
@@ -67,6 +67,10 @@ pub struct GateArgs {
     /// Share of steps that must grow (the last always must).
     #[arg(long, value_name = "FRACTION")]
     pub steady: Option<f64>,
+    /// A step with fewer than N new objects is idle: it neither confirms nor refutes growth
+    /// (default 400).
+    #[arg(long, value_name = "N")]
+    pub idle_below: Option<u64>,
 }
 
 /// `heapscan.toml`.
@@ -100,6 +104,7 @@ struct ThresholdSection {
     closure_chain_growth: Option<u64>,
     retained_growth: Option<Size>,
     steady_fraction: Option<f64>,
+    idle_step_objects: Option<u64>,
 }
 
 /// A size in the config: a number of bytes or text such as "10MB".
@@ -177,6 +182,10 @@ pub fn run(args: GateArgs) -> Outcome {
             .steady
             .or(t.steady_fraction)
             .unwrap_or(d.steady_fraction),
+        idle_step_objects: args
+            .idle_below
+            .or(t.idle_step_objects)
+            .unwrap_or(d.idle_step_objects),
     };
     if !(0.0..=1.0).contains(&thresholds.steady_fraction) {
         bail!(
@@ -255,9 +264,17 @@ pub fn run(args: GateArgs) -> Outcome {
     if let Some(path) = args.markdown.as_ref().or(g.markdown.as_ref()) {
         write_file(path, &markdown(&report))?;
     }
-    Ok(if report.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    Ok(match report.status {
+        GateStatus::Passed => ExitCode::SUCCESS,
+        GateStatus::Failed => ExitCode::from(1),
+        GateStatus::CannotJudge => {
+            if let Judgement::CannotJudge {
+                message, advice, ..
+            } = &report.diff.judgement
+            {
+                eprintln!("heapscan: cannot judge: {message}; {advice}");
+            }
+            ExitCode::from(2)
+        }
     })
 }

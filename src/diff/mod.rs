@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 
 use crate::graph::bits::BitSet;
 use crate::graph::HeapGraph;
-use crate::report::diff::{ClassChange, DiffReport, SnapshotSummary, Thresholds};
+use crate::report::diff::{
+    ClassChange, DiffReport, Judgement, SnapshotSummary, Step, Thresholds, Unjudgeable,
+};
 use crate::summary::ClassAggregates;
 pub use digest::{Digest, DigestJob, Measurement};
 use rayon::prelude::*;
@@ -48,22 +50,50 @@ pub(crate) fn membership(a: &[u32], b: &[u32]) -> BitSet {
     found
 }
 
+/// Why two successive snapshots cannot be compared object by object.
+#[derive(Debug, Clone)]
+enum Mismatch {
+    /// The later one's ids are lower: out of order (or another process).
+    IdsGoDown(String),
+    /// Too few ids in common, or shared ids of different classes: another process.
+    OtherProcess(String),
+}
+
+impl Mismatch {
+    fn message(&self) -> &str {
+        match self {
+            Mismatch::IdsGoDown(m) | Mismatch::OtherProcess(m) => m,
+        }
+    }
+}
+
+/// How snapshot `b` follows snapshot `a`.
+struct PairCheck {
+    same: Result<(), Mismatch>,
+    /// Objects of `b` whose ids `a` does not have.
+    new_objects: u64,
+}
+
 /// Whether two snapshots come from one process: V8 keeps an object's id for its lifetime and
 /// gives new objects higher ids, so most objects of the earlier snapshot reappear under the
 /// same id with the same class, and the highest id does not go down.
-fn same_process(a: &Digest, b: &Digest) -> Result<(), String> {
-    if b.max_node_id < a.max_node_id {
-        return Err(format!(
-            "{} has lower object ids than {} (max {} < {}): not a later snapshot of the same process",
-            b.file, a.file, b.max_node_id, a.max_node_id
-        ));
-    }
-    let (mut i, mut j, mut matched, mut consistent) = (0, 0, 0u64, 0u64);
-    while i < a.ids.len() && j < b.ids.len() {
-        match a.ids[i].cmp(&b.ids[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
+fn same_process(a: &Digest, b: &Digest) -> PairCheck {
+    // Embedder (`Node / …`) and synthetic nodes get fresh ids in every snapshot: they say
+    // nothing about what the process did in between.
+    let fresh_each_time: Vec<bool> = b
+        .classes
+        .iter()
+        .map(|c| {
+            c.name.starts_with("Node / ")
+                || c.name.starts_with("Detached Node / ")
+                || c.name == "(synthetic)"
+        })
+        .collect();
+    let (mut i, mut j, mut matched, mut consistent, mut new_objects) = (0, 0, 0u64, 0u64, 0u64);
+    while j < b.ids.len() {
+        match a.ids.get(i).map(|id| id.cmp(&b.ids[j])) {
+            Some(std::cmp::Ordering::Less) => i += 1,
+            Some(std::cmp::Ordering::Equal) => {
                 matched += 1;
                 let ka = &a.classes[a.id_class[i] as usize].key;
                 let kb = &b.classes[b.id_class[j] as usize].key;
@@ -73,24 +103,117 @@ fn same_process(a: &Digest, b: &Digest) -> Result<(), String> {
                 i += 1;
                 j += 1;
             }
+            // Not in `a` (or past its end): new since `a`.
+            Some(std::cmp::Ordering::Greater) | None => {
+                new_objects += u64::from(!fresh_each_time[b.id_class[j] as usize]);
+                j += 1;
+            }
         }
     }
     let smaller = a.ids.len().min(b.ids.len()).max(1) as f64;
-    if (matched as f64) < 0.2 * smaller {
-        return Err(format!(
+    let same = if b.max_node_id < a.max_node_id {
+        Err(Mismatch::IdsGoDown(format!(
+            "{} has lower object ids than {} (max {} < {}): not a later snapshot of the same process",
+            b.file, a.file, b.max_node_id, a.max_node_id
+        )))
+    } else if (matched as f64) < 0.2 * smaller {
+        Err(Mismatch::OtherProcess(format!(
             "only {matched} object ids of {} reappear in {}: not snapshots of one process",
             a.file, b.file
-        ));
-    }
-    if (consistent as f64) < 0.9 * matched as f64 {
-        return Err(format!(
+        )))
+    } else if (consistent as f64) < 0.9 * matched as f64 {
+        Err(Mismatch::OtherProcess(format!(
             "{} of {matched} shared object ids have a different class in {} than in {}: not snapshots of one process",
             matched - consistent,
             b.file,
             a.file
-        ));
+        )))
+    } else {
+        Ok(())
+    };
+    PairCheck { same, new_objects }
+}
+
+/// How a diff's snapshots relate: whether they are one process in order, the activity of each
+/// step, and which snapshots the detectors compare.
+struct Judging {
+    /// The first mismatch between successive snapshots, if any.
+    mismatch: Option<Mismatch>,
+    judgement: Judgement,
+    steps: Vec<Step>,
+    /// Indexes of the snapshots the detectors compare: a snapshot after an idle step
+    /// replaces the one before it (the step neither confirms nor refutes growth).
+    judged: Vec<usize>,
+}
+
+/// Judges how `digests` can be compared (see [`Judging`]).
+fn judge(digests: &[Digest], th: &Thresholds) -> Judging {
+    let checks: Vec<PairCheck> = digests
+        .par_windows(2)
+        .map(|pair| same_process(&pair[0], &pair[1]))
+        .collect();
+    let mismatch = checks.iter().find_map(|c| c.same.clone().err());
+    let one_process = mismatch.is_none();
+    let steps: Vec<Step> = checks
+        .iter()
+        .map(|c| Step {
+            new_objects: one_process.then_some(c.new_objects),
+            idle: one_process && c.new_objects < th.idle_step_objects,
+        })
+        .collect();
+    let mut judged = vec![0];
+    for (k, step) in steps.iter().enumerate() {
+        if step.idle {
+            judged.pop();
+        }
+        judged.push(k + 1);
     }
-    Ok(())
+    let judgement = match &mismatch {
+        Some(Mismatch::IdsGoDown(message)) => Judgement::CannotJudge {
+            problem: Unjudgeable::OutOfOrder,
+            message: message.clone(),
+            advice: order_advice(digests),
+        },
+        Some(Mismatch::OtherProcess(message)) => Judgement::CannotJudge {
+            problem: Unjudgeable::NotOneProcess,
+            message: message.clone(),
+            advice: "compare snapshots of one running process, oldest first: `heapscan snap --pid PID --count 3 --every 30s` takes them (objects of different processes cannot be matched yet)".into(),
+        },
+        None if judged.len() < 2 => Judgement::CannotJudge {
+            problem: Unjudgeable::AllStepsIdle,
+            message: format!(
+                "the process did (almost) nothing between these snapshots: every step has fewer than {} new objects, so growth can be neither seen nor ruled out",
+                th.idle_step_objects
+            ),
+            advice: "put the app under its usual load between snapshots (requests, jobs), then take the next one; `--idle-below N` sets what counts as idle".into(),
+        },
+        None => Judgement::Judged,
+    };
+    Judging {
+        mismatch,
+        judgement,
+        steps,
+        judged,
+    }
+}
+
+/// The advice for snapshots given out of order: the order their ids suggest, when in that
+/// order they are one process.
+fn order_advice(digests: &[Digest]) -> String {
+    let mut order: Vec<usize> = (0..digests.len()).collect();
+    order.sort_by_key(|&i| digests[i].max_node_id);
+    let consistent = order
+        .windows(2)
+        .all(|w| same_process(&digests[w[0]], &digests[w[1]]).same.is_ok());
+    if consistent {
+        let files: Vec<&str> = order.iter().map(|&i| digests[i].file.as_str()).collect();
+        format!(
+            "these look out of order — did you mean `heapscan diff {}`? Give snapshots oldest first",
+            files.join(" ")
+        )
+    } else {
+        "give the snapshots of one process oldest first (`heapscan snap --count N` numbers them in order)".into()
+    }
 }
 
 /// DevTools' comparison per class (first vs last snapshot) and each class's totals in every
@@ -259,56 +382,64 @@ pub fn diff_with_last(
     // The last snapshot's class totals are mostly a sequential walk of its dominator tree.
     // Everything that does not read them runs on the other core meanwhile: the rest of its
     // digest, the same-process check, and the detectors but the class one.
-    let (aggregates, (same, reader, shaped)) = rayon::join(
+    let (aggregates, (judging, reader, shaped)) = rayon::join(
         || ClassAggregates::compute(last),
         || {
             digests.push(Digest::assemble(last, measured, file));
-            let same = same_process_all(&digests);
+            let judging = judge(&digests, &options.thresholds);
             let reader = suspects::Last::prepared(last, Shapes::new(last), prep);
-            let shaped =
-                suspects::find_shaped(&digests, &reader, same.is_ok(), &options.thresholds);
-            (same, reader, shaped)
+            let judged: Vec<&Digest> = judging.judged.iter().map(|&i| &digests[i]).collect();
+            let shaped = suspects::find_shaped(
+                &judged,
+                &reader,
+                judging.mismatch.is_none(),
+                &options.thresholds,
+            );
+            (judging, reader, shaped)
         },
     );
     if let Some(final_digest) = digests.last_mut() {
         final_digest.set_class_totals(&aggregates);
     }
-    report(&digests, same, &reader, shaped, options)
-}
-
-/// [`same_process`] for each pair of successive digests, in parallel; the first failure in
-/// order.
-fn same_process_all(digests: &[Digest]) -> Result<(), String> {
-    let checks: Vec<Result<(), String>> = digests
-        .par_windows(2)
-        .map(|pair| same_process(&pair[0], &pair[1]))
-        .collect();
-    checks.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+    report(&digests, judging, &reader, shaped, options)
 }
 
 fn report(
     digests: &[Digest],
-    same: Result<(), String>,
+    judging: Judging,
     last: &suspects::Last<'_>,
     shaped: suspects::ShapedSuspects,
     options: &DiffOptions,
 ) -> DiffReport {
     assert!(digests.len() >= 2, "diff needs two or more snapshots");
-    let same_process_reason = match &same {
-        Ok(()) => {
+    let Judging {
+        mismatch,
+        judgement,
+        steps,
+        judged,
+    } = judging;
+    let same_process_reason = match &mismatch {
+        None => {
             "object ids carry over from each snapshot to the next with the same classes".to_string()
         }
-        Err(reason) => format!(
-            "{reason}; comparing class totals only (no class, collection or listener suspects)"
+        Some(m) => format!(
+            "{}; comparing class totals only (no class, collection or listener suspects)",
+            m.message()
         ),
     };
-    let same = same.is_ok();
+    let same = mismatch.is_none();
+    let out_of_order = matches!(mismatch, Some(Mismatch::IdsGoDown(_)));
+    let judged_digests: Vec<&Digest> = judged.iter().map(|&i| &digests[i]).collect();
     // The class table reads the digests, the suspects the digests and the last graph: build
     // them side by side.
     let (mut classes, mut found) = rayon::join(
         || class_changes(digests, same),
-        || suspects::find(digests, last, same, &options.thresholds, shaped),
+        || suspects::find(&judged_digests, last, same, &options.thresholds, shaped),
     );
+    if out_of_order {
+        // Growth read backwards is shrinking: nothing found in that order means anything.
+        found.clear();
+    }
     let class_count = classes.len();
     if let Some(max) = options.max_suspects {
         found.truncate(max);
@@ -329,6 +460,9 @@ fn report(
             .collect(),
         same_process: same,
         same_process_reason,
+        judgement,
+        steps,
+        judged_snapshots: judged,
         thresholds: options.thresholds.clone(),
         suspects: found,
         class_count,

@@ -240,7 +240,7 @@ fn owner(last: &Last<'_>, node: u32, path: &[PathStep], what: String) -> Owner {
 
 /// Looks a key up in each digest's sorted list and returns the per-snapshot series.
 fn series<T>(
-    digests: &[Digest],
+    digests: &[&Digest],
     pick: impl Fn(&Digest) -> Option<T>,
     value: impl Fn(&T) -> (u64, u64),
 ) -> (Vec<u64>, Vec<u64>) {
@@ -270,7 +270,7 @@ pub(super) struct ShapedSuspects {
 /// last digest's may still be zero), so they can run while the last snapshot's class totals
 /// are computed.
 pub(super) fn find_shaped(
-    digests: &[Digest],
+    digests: &[&Digest],
     last: &Last<'_>,
     same: bool,
     th: &Thresholds,
@@ -565,7 +565,7 @@ pub(super) fn find_shaped(
 /// arguments, once every digest has its class totals); the result is sorted by score,
 /// highest first.
 pub(super) fn find(
-    digests: &[Digest],
+    digests: &[&Digest],
     last: &Last<'_>,
     same: bool,
     th: &Thresholds,

@@ -18,6 +18,14 @@ pub struct DiffReport {
     pub same_process: bool,
     /// Why `same_process` is what it is.
     pub same_process_reason: String,
+    /// Whether the snapshots could be judged at all. When they cannot, an empty `suspects`
+    /// is no evidence of health: `gate` and `diff --fail-on-leak` exit 2.
+    pub judgement: Judgement,
+    /// One per pair of successive snapshots: how much the process did in between.
+    pub steps: Vec<Step>,
+    /// Indexes into `snapshots` of the ones the suspects' `counts` and `retained_sizes`
+    /// refer to: all of them but those merged into a later one across an idle step.
+    pub judged_snapshots: Vec<usize>,
     /// The thresholds the verdict used.
     pub thresholds: Thresholds,
     pub suspects: Vec<Suspect>,
@@ -38,6 +46,53 @@ pub struct SnapshotSummary {
     pub max_node_id: u32,
 }
 
+/// Whether a diff could reach a verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Judgement {
+    /// The snapshots were compared: `suspects` is the answer.
+    Judged,
+    /// They could not be compared as asked; `message` says why, `advice` how to capture
+    /// snapshots that can be.
+    CannotJudge {
+        problem: Unjudgeable,
+        message: String,
+        advice: String,
+    },
+}
+
+impl Judgement {
+    pub fn is_judged(&self) -> bool {
+        matches!(self, Judgement::Judged)
+    }
+}
+
+/// Why a diff cannot be judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unjudgeable {
+    /// Object ids go down from one snapshot to the next: given newest first, or mixed up.
+    OutOfOrder,
+    /// The snapshots do not come from one process, so no object can be matched.
+    NotOneProcess,
+    /// The process did (almost) nothing in every step: growth can be neither seen nor ruled
+    /// out.
+    AllStepsIdle,
+}
+
+/// What happened between two successive snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Objects in the later snapshot whose ids the earlier one does not have: what the
+    /// process allocated in between and still holds (V8 numbers objects in increasing
+    /// order). `None` when the snapshots are not of one process.
+    pub new_objects: Option<u64>,
+    /// Fewer than `thresholds.idle_step_objects` new objects: the step neither confirms nor
+    /// refutes growth, and is merged into the next one.
+    pub idle: bool,
+}
+
 /// What counts as a leak. Growth is between consecutive snapshots ("per step").
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +111,8 @@ pub struct Thresholds {
     pub retained_growth: u64,
     /// Share of steps that must grow (the last step always must).
     pub steady_fraction: f64,
+    /// A step with fewer new objects than this is idle (see [`Step`]).
+    pub idle_step_objects: u64,
 }
 
 impl Default for Thresholds {
@@ -68,6 +125,7 @@ impl Default for Thresholds {
             closure_chain_growth: 10,
             retained_growth: 50_000,
             steady_fraction: 0.75,
+            idle_step_objects: 400,
         }
     }
 }
@@ -172,19 +230,59 @@ fn render_table(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     if !r.same_process {
-        writeln!(out, "note: {}", r.same_process_reason)?;
+        // When that makes the diff unjudgeable, the reason is said once, below.
+        if r.judgement.is_judged() {
+            writeln!(out, "note: {}", r.same_process_reason)?;
+        }
         writeln!(
             out,
             "note: not one process: growing class totals are shown in the comparison below, not as suspects"
         )?;
     }
+    let idle: Vec<String> = r
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.idle)
+        .map(|(k, s)| {
+            format!(
+                "#{}→#{} ({} new objects)",
+                k + 1,
+                k + 2,
+                grouped(s.new_objects.unwrap_or(0))
+            )
+        })
+        .collect();
+    if !idle.is_empty() && r.judgement.is_judged() {
+        let judged: Vec<String> = r
+            .judged_snapshots
+            .iter()
+            .map(|i| format!("#{}", i + 1))
+            .collect();
+        writeln!(
+            out,
+            "note: idle step(s) {}: growth is judged over snapshots {}",
+            idle.join(", "),
+            judged.join(" ")
+        )?;
+    }
     writeln!(out)?;
-    if r.suspects.is_empty() {
+    if let Judgement::CannotJudge {
+        message, advice, ..
+    } = &r.judgement
+    {
+        writeln!(out, "Cannot judge these snapshots: {message}.")?;
+        writeln!(out, "  {advice}.")?;
+        if !r.suspects.is_empty() {
+            writeln!(out)?;
+        }
+    } else if r.suspects.is_empty() {
         writeln!(
             out,
             "No leak suspects: nothing grows steadily across these snapshots."
         )?;
-    } else {
+    }
+    if !r.suspects.is_empty() {
         writeln!(
             out,
             "{} leak suspect(s), most important first:",

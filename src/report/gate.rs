@@ -5,11 +5,15 @@ use std::io::{self, Write};
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::gate::GateReport;
+use crate::gate::{GateReport, GateStatus};
 
 /// The human summary printed on stdout.
 pub fn write_summary(r: &GateReport, out: &mut dyn Write) -> io::Result<()> {
-    let verdict = if r.passed { "PASSED" } else { "FAILED" };
+    let verdict = match r.status {
+        GateStatus::Passed => "PASSED",
+        GateStatus::Failed => "FAILED",
+        GateStatus::CannotJudge => "CANNOT JUDGE",
+    };
     let files: Vec<&str> = r.diff.snapshots.iter().map(|s| s.file.as_str()).collect();
     writeln!(
         out,
@@ -18,10 +22,14 @@ pub fn write_summary(r: &GateReport, out: &mut dyn Write) -> io::Result<()> {
         files.join(", ")
     )?;
     for c in &r.checks {
-        let mark = if c.passed { "ok  " } else { "FAIL" };
+        let mark = match (c.passed, c.error) {
+            (true, _) => "ok  ",
+            (false, true) => "ERR ",
+            (false, false) => "FAIL",
+        };
         writeln!(out, "  {mark} {}: {}", c.name, c.message)?;
     }
-    if !r.diff.same_process {
+    if !r.diff.same_process && r.diff.judgement.is_judged() {
         writeln!(out, "  note: {}", r.diff.same_process_reason)?;
     }
     Ok(())
@@ -34,6 +42,11 @@ pub fn junit(r: &GateReport) -> io::Result<String> {
     for c in &r.checks {
         let status = if c.passed {
             TestCaseStatus::success()
+        } else if c.error {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+            s.set_message(c.message.clone());
+            s.set_type("cannot-judge");
+            s
         } else {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_message(c.message.clone());
@@ -55,17 +68,18 @@ pub fn junit(r: &GateReport) -> io::Result<String> {
 pub fn markdown(r: &GateReport) -> String {
     let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     let mut md = String::new();
-    md.push_str(if r.passed {
-        "## ✅ heapscan gate passed\n\n"
-    } else {
-        "## ❌ heapscan gate failed\n\n"
+    md.push_str(match r.status {
+        GateStatus::Passed => "## ✅ heapscan gate passed\n\n",
+        GateStatus::Failed => "## ❌ heapscan gate failed\n\n",
+        GateStatus::CannotJudge => "## ⚠️ heapscan gate could not judge the snapshots (error)\n\n",
     });
     md.push_str("| check | result | details |\n| --- | --- | --- |\n");
     for c in &r.checks {
-        let result = match (c.passed, c.accepted) {
-            (true, true) => "accepted",
-            (true, false) => "ok",
-            (false, _) => "**failed**",
+        let result = match (c.passed, c.accepted, c.error) {
+            (true, true, _) => "accepted",
+            (true, false, _) => "ok",
+            (false, _, true) => "**error**",
+            (false, _, false) => "**failed**",
         };
         md.push_str(&format!(
             "| {} | {} | {} |\n",
