@@ -4,8 +4,8 @@
 //! the retainer graph, dominators, retained sizes and distances with Chrome DevTools' rules,
 //! analysis modules turn graphs into report models, and [`report`] renders those models.
 //! Analysis never prints; renderers never compute. Beside that pipeline, [`collect`] supervises
-//! or attaches to Node.js processes to capture snapshots and GC traces, and [`gc`] analyses
-//! those traces.
+//! or attaches to Node.js processes to capture snapshots and GC traces (with a side file per
+//! snapshot, [`provenance`], that a diff reads), and [`gc`] analyses those traces.
 
 // Heap data lives in parallel columns indexed by node ordinal; a loop over ordinals that reads
 // several columns is the clearest form, so this lint's advice does not fit here.
@@ -18,6 +18,7 @@ pub mod gate;
 pub mod gc;
 pub mod graph;
 pub mod paths;
+pub mod provenance;
 pub mod report;
 pub mod report_builder;
 pub mod snapshot;

@@ -72,6 +72,10 @@ pub fn build<E>(
             graph,
             LastMeasurement::new(graph),
             file,
+            &files
+                .iter()
+                .map(|f| crate::provenance::read(std::path::Path::new(f)))
+                .collect::<Vec<_>>(),
             &DiffOptions {
                 thresholds: options.thresholds.clone(),
                 top: Some(options.top),

@@ -62,15 +62,28 @@ pub struct ThresholdArgs {
     /// Share of steps that must grow (the last always must); 1 = every step.
     #[arg(long, value_name = "FRACTION", default_value_t = Thresholds::default().steady_fraction)]
     pub steady: f64,
-    /// A step with fewer than N new objects is idle: it neither confirms nor refutes growth.
+    /// A step with fewer than N new objects is idle: it neither confirms nor refutes growth
+    /// (used when the snapshots have no side file with the process's CPU time).
     #[arg(long, value_name = "N", default_value_t = Thresholds::default().idle_step_objects)]
     pub idle_below: u64,
+    /// A step in which the process spent less than MS of CPU time is idle.
+    #[arg(long, value_name = "MS", default_value_t = Thresholds::default().idle_step_cpu_ms)]
+    pub idle_cpu_below: u64,
+    /// A step with less than this share of the busiest step's activity is idle.
+    #[arg(long, value_name = "FRACTION", default_value_t = Thresholds::default().idle_step_fraction)]
+    pub idle_fraction: f64,
 }
 
 impl ThresholdArgs {
     pub fn thresholds(&self) -> anyhow::Result<Thresholds> {
         if !(0.0..=1.0).contains(&self.steady) {
             anyhow::bail!("--steady must be between 0 and 1, not {}", self.steady);
+        }
+        if !(0.0..=1.0).contains(&self.idle_fraction) {
+            anyhow::bail!(
+                "--idle-fraction must be between 0 and 1, not {}",
+                self.idle_fraction
+            );
         }
         Ok(Thresholds {
             class_count_growth: self.min_class_growth,
@@ -81,6 +94,8 @@ impl ThresholdArgs {
             retained_growth: self.min_retained_growth,
             steady_fraction: self.steady,
             idle_step_objects: self.idle_below,
+            idle_step_cpu_ms: self.idle_cpu_below,
+            idle_step_fraction: self.idle_fraction,
         })
     }
 }
@@ -135,11 +150,16 @@ pub fn analyse(
     )?;
     digests.extend(finished);
     timing(Some("digest+suspects"));
+    let provenance: Vec<_> = files
+        .iter()
+        .map(|f| heapscan::provenance::read(f))
+        .collect();
     let report = diff_with_last(
         digests,
         &last,
         measured,
         &last_file.display().to_string(),
+        &provenance,
         options,
     );
     timing(None);

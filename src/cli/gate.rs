@@ -68,9 +68,15 @@ pub struct GateArgs {
     #[arg(long, value_name = "FRACTION")]
     pub steady: Option<f64>,
     /// A step with fewer than N new objects is idle: it neither confirms nor refutes growth
-    /// (default 400).
+    /// (default 300; used when the snapshots have no side file with the process's CPU time).
     #[arg(long, value_name = "N")]
     pub idle_below: Option<u64>,
+    /// A step in which the process spent less than MS of CPU time is idle (default 50).
+    #[arg(long, value_name = "MS")]
+    pub idle_cpu_below: Option<u64>,
+    /// A step with less than this share of the busiest step's activity is idle (default 0.1).
+    #[arg(long, value_name = "FRACTION")]
+    pub idle_fraction: Option<f64>,
 }
 
 /// `heapscan.toml`.
@@ -105,6 +111,8 @@ struct ThresholdSection {
     retained_growth: Option<Size>,
     steady_fraction: Option<f64>,
     idle_step_objects: Option<u64>,
+    idle_step_cpu_ms: Option<u64>,
+    idle_step_fraction: Option<f64>,
 }
 
 /// A size in the config: a number of bytes or text such as "10MB".
@@ -186,7 +194,21 @@ pub fn run(args: GateArgs) -> Outcome {
             .idle_below
             .or(t.idle_step_objects)
             .unwrap_or(d.idle_step_objects),
+        idle_step_cpu_ms: args
+            .idle_cpu_below
+            .or(t.idle_step_cpu_ms)
+            .unwrap_or(d.idle_step_cpu_ms),
+        idle_step_fraction: args
+            .idle_fraction
+            .or(t.idle_step_fraction)
+            .unwrap_or(d.idle_step_fraction),
     };
+    if !(0.0..=1.0).contains(&thresholds.idle_step_fraction) {
+        bail!(
+            "the idle fraction must be between 0 and 1, not {}",
+            thresholds.idle_step_fraction
+        );
+    }
     if !(0.0..=1.0).contains(&thresholds.steady_fraction) {
         bail!(
             "the steady fraction must be between 0 and 1, not {}",

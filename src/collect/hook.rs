@@ -15,9 +15,11 @@
 //! only there, under a plain file name heapscan chooses; heapscan reaches the directory
 //! through `/proc/<pid>/root`, so a process in its own mount namespace (a container, a
 //! systemd `PrivateTmp`) works the same. Protocol: heapscan sends `snapshot <name>\n`; the
-//! hook answers `ok\n` once the file is written and closed, or `error <why>\n`. The socket
-//! listener is `unref`ed: it never keeps the process alive, and it costs a constant few kB of
-//! heap that every later snapshot contains alike.
+//! hook answers `ok\n` (or `error <why>\n`) and hangs up; once the connection is closed (so
+//! none of its objects is in the snapshot) it writes `<name>.partial`, then renames it to
+//! `<name>`, or writes `<name>.error`. The socket listener is `unref`ed: it never keeps the
+//! process alive, and it costs a constant few kB of heap that every later snapshot contains
+//! alike.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -68,14 +70,24 @@ fn install_script(dir: &str) -> String {
       line += chunk;
       const end = line.indexOf('\n');
       if (end < 0) {{ if (line.length > 512) conn.destroy(); return; }}
-      const m = /^snapshot ([A-Za-z0-9_-][A-Za-z0-9._-]{{0,120}})$/.exec(line.slice(0, end));
+      const m = /^(snapshot|warm) ([A-Za-z0-9_-][A-Za-z0-9._-]{{0,120}})$/.exec(line.slice(0, end));
       if (!m) {{ conn.end('error bad request\n'); return; }}
-      try {{
-        v8.writeHeapSnapshot(path.join(dir, m[1]));
-        conn.end('ok\n');
-      }} catch (e) {{
-        conn.end('error ' + String(e && e.message).replace(/\s+/g, ' ') + '\n');
-      }}
+      const warm = m[1] === 'warm', file = path.join(dir, m[2]);
+      // Written once this connection is gone, so that none of its objects is in the snapshot.
+      conn.on('close', () => setImmediate(function heapscanWriteSnapshot() {{
+        try {{
+          if (warm) fs.writeFileSync(file + '.partial', '');
+          else v8.writeHeapSnapshot(file + '.partial');
+          fs.renameSync(file + '.partial', file);
+          if (warm) fs.rmSync(file);
+        }} catch (e) {{
+          try {{
+            fs.rmSync(file + '.partial', {{ force: true }});
+            fs.writeFileSync(file + '.error', String(e && e.message));
+          }} catch (_) {{}}
+        }}
+      }}));
+      conn.end('ok\n');
     }});
   }});
   Object.defineProperty(process, key, {{ value: server }});
@@ -84,7 +96,15 @@ fn install_script(dir: &str) -> String {
   }});
   return new Promise((resolve, reject) => {{
     server.once('error', (e) => {{ delete process[key]; reject(e); }});
-    server.listen(sock, () => {{ server.unref(); resolve('installed'); }});
+    server.listen(sock, () => {{
+      server.unref();
+      // One request without a snapshot, so that the code a request runs is compiled before
+      // the first snapshot, not between the first and the second.
+      const c = net.connect(sock, () => c.end('warm warm-up\n'));
+      c.resume();
+      c.on('error', () => resolve('installed'));
+      c.on('close', () => setImmediate(() => resolve('installed')));
+    }});
   }});
 }})()"#
     )
@@ -118,8 +138,9 @@ pub fn present(pid: u32) -> bool {
 }
 
 /// Asks the hook in `pid` for a snapshot, named `name` inside the hook's directory, and waits
-/// until V8 has written it. Returns the file's path as heapscan reaches it. `tick` is called
-/// about every 200 ms with the bytes written so far.
+/// until V8 has written it: the hook writes `<name>.partial` and renames it to `name` when
+/// done (or leaves `<name>.error`). Returns the file's path as heapscan reaches it. `tick` is
+/// called about every 100 ms with the bytes written so far.
 pub fn take(
     pid: u32,
     name: &str,
@@ -128,48 +149,57 @@ pub fn take(
 ) -> Result<PathBuf, CollectError> {
     let fail = |why: String| CollectError::Other(format!("snapshot hook of process {pid}: {why}"));
     let socket = socket_path(pid);
-    let mut stream = UnixStream::connect(&socket)
+    let stream = UnixStream::connect(&socket)
         .map_err(|e| fail(format!("cannot connect to {}: {e}", socket.display())))?;
     stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| fail(e.to_string()))?;
+    (&stream)
         .write_all(format!("snapshot {name}\n").as_bytes())
         .map_err(|e| fail(format!("cannot send the request: {e}")))?;
-    let file = dir_from_outside(pid).join(name);
-    let deadline = Instant::now() + timeout;
-    stream
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .map_err(|e| fail(e.to_string()))?;
-    let mut reader = BufReader::new(stream);
     let mut answer = String::new();
-    loop {
-        match reader.read_line(&mut answer) {
-            Ok(_) if answer.ends_with('\n') => break,
-            Ok(0) => return Err(fail("the hook hung up without an answer".into())),
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => return Err(fail(format!("reading the answer: {e}"))),
+    BufReader::new(&stream)
+        .read_line(&mut answer)
+        .map_err(|e| fail(format!("no answer: {e}")))?;
+    drop(stream);
+    match answer.trim_end() {
+        "ok" => {}
+        other => {
+            return Err(fail(format!(
+                "refused: {}",
+                other.strip_prefix("error ").unwrap_or(other)
+            )))
         }
-        if Instant::now() > deadline {
-            let _ = std::fs::remove_file(&file);
-            return Err(fail(format!("no answer within {timeout:?}")));
+    }
+    let dir = dir_from_outside(pid);
+    let done = dir.join(name);
+    let partial = dir.join(format!("{name}.partial"));
+    let error = dir.join(format!("{name}.error"));
+    let deadline = Instant::now() + timeout;
+    loop {
+        if done.exists() {
+            return Ok(done);
+        }
+        if let Ok(why) = std::fs::read_to_string(&error) {
+            let _ = std::fs::remove_file(&error);
+            return Err(fail(format!(
+                "V8 could not write the snapshot: {}",
+                why.trim()
+            )));
         }
         if !super::procfs::alive(pid) {
             return Err(CollectError::Other(format!(
                 "process {pid} exited while taking a snapshot"
             )));
         }
-        tick(std::fs::metadata(&file).map_or(0, |m| m.len()));
-    }
-    match answer.trim_end().split_once(' ') {
-        None if answer.trim_end() == "ok" => Ok(file),
-        Some(("error", why)) => {
-            let _ = std::fs::remove_file(&file);
-            Err(fail(format!("V8 could not write the snapshot: {why}")))
+        if Instant::now() > deadline {
+            return Err(fail(format!(
+                "the snapshot was not written within {timeout:?} (it may still be: {})",
+                partial.display()
+            )));
         }
-        _ => Err(fail(format!("unexpected answer {:?}", answer.trim_end()))),
+        tick(std::fs::metadata(&partial).map_or(0, |m| m.len()));
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -192,7 +222,7 @@ pub fn file_name_for(out: &Path) -> String {
         .collect();
     let stem = stem.trim_start_matches('.');
     format!(
-        "{}-{}.partial",
+        "{}-{}",
         if stem.is_empty() { "snapshot" } else { stem },
         std::process::id()
     )
@@ -206,7 +236,7 @@ mod tests {
     fn file_names_are_plain() {
         assert_eq!(
             file_name_for(Path::new("/x/s 1.heapsnapshot")),
-            format!("s_1.heapsnapshot-{}.partial", std::process::id())
+            format!("s_1.heapsnapshot-{}", std::process::id())
         );
         assert!(file_name_for(Path::new("..")).starts_with("snapshot-"));
         assert!(!file_name_for(Path::new(".hidden")).starts_with('.'));

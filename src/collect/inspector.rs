@@ -131,10 +131,23 @@ impl Session {
             if Instant::now() > deadline {
                 return Err(err("timed out waiting for the inspector's answer"));
             }
-            let msg = self
+            // Each read waits no longer than the deadline leaves.
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = self
                 .ws
-                .read()
-                .map_err(|e| err(format!("reading from the inspector: {e}")))?;
+                .get_mut()
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))));
+            let msg = self.ws.read().map_err(|e| match e {
+                tungstenite::Error::Io(io)
+                    if matches!(
+                        io.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    err("timed out waiting for the inspector's answer")
+                }
+                e => err(format!("reading from the inspector: {e}")),
+            })?;
             let text = match msg {
                 Message::Text(t) => t,
                 Message::Close(_) => return Err(err("the inspector closed the connection")),
@@ -208,6 +221,10 @@ impl Session {
 
     /// Hangs up politely.
     pub fn close(mut self) {
+        let _ = self
+            .ws
+            .get_mut()
+            .set_read_timeout(Some(Duration::from_secs(2)));
         let _ = self.ws.close(None);
         // Drain until the close handshake finishes or the socket errors.
         for _ in 0..100 {

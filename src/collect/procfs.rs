@@ -97,6 +97,53 @@ pub fn status(pid: u32) -> Result<ProcStatus, CollectError> {
     }
 }
 
+/// What `/proc/PID/stat` says of a process's CPU use and identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStat {
+    /// User plus system CPU time so far, in milliseconds.
+    pub cpu_ms: u64,
+    /// When it started, in clock ticks since boot: with the pid (and the boot), which process.
+    pub start_ticks: u64,
+}
+
+/// Parses the text of `/proc/PID/stat` with `ticks_per_second` clock ticks a second. The
+/// command name (field 2) may hold spaces and parentheses, so fields are counted from the
+/// last `)`.
+pub fn parse_stat(text: &str, ticks_per_second: u64) -> Option<ProcStat> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state): utime is field 14, stime 15, starttime 22.
+    let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    let ticks = field(14)? + field(15)?;
+    Some(ProcStat {
+        cpu_ms: ticks * 1000 / ticks_per_second.max(1),
+        start_ticks: field(22)?,
+    })
+}
+
+/// Reads `/proc/PID/stat`.
+pub fn stat(pid: u32) -> Result<ProcStat, CollectError> {
+    let path = format!("/proc/{pid}/stat");
+    let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => CollectError::NoProcess(pid),
+        _ => CollectError::Io {
+            path: path.clone().into(),
+            source,
+        },
+    })?;
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    parse_stat(&text, u64::try_from(ticks).unwrap_or(100))
+        .ok_or_else(|| CollectError::Other(format!("{path}: unexpected format")))
+}
+
+/// This boot's id (`/proc/sys/kernel/random/boot_id`), empty when unknown.
+pub fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
 /// Whether `pid` exists and is not a zombie.
 pub fn alive(pid: u32) -> bool {
     status(pid).is_ok_and(|s| !s.has_exited())
@@ -270,6 +317,22 @@ pub fn send_signal(pid: i32, signal: i32) -> Result<(), CollectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stat_fields_after_an_awkward_command_name() {
+        // A real line of Node 20's /proc/PID/stat, with ") (" put into the command name.
+        let text = "4242 (node ) (x) S 4200 4242 4200 34816 4242 4194304 5210 0 12 0 153 47 0 0 20 0 11 0 987654 1158852608 12016 18446744073709551615 1 1 0 0 0 0 0 4096 134234626 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+        let stat = parse_stat(text, 100).unwrap();
+        assert_eq!(stat.cpu_ms, (153 + 47) * 10);
+        assert_eq!(stat.start_ticks, 987654);
+        assert_eq!(parse_stat("1 (x S 1", 100), None);
+    }
+
+    #[test]
+    fn stat_of_this_process() {
+        let me = stat(std::process::id()).unwrap();
+        assert!(me.start_ticks > 0);
+    }
 
     #[test]
     fn status_of_this_process() {

@@ -32,7 +32,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::procfs::{self, SIGUSR2};
-use super::snap::{take_via_signal, ENV_RECORD_PID, ENV_SESSION_DIR};
+use super::snap::{take_via_signal, write_provenance, ENV_RECORD_PID, ENV_SESSION_DIR};
 use super::split::{Piece, Splitter};
 use super::{safety, CollectError};
 
@@ -946,6 +946,7 @@ fn take_session_snapshot(
         json!({ "trigger": trigger.name(), "pid": pid, "rss": rss }),
     );
     let pending = session.dir.join(".incoming").join("pending.heapsnapshot");
+    let before = procfs::stat(pid).ok();
     let result = take_via_signal(
         pid,
         "SIGUSR2",
@@ -971,6 +972,7 @@ fn take_session_snapshot(
             }
             list.push((name.clone(), size));
             drop(list);
+            write_provenance(pid, before, &dest);
             session.event(
                 "snapshot-finished",
                 json!({ "trigger": trigger.name(), "file": name, "size": size, "duration_ms": started.elapsed().as_millis() as u64 }),

@@ -171,13 +171,50 @@ pub fn recording_session(pid: u32) -> Option<(u32, PathBuf)> {
     dir.is_dir().then_some((record_pid, dir))
 }
 
-/// Takes a snapshot of `pid` into `opts.out`.
+/// Takes a snapshot of `pid` into `opts.out`, with its side file (see `provenance`).
 pub fn snapshot_pid(pid: u32, opts: SnapOptions) -> Result<SnapResult, CollectError> {
     let started = Instant::now();
     let status = procfs::status(pid)?;
     if let Some((record_pid, dir)) = recording_session(pid) {
+        // The recorder writes the side file of its own snapshots.
         return via_session(pid, record_pid, &dir, &opts, started);
     }
+    let before = procfs::stat(pid).ok();
+    let result = take(pid, status, opts, started)?;
+    write_provenance(pid, before, &result.path);
+    Ok(result)
+}
+
+/// Writes the side file of a snapshot of `pid` just taken, `before` being the process's stat
+/// before it was asked for. Best effort: a snapshot without one is still a snapshot.
+pub fn write_provenance(pid: u32, before: Option<procfs::ProcStat>, snapshot: &Path) {
+    let (Some(before), Ok(after)) = (before, procfs::stat(pid)) else {
+        return;
+    };
+    if after.start_ticks != before.start_ticks {
+        return; // another process took the pid meanwhile
+    }
+    let _ = crate::provenance::write(
+        snapshot,
+        &crate::provenance::Provenance {
+            version: 1,
+            process: crate::provenance::ProcessIdentity {
+                pid,
+                start_ticks: before.start_ticks,
+                boot_id: procfs::boot_id(),
+            },
+            cpu_ms_before: before.cpu_ms,
+            cpu_ms_after: after.cpu_ms,
+        },
+    );
+}
+
+fn take(
+    pid: u32,
+    status: procfs::ProcStatus,
+    opts: SnapOptions,
+    started: Instant,
+) -> Result<SnapResult, CollectError> {
     let mut opts = opts;
     let out = opts.out.take().unwrap_or_else(|| default_name(pid));
     if !procfs::is_node(pid) {
@@ -601,6 +638,7 @@ fn via_session(
             let mut path = dir.join(file);
             if let Some(out) = &opts.out {
                 std::fs::copy(&path, out).map_err(|e| CollectError::io(out, e))?;
+                crate::provenance::carry(&path, out, true).map_err(|e| CollectError::io(out, e))?;
                 path = out.clone();
             }
             return Ok(SnapResult {

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use crate::graph::bits::BitSet;
 use crate::graph::HeapGraph;
+use crate::provenance::Provenance;
 use crate::report::diff::{
     ClassChange, DiffReport, Judgement, SnapshotSummary, Step, Thresholds, Unjudgeable,
 };
@@ -146,19 +147,57 @@ struct Judging {
     judged: Vec<usize>,
 }
 
-/// Judges how `digests` can be compared (see [`Judging`]).
-fn judge(digests: &[Digest], th: &Thresholds) -> Judging {
+/// Judges how `digests` can be compared (see [`Judging`]); `provenance[k]` is the side file of
+/// snapshot `k`, when it has one.
+fn judge(digests: &[Digest], provenance: &[Option<Provenance>], th: &Thresholds) -> Judging {
     let checks: Vec<PairCheck> = digests
         .par_windows(2)
         .map(|pair| same_process(&pair[0], &pair[1]))
         .collect();
-    let mismatch = checks.iter().find_map(|c| c.same.clone().err());
+    let side = |k: usize| provenance.get(k).and_then(Option::as_ref);
+    // Side files name the process: a different one is certain, whatever the ids say.
+    let other_process = (1..digests.len()).find_map(|k| {
+        let (a, b) = (side(k - 1)?, side(k)?);
+        (a.process != b.process).then(|| {
+            Mismatch::OtherProcess(format!(
+                "{} (pid {}) and {} (pid {}) were taken of different processes",
+                digests[k - 1].file,
+                a.process.pid,
+                digests[k].file,
+                b.process.pid
+            ))
+        })
+    });
+    let mismatch = other_process.or_else(|| checks.iter().find_map(|c| c.same.clone().err()));
     let one_process = mismatch.is_none();
+    let cpu: Vec<Option<u64>> = (1..digests.len())
+        .map(|k| {
+            let (a, b) = (side(k - 1)?, side(k)?);
+            Some(b.cpu_ms_before.saturating_sub(a.cpu_ms_after))
+        })
+        .collect();
+    let busiest_cpu = cpu.iter().flatten().copied().max().unwrap_or(0);
+    let busiest_objects = checks
+        .iter()
+        .zip(&cpu)
+        .filter(|(_, c)| c.is_none())
+        .map(|(c, _)| c.new_objects)
+        .max()
+        .unwrap_or(0);
+    let below = |value: u64, floor: u64, busiest: u64| {
+        (value as f64) < (floor as f64).max(th.idle_step_fraction * busiest as f64)
+    };
     let steps: Vec<Step> = checks
         .iter()
-        .map(|c| Step {
+        .zip(&cpu)
+        .map(|(c, &cpu_ms)| Step {
             new_objects: one_process.then_some(c.new_objects),
-            idle: one_process && c.new_objects < th.idle_step_objects,
+            cpu_ms: cpu_ms.filter(|_| one_process),
+            idle: one_process
+                && match cpu_ms {
+                    Some(ms) => below(ms, th.idle_step_cpu_ms, busiest_cpu),
+                    None => below(c.new_objects, th.idle_step_objects, busiest_objects),
+                },
         })
         .collect();
     let mut judged = vec![0];
@@ -181,11 +220,18 @@ fn judge(digests: &[Digest], th: &Thresholds) -> Judging {
         },
         None if judged.len() < 2 => Judgement::CannotJudge {
             problem: Unjudgeable::AllStepsIdle,
-            message: format!(
-                "the process did (almost) nothing between these snapshots: every step has fewer than {} new objects, so growth can be neither seen nor ruled out",
-                th.idle_step_objects
-            ),
-            advice: "put the app under its usual load between snapshots (requests, jobs), then take the next one; `--idle-below N` sets what counts as idle".into(),
+            message: if steps.iter().all(|s| s.cpu_ms.is_some()) {
+                format!(
+                    "the process did (almost) nothing between these snapshots: it spent less than {} ms of CPU time in every step, so growth can be neither seen nor ruled out",
+                    th.idle_step_cpu_ms
+                )
+            } else {
+                format!(
+                    "no step shows the process at work: each left fewer than {} new objects in the heap, so growth can be neither seen nor ruled out (an app whose work leaves nothing behind looks the same; snapshots taken with `heapscan snap` or `heapscan record` also measure its CPU time)",
+                    th.idle_step_objects
+                )
+            },
+            advice: "put the app under its usual load between snapshots (requests, jobs), then take the next one; `--idle-below N` and `--idle-cpu-below MS` set what counts as idle".into(),
         },
         None => Judgement::Judged,
     };
@@ -376,6 +422,7 @@ pub fn diff_with_last(
     last: &HeapGraph,
     measured: LastMeasurement,
     file: &str,
+    provenance: &[Option<Provenance>],
     options: &DiffOptions,
 ) -> DiffReport {
     let LastMeasurement { measured, prep } = measured;
@@ -386,7 +433,7 @@ pub fn diff_with_last(
         || ClassAggregates::compute(last),
         || {
             digests.push(Digest::assemble(last, measured, file));
-            let judging = judge(&digests, &options.thresholds);
+            let judging = judge(&digests, provenance, &options.thresholds);
             let reader = suspects::Last::prepared(last, Shapes::new(last), prep);
             let judged: Vec<&Digest> = judging.judged.iter().map(|&i| &digests[i]).collect();
             let shaped = suspects::find_shaped(

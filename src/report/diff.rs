@@ -84,12 +84,17 @@ pub enum Unjudgeable {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
-    /// Objects in the later snapshot whose ids the earlier one does not have: what the
-    /// process allocated in between and still holds (V8 numbers objects in increasing
-    /// order). `None` when the snapshots are not of one process.
+    /// Objects in the later snapshot whose ids the earlier one does not have (embedder and
+    /// synthetic nodes left out, they are new in every snapshot): what the process allocated
+    /// in between and still holds. `None` when the snapshots are not of one process.
     pub new_objects: Option<u64>,
-    /// Fewer than `thresholds.idle_step_objects` new objects: the step neither confirms nor
-    /// refutes growth, and is merged into the next one.
+    /// CPU time the process spent between the two snapshots (the end of the first and the
+    /// start of the second), when both have heapscan's side file (`heapscan snap`, `record`).
+    pub cpu_ms: Option<u64>,
+    /// The step neither confirms nor refutes growth and is merged into the next one: its
+    /// activity (`cpu_ms` when known, else `new_objects`) is under the threshold
+    /// (`idle_step_cpu_ms` or `idle_step_objects`) or under `idle_step_fraction` of the
+    /// busiest step's.
     pub idle: bool,
 }
 
@@ -113,6 +118,10 @@ pub struct Thresholds {
     pub steady_fraction: f64,
     /// A step with fewer new objects than this is idle (see [`Step`]).
     pub idle_step_objects: u64,
+    /// A step in which the process spent less CPU time than this (ms) is idle.
+    pub idle_step_cpu_ms: u64,
+    /// A step with less than this share of the busiest step's activity is idle.
+    pub idle_step_fraction: f64,
 }
 
 impl Default for Thresholds {
@@ -125,7 +134,9 @@ impl Default for Thresholds {
             closure_chain_growth: 10,
             retained_growth: 50_000,
             steady_fraction: 0.75,
-            idle_step_objects: 400,
+            idle_step_objects: 300,
+            idle_step_cpu_ms: 50,
+            idle_step_fraction: 0.1,
         }
     }
 }
