@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 
 use assert_cmd::Command;
-use heapscan::report::diff::{DiffReport, Suspect};
+use heapscan::report::diff::{DiffReport, Judgement, Suspect, Unjudgeable};
 
 /// Requests between snapshots: enough that every leak grows by hundreds of items per step.
 const REQUESTS: usize = 200;
@@ -21,8 +21,9 @@ fn diff(snapshots: &[std::path::PathBuf], extra: &[&str]) -> (DiffReport, i32) {
         .args(extra);
     let out = cmd.output().expect("run heapscan");
     let code = out.status.code().unwrap_or(-1);
+    // 2 with a report on stdout: it could not judge (and says why on stderr).
     assert!(
-        code == 0 || code == 1,
+        (0..=2).contains(&code) && !out.stdout.is_empty(),
         "heapscan diff failed ({code}): {}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -71,6 +72,12 @@ fn run_app(app: &str, args: &[&str], major: u32) -> (DiffReport, i32) {
     let report = diff(&cap.snapshots, &[]);
     assert!(report.0.same_process, "{}", report.0.same_process_reason);
     assert_eq!(report.0.snapshots.len(), 3);
+    assert_eq!(
+        report.0.judgement,
+        Judgement::Judged,
+        "{app} under load: {:?}",
+        report.0.steps
+    );
     report
 }
 
@@ -323,8 +330,16 @@ fn snapshots_of_different_processes_are_compared_by_class_totals() {
     let node = support::node_binary(Some(20));
     let a = support::capture("leak-cache.js", &["map"], &node, 1, REQUESTS);
     let b = support::capture("ok-lru.js", &[], &node, 1, REQUESTS);
-    let (report, _) = diff(&[a.snapshots[0].clone(), b.snapshots[0].clone()], &[]);
+    let (report, code) = diff(&[a.snapshots[0].clone(), b.snapshots[0].clone()], &[]);
     assert!(!report.same_process, "{}", report.same_process_reason);
+    assert_eq!(code, 2, "--fail-on-leak cannot judge two processes");
+    assert!(matches!(
+        report.judgement,
+        Judgement::CannotJudge {
+            problem: Unjudgeable::NotOneProcess,
+            ..
+        }
+    ));
     assert!(report
         .suspects
         .iter()
@@ -463,7 +478,7 @@ fn snapshots_of_two_runs_of_one_app_give_no_class_suspects() {
         "{:#?}",
         report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()
     );
-    assert_eq!(code, 0, "--fail-on-leak: no suspect");
+    assert_eq!(code, 2, "--fail-on-leak: no suspect, but no verdict either");
     let row = report
         .classes
         .iter()

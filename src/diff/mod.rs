@@ -207,17 +207,27 @@ fn judge(digests: &[Digest], provenance: &[Option<Provenance>], th: &Thresholds)
         }
         judged.push(k + 1);
     }
+    let not_one_process = |message: &str| {
+        Judgement::CannotJudge {
+        problem: Unjudgeable::NotOneProcess,
+        message: message.to_string(),
+        advice: "compare snapshots of one running process, oldest first: `heapscan snap --pid PID --count 3 --every 30s` takes them (objects of different processes cannot be matched yet)".into(),
+    }
+    };
     let judgement = match &mismatch {
-        Some(Mismatch::IdsGoDown(message)) => Judgement::CannotJudge {
-            problem: Unjudgeable::OutOfOrder,
-            message: message.clone(),
-            advice: order_advice(digests),
+        // Ids that go down are snapshots out of order only if in the order of their ids they
+        // are one process; otherwise they are of different processes.
+        Some(Mismatch::IdsGoDown(message)) => match id_order(digests) {
+            Some(files) => Judgement::CannotJudge {
+                problem: Unjudgeable::OutOfOrder,
+                message: message.clone(),
+                advice: format!(
+                    "these look out of order — did you mean `heapscan diff {files}`? Give snapshots oldest first"
+                ),
+            },
+            None => not_one_process(message),
         },
-        Some(Mismatch::OtherProcess(message)) => Judgement::CannotJudge {
-            problem: Unjudgeable::NotOneProcess,
-            message: message.clone(),
-            advice: "compare snapshots of one running process, oldest first: `heapscan snap --pid PID --count 3 --every 30s` takes them (objects of different processes cannot be matched yet)".into(),
-        },
+        Some(Mismatch::OtherProcess(message)) => not_one_process(message),
         None if judged.len() < 2 => Judgement::CannotJudge {
             problem: Unjudgeable::AllStepsIdle,
             message: if steps.iter().all(|s| s.cpu_ms.is_some()) {
@@ -243,23 +253,17 @@ fn judge(digests: &[Digest], provenance: &[Option<Provenance>], th: &Thresholds)
     }
 }
 
-/// The advice for snapshots given out of order: the order their ids suggest, when in that
-/// order they are one process.
-fn order_advice(digests: &[Digest]) -> String {
+/// The files in the order of their ids, when in that order they are snapshots of one process.
+fn id_order(digests: &[Digest]) -> Option<String> {
     let mut order: Vec<usize> = (0..digests.len()).collect();
     order.sort_by_key(|&i| digests[i].max_node_id);
     let consistent = order
         .windows(2)
         .all(|w| same_process(&digests[w[0]], &digests[w[1]]).same.is_ok());
-    if consistent {
+    consistent.then(|| {
         let files: Vec<&str> = order.iter().map(|&i| digests[i].file.as_str()).collect();
-        format!(
-            "these look out of order — did you mean `heapscan diff {}`? Give snapshots oldest first",
-            files.join(" ")
-        )
-    } else {
-        "give the snapshots of one process oldest first (`heapscan snap --count N` numbers them in order)".into()
-    }
+        files.join(" ")
+    })
 }
 
 /// DevTools' comparison per class (first vs last snapshot) and each class's totals in every

@@ -255,13 +255,14 @@ fn render_table(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .enumerate()
         .filter(|(_, s)| s.idle)
-        .map(|(k, s)| {
-            format!(
+        .map(|(k, s)| match s.cpu_ms {
+            Some(ms) => format!("#{}→#{} ({} ms of CPU)", k + 1, k + 2, grouped(ms)),
+            None => format!(
                 "#{}→#{} ({} new objects)",
                 k + 1,
                 k + 2,
                 grouped(s.new_objects.unwrap_or(0))
-            )
+            ),
         })
         .collect();
     if !idle.is_empty() && r.judgement.is_judged() {

@@ -159,6 +159,22 @@ pub struct CaptureOptions {
     pub snapshot_timeout: Duration,
     /// Longest wait for one HTTP request (connect, send, read the whole response).
     pub request_timeout: Duration,
+    /// Requests before each snapshot, when they differ (bursty load, idle steps): overrides
+    /// `snapshots` and `requests_between`.
+    pub requests_before: Option<Vec<usize>>,
+    /// How the snapshots are taken.
+    pub via: CaptureVia,
+}
+
+/// How [`capture_with`] takes snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureVia {
+    /// `--heapsnapshot-signal=SIGUSR2` and `kill -USR2`, as a user would by hand: no side
+    /// files, so a diff judges from the heap alone.
+    Signal,
+    /// The app started without flags, each snapshot one `heapscan snap --pid` run (the hook,
+    /// installed over the inspector the first time), with heapscan's side files.
+    HeapscanSnap,
 }
 
 impl CaptureOptions {
@@ -171,6 +187,8 @@ impl CaptureOptions {
             start_timeout: Duration::from_secs(60),
             snapshot_timeout: Duration::from_secs(300),
             request_timeout: Duration::from_secs(60),
+            requests_before: None,
+            via: CaptureVia::Signal,
         }
     }
 }
@@ -233,9 +251,12 @@ pub fn capture(
 
 /// Runs `node --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=<tmp> tests/apps/<app> <args>`
 /// (in `<tmp>`, with `NODE_OPTIONS` cleared), waits for `LISTENING <port>`, sends
-/// `opts.warmup` requests, then for each snapshot sends `opts.requests_between` requests,
-/// signals the app and waits until the new `Heap.*.heapsnapshot` is complete, and renames it to
-/// `snap-<i>.heapsnapshot`. Requests are sequential `GET /<app>/<n>` with `Connection: close`.
+/// `opts.warmup` requests, then for each snapshot sends `opts.requests_between` requests
+/// (or `opts.requests_before[i]`), signals the app and waits until the new
+/// `Heap.*.heapsnapshot` is complete, and renames it to `snap-<i>.heapsnapshot`. With
+/// [`CaptureVia::HeapscanSnap`] the app gets no flags and `heapscan snap` writes
+/// `snap-<i>.heapsnapshot` (and its side file). Requests are sequential `GET /<app>/<n>` with
+/// `Connection: close`.
 pub fn capture_with(app: &str, args: &[&str], node: &Path, opts: &CaptureOptions) -> Capture {
     let started = Instant::now();
     let script = app_path(app);
@@ -246,9 +267,11 @@ pub fn capture_with(app: &str, args: &[&str], node: &Path, opts: &CaptureOptions
     let node_version = node_version(node);
 
     let mut cmd = Command::new(node);
-    cmd.arg("--heapsnapshot-signal=SIGUSR2")
-        .arg(format!("--diagnostic-dir={}", dir.path().display()))
-        .args(&opts.node_flags)
+    if opts.via == CaptureVia::Signal {
+        cmd.arg("--heapsnapshot-signal=SIGUSR2")
+            .arg(format!("--diagnostic-dir={}", dir.path().display()));
+    }
+    cmd.args(&opts.node_flags)
         .arg(&script)
         .args(args)
         .current_dir(dir.path())
@@ -260,23 +283,35 @@ pub fn capture_with(app: &str, args: &[&str], node: &Path, opts: &CaptureOptions
     let mut app_proc = AppProcess::spawn(cmd, what);
 
     let port = app_proc.wait_listening(opts.start_timeout);
-    app_proc.check_signal_handler();
+    if opts.via == CaptureVia::Signal {
+        app_proc.check_signal_handler();
+    }
 
     let mut sent = 0usize;
     app_proc.send_requests(port, opts.warmup, &mut sent, opts.request_timeout);
 
+    let plan = opts
+        .requests_before
+        .clone()
+        .unwrap_or_else(|| vec![opts.requests_between; opts.snapshots]);
     let mut seen: HashSet<PathBuf> = HashSet::new();
-    let mut snapshots = Vec::with_capacity(opts.snapshots);
-    let mut snapshot_times = Vec::with_capacity(opts.snapshots);
-    for i in 1..=opts.snapshots {
-        app_proc.send_requests(port, opts.requests_between, &mut sent, opts.request_timeout);
+    let mut snapshots = Vec::with_capacity(plan.len());
+    let mut snapshot_times = Vec::with_capacity(plan.len());
+    for (i, &requests) in plan.iter().enumerate() {
+        app_proc.send_requests(port, requests, &mut sent, opts.request_timeout);
+        let dest = dir.path().join(format!("snap-{}.heapsnapshot", i + 1));
         let signalled = Instant::now();
-        app_proc.signal("USR2");
-        let raw = app_proc.wait_snapshot(dir.path(), &mut seen, opts.snapshot_timeout);
+        match opts.via {
+            CaptureVia::Signal => {
+                app_proc.signal("USR2");
+                let raw = app_proc.wait_snapshot(dir.path(), &mut seen, opts.snapshot_timeout);
+                fs::rename(&raw, &dest).unwrap_or_else(|e| {
+                    panic!("rename {} -> {}: {e}", raw.display(), dest.display())
+                });
+            }
+            CaptureVia::HeapscanSnap => app_proc.heapscan_snap(&dest, opts.snapshot_timeout),
+        }
         snapshot_times.push(signalled.elapsed());
-        let dest = dir.path().join(format!("snap-{i}.heapsnapshot"));
-        fs::rename(&raw, &dest)
-            .unwrap_or_else(|e| panic!("rename {} -> {}: {e}", raw.display(), dest.display()));
         seen.insert(dest.clone());
         snapshots.push(dest);
     }
@@ -538,6 +573,29 @@ impl AppProcess {
             }
             self.check_alive("writing a heap snapshot");
             thread::sleep(POLL);
+        }
+    }
+
+    /// `heapscan snap --pid <app> -o dest`, which must succeed. Runs that may open the
+    /// inspector (its port is fixed) take turns within a test binary.
+    fn heapscan_snap(&mut self, dest: &Path, timeout: Duration) {
+        static INSPECTOR: Mutex<()> = Mutex::new(());
+        let _turn = INSPECTOR.lock().unwrap_or_else(|e| e.into_inner());
+        self.check_alive("waiting for a snapshot");
+        let out = Command::new(env!("CARGO_BIN_EXE_heapscan"))
+            .args(["snap", "--pid", &self.pid().to_string(), "--timeout"])
+            .arg(format!("{}s", timeout.as_secs()))
+            .arg("-o")
+            .arg(dest)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| self.fail(&format!("cannot run heapscan snap: {e}")));
+        if !out.status.success() {
+            self.fail(&format!(
+                "heapscan snap failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
     }
 

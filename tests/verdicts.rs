@@ -1,0 +1,226 @@
+//! Verdicts people can trust, on real Node.js processes under bursty load: a step in which the
+//! app did nothing neither confirms nor refutes growth (a leak whose last or middle step is
+//! idle is still named; a bounded cache with idle steps is still clean), and when the
+//! snapshots cannot be judged (out of order, other processes, one snapshot, nothing but idle
+//! steps) `gate` and `diff --fail-on-leak` exit 2 with the reason instead of passing.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use heapscan::gate::GateStatus;
+use heapscan::report::diff::{DiffReport, Judgement, Unjudgeable};
+use support::{CaptureOptions, CaptureVia};
+
+fn heapscan(args: &[&str], files: &[PathBuf]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_heapscan"))
+        .args(args)
+        .args(files)
+        .output()
+        .expect("run heapscan")
+}
+
+/// `diff --format json --fail-on-leak`: (report, exit code, stderr).
+fn diff(files: &[PathBuf]) -> (DiffReport, i32, String) {
+    let out = heapscan(&["diff", "--format", "json", "--fail-on-leak"], files);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no diff JSON ({e}): {stderr}"));
+    (report, out.status.code().unwrap_or(-1), stderr)
+}
+
+fn capture(app: &str, args: &[&str], plan: &[usize], via: CaptureVia) -> support::Capture {
+    let node = support::node_binary(Some(20));
+    let mut opts = CaptureOptions::new(plan.len(), 0);
+    opts.requests_before = Some(plan.to_vec());
+    opts.via = via;
+    support::capture_with(app, args, &node, &opts)
+}
+
+fn steps(report: &DiffReport) -> String {
+    format!("{:?}", report.steps)
+}
+
+/// The leak is named (kind, owner), `--fail-on-leak` and `gate` exit 1.
+fn assert_named(files: &[PathBuf], kind: &str, via: &str, what: &str) {
+    let (report, code, stderr) = diff(files);
+    assert_eq!(report.judgement, Judgement::Judged, "{what}: {stderr}");
+    assert!(
+        report
+            .suspects
+            .iter()
+            .any(|s| s.kind == kind && s.owner.via == via),
+        "{what}: no {kind} suspect held by {via}; steps {}: {:#?}",
+        steps(&report),
+        report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()
+    );
+    assert_eq!(code, 1, "{what}: --fail-on-leak");
+    assert_eq!(
+        heapscan(&["gate"], files).status.code(),
+        Some(1),
+        "{what}: gate"
+    );
+}
+
+/// Judged, nothing named, and both verdicts pass.
+fn assert_clean(files: &[PathBuf], what: &str) {
+    let (report, code, stderr) = diff(files);
+    assert_eq!(
+        report.judgement,
+        Judgement::Judged,
+        "{what}: {stderr} {}",
+        steps(&report)
+    );
+    assert!(
+        report.suspects.is_empty(),
+        "{what}: {:#?}",
+        report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()
+    );
+    assert_eq!(code, 0, "{what}");
+    assert_eq!(
+        heapscan(&["gate"], files).status.code(),
+        Some(0),
+        "{what}: gate"
+    );
+}
+
+/// Exit 2 from `diff --fail-on-leak` and from `gate` (whose JSON, JUnit and Markdown say it
+/// is an error), each with one line on stderr that names `needle`.
+fn assert_cannot_judge(files: &[PathBuf], problem: Unjudgeable, needle: &str) {
+    let (report, code, stderr) = diff(files);
+    assert_eq!(code, 2, "diff --fail-on-leak: {stderr}");
+    assert!(
+        matches!(&report.judgement, Judgement::CannotJudge { problem: p, .. } if *p == problem),
+        "{:?}",
+        report.judgement
+    );
+    assert!(report.suspects.is_empty());
+    assert!(stderr.contains(needle), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (json, junit, md) = (
+        dir.path().join("g.json"),
+        dir.path().join("g.xml"),
+        dir.path().join("g.md"),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_heapscan"))
+        .arg("gate")
+        .args(files)
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--markdown")
+        .arg(&md)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "gate: {stderr}");
+    assert!(stderr.contains(needle), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("CANNOT JUDGE"));
+    let gate: heapscan::gate::GateReport =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(gate.status, GateStatus::CannotJudge);
+    assert!(!gate.passed);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("errors=\"1\"") && xml.contains("<error") && !xml.contains("<failure"),
+        "{xml}"
+    );
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        md.contains("could not judge") && md.contains("**error**"),
+        "{md}"
+    );
+}
+
+#[test]
+fn a_leak_whose_last_step_is_idle_is_named() {
+    // The load stops before the last snapshot (Ctrl-C after the traffic ended).
+    for via in [CaptureVia::Signal, CaptureVia::HeapscanSnap] {
+        let cap = capture("leak-listener.js", &[], &[200, 200, 0], via);
+        assert_named(&cap.snapshots, "listener", "bus", &format!("{via:?}"));
+        let (report, _, _) = diff(&cap.snapshots);
+        assert!(report.steps[1].idle, "{via:?}: {}", steps(&report));
+        assert_eq!(report.judged_snapshots, vec![0, 2], "{via:?}");
+    }
+}
+
+#[test]
+fn a_leak_with_an_idle_middle_step_is_named() {
+    for via in [CaptureVia::Signal, CaptureVia::HeapscanSnap] {
+        let cap = capture("leak-cache.js", &["map"], &[200, 0, 200, 200], via);
+        assert_named(
+            &cap.snapshots,
+            "collection",
+            "sessionCache",
+            &format!("{via:?}"),
+        );
+    }
+}
+
+#[test]
+fn a_bounded_cache_with_idle_steps_or_steady_load_is_clean() {
+    for via in [CaptureVia::Signal, CaptureVia::HeapscanSnap] {
+        let cap = capture("ok-lru.js", &[], &[300, 0, 300, 0], via);
+        assert_clean(&cap.snapshots, &format!("ok-lru idle steps {via:?}"));
+        let cap = capture("ok-lru.js", &[], &[300, 300, 300], via);
+        assert_clean(&cap.snapshots, &format!("ok-lru steady {via:?}"));
+    }
+}
+
+#[test]
+fn snapshots_that_cannot_be_judged_never_pass() {
+    let cap = capture(
+        "leak-cache.js",
+        &["map"],
+        &[200, 200, 200],
+        CaptureVia::HeapscanSnap,
+    );
+    let s = &cap.snapshots;
+    // Newest first.
+    let reversed = vec![s[2].clone(), s[1].clone(), s[0].clone()];
+    assert_cannot_judge(&reversed, Unjudgeable::OutOfOrder, "out of order");
+    let (report, _, stderr) = diff(&reversed);
+    let expected = format!(
+        "did you mean `heapscan diff {} {} {}`",
+        s[0].display(),
+        s[1].display(),
+        s[2].display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!report.same_process);
+
+    // Snapshots of two unrelated apps.
+    let other = capture("ok-lru.js", &[], &[200], CaptureVia::HeapscanSnap);
+    let unrelated = vec![s[0].clone(), other.snapshots[0].clone()];
+    assert_cannot_judge(
+        &unrelated,
+        Unjudgeable::NotOneProcess,
+        "different processes",
+    );
+
+    // Nothing happens between the snapshots.
+    let idle = capture(
+        "leak-cache.js",
+        &["map"],
+        &[0, 0, 0],
+        CaptureVia::HeapscanSnap,
+    );
+    assert_cannot_judge(&idle.snapshots, Unjudgeable::AllStepsIdle, "CPU time");
+    let idle = capture("leak-cache.js", &["map"], &[0, 0, 0], CaptureVia::Signal);
+    assert_cannot_judge(&idle.snapshots, Unjudgeable::AllStepsIdle, "new objects");
+
+    // One snapshot.
+    for cmd in [&["diff", "--fail-on-leak"][..], &["gate"]] {
+        let out = heapscan(cmd, &s[..1]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {stderr}");
+        assert!(
+            stderr.contains("two or more snapshots") && stderr.contains("heapscan snap"),
+            "{stderr}"
+        );
+    }
+}
