@@ -389,3 +389,53 @@ fn usage_errors_exit_2() {
         .assert()
         .code(2);
 }
+
+/// `heapscan nodes … | head -1` (and the other commands that stream rows): the reader going
+/// away ends heapscan quietly with 0, as it does for any command-line tool.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    for args in [
+        &["nodes", "samples/node20.heapsnapshot.gz"][..],
+        &[
+            "nodes",
+            "samples/node20.heapsnapshot.gz",
+            "--format",
+            "jsonl",
+        ],
+        &[
+            "summary",
+            "samples/node20.heapsnapshot.gz",
+            "--format",
+            "csv",
+            "--top",
+            "100000",
+        ],
+        &[
+            "summary",
+            "samples/node20.heapsnapshot.gz",
+            "--format",
+            "json",
+            "--top",
+            "100000",
+        ],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_heapscan"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "{args:?}");
+        // The reader is gone (dropped): heapscan's next writes hit a closed pipe.
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}

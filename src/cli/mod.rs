@@ -29,18 +29,41 @@ pub fn finish(outcome: Outcome) -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(err) => {
-            let broken_pipe = err.chain().any(|cause| {
-                cause
-                    .downcast_ref::<io::Error>()
-                    .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-            });
-            if broken_pipe {
+            if err.chain().any(is_broken_pipe) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("heapscan: error: {err:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether `error` is, or wraps, a broken pipe. Writers that wrap I/O errors in their own
+/// (the csv crate's) hide it inside an `io::Error` of another kind, so wrapped errors are
+/// looked into too.
+fn is_broken_pipe(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            if io.kind() == io::ErrorKind::BrokenPipe {
+                return true;
+            }
+            if let Some(inner) = io.get_ref() {
+                if is_broken_pipe(inner) {
+                    return true;
+                }
+            }
+        }
+        if let Some(csv) = e.downcast_ref::<csv::Error>() {
+            if let csv::ErrorKind::Io(io) = csv.kind() {
+                if io.kind() == io::ErrorKind::BrokenPipe {
+                    return true;
+                }
+            }
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// Opens the destination named by `-o`: `None` or `-` is stdout, anything else a file created

@@ -94,7 +94,7 @@ pub fn align_right(table: &mut comfy_table::Table, columns: &[usize]) {
 
 /// Writes a model as pretty JSON followed by a newline.
 pub fn write_json<T: serde::Serialize>(out: &mut dyn Write, model: &T) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, model).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *out, model).map_err(io::Error::from)?;
     writeln!(out)
 }
 

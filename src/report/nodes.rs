@@ -99,7 +99,7 @@ pub fn write_jsonl<'a>(
 ) -> io::Result<u64> {
     let mut count = 0;
     for row in rows {
-        serde_json::to_writer(&mut *out, &row).map_err(io::Error::other)?;
+        serde_json::to_writer(&mut *out, &row).map_err(io::Error::from)?;
         out.write_all(b"\n")?;
         count += 1;
     }
