@@ -262,7 +262,9 @@ fn several_files_table_csv_and_plot() {
         marked + 1,
         "one row per GC plus header"
     );
-    assert!(csv.starts_with("file,pid,isolate,time_ms,kind,heap_after_mb,pause_ms\n"));
+    assert!(
+        csv.starts_with("file,pid,isolate,time_ms,kind,heap_after_mb,pause_ms,for_heap_snapshot\n")
+    );
     // Deterministic: the same input gives the same bytes.
     let again = heapscan()
         .args(["gc", "--format", "csv"])
@@ -288,15 +290,79 @@ fn bad_inputs_are_errors_not_panics() {
         .arg(&junk)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "no data is not an error");
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["verdict"], "insufficient-data");
-    assert_eq!(r["files"][0]["lines"]["other"], 1);
+    // A file without a single GC record is not a GC log: no verdict to give.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("junk.log: not a --trace-gc log (no GC records in 2 lines)")
+            && stderr.contains("--trace-gc app.js"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(out.stdout.is_empty());
     let out = heapscan()
         .args(["gc", "--plot", "x.png"])
-        .arg(&junk)
+        .arg(sample("node20.trace-gc.log"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(".svg"));
+}
+
+/// The GCs V8 runs to take heap snapshots (two full GCs each, reason `heap profiler`) are
+/// labelled and left out of the app's pause statistics and growth fit.
+#[test]
+fn heap_snapshot_gcs_are_labelled_and_not_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    for major in [16, 24] {
+        let node = node(major);
+        let script = r#"
+            const v8 = require('v8');
+            const keep = [];
+            let n = 0;
+            const t = setInterval(() => {
+              for (let i = 0; i < 2000; i++) keep.push({ i, s: 'x'.repeat(50) });
+              if (++n % 10 === 0) v8.writeHeapSnapshot(process.argv[1] + '/s' + n + '.heapsnapshot');
+              if (n === 30) clearInterval(t);
+            }, 5);
+        "#;
+        let out = std::process::Command::new(&node)
+            .args(["--trace-gc", "--max-semi-space-size=1", "-e", script])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let log = dir.path().join(format!("node{major}.log"));
+        std::fs::write(&log, &out.stdout).unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let for_snapshots = text.lines().filter(|l| l.contains("heap profiler")).count();
+        assert_eq!(
+            for_snapshots, 6,
+            "node {major}: two GCs per snapshot:\n{text}"
+        );
+        let all = text.lines().filter(|l| l.contains(" ms: ")).count();
+        let (r, _) = gc_json(&[&log]);
+        let p = &r["processes"][0];
+        assert_eq!(p["heap_snapshot_gcs"], 6, "node {major}");
+        assert_eq!(p["gcs"].as_u64(), Some((all - 6) as u64), "node {major}");
+        assert_eq!(p["pauses"]["count"], p["gcs"], "node {major}");
+        let points = p["heap_after"].as_array().unwrap();
+        assert_eq!(
+            points
+                .iter()
+                .filter(|h| h["for_heap_snapshot"] == true)
+                .count(),
+            6
+        );
+        let table = heapscan().arg("gc").arg(&log).output().unwrap();
+        let table = String::from_utf8_lossy(&table.stdout);
+        assert!(
+            table.contains("(6 more for heap snapshots, reason `heap profiler`: not counted)"),
+            "{table}"
+        );
+    }
 }

@@ -48,6 +48,14 @@ pub fn run(args: GcArgs) -> Outcome {
         ..GrowthRule::default()
     };
     let report = gc::analyse_logs(&args.files, &rule)?;
+    if report.files.iter().all(|f| f.lines.gc == 0) {
+        let files: Vec<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
+        anyhow::bail!(
+            "{}: not a --trace-gc log (no GC records in {} lines); capture one with `node --trace-gc app.js > gc.log` or `heapscan record -- node app.js`",
+            files.join(", "),
+            report.files.iter().map(|f| f.lines.total).sum::<usize>()
+        );
+    }
     if let Some(path) = &args.plot {
         gc::plot::plot_svg(&report, path)?;
     }

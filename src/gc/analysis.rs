@@ -101,6 +101,8 @@ pub struct HeapPoint {
     pub kind: GcKind,
     pub heap_after_mb: f64,
     pub pause_ms: f64,
+    /// Run by V8 for a heap snapshot: shown, but not in the fit.
+    pub for_heap_snapshot: bool,
 }
 
 /// The fitted growth of heap-after-GC.
@@ -131,7 +133,11 @@ pub struct ProcessReport {
     pub isolate: String,
     pub first_ms: f64,
     pub last_ms: f64,
+    /// GCs of the app, those for heap snapshots not included.
     pub gcs: usize,
+    /// GCs V8 ran to take heap snapshots (reason `heap profiler`): left out of `gcs`, the
+    /// pause statistics, the mutator utilisation and the growth fit.
+    pub heap_snapshot_gcs: usize,
     pub pauses: PauseStats,
     pub by_kind: Vec<KindStats>,
     /// 1 − (total pause / time spanned by the trace): the share of time the app ran.
@@ -185,9 +191,27 @@ fn analyse_process(
     file: &str,
     pid: u32,
     isolate: &str,
-    events: &[&GcEvent],
+    all_events: &[&GcEvent],
     rule: &GrowthRule,
 ) -> ProcessReport {
+    let heap_after: Vec<HeapPoint> = all_events
+        .iter()
+        .filter_map(|e| {
+            Some(HeapPoint {
+                time_ms: e.time_ms,
+                kind: e.kind,
+                heap_after_mb: e.heap_after_mb?,
+                pause_ms: e.pause_ms,
+                for_heap_snapshot: e.for_heap_snapshot(),
+            })
+        })
+        .collect();
+    let events: Vec<&GcEvent> = all_events
+        .iter()
+        .copied()
+        .filter(|e| !e.for_heap_snapshot())
+        .collect();
+    let events = events.as_slice();
     let first_ms = events
         .iter()
         .map(|e| e.time_ms)
@@ -214,16 +238,10 @@ fn analyse_process(
     let span = last.map_or(0.0, |e| e.time_ms + e.pause_ms) - first_ms;
     let mutator_utilisation =
         (events.len() >= 2 && span > 0.0).then(|| (1.0 - pauses.total_ms / span).clamp(0.0, 1.0));
-    let heap_after: Vec<HeapPoint> = events
+    let apps_own: Vec<HeapPoint> = heap_after
         .iter()
-        .filter_map(|e| {
-            Some(HeapPoint {
-                time_ms: e.time_ms,
-                kind: e.kind,
-                heap_after_mb: e.heap_after_mb?,
-                pause_ms: e.pause_ms,
-            })
-        })
+        .copied()
+        .filter(|p| !p.for_heap_snapshot)
         .collect();
     ProcessReport {
         file: file.to_string(),
@@ -232,15 +250,16 @@ fn analyse_process(
         first_ms,
         last_ms,
         gcs: events.len(),
+        heap_snapshot_gcs: all_events.len() - events.len(),
         pauses,
         by_kind,
         mutator_utilisation,
         v8_average_mu: last.and_then(|e| e.v8_average_mu),
-        peak_heap_after_mb: heap_after
+        peak_heap_after_mb: apps_own
             .iter()
             .map(|p| p.heap_after_mb)
             .max_by(f64::total_cmp),
-        growth: growth(&heap_after, rule),
+        growth: growth(&apps_own, rule),
         heap_after,
     }
 }

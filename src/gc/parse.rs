@@ -93,6 +93,17 @@ pub struct GcEvent {
     pub line: usize,
 }
 
+impl GcEvent {
+    /// V8 ran this GC to take a heap snapshot (reason `heap profiler`): heapscan's own
+    /// snapshots, or the app's. Its pause is not the app's, and its heap-after is taken when
+    /// the snapshot wants it, not when the heap needed it.
+    pub fn for_heap_snapshot(&self) -> bool {
+        self.reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("heap profiler"))
+    }
+}
+
 /// How each input line was accounted for. `total == gc + blank + other + malformed`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LineStats {

@@ -55,7 +55,7 @@ pub fn table(report: &GcReport, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn process_table(p: &ProcessReport, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(
+    write!(
         out,
         "{}  pid {} isolate {}: {} GCs from {:.1} s to {:.1} s",
         p.file,
@@ -65,6 +65,14 @@ fn process_table(p: &ProcessReport, out: &mut dyn Write) -> io::Result<()> {
         p.first_ms / 1000.0,
         p.last_ms / 1000.0
     )?;
+    if p.heap_snapshot_gcs > 0 {
+        write!(
+            out,
+            " ({} more for heap snapshots, reason `heap profiler`: not counted)",
+            p.heap_snapshot_gcs
+        )?;
+    }
+    writeln!(out)?;
     let mut t = new_table(&[
         "collector",
         "count",
@@ -126,21 +134,25 @@ pub fn json(report: &GcReport, out: &mut dyn Write) -> io::Result<()> {
     write_json(out, report)
 }
 
-/// One row per GC: `file,pid,isolate,time_ms,kind,heap_after_mb,pause_ms`.
+/// One row per GC: `file,pid,isolate,time_ms,kind,heap_after_mb,pause_ms,for_heap_snapshot`.
 pub fn csv(report: &GcReport, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "file,pid,isolate,time_ms,kind,heap_after_mb,pause_ms")?;
+    writeln!(
+        out,
+        "file,pid,isolate,time_ms,kind,heap_after_mb,pause_ms,for_heap_snapshot"
+    )?;
     for p in &report.processes {
         for h in &p.heap_after {
             writeln!(
                 out,
-                "{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{}",
                 csv_field(&p.file),
                 p.pid,
                 p.isolate,
                 h.time_ms,
                 h.kind.name(),
                 h.heap_after_mb,
-                h.pause_ms
+                h.pause_ms,
+                h.for_heap_snapshot
             )?;
         }
     }
