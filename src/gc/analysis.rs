@@ -381,6 +381,7 @@ mod tests {
             kind: GcKind::MarkCompact,
             heap_after_mb: mb,
             pause_ms: 1.0,
+            for_heap_snapshot: false,
         }
     }
 
