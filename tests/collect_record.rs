@@ -345,6 +345,22 @@ fn bad_command_is_an_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/node-app"));
+    assert!(
+        !tmp.path().join("s").exists(),
+        "no session folder for a command that never started"
+    );
+    // The same with the folder made beforehand: it is left empty.
+    let made = tmp.path().join("made");
+    std::fs::create_dir(&made).unwrap();
+    let out = heapscan()
+        .arg("record")
+        .arg("--out")
+        .arg(&made)
+        .args(["--", "/nonexistent/node-app"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_dir(&made).unwrap().count(), 0, "left empty");
     // An existing session is never overwritten.
     let used = tmp.path().join("used");
     std::fs::create_dir(&used).unwrap();
@@ -449,4 +465,84 @@ fn max_disk_bounds_what_a_session_keeps() {
     assert_eq!(code, Some(0));
     assert_eq!(check_snapshots(&dir), 0);
     assert!(events_named(&dir, "snapshot-begun", None).is_empty());
+}
+
+/// The README's flow: record with snapshots on a schedule, load the leaking app for a while,
+/// stop the load, Ctrl-C. The snapshots after the load are idle steps: the diff still names
+/// the leak (and `--fail-on-leak` exits 1); stderr said what each snapshot was and what to run
+/// next.
+#[test]
+fn a_recorded_leak_is_named_when_the_last_snapshots_come_after_the_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("session");
+    let app = common::support::app_path("leak-listener.js");
+    let mut cmd = record(
+        &dir,
+        &["--snapshot-every", "2s"],
+        &[&node20(), app.to_str().unwrap()],
+    );
+    cmd.stderr(std::process::Stdio::piped());
+    let rec = Collected::spawn(cmd);
+    let port = wait_for("the app to listen", LONG, || {
+        rec.text()
+            .lines()
+            .find_map(|l| l.strip_prefix("LISTENING "))
+            .and_then(|p| p.trim().parse().ok())
+    });
+    // Load across at least two snapshots, then none across two more.
+    let loaded_until = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < loaded_until {
+        load(port, 20);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_for("two snapshots after the load", LONG, || {
+        (files_ending(&dir, ".heapsnapshot").len() >= 5).then_some(())
+    });
+    let mut rec = rec;
+    let stderr_pipe = rec.guard.child().stderr.take().unwrap();
+    let (code, _) = rec.stop(libc::SIGINT, LONG);
+    assert!(code.is_some());
+    let stderr = std::io::read_to_string(stderr_pipe).unwrap();
+    let snapshots = files_ending(&dir, ".heapsnapshot");
+    for s in &snapshots {
+        let name = s.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(&name) && l.contains("(interval)") && l.contains(" s")),
+            "a line for {name}: {stderr}"
+        );
+    }
+    assert!(
+        stderr.contains(&format!(
+            "next: heapscan diff {}/snapshot-*.heapsnapshot",
+            dir.display()
+        )),
+        "{stderr}"
+    );
+    let out = heapscan()
+        .args(["diff", "--format", "json", "--fail-on-leak"])
+        .args(&snapshots)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", report["steps"]);
+    assert!(
+        report["suspects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["kind"] == "listener" && s["owner"]["via"] == "bus"),
+        "{}",
+        report["steps"]
+    );
+    assert!(
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["idle"] == true),
+        "{}",
+        report["steps"]
+    );
 }

@@ -82,12 +82,19 @@ pub fn run(args: RecordArgs) -> Outcome {
         snapshot_timeout: args.snapshot_timeout,
     };
     let outcome = record::record(cfg)?;
+    let dir = outcome.session.display();
     eprintln!(
-        "heapscan: session {}: {} snapshot(s), {} restart(s), app exit code {}",
-        outcome.session.display(),
-        outcome.snapshots,
-        outcome.restarts,
-        outcome.exit_code
+        "heapscan: session {dir}: {} snapshot(s), gc.log, memory.csv, events.jsonl; {} restart(s), app exit code {}",
+        outcome.snapshots, outcome.restarts, outcome.exit_code
     );
+    if outcome.snapshots >= 2 {
+        eprintln!("heapscan: next: heapscan diff {dir}/snapshot-*.heapsnapshot");
+    } else {
+        eprintln!(
+            "heapscan: {} snapshot(s): a diff needs two or more (--snapshot-every 30s, or `heapscan snap --pid <app pid>` while it runs)",
+            outcome.snapshots
+        );
+    }
+    eprintln!("heapscan: next: heapscan gc {dir}");
     Ok(ExitCode::from(outcome.exit_code.clamp(0, 255) as u8))
 }

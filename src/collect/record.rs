@@ -416,6 +416,7 @@ pub fn record(cfg: RecordConfig) -> Result<RecordOutcome, CollectError> {
             "no command given: heapscan record [OPTIONS] -- node app.js".into(),
         ));
     }
+    let existed = cfg.out_dir.exists();
     let session = Arc::new(Session::create(&cfg.out_dir)?);
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut signals = signal_hook::iterator::Signals::new(
@@ -458,6 +459,27 @@ pub fn record(cfg: RecordConfig) -> Result<RecordOutcome, CollectError> {
         stopping: false,
         signal_queued: false,
     };
+    if let Err(e) = sup.spawn() {
+        // Nothing ran: leave no session behind (a folder of empty files would look like one).
+        handle.close();
+        drop(sup);
+        drop(memory);
+        if existed {
+            if let Ok(entries) = fs::read_dir(&cfg.out_dir) {
+                for entry in entries.flatten() {
+                    let p = entry.path();
+                    let _ = if p.is_dir() {
+                        fs::remove_dir_all(&p)
+                    } else {
+                        fs::remove_file(&p)
+                    };
+                }
+            }
+        } else {
+            let _ = fs::remove_dir_all(&cfg.out_dir);
+        }
+        return Err(e);
+    }
     let result = sup.run(&rx, &mut memory);
     handle.close();
     let exit_code = match &result {
@@ -553,8 +575,8 @@ impl Supervisor {
         }
     }
 
+    /// Supervises the app spawned by [`Supervisor::spawn`] until the session ends.
     fn run(&mut self, rx: &Receiver<Msg>, memory: &mut File) -> Result<i32, CollectError> {
-        self.spawn()?;
         let mut child_started = Instant::now();
         let mut next_sample = Instant::now();
         let mut next_periodic = self.cfg.snapshot_every.map(|d| Instant::now() + d);
@@ -973,6 +995,13 @@ fn take_session_snapshot(
             list.push((name.clone(), size));
             drop(list);
             write_provenance(pid, before, &dest);
+            eprintln!(
+                "heapscan: {} ({}): {} in {:.1} s",
+                dest.display(),
+                trigger.name(),
+                crate::report::human_bytes(size),
+                started.elapsed().as_secs_f64()
+            );
             session.event(
                 "snapshot-finished",
                 json!({ "trigger": trigger.name(), "file": name, "size": size, "duration_ms": started.elapsed().as_millis() as u64 }),
