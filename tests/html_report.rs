@@ -911,3 +911,53 @@ fn gc_trace_section_shows_growth_chart_and_pauses_and_escapes_log_lines() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-gc.log"));
 }
+
+/// Bursty load: the last step idle. The page says which steps were idle and over which
+/// snapshots growth was judged, and the suspect's chart labels its points with those
+/// snapshots; the same snapshots newest first make a page that says it cannot judge them.
+#[test]
+fn idle_steps_and_snapshots_that_cannot_be_judged_are_shown() {
+    let node = support::node_binary(Some(20));
+    let mut opts = support::CaptureOptions::new(3, 0);
+    opts.requests_before = Some(vec![200, 200, 0]);
+    let cap = support::capture_with("leak-listener.js", &[], &node, &opts);
+    let dir = tempfile::tempdir().expect("tmp");
+
+    let out = dir.path().join("idle.html");
+    let html = report(&cap.snapshots, &out, &[]);
+    let page = open_in_chromium(&out, &artifacts().join("idle-steps.png"));
+    assert_clean_page(&page, &["overview", "suspects"], "idle steps");
+    assert!(
+        page.dom.contains("id=\"idle-steps\"")
+            && page.dom.contains("Idle step(s) #2→#3")
+            && page.dom.contains("growth is judged over snapshots #1 #3"),
+        "{html}"
+    );
+    let chart_at = html
+        .find("<svg id=\"suspect-1-chart\"")
+        .expect("growth chart");
+    let chart = &html[chart_at..chart_at + html[chart_at..].find("</svg>").expect("svg end")];
+    let label = |n: u32| format!(">\n#{n}\n<");
+    assert!(
+        chart.contains(&label(1)) && chart.contains(&label(3)) && !chart.contains(&label(2)),
+        "{chart}"
+    );
+
+    let reversed: Vec<PathBuf> = cap.snapshots.iter().rev().cloned().collect();
+    let out = dir.path().join("reversed.html");
+    report(&reversed, &out, &[]);
+    let page = open_in_chromium(&out, &artifacts().join("cannot-judge.png"));
+    assert_clean_page(&page, &["overview", "suspects"], "reversed");
+    assert!(
+        page.dom
+            .contains("<p class=\"verdict bad\" id=\"verdict\">Cannot judge these snapshots:"),
+        "{}",
+        page.dom
+    );
+    assert!(
+        page.dom.contains("id=\"cannot-judge\"") && page.dom.contains("out of order"),
+        "{}",
+        page.dom
+    );
+    assert!(!page.dom.contains("No leak suspects"));
+}

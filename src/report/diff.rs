@@ -229,6 +229,24 @@ fn series(values: &[u64], human: bool) -> String {
         .join(" → ")
 }
 
+/// The idle steps, each as `#2→#3 (0 ms of CPU)` or `#2→#3 (61 new objects)`.
+pub fn idle_step_labels(r: &DiffReport) -> Vec<String> {
+    r.steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.idle)
+        .map(|(k, s)| match s.cpu_ms {
+            Some(ms) => format!("#{}→#{} ({} ms of CPU)", k + 1, k + 2, grouped(ms)),
+            None => format!(
+                "#{}→#{} ({} new objects)",
+                k + 1,
+                k + 2,
+                grouped(s.new_objects.unwrap_or(0))
+            ),
+        })
+        .collect()
+}
+
 fn render_table(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     for (i, s) in r.snapshots.iter().enumerate() {
         writeln!(
@@ -250,27 +268,13 @@ fn render_table(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             "note: not one process: growing class totals are shown in the comparison below, not as suspects"
         )?;
     }
-    let idle: Vec<String> = r
-        .steps
+    let idle = idle_step_labels(r);
+    let judged: Vec<String> = r
+        .judged_snapshots
         .iter()
-        .enumerate()
-        .filter(|(_, s)| s.idle)
-        .map(|(k, s)| match s.cpu_ms {
-            Some(ms) => format!("#{}→#{} ({} ms of CPU)", k + 1, k + 2, grouped(ms)),
-            None => format!(
-                "#{}→#{} ({} new objects)",
-                k + 1,
-                k + 2,
-                grouped(s.new_objects.unwrap_or(0))
-            ),
-        })
+        .map(|i| format!("#{}", i + 1))
         .collect();
     if !idle.is_empty() && r.judgement.is_judged() {
-        let judged: Vec<String> = r
-            .judged_snapshots
-            .iter()
-            .map(|i| format!("#{}", i + 1))
-            .collect();
         writeln!(
             out,
             "note: idle step(s) {}: growth is judged over snapshots {}",
@@ -307,7 +311,16 @@ fn render_table(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             if let Some(loc) = &s.location {
                 writeln!(out, "   location: {loc}")?;
             }
-            writeln!(out, "   growth:   {}", series(&s.counts, false))?;
+            if r.judged_snapshots.len() == r.snapshots.len() {
+                writeln!(out, "   growth:   {}", series(&s.counts, false))?;
+            } else {
+                writeln!(
+                    out,
+                    "   growth:   {} (snapshots {})",
+                    series(&s.counts, false),
+                    judged.join(" ")
+                )?;
+            }
             writeln!(out, "   retained: {}", series(&s.retained_sizes, true))?;
             if !s.path.is_empty() {
                 let path: Vec<String> = s

@@ -28,7 +28,7 @@ use sha2::{Digest as _, Sha256};
 
 mod gc;
 
-use super::diff::{ClassChange, DiffReport, Suspect};
+use super::diff::{idle_step_labels, ClassChange, DiffReport, Judgement, Suspect};
 use super::retainers::{edge_label, node_label};
 use super::strings::DuplicateStrings;
 use super::summary::{Statistics, SummaryReport};
@@ -256,6 +256,11 @@ fn header(r: &HtmlReport, h: &mut String) {
     h.push_str(&files.join(" · "));
     h.push_str("</p>\n");
     let (class, text) = match &r.diff {
+        Some(DiffReport {
+            judgement: Judgement::CannotJudge { message, .. },
+            suspects,
+            ..
+        }) if suspects.is_empty() => ("bad", format!("Cannot judge these snapshots: {message}")),
         Some(d) if d.suspects.is_empty() => (
             "good",
             "No leak suspects: nothing grows steadily across these snapshots".to_string(),
@@ -573,7 +578,16 @@ fn series(values: &[u64], human: bool) -> String {
 
 fn suspects(d: &DiffReport) -> io::Result<Section> {
     let mut h = String::new();
-    if d.suspects.is_empty() {
+    if let Judgement::CannotJudge {
+        message, advice, ..
+    } = &d.judgement
+    {
+        h.push_str(&format!(
+            "<p class=\"bad\" id=\"cannot-judge\"><strong>Cannot judge these snapshots:</strong> {}. {}.</p>\n",
+            escape(message),
+            escape(advice)
+        ));
+    } else if d.suspects.is_empty() {
         h.push_str(
             "<p class=\"good\" id=\"no-suspects\">No leak suspects: nothing grows steadily across \
              these snapshots.</p>\n",
@@ -586,8 +600,21 @@ fn suspects(d: &DiffReport) -> io::Result<Section> {
             d.snapshots.len()
         ));
     }
+    let idle = idle_step_labels(d);
+    if !idle.is_empty() && d.judgement.is_judged() {
+        let judged: Vec<String> = d
+            .judged_snapshots
+            .iter()
+            .map(|i| format!("#{}", i + 1))
+            .collect();
+        h.push_str(&format!(
+            "<p class=\"note\" id=\"idle-steps\">Idle step(s) {}: the process did (almost) nothing, so they neither confirm nor refute growth; growth is judged over snapshots {}.</p>\n",
+            escape(&idle.join(", ")),
+            judged.join(" ")
+        ));
+    }
     for (i, s) in d.suspects.iter().enumerate() {
-        suspect(i + 1, s, &mut h)?;
+        suspect(i + 1, s, &d.judged_snapshots, &mut h)?;
     }
     let t = &d.thresholds;
     h.push_str(&format!(
@@ -609,7 +636,7 @@ fn suspects(d: &DiffReport) -> io::Result<Section> {
     })
 }
 
-fn suspect(rank: usize, s: &Suspect, h: &mut String) -> io::Result<()> {
+fn suspect(rank: usize, s: &Suspect, judged: &[usize], h: &mut String) -> io::Result<()> {
     h.push_str(&format!(
         "<article class=\"suspect\" id=\"suspect-{rank}\">\n<h3><span class=\"kind\">{}</span> \
          {rank}. {}</h3>\n<div class=\"suspect-grid\">\n<dl class=\"facts\">\n",
@@ -648,7 +675,7 @@ fn suspect(rank: usize, s: &Suspect, h: &mut String) -> io::Result<()> {
     fact(h, "Fix", escape(&s.hint).into_owned());
     h.push_str("</dl>\n");
     h.push_str(&figure(
-        &growth_chart(s)?,
+        &growth_chart(s, judged)?,
         &format!("suspect-{rank}-chart"),
         "Count (bars, left axis) and retained size (line, right axis) per snapshot",
     ));
@@ -999,7 +1026,8 @@ fn statistics_chart(snapshots: &[SummaryReport]) -> io::Result<String> {
 }
 
 /// A suspect's count (bars, left axis) and retained size (line, right axis) per snapshot.
-fn growth_chart(s: &Suspect) -> io::Result<String> {
+/// `judged[i]` is the index of the snapshot `s.counts[i]` was counted in.
+fn growth_chart(s: &Suspect, judged: &[usize]) -> io::Result<String> {
     // Two segments at least: a range of one value gives plotters nothing to draw.
     let k = s.counts.len().max(s.retained_sizes.len()).max(2) as i32;
     let max_count = s.counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.15;
@@ -1025,7 +1053,9 @@ fn growth_chart(s: &Suspect) -> io::Result<String> {
             .axis_desc_style(LABELS)
             .x_labels(k as usize + 1)
             .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) if (1..=k).contains(i) => format!("#{i}"),
+                SegmentValue::CenterOf(i) if (1..=k).contains(i) => judged
+                    .get(*i as usize - 1)
+                    .map_or(String::new(), |n| format!("#{}", n + 1)),
                 _ => String::new(),
             })
             .y_labels(6)
