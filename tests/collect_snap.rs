@@ -147,9 +147,9 @@ fn assert_listener_leak_named(files: &[PathBuf], what: &str) {
 }
 
 #[test]
-fn separate_snaps_of_an_app_started_without_flags_share_ids_on_node_16_20_24() {
+fn separate_snaps_of_an_app_started_without_flags_share_ids_on_node_16_to_24() {
     let _turn = inspector_turn();
-    for major in [16, 20, 24] {
+    for major in [16, 18, 20, 22, 24] {
         let tmp = tempfile::tempdir().unwrap();
         let (app, port) = start_test_app(&node(major), &[], "leak-listener.js", tmp.path());
         let pid = app.guard.pid();
