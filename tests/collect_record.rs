@@ -483,12 +483,7 @@ fn a_recorded_leak_is_named_when_the_last_snapshots_come_after_the_load() {
     );
     cmd.stderr(std::process::Stdio::piped());
     let rec = Collected::spawn(cmd);
-    let port = wait_for("the app to listen", LONG, || {
-        rec.text()
-            .lines()
-            .find_map(|l| l.strip_prefix("LISTENING "))
-            .and_then(|p| p.trim().parse().ok())
-    });
+    let port = rec.listening_port();
     // Load across at least two snapshots, then none across two more.
     let loaded_until = std::time::Instant::now() + Duration::from_secs(5);
     while std::time::Instant::now() < loaded_until {

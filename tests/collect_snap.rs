@@ -30,14 +30,7 @@ fn start_app(node_bin: &Path, node_args: &[&str], dir: &Path) -> (Collected, u16
         .current_dir(dir)
         .env("MAX_LIFETIME_MS", "80000")
         .stderr(Stdio::null());
-    // SAFETY: setpgid in the child before exec, so the Guard can kill its whole group.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-            libc::setpgid(0, 0);
-            Ok(())
-        });
-    }
-    let app = Collected::spawn(cmd);
+    let app = Collected::spawn_in_group(cmd);
     let port = app.port(1);
     assert_eq!(load(port, 100), 100);
     (app, port)
@@ -94,20 +87,8 @@ fn start_test_app(node_bin: &Path, node_args: &[&str], app: &str, dir: &Path) ->
         .current_dir(dir)
         .env_remove("NODE_OPTIONS")
         .stderr(Stdio::null());
-    // SAFETY: setpgid in the child before exec, so the Guard can kill its whole group.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-            libc::setpgid(0, 0);
-            Ok(())
-        });
-    }
-    let app = Collected::spawn(cmd);
-    let port = wait_for("the app to listen", LONG, || {
-        app.text()
-            .lines()
-            .find_map(|l| l.strip_prefix("LISTENING "))
-            .and_then(|p| p.trim().parse().ok())
-    });
+    let app = Collected::spawn_in_group(cmd);
+    let port = app.listening_port();
     assert_eq!(load(port, 300), 300);
     (app, port)
 }

@@ -3,7 +3,7 @@
 //! taken) on stdout; progress on stderr when it is a terminal.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -79,18 +79,6 @@ pub struct SnapArgs {
     pub format: SnapFormat,
 }
 
-fn with_suffix(path: &Path, id: u64) -> PathBuf {
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("snapshot");
-    let ext = path
-        .extension()
-        .and_then(|s| s.to_str())
-        .unwrap_or("heapsnapshot");
-    path.with_file_name(format!("{stem}.{id}.{ext}"))
-}
-
 /// The processes to snapshot, with where their files go.
 fn targets(args: &SnapArgs) -> anyhow::Result<Vec<SeriesTarget>> {
     if let Some(pid) = args.pid {
@@ -119,7 +107,7 @@ fn targets(args: &SnapArgs) -> anyhow::Result<Vec<SeriesTarget>> {
                 }
             }
             let out = match &args.output {
-                Some(o) if several => Some(with_suffix(o, app.pm_id)),
+                Some(o) if several => Some(snap::with_stem_suffix(o, &format!(".{}", app.pm_id))),
                 None if several && args.count > 1 => Some(PathBuf::from(format!(
                     "{}.{}.heapsnapshot",
                     app.name, app.pm_id

@@ -663,15 +663,20 @@ fn via_session(
 /// The `index`-th file (1-based) of a series written to `base`: `name-001.heapsnapshot`, …
 /// (zero-padded, so that a shell glob lists them in order).
 pub fn numbered(base: &Path, index: u32) -> PathBuf {
-    let stem = base
+    with_stem_suffix(base, &format!("-{index:03}"))
+}
+
+/// `path` with `suffix` put between its stem and extension (`api.heapsnapshot` → `api.3.heapsnapshot`).
+pub fn with_stem_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let stem = path
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("snapshot");
-    let ext = base
+    let ext = path
         .extension()
         .and_then(|s| s.to_str())
         .unwrap_or("heapsnapshot");
-    base.with_file_name(format!("{stem}-{index:03}.{ext}"))
+    path.with_file_name(format!("{stem}{suffix}.{ext}"))
 }
 
 /// One target of a series: a process and the file (or, with several snapshots, the base

@@ -198,6 +198,23 @@ impl Collected {
         String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
     }
 
+    /// Waits for `LISTENING <port>` from an app of tests/apps/ (tests/apps/common.js).
+    pub fn listening_port(&self) -> u16 {
+        wait_for("the app to listen", Duration::from_secs(60), || {
+            self.text()
+                .lines()
+                .find_map(|l| l.strip_prefix("LISTENING "))
+                .and_then(|p| p.trim().parse().ok())
+        })
+    }
+
+    /// Spawns `cmd` as the leader of its own process group (so the guard can kill the whole
+    /// group), its stdout collected.
+    pub fn spawn_in_group(mut cmd: Command) -> Collected {
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        Collected::spawn(cmd)
+    }
+
     /// Waits for `listening PORT` from tests/apps/server.js; the `nth` one (1-based).
     pub fn port(&self, nth: usize) -> u16 {
         wait_for("the app to listen", Duration::from_secs(60), || {
