@@ -133,9 +133,10 @@ pub fn run(args: SnapArgs) -> Outcome {
     let targets = targets(&args)?;
     let stop = Arc::new(AtomicBool::new(false));
     if args.count > 1 {
-        // Ctrl-C between snapshots ends the series with what it has; the first one also
-        // lets a snapshot being written finish (the process is writing it, not heapscan).
+        // The first Ctrl-C ends the series with what it has, once the snapshot being written
+        // (by the process, not heapscan) is finished; a second one ends heapscan at once.
         for sig in [libc::SIGINT, libc::SIGTERM] {
+            signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))?;
             signal_hook::flag::register(sig, Arc::clone(&stop))?;
         }
     }
