@@ -349,6 +349,19 @@ fn bad_command_is_an_error() {
         !tmp.path().join("s").exists(),
         "no session folder for a command that never started"
     );
+    // A folder that cannot be made: the OS error is said once.
+    let out = heapscan()
+        .args(["record", "--out", "/proc/x/y", "--", "true"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("/proc/x/y"), "{stderr}");
     // The same with the folder made beforehand: it is left empty.
     let made = tmp.path().join("made");
     std::fs::create_dir(&made).unwrap();

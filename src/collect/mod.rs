@@ -21,22 +21,21 @@ pub mod split;
 use std::path::PathBuf;
 
 /// Everything the collector can fail at. Messages say what to do where there is something.
+///
+/// The OS errors are part of the message and not a `source`: these errors are shown both as
+/// `{}` (in events and warnings) and as a chain (`{:#}`, the binary's error line), and either
+/// way the OS error must be said once.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{}: {os}", path.display())]
+    Io { path: PathBuf, os: std::io::Error },
     #[error("no process with pid {0} (has it exited?)")]
     NoProcess(u32),
-    #[error("cannot send signal {signal} to {pid}: {source}")]
+    #[error("cannot send signal {signal} to {pid}: {os}")]
     Signal {
         pid: i32,
         signal: i32,
-        #[source]
-        source: std::io::Error,
+        os: std::io::Error,
     },
     /// Refused for the process's safety: says why and what to do.
     #[error("{0}")]
@@ -56,7 +55,7 @@ impl CollectError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         CollectError::Io {
             path: path.into(),
-            source,
+            os: source,
         }
     }
 }

@@ -81,7 +81,7 @@ fn read(path: impl AsRef<Path>) -> Result<Vec<u8>, CollectError> {
     let path = path.as_ref();
     std::fs::read(path).map_err(|source| CollectError::Io {
         path: path.to_path_buf(),
-        source,
+        os: source,
     })
 }
 
@@ -90,10 +90,7 @@ pub fn status(pid: u32) -> Result<ProcStatus, CollectError> {
     match std::fs::read_to_string(format!("/proc/{pid}/status")) {
         Ok(text) => Ok(parse_status(&text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CollectError::NoProcess(pid)),
-        Err(source) => Err(CollectError::Io {
-            path: format!("/proc/{pid}/status").into(),
-            source,
-        }),
+        Err(source) => Err(CollectError::io(format!("/proc/{pid}/status"), source)),
     }
 }
 
@@ -128,7 +125,7 @@ pub fn stat(pid: u32) -> Result<ProcStat, CollectError> {
         std::io::ErrorKind::NotFound => CollectError::NoProcess(pid),
         _ => CollectError::Io {
             path: path.clone().into(),
-            source,
+            os: source,
         },
     })?;
     // SAFETY: sysconf has no preconditions.
@@ -177,7 +174,7 @@ pub fn cwd(pid: u32) -> Result<PathBuf, CollectError> {
     let path = format!("/proc/{pid}/cwd");
     std::fs::read_link(&path).map_err(|source| CollectError::Io {
         path: path.into(),
-        source,
+        os: source,
     })
 }
 
@@ -230,7 +227,7 @@ pub fn mem_available() -> Result<u64, CollectError> {
     let text = String::from_utf8_lossy(&read("/proc/meminfo")?).into_owned();
     parse_meminfo_available(&text).ok_or_else(|| CollectError::Io {
         path: "/proc/meminfo".into(),
-        source: std::io::Error::other("no MemAvailable line"),
+        os: std::io::Error::other("no MemAvailable line"),
     })
 }
 
@@ -245,7 +242,7 @@ fn parse_meminfo_available(text: &str) -> Option<u64> {
 pub fn disk_available(dir: &Path) -> Result<u64, CollectError> {
     let c = CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|_| CollectError::Io {
         path: dir.to_path_buf(),
-        source: std::io::Error::other("path contains a NUL byte"),
+        os: std::io::Error::other("path contains a NUL byte"),
     })?;
     // SAFETY: statvfs writes into the zeroed struct we own; `c` is a valid C string.
     unsafe {
@@ -253,7 +250,7 @@ pub fn disk_available(dir: &Path) -> Result<u64, CollectError> {
         if libc::statvfs(c.as_ptr(), &mut st) != 0 {
             return Err(CollectError::Io {
                 path: dir.to_path_buf(),
-                source: std::io::Error::last_os_error(),
+                os: std::io::Error::last_os_error(),
             });
         }
         Ok(st.f_bavail as u64 * st.f_frsize as u64)
@@ -309,7 +306,7 @@ pub fn send_signal(pid: i32, signal: i32) -> Result<(), CollectError> {
         Err(CollectError::Signal {
             pid,
             signal,
-            source: std::io::Error::last_os_error(),
+            os: std::io::Error::last_os_error(),
         })
     }
 }
