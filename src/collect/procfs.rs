@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use super::CollectError;
 
-/// Signal numbers (Linux, x86-64 and arm64 alike).
-pub const SIGUSR1: i32 = 10;
-pub const SIGUSR2: i32 = 12;
+/// The signals the collector sends.
+pub const SIGUSR1: i32 = libc::SIGUSR1;
+pub const SIGUSR2: i32 = libc::SIGUSR2;
 
 /// Fields of `/proc/PID/status` the collector uses; sizes in bytes.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]

@@ -295,17 +295,9 @@ fn prepare_command(
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    // SAFETY: setpgid is async-signal-safe. The child leads its own process group, so
-    // forwarded signals reach wrappers' grandchildren too and a terminal's Ctrl-C reaches
-    // only heapscan, which forwards it once.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setpgid(0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    // The child leads its own process group, so forwarded signals reach wrappers'
+    // grandchildren too and a terminal's Ctrl-C reaches only heapscan, which forwards it once.
+    cmd.process_group(0);
     Ok((
         cmd,
         Injected {
