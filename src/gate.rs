@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::diff::{DiffReport, Judgement, Suspect};
+use crate::report::diff::{DiffReport, Judgement, Suspect, SuspectKind};
 
 /// The gate's limits and accepted suspects.
 #[derive(Debug, Clone, Default)]
@@ -35,7 +35,7 @@ pub struct Baseline {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BaselineEntry {
-    pub kind: String,
+    pub kind: SuspectKind,
     pub class: String,
     /// Source location relative to the checkout (`src/cache.js:12:5`), or null.
     pub location: Option<String>,
@@ -115,7 +115,7 @@ impl BaselineEntry {
     /// The baseline identity of a suspect.
     pub fn of(suspect: &Suspect, root: Option<&Path>) -> BaselineEntry {
         BaselineEntry {
-            kind: suspect.kind.clone(),
+            kind: suspect.kind,
             class: suspect.class.clone(),
             location: suspect
                 .location

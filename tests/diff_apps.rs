@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 
 use assert_cmd::Command;
-use heapscan::report::diff::{DiffReport, Judgement, Suspect, Unjudgeable};
+use heapscan::report::diff::{DiffReport, Judgement, Suspect, SuspectKind, Unjudgeable};
 
 /// Requests between snapshots: enough that every leak grows by hundreds of items per step.
 const REQUESTS: usize = 200;
@@ -112,6 +112,12 @@ fn assert_steady(s: &Suspect) {
         "the path ends at the owner"
     );
     assert!(!s.hint.is_empty());
+    // A cut path says where it was cut: after its first 10 steps, 25 kept after the cut.
+    if s.path_elided > 0 {
+        assert_eq!((s.path_elided_after, s.path.len()), (10, 35), "{s:?}");
+    } else {
+        assert_eq!(s.path_elided_after, 0);
+    }
 }
 
 #[test]
@@ -119,7 +125,7 @@ fn listener_leak_on_an_event_emitter() {
     let (report, code) = run_app("leak-listener.js", &["emitter"], 20);
     assert_eq!(code, 1, "--fail-on-leak exits 1");
     let s = only_suspect(&report);
-    assert_eq!(s.kind, "listener");
+    assert_eq!(s.kind, SuspectKind::Listener);
     assert_eq!(s.class, "onData");
     assert_eq!(s.owner.class, "EventEmitter");
     assert_eq!(s.owner.via, "bus");
@@ -137,7 +143,7 @@ fn listener_leak_on_an_event_emitter() {
 fn listener_leak_on_process() {
     let (report, _) = run_app("leak-listener.js", &["process"], 20);
     let s = only_suspect(&report);
-    assert_eq!(s.kind, "listener");
+    assert_eq!(s.kind, SuspectKind::Listener);
     assert_eq!(s.class, "onExit");
     assert_eq!(s.owner.class, "process");
     assert!(s.title.contains("'exit'"), "{}", s.title);
@@ -153,7 +159,7 @@ fn listener_leak_on_process() {
 fn listener_leak_on_an_event_target() {
     let (report, _) = run_app("leak-listener.js", &["target"], 20);
     let s = only_suspect(&report);
-    assert_eq!(s.kind, "listener");
+    assert_eq!(s.kind, SuspectKind::Listener);
     assert_eq!(s.class, "onHubData");
     assert_eq!(s.owner.class, "EventTarget");
     assert_eq!(s.owner.via, "hub");
@@ -169,7 +175,7 @@ fn listener_leak_on_an_event_target() {
 fn timer_leak() {
     let (report, _) = run_app("leak-timer.js", &[], 20);
     let s = only_suspect(&report);
-    assert_eq!(s.kind, "timer");
+    assert_eq!(s.kind, SuspectKind::Timer);
     assert_eq!(s.class, "Timeout");
     assert!(s.title.contains("pollJob"), "{}", s.title);
     assert!(s.hint.contains("clearInterval"), "{}", s.hint);
@@ -193,7 +199,7 @@ fn collection_leaks_map_object_and_array() {
         let (report, code) = run_app("leak-cache.js", &[mode], 20);
         assert_eq!(code, 1);
         let s = only_suspect(&report);
-        assert_eq!(s.kind, "collection", "{mode}");
+        assert_eq!(s.kind, SuspectKind::Collection, "{mode}");
         assert_eq!(s.owner.class, owner_class, "{mode}");
         assert_eq!(s.owner.via, via, "{mode}");
         assert_eq!(
@@ -223,7 +229,7 @@ fn collection_leaks_map_object_and_array() {
 fn closure_chain_leak() {
     let (report, _) = run_app("leak-closure.js", &[], 20);
     let s = only_suspect(&report);
-    assert_eq!(s.kind, "closure");
+    assert_eq!(s.kind, SuspectKind::Closure);
     assert_eq!(s.owner.via, "last");
     assert!(s.title.contains("`prev`"), "{}", s.title);
     assert_location(
@@ -238,7 +244,7 @@ fn closure_chain_leak() {
 fn class_leak() {
     let (report, _) = run_app("leak-class.js", &["list"], 20);
     let s = only_suspect(&report);
-    assert_eq!(s.kind, "class");
+    assert_eq!(s.kind, SuspectKind::Class);
     assert_eq!(s.class, "RequestRecord");
     assert_eq!(s.owner.class, "RequestRecord");
     assert_eq!(s.owner.via, "newestRecord");
@@ -292,7 +298,7 @@ fn listener_leak_on_node_16() {
     let (report, _) = run_app("leak-listener.js", &["emitter"], 16);
     let s = only_suspect(&report);
     assert_eq!(
-        (s.kind.as_str(), s.class.as_str(), s.owner.via.as_str()),
+        (s.kind.name(), s.class.as_str(), s.owner.via.as_str()),
         ("listener", "onData", "bus")
     );
     assert_location(
@@ -307,7 +313,7 @@ fn cache_and_timer_leaks_on_node_24() {
     let (report, _) = run_app("leak-cache.js", &["map"], 24);
     let s = only_suspect(&report);
     assert_eq!(
-        (s.kind.as_str(), s.owner.via.as_str()),
+        (s.kind.name(), s.owner.via.as_str()),
         ("collection", "sessionCache")
     );
     assert_location(
@@ -317,7 +323,7 @@ fn cache_and_timer_leaks_on_node_24() {
     );
     let (report, _) = run_app("leak-timer.js", &[], 24);
     let s = only_suspect(&report);
-    assert_eq!(s.kind, "timer");
+    assert_eq!(s.kind, SuspectKind::Timer);
     assert_location(
         s,
         "leak-timer.js",
@@ -343,7 +349,7 @@ fn snapshots_of_different_processes_are_compared_by_class_totals() {
     assert!(report
         .suspects
         .iter()
-        .all(|s| s.kind != "collection" && s.kind != "listener"));
+        .all(|s| s.kind != SuspectKind::Collection && s.kind != SuspectKind::Listener));
     assert!(report.classes.iter().all(|c| c.new == 0 && c.deleted == 0));
 }
 
@@ -356,7 +362,7 @@ fn collection_leak_location_on_node_16() {
         let (report, _) = run_app("leak-cache.js", &[mode], 16);
         let s = only_suspect(&report);
         assert_eq!(
-            (s.kind.as_str(), s.owner.via.as_str()),
+            (s.kind.name(), s.owner.via.as_str()),
             ("collection", via),
             "{mode}"
         );
@@ -398,7 +404,7 @@ fn es_module_locations_on_node_16() {
     assert!(report.same_process, "{}", report.same_process_reason);
     let s = only_suspect(&report);
     assert_eq!(
-        (s.kind.as_str(), s.class.as_str(), s.owner.via.as_str()),
+        (s.kind.name(), s.class.as_str(), s.owner.via.as_str()),
         ("listener", "onModuleData", "moduleBus")
     );
     assert!(
@@ -474,7 +480,7 @@ fn snapshots_of_two_runs_of_one_app_give_no_class_suspects() {
     let (report, code) = diff(&snapshots, &[]);
     assert!(!report.same_process, "{}", report.same_process_reason);
     assert!(
-        report.suspects.iter().all(|s| s.kind != "class"),
+        report.suspects.iter().all(|s| s.kind != SuspectKind::Class),
         "{:#?}",
         report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()
     );

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use heapscan::gate::{Baseline, GateReport};
+use heapscan::report::diff::SuspectKind;
 use quick_xml::events::Event;
 
 fn gate(dir: &Path, snapshots: &[PathBuf], args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
@@ -128,7 +129,7 @@ fn gate_fails_on_a_leak_passes_with_its_baseline_and_on_a_clean_app() {
     let baseline: Baseline =
         serde_json::from_str(&std::fs::read_to_string(dir.join("baseline.json")).unwrap()).unwrap();
     assert_eq!(baseline.accepted.len(), 1);
-    assert_eq!(baseline.accepted[0].kind, "collection");
+    assert_eq!(baseline.accepted[0].kind, SuspectKind::Collection);
     let (code, out) = gate(
         dir,
         &leaky.snapshots,

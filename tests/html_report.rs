@@ -666,7 +666,7 @@ fn leak_report_shows_the_suspect_with_chart_path_and_line() {
     assert_eq!(diff.suspects.len(), 1, "{:?}", diff.suspects);
     let s = &diff.suspects[0];
     assert_eq!(
-        (s.kind.as_str(), s.owner.via.as_str()),
+        (s.kind.name(), s.owner.via.as_str()),
         ("collection", "sessionCache")
     );
     let start = html

@@ -50,7 +50,7 @@ fn assert_named(files: &[PathBuf], kind: &str, via: &str, what: &str) {
         report
             .suspects
             .iter()
-            .any(|s| s.kind == kind && s.owner.via == via),
+            .any(|s| s.kind.name() == kind && s.owner.via == via),
         "{what}: no {kind} suspect held by {via}; steps {}: {:#?}",
         steps(&report),
         report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()

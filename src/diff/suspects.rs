@@ -14,7 +14,7 @@ use super::shapes::{CollectionKind, ListenerList, Shapes, Timer};
 use crate::graph::bits::BitSet;
 use crate::graph::HeapGraph;
 use crate::paths::{path_steps, ShortestPaths};
-use crate::report::diff::{Owner, Suspect, Thresholds};
+use crate::report::diff::{Owner, Suspect, SuspectKind, Thresholds};
 use crate::report::grouped;
 use crate::report::retainers::PathStep;
 
@@ -100,8 +100,8 @@ impl<'g> Last<'g> {
     }
 
     /// The shortest path to `n`, its middle cut out when it is very long (a linked list),
-    /// and how many steps were cut.
-    fn path_to(&self, n: u32) -> (Vec<PathStep>, u64) {
+    /// and how many steps were cut after which step.
+    fn path_to(&self, n: u32) -> (Vec<PathStep>, PathCut) {
         const LONG: usize = 40;
         const HEAD: usize = 10;
         const TAIL: usize = 25;
@@ -109,14 +109,17 @@ impl<'g> Last<'g> {
             .paths
             .get_or_init(|| ShortestPaths::compute(self.graph));
         let Some(mut chain) = paths.edges_to(&self.graph.snapshot, n) else {
-            return (Vec::new(), 0);
+            return (Vec::new(), PathCut::default());
         };
-        let mut elided = 0;
+        let mut cut = PathCut::default();
         if chain.len() > LONG {
-            elided = (chain.len() - HEAD - TAIL) as u64;
+            cut = PathCut {
+                steps: (chain.len() - HEAD - TAIL) as u64,
+                after: HEAD as u64,
+            };
             chain.drain(HEAD..chain.len() - TAIL);
         }
-        (path_steps(self.graph, &chain), elided)
+        (path_steps(self.graph, &chain), cut)
     }
 
     /// The deepest node of the dominator tree that dominates all of `nodes`.
@@ -259,6 +262,13 @@ fn retained_grows(retained: &[u64], th: &Thresholds) -> bool {
     retained[retained.len() - 1].saturating_sub(retained[0]) >= th.retained_growth
 }
 
+/// Where a long path was cut: `steps` left out after its first `after` steps.
+#[derive(Debug, Clone, Copy, Default)]
+struct PathCut {
+    steps: u64,
+    after: u64,
+}
+
 /// What the detectors that read no class totals found: their suspects, and the nodes whose
 /// dominator subtrees those suspects explain (the class detector leaves them out).
 pub(super) struct ShapedSuspects {
@@ -317,7 +327,7 @@ pub(super) fn find_shaped(
                 .main_function(&list.listeners)
                 .map_or((None, None), |(f, loc)| (Some(f), loc));
             let fname = function.map_or("(unknown)".to_string(), |f| last.function_name(f));
-            let (path, path_elided) = last.path_to(emitter);
+            let (path, cut) = last.path_to(emitter);
             let emitter_class = graph.class_name(emitter).to_string();
             let what = format!("{emitter_class} @{} ('{}' event)", l.emitter_id, l.event);
             let own = owner(last, emitter, &path, what);
@@ -327,7 +337,7 @@ pub(super) fn find_shaped(
                 format!("{emitter_class} `{}`", own.via)
             };
             suspects.push(Suspect {
-                kind: "listener".into(),
+                kind: SuspectKind::Listener,
                 class: fname.clone(),
                 title: format!(
                     "'{}' listeners ({fname}) on {emitter_label} keep piling up: {}",
@@ -340,7 +350,8 @@ pub(super) fn find_shaped(
                 ),
                 owner: own,
                 path,
-                path_elided,
+                path_elided: cut.steps,
+                path_elided_after: cut.after,
                 location,
                 growth_per_snapshot: growth_per_step(&counts),
                 score: score(&retained, steady),
@@ -375,7 +386,7 @@ pub(super) fn find_shaped(
             let (value_class, value_location) = last
                 .main_class(&values)
                 .unwrap_or_else(|| ("(entries)".to_string(), None));
-            let (path, path_elided) = last.path_to(node);
+            let (path, cut) = last.path_to(node);
             // Where the entries come from, most specific first: the entries' constructor
             // (class instances are located), else the function whose object literal makes
             // them (through V8's allocation sites), else — as a last resort — a function of
@@ -404,7 +415,7 @@ pub(super) fn find_shaped(
                 format!("{kind_name} `{}`", own.via)
             };
             suspects.push(Suspect {
-                kind: "collection".into(),
+                kind: SuspectKind::Collection,
                 class: value_class.clone(),
                 title: format!(
                     "{label} keeps growing: {} entries of {value_class}",
@@ -416,7 +427,8 @@ pub(super) fn find_shaped(
                 },
                 owner: own,
                 path,
-                path_elided,
+                path_elided: cut.steps,
+                path_elided_after: cut.after,
                 location,
                 growth_per_snapshot: growth_per_step(&counts),
                 score: score(&retained, steady),
@@ -458,7 +470,7 @@ pub(super) fn find_shaped(
         } else {
             holder
         };
-        let (path, path_elided) = last.path_to(holder);
+        let (path, cut) = last.path_to(holder);
         let fname = last.function_name(first.callback);
         let timer_class = graph.class_name(first.timer).to_string();
         let what = format!(
@@ -474,7 +486,7 @@ pub(super) fn find_shaped(
             ("setInterval/setTimeout", "clearInterval/clearTimeout")
         };
         suspects.push(Suspect {
-            kind: "timer".into(),
+            kind: SuspectKind::Timer,
             class: timer_class,
             title: format!(
                 "timers calling {fname} are never cleared: {} live",
@@ -483,7 +495,8 @@ pub(super) fn find_shaped(
             hint: format!("keep the handle {setter} returns and call {clearer} when the work is done (or stop starting a timer per call)"),
             owner: own,
             path,
-            path_elided,
+            path_elided: cut.steps,
+            path_elided_after: cut.after,
             location: last.shapes.location_of(first.callback, &last.location_index),
             growth_per_snapshot: growth_per_step(&counts),
             score: score(&retained, steady),
@@ -530,14 +543,14 @@ pub(super) fn find_shaped(
             .previous_in_chain(head, &keys)
             .and_then(|prev| last.shapes.captured_as(head, prev))
             .unwrap_or_else(|| "a variable".to_string());
-        let (path, path_elided) = last.path_to(head);
+        let (path, cut) = last.path_to(head);
         let what = format!(
             "the newest of a chain of {} `{fname}` closures",
             grouped(c.longest_chain)
         );
         let own = owner(last, head, &path, what);
         suspects.push(Suspect {
-            kind: "closure".into(),
+            kind: SuspectKind::Closure,
             class: format!("Function {fname}"),
             title: format!(
                 "each new `{fname}` closure keeps the previous one alive through `{link}`: chain length {}",
@@ -546,7 +559,8 @@ pub(super) fn find_shaped(
             hint: format!("do not capture the previous closure: clear `{link}` once it has been used, or keep only the data you need instead of the closure"),
             owner: own,
             path,
-            path_elided,
+            path_elided: cut.steps,
+            path_elided_after: cut.after,
             location: last.shapes.location_of(head, &last.location_index),
             growth_per_snapshot: growth_per_step(&counts),
             score: score(&retained, steady),
@@ -667,7 +681,7 @@ pub(super) fn find(
         if holder == graph.root || last.is_synthetic(holder) {
             holder = unexplained[0];
         }
-        let (path, path_elided) = last.path_to(holder);
+        let (path, cut) = last.path_to(holder);
         let what = format!(
             "{} @{}",
             graph.class_name(holder),
@@ -675,7 +689,7 @@ pub(super) fn find(
         );
         let own = owner(last, holder, &path, what);
         suspects.push(Suspect {
-            kind: "class".into(),
+            kind: SuspectKind::Class,
             class: cd.name.clone(),
             title: format!(
                 "{} objects accumulate: {}",
@@ -688,7 +702,8 @@ pub(super) fn find(
             ),
             owner: own,
             path,
-            path_elided,
+            path_elided: cut.steps,
+            path_elided_after: cut.after,
             location: cd.location.clone(),
             growth_per_snapshot: growth_per_step(&counts),
             score: score(&retained, steady),

@@ -154,12 +154,46 @@ pub struct Owner {
     pub description: String,
 }
 
+/// What kind of leak a suspect is, by the detector that found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SuspectKind {
+    /// An event's listeners pile up.
+    Listener,
+    /// Live timers of one callback pile up.
+    Timer,
+    /// A Map, Set, Array or dictionary object only grows.
+    Collection,
+    /// Each new closure keeps the previous one alive.
+    Closure,
+    /// Instances of a class accumulate and nothing above explains them.
+    Class,
+}
+
+impl SuspectKind {
+    /// The word used in JSON, baselines and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            SuspectKind::Listener => "listener",
+            SuspectKind::Timer => "timer",
+            SuspectKind::Collection => "collection",
+            SuspectKind::Closure => "closure",
+            SuspectKind::Class => "class",
+        }
+    }
+}
+
+impl std::fmt::Display for SuspectKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One leak suspect.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Suspect {
-    /// `listener`, `timer`, `collection`, `closure` or `class`.
-    pub kind: String,
+    pub kind: SuspectKind,
     /// What accumulates.
     pub class: String,
     pub owner: Owner,
@@ -168,6 +202,9 @@ pub struct Suspect {
     pub path: Vec<PathStep>,
     /// How many steps were left out of the middle of `path` (0 when none).
     pub path_elided: u64,
+    /// Where in `path` they were left out: the steps before this index come before the cut
+    /// (0 when none).
+    pub path_elided_after: u64,
     /// `file:line:column` (1-based) of the constructor, listener or callback.
     pub location: Option<String>,
     /// What is counted (objects, entries, listeners, timers, chain length), one per snapshot.
@@ -329,7 +366,7 @@ fn render_table(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
                     .map(|step| format!("{} → {}", edge_label(step), node_label(&step.node)))
                     .collect();
                 if s.path_elided > 0 {
-                    let (head, tail) = path.split_at(path.len().min(10));
+                    let (head, tail) = path.split_at(path.len().min(s.path_elided_after as usize));
                     writeln!(
                         out,
                         "   path:     (GC roots) {} … ({} more steps) … {}",

@@ -640,7 +640,7 @@ fn suspect(rank: usize, s: &Suspect, judged: &[usize], h: &mut String) -> io::Re
     h.push_str(&format!(
         "<article class=\"suspect\" id=\"suspect-{rank}\">\n<h3><span class=\"kind\">{}</span> \
          {rank}. {}</h3>\n<div class=\"suspect-grid\">\n<dl class=\"facts\">\n",
-        escape(&s.kind),
+        s.kind.name(),
         escape(&s.title)
     ));
     let fact = |h: &mut String, name: &str, html: String| {
@@ -685,7 +685,7 @@ fn suspect(rank: usize, s: &Suspect, judged: &[usize], h: &mut String) -> io::Re
     ));
     let last = s.path.len().saturating_sub(1);
     for (i, step) in s.path.iter().enumerate() {
-        if s.path_elided > 0 && i == s.path.len().min(10) {
+        if s.path_elided > 0 && i as u64 == s.path_elided_after {
             h.push_str(&format!(
                 "<li class=\"elided\">… {} more steps …</li>\n",
                 grouped(s.path_elided)
