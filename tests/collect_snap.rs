@@ -473,3 +473,52 @@ fn pm2_app_by_name() {
     assert_eq!(res.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&res.stderr).contains("hs-api"));
 }
+
+/// A process of another user (heapscan runs as root here) may not write where `-o` points:
+/// its hook writes into its own private folder instead, and heapscan moves the file from
+/// there. Both snapshots share ids.
+#[test]
+fn a_process_of_another_user_writes_into_its_own_folder() {
+    let _turn = inspector_turn();
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "this test runs as root (as CI does)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("root-only");
+    std::fs::create_dir(&out_dir).unwrap();
+    let mut perms = std::fs::metadata(tmp.path()).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(tmp.path(), perms.clone()).unwrap();
+    std::fs::set_permissions(&out_dir, perms).unwrap();
+    let mut cmd = Command::new(support::node_binary(None));
+    cmd.arg(support::app_path("leak-listener.js"))
+        .current_dir("/")
+        .env_remove("NODE_OPTIONS")
+        .stderr(Stdio::null());
+    std::os::unix::process::CommandExt::uid(&mut cmd, 65534);
+    std::os::unix::process::CommandExt::gid(&mut cmd, 65534);
+    let app = Collected::spawn_in_group(cmd);
+    let port = app.listening_port();
+    let pid = app.guard.pid();
+    let mut files = Vec::new();
+    for i in 1..=3 {
+        assert_eq!(load(port, 200), 200);
+        let out = out_dir.join(format!("s{i}.heapsnapshot"));
+        let (code, json, err) = snap(&["--pid", &pid.to_string(), "-o", out.to_str().unwrap()]);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(json[0]["method"], "hook");
+        assert_complete_snapshot(&out);
+        files.push(out);
+    }
+    assert!(
+        std::fs::read_dir(format!("/tmp/heapscan-snap-{pid}"))
+            .unwrap()
+            .flatten()
+            .all(|e| e.file_name() == "hook.sock"),
+        "nothing left in the hook's folder"
+    );
+    assert_listener_leak_named(&files, "another user");
+}

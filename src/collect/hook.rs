@@ -11,15 +11,17 @@
 //! with snapshots from `--heapsnapshot-signal` and the app's own `writeHeapSnapshot` calls.
 //!
 //! The hook lives in a private directory of the process's user, `/tmp/heapscan-snap-<pid>`
-//! (0700, checked by the hook before use, so nobody else can plant or read it), and writes
-//! only there, under a plain file name heapscan chooses; heapscan reaches the directory
-//! through `/proc/<pid>/root`, so a process in its own mount namespace (a container, a
-//! systemd `PrivateTmp`) works the same. Protocol: heapscan sends `snapshot <name>\n`; the
-//! hook answers `ok\n` (or `error <why>\n`) and hangs up; once the connection is closed (so
-//! none of its objects is in the snapshot) it writes `<name>.partial`, then renames it to
-//! `<name>`, or writes `<name>.error`. The socket listener is `unref`ed: it never keeps the
-//! process alive, and it costs a constant few kB of heap that every later snapshot contains
-//! alike.
+//! (0700, checked by the hook before use, so nobody else can plant or use it). It writes
+//! under a plain file name heapscan chooses, into the directory of heapscan's output when the
+//! process sees the same root as heapscan (so the snapshot lands on the filesystem heapscan
+//! checked for room, not on a `/tmp` that may be memory), else into its own directory, which
+//! heapscan reaches through `/proc/<pid>/root` (a container, a systemd `PrivateTmp`).
+//! Protocol: heapscan sends `snapshot <name>[ <absolute dir>]\n`; the hook answers `ok\n`
+//! (or `error <why>\n`) and hangs up; once the connection is closed (so none of its objects
+//! is in the snapshot) it writes `<name>.partial`, then renames it to `<name>`, or writes
+//! `<name>.error` into its own directory. The socket listener is `unref`ed: it never keeps
+//! the process alive, and it costs a constant few kB of heap that every later snapshot
+//! contains alike.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -70,9 +72,9 @@ fn install_script(dir: &str) -> String {
       line += chunk;
       const end = line.indexOf('\n');
       if (end < 0) {{ if (line.length > 512) conn.destroy(); return; }}
-      const m = /^(snapshot|warm) ([A-Za-z0-9_-][A-Za-z0-9._-]{{0,120}})$/.exec(line.slice(0, end));
+      const m = /^(snapshot|warm) ([A-Za-z0-9_-][A-Za-z0-9._-]{{0,120}})(?: (\/[^\0]*))?$/.exec(line.slice(0, end));
       if (!m) {{ conn.end('error bad request\n'); return; }}
-      const warm = m[1] === 'warm', file = path.join(dir, m[2]);
+      const warm = m[1] === 'warm', file = path.join(m[3] || dir, m[2]);
       // Written once this connection is gone, so that none of its objects is in the snapshot.
       conn.on('close', () => setImmediate(function heapscanWriteSnapshot() {{
         try {{
@@ -83,7 +85,7 @@ fn install_script(dir: &str) -> String {
         }} catch (e) {{
           try {{
             fs.rmSync(file + '.partial', {{ force: true }});
-            fs.writeFileSync(file + '.error', String(e && e.message));
+            fs.writeFileSync(path.join(dir, m[2]) + '.error', String(e && e.message));
           }} catch (_) {{}}
         }}
       }}));
@@ -137,13 +139,46 @@ pub fn present(pid: u32) -> bool {
     UnixStream::connect(socket_path(pid)).is_ok()
 }
 
-/// Asks the hook in `pid` for a snapshot, named `name` inside the hook's directory, and waits
-/// until V8 has written it: the hook writes `<name>.partial` and renames it to `name` when
-/// done (or leaves `<name>.error`). Returns the file's path as heapscan reaches it. `tick` is
-/// called about every 100 ms with the bytes written so far.
+/// Where the hook writes a snapshot.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Its own directory (the process lives in another mount namespace).
+    HookDir,
+    /// This absolute directory, which the process sees under the same path as heapscan
+    /// (one mount namespace): the snapshot lands on the filesystem heapscan checked for room.
+    Dir(PathBuf),
+}
+
+impl Target {
+    /// The directory as heapscan reaches it.
+    pub fn from_outside(&self, pid: u32) -> PathBuf {
+        match self {
+            Target::HookDir => dir_from_outside(pid),
+            Target::Dir(d) => d.clone(),
+        }
+    }
+}
+
+/// Whether `pid` sees the same root as heapscan (no container, no private mounts of `/`).
+pub fn same_root(pid: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (
+        std::fs::metadata(format!("/proc/{pid}/root")),
+        std::fs::metadata("/"),
+    ) {
+        (Ok(theirs), Ok(ours)) => theirs.dev() == ours.dev() && theirs.ino() == ours.ino(),
+        _ => false,
+    }
+}
+
+/// Asks the hook in `pid` for a snapshot, named `name` inside `target`, and waits until V8
+/// has written it: the hook writes `<name>.partial` and renames it to `name` when done (or
+/// leaves `<name>.error`). Returns the file's path as heapscan reaches it. `tick` is called
+/// about every 100 ms with the bytes written so far.
 pub fn take(
     pid: u32,
     name: &str,
+    target: &Target,
     timeout: Duration,
     tick: &mut dyn FnMut(u64),
 ) -> Result<PathBuf, CollectError> {
@@ -154,8 +189,18 @@ pub fn take(
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| fail(e.to_string()))?;
+    let request = match target {
+        Target::HookDir => format!("snapshot {name}\n"),
+        Target::Dir(d) => {
+            let d = d
+                .to_str()
+                .filter(|d| d.starts_with('/') && !d.contains(['\n', '\0']))
+                .ok_or_else(|| fail(format!("{} is not a usable directory", d.display())))?;
+            format!("snapshot {name} {d}\n")
+        }
+    };
     (&stream)
-        .write_all(format!("snapshot {name}\n").as_bytes())
+        .write_all(request.as_bytes())
         .map_err(|e| fail(format!("cannot send the request: {e}")))?;
     let mut answer = String::new();
     BufReader::new(&stream)
@@ -171,10 +216,10 @@ pub fn take(
             )))
         }
     }
-    let dir = dir_from_outside(pid);
+    let dir = target.from_outside(pid);
     let done = dir.join(name);
     let partial = dir.join(format!("{name}.partial"));
-    let error = dir.join(format!("{name}.error"));
+    let error = dir_from_outside(pid).join(format!("{name}.error"));
     let deadline = Instant::now() + timeout;
     loop {
         if done.exists() {
@@ -182,10 +227,10 @@ pub fn take(
         }
         if let Ok(why) = std::fs::read_to_string(&error) {
             let _ = std::fs::remove_file(&error);
-            return Err(fail(format!(
-                "V8 could not write the snapshot: {}",
-                why.trim()
-            )));
+            return Err(CollectError::NotWritten {
+                pid,
+                why: why.trim().to_string(),
+            });
         }
         if !super::procfs::alive(pid) {
             return Err(CollectError::Other(format!(

@@ -47,6 +47,10 @@ pub enum CollectError {
     Inspector(String),
     #[error("snapshot {}: {problem}", path.display())]
     Snapshot { path: PathBuf, problem: String },
+    /// V8 in the process could not write the snapshot where it was asked to (`why` is its
+    /// error: permissions, a full disk).
+    #[error("process {pid} could not write the snapshot: {why}")]
+    NotWritten { pid: u32, why: String },
     #[error("{0}")]
     Other(String),
 }

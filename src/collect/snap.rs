@@ -566,7 +566,37 @@ fn via_hook(
     started: Instant,
 ) -> Result<SnapResult, CollectError> {
     let name = hook::file_name_for(&out);
-    let written = hook::take(pid, &name, opts.timeout, opts.progress)?;
+    let in_hook_dir = |opts: &mut SnapOptions| {
+        // Written inside the process's own /tmp first: that filesystem needs the room too.
+        let status = procfs::status(pid)?;
+        safety::check_room(status.vm_rss, &hook::dir_from_outside(pid))?;
+        hook::take(
+            pid,
+            &name,
+            &hook::Target::HookDir,
+            opts.timeout,
+            opts.progress,
+        )
+    };
+    let mut opts = opts;
+    let written = if hook::same_root(pid) {
+        let dir = parent_dir(&out);
+        let dir = std::path::absolute(&dir).map_err(|e| CollectError::io(&dir, e))?;
+        match hook::take(
+            pid,
+            &name,
+            &hook::Target::Dir(dir),
+            opts.timeout,
+            opts.progress,
+        ) {
+            Ok(file) => file,
+            // The process may not write where heapscan may (another user): its own folder.
+            Err(CollectError::NotWritten { .. }) => in_hook_dir(&mut opts)?,
+            Err(e) => return Err(e),
+        }
+    } else {
+        in_hook_dir(&mut opts)?
+    };
     let size = finish_file(&written, &out)?;
     Ok(SnapResult {
         pid,
