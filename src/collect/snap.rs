@@ -503,7 +503,7 @@ fn via_inspector(
     };
     if let Some(signal) = flag_value(options, "--heapsnapshot-signal") {
         result.warning = Some(format!(
-            "process {pid} also takes snapshots on {signal}: installing heapscan's hook made V8 forget the object ids, so snapshots taken before this one are compared with later ones by structure, not by id"
+            "process {pid} also takes snapshots on {signal}: installing heapscan's hook made V8 forget the object ids, so snapshots taken before this one cannot be compared with this one and later ones (a diff says it cannot judge them)"
         ));
     }
     Ok(result)
@@ -552,13 +552,13 @@ fn session_snapshot(
         duration_ms: started.elapsed().as_millis() as u64,
         method,
         warning: Some(format!(
-            "heapscan's snapshot hook could not be installed ({why_no_hook}), so this snapshot was taken over the inspector: V8 forgets its object ids when the inspector session ends, and later snapshots of this process will be compared by structure, not by id"
+            "heapscan's snapshot hook could not be installed ({why_no_hook}), so this snapshot was taken over the inspector: V8 forgets its object ids when the inspector session ends, so it cannot be compared object by object with later snapshots of this process (a diff says it cannot judge them)"
         )),
     })
 }
 
-/// A snapshot through the hook, into a temporary name in the hook's directory, then moved to
-/// `out` once complete.
+/// A snapshot through the hook, written under a temporary name beside `out` (or in the
+/// hook's directory, see [`hook::Target`]), then moved to `out` once complete.
 fn via_hook(
     pid: u32,
     out: PathBuf,
