@@ -17,6 +17,7 @@ pub mod error;
 pub mod gate;
 pub mod gc;
 pub mod graph;
+pub mod nodes;
 pub mod paths;
 pub mod provenance;
 pub mod report;

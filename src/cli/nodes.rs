@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use heapscan::report::nodes::{rows, write_csv, write_jsonl, NodeFilter};
+use heapscan::nodes::{rows, NodeFilter};
+use heapscan::report::nodes::{write_csv, write_jsonl};
 
 use super::{open_output, progress::load_graph, Outcome};
 

@@ -1,11 +1,10 @@
-//! `heapscan nodes`: one row per heap object, streamed as CSV or JSON lines, for loading a
-//! heap into DuckDB or pandas (and for parity checks).
+//! `heapscan nodes`' model and renderers: one row per heap object ([`NodeRow`], made by
+//! [`crate::nodes::rows`]), streamed as CSV or JSON lines, for loading a heap into DuckDB or
+//! pandas (and for parity checks).
 
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
-
-use crate::graph::HeapGraph;
 
 /// Node names longer than this are cut (strings can be megabytes long).
 pub const MAX_NAME_CHARS: usize = 1024;
@@ -23,46 +22,6 @@ pub struct NodeRow<'a> {
     pub retained_size: u64,
     pub distance: i32,
     pub dominator_id: u32,
-}
-
-/// Which nodes to list.
-#[derive(Debug, Default)]
-pub struct NodeFilter {
-    pub class: Option<regex::Regex>,
-    pub min_retained: u64,
-}
-
-/// The rows for the nodes that pass `filter`, in snapshot order.
-pub fn rows<'a>(
-    graph: &'a HeapGraph,
-    filter: &'a NodeFilter,
-) -> impl Iterator<Item = NodeRow<'a>> + 'a {
-    let s = &graph.snapshot;
-    // Decide class matches once per class, not per node.
-    let class_ok: Vec<bool> = graph
-        .classes
-        .names
-        .iter()
-        .map(|name| filter.class.as_ref().is_none_or(|re| re.is_match(name)))
-        .collect();
-    (0..s.node_count() as u32).filter_map(move |n| {
-        let i = n as usize;
-        if graph.retained_size[i] < filter.min_retained
-            || !class_ok[graph.classes.class_of[i] as usize]
-        {
-            return None;
-        }
-        Some(NodeRow {
-            id: s.node_id[i],
-            node_type: s.layout.node_type_name(s.node_type[i]),
-            class: graph.class_name(n),
-            name: crate::summary::short_name(graph, n, MAX_NAME_CHARS),
-            self_size: graph.self_size[i],
-            retained_size: graph.retained_size[i],
-            distance: graph.distance[i],
-            dominator_id: s.node_id[graph.idom[i] as usize],
-        })
-    })
 }
 
 /// Streams rows as CSV with a header.
