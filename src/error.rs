@@ -23,6 +23,9 @@ pub enum Error {
     /// An input other than a snapshot (a GC log, an option's value) is unusable; says why.
     #[error("{}: {problem}", path.display())]
     BadInput { path: PathBuf, problem: String },
+    /// A comparison was given fewer than two snapshots.
+    #[error("a comparison needs two or more snapshots of one process, oldest first (got {got}); take a series with `heapscan snap --pid PID --count 3 --every 30s`, with the app under load in between")]
+    TooFewSnapshots { got: usize },
     /// A request made of a valid snapshot cannot be answered (e.g. an unknown node id).
     #[error("{0}")]
     Query(String),

@@ -18,6 +18,7 @@ pub mod gate;
 pub mod gc;
 pub mod graph;
 pub mod nodes;
+pub mod observe;
 pub mod paths;
 pub mod provenance;
 pub mod report;

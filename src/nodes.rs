@@ -26,7 +26,7 @@ pub fn rows<'a>(
         .collect();
     (0..s.node_count() as u32).filter_map(move |n| {
         let i = n as usize;
-        if graph.retained_size[i] < filter.min_retained
+        if graph.dominators.retained_size[i] < filter.min_retained
             || !class_ok[graph.classes.class_of[i] as usize]
         {
             return None;
@@ -37,9 +37,9 @@ pub fn rows<'a>(
             class: graph.class_name(n),
             name: crate::summary::short_name(graph, n, MAX_NAME_CHARS),
             self_size: graph.self_size[i],
-            retained_size: graph.retained_size[i],
-            distance: graph.distance[i],
-            dominator_id: s.node_id[graph.idom[i] as usize],
+            retained_size: graph.dominators.retained_size[i],
+            distance: graph.distance.as_ref().map(|d| d[i]),
+            dominator_id: s.node_id[graph.dominators.idom[i] as usize],
         })
     })
 }

@@ -8,7 +8,7 @@
 //! shortest path through each of its distinct direct retainers, nearest first.
 
 use crate::graph::bits::BitSet;
-use crate::graph::{breadth_first, HeapGraph};
+use crate::graph::{breadth_first, HeapGraph, RetainerGraph};
 use crate::report::retainers::{NodeRef, PathStep, RetainerPath};
 use crate::snapshot::Snapshot;
 use crate::summary::short_name;
@@ -30,7 +30,7 @@ pub struct ShortestPaths {
 
 impl ShortestPaths {
     /// Runs the BFS.
-    pub fn compute(graph: &HeapGraph) -> ShortestPaths {
+    pub fn compute(graph: &RetainerGraph) -> ShortestPaths {
         let s = &graph.snapshot;
         let n = s.node_count();
         let weak = s.layout.edge_types.weak;
@@ -119,7 +119,7 @@ pub fn node_ref(graph: &HeapGraph, n: u32) -> NodeRef {
         class: graph.class_name(n).to_string(),
         name: short_name(graph, n, 80),
         self_size: graph.self_size[n as usize],
-        retained_size: graph.retained_size[n as usize],
+        retained_size: graph.retained_size(n),
     }
 }
 

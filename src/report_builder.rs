@@ -1,14 +1,17 @@
 //! Assembles the model of `heapscan report` ([`HtmlReport`]) from snapshots read one at a time:
-//! each snapshot's Summary (and, when there are two or more, its diff [`Digest`]) is taken as
+//! each snapshot's Summary (and, when there are two or more, its diff digest) is taken as
 //! soon as its graph is built, so only one full graph is held at once; the last graph also
 //! gives the leak suspects' owners and paths and the duplicated strings. A GC trace, already
 //! analysed (`heapscan gc`'s [`GcReport`]), is added with its longest pauses. Pure: returns a
-//! model, prints nothing. Reading files is the caller's (`load`), so progress display stays in
-//! the CLI.
+//! model, prints nothing; progress goes to the caller's observer.
 
-use crate::diff::{diff_with_last, DiffOptions, Digest, LastMeasurement};
+use std::path::PathBuf;
+
+use crate::diff::{compare_visiting, DiffOptions};
+use crate::error::Result;
 use crate::gc::analysis::GcReport;
-use crate::graph::HeapGraph;
+use crate::graph::{Columns, HeapGraph};
+use crate::observe::Observer;
 use crate::report::diff::Thresholds;
 use crate::report::html::{GcPause, GcTrace, HtmlReport};
 use crate::strings::duplicate_strings;
@@ -38,62 +41,54 @@ impl Default for ReportOptions {
     }
 }
 
-/// Builds the report for `files` (oldest first) and, when given, a GC trace. `load(i)` reads
-/// and analyses `files[i]`; it is called once per file, in order, and each graph but the last
-/// is dropped before the next one is loaded. The first error from `load` is returned as is.
-pub fn build<E>(
-    files: &[String],
+/// Builds the report for `files` (oldest first) and, when given, a GC trace. Two or more files
+/// are compared as `heapscan diff` compares them ([`crate::diff::compare`]), with every graph
+/// summarised as it is built; `observer` is told each file's stages.
+pub fn build(
+    files: &[PathBuf],
     gc: Option<GcReport>,
     options: &ReportOptions,
-    mut load: impl FnMut(usize) -> Result<HeapGraph, E>,
-) -> Result<HtmlReport, E> {
-    let compare = files.len() >= 2;
+    observer: &dyn Observer,
+) -> Result<HtmlReport> {
     let summary_options = SummaryOptions {
         top: Some(options.top),
         sort: SortKey::Retained,
         class_filter: None,
         dominators: options.top,
     };
+    let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
     let mut snapshots = Vec::with_capacity(files.len());
-    let mut digests = Vec::with_capacity(if compare { files.len() } else { 0 });
-    let mut last = None;
-    for (i, file) in files.iter().enumerate() {
-        let graph = load(i)?;
-        snapshots.push(summarize(&graph, file, &summary_options));
+    let mut duplicates = None;
+    let mut visit = |i: usize, graph: &HeapGraph| {
+        snapshots.push(summarize(graph, &names[i], &summary_options));
         if i + 1 == files.len() {
-            last = Some(graph);
-        } else if compare {
-            digests.push(Digest::new(&graph, file));
+            duplicates = Some(duplicate_strings(graph, &names[i], options.strings_top));
         }
-    }
-    let diff = match (&last, files.last()) {
-        (Some(graph), Some(file)) if compare => Some(diff_with_last(
-            digests,
-            graph,
-            LastMeasurement::new(graph),
-            file,
-            &files
-                .iter()
-                .map(|f| crate::provenance::read(std::path::Path::new(f)))
-                .collect::<Vec<_>>(),
+    };
+    let diff = match files {
+        [] => None,
+        [only] => {
+            visit(0, &HeapGraph::open(only, observer)?);
+            None
+        }
+        _ => Some(compare_visiting(
+            files,
             &DiffOptions {
                 thresholds: options.thresholds.clone(),
                 top: Some(options.top),
                 max_suspects: None,
             },
-        )),
-        _ => None,
+            Columns::All,
+            observer,
+            visit,
+        )?),
     };
-    let duplicate_strings = last
-        .as_ref()
-        .zip(files.last())
-        .map(|(graph, file)| duplicate_strings(graph, file, options.strings_top));
     Ok(HtmlReport {
         heapscan_version: env!("CARGO_PKG_VERSION").to_string(),
         generated_at: options.generated_at.clone(),
         snapshots,
         diff,
-        duplicate_strings,
+        duplicate_strings: duplicates,
         gc_trace: gc.map(|analysis| gc_trace(analysis, options.top)),
     })
 }

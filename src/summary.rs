@@ -9,7 +9,7 @@ use crate::graph::locations::ScriptNames;
 use rayon::prelude::*;
 
 use crate::graph::prefetch::prefetch;
-use crate::graph::{HeapGraph, NO_DISTANCE};
+use crate::graph::HeapGraph;
 use crate::report::summary::{ClassRow, DominatorRow, SnapshotInfo, Statistics, SummaryReport};
 
 /// How to order class rows.
@@ -38,7 +38,8 @@ pub struct SummaryOptions {
 /// `calculateClassesRetainedSize`). Nodes with zero shallow size are not counted, as in DevTools.
 pub struct ClassAggregates {
     pub count: Vec<u64>,
-    pub distance: Vec<i32>,
+    /// Per class: the shortest distance of a member; `None` when the graph has no distances.
+    pub distance: Option<Vec<i32>>,
     pub self_size: Vec<u64>,
     pub retained_size: Vec<u64>,
 }
@@ -53,8 +54,8 @@ pub struct AggregateColumns<'a> {
     pub class_of: &'a [u32],
     /// Per node: shallow size after DevTools' pre-pass.
     pub self_size: &'a [u64],
-    /// Per node: distance, or empty when the graph was built without distances.
-    pub distance: &'a [i32],
+    /// Per node: distance; `None` when the graph was built without distances.
+    pub distance: Option<&'a [i32]>,
     /// Per node: retained size.
     pub retained_size: &'a [u64],
     /// [`HeapGraph::dominator_order`].
@@ -70,10 +71,10 @@ impl<'a> AggregateColumns<'a> {
             class_count: graph.classes.len(),
             class_of: &graph.classes.class_of,
             self_size: &graph.self_size,
-            distance: &graph.distance,
-            retained_size: &graph.retained_size,
-            dominator_order: &graph.dominator_order,
-            dominator_order_idom: &graph.dominator_order_idom,
+            distance: graph.distance.as_deref(),
+            retained_size: &graph.dominators.retained_size,
+            dominator_order: &graph.dominators.order,
+            dominator_order_idom: &graph.dominators.order_idom,
         }
     }
 }
@@ -104,7 +105,7 @@ impl ClassAggregates {
         let self_size = columns.self_size;
         let mut agg = ClassAggregates {
             count: vec![0; classes],
-            distance: vec![i32::MAX; classes],
+            distance: columns.distance.map(|_| vec![i32::MAX; classes]),
             self_size: vec![0; classes],
             retained_size: vec![0; classes],
         };
@@ -117,9 +118,9 @@ impl ClassAggregates {
             let c = class_of[node] as usize;
             agg.count[c] += 1;
             agg.self_size[c] += size;
-            // A graph built without distances leaves `distance` empty.
-            let distance = columns.distance.get(node).copied().unwrap_or(NO_DISTANCE);
-            agg.distance[c] = agg.distance[c].min(distance);
+            if let (Some(per_class), Some(per_node)) = (agg.distance.as_mut(), columns.distance) {
+                per_class[c] = per_class[c].min(per_node[node]);
+            }
         }
         // A member counts when no dominator-tree ancestor is a member of its class. Lay the
         // tree out in preorder, then sweep the preorder with a stack of the counted members
@@ -275,14 +276,15 @@ pub fn top_dominators(graph: &HeapGraph, limit: usize) -> Vec<u32> {
     let mut picks: Vec<u32> = (0..s.node_count() as u32)
         .filter(|&n| {
             n != graph.root && s.node_type[n as usize] != synthetic && {
-                let d = graph.idom[n as usize];
+                let d = graph.idom(n);
                 d == graph.root || s.node_type[d as usize] == synthetic
             }
         })
         .collect();
     picks.sort_by(|&a, &b| {
-        graph.retained_size[b as usize]
-            .cmp(&graph.retained_size[a as usize])
+        graph
+            .retained_size(b)
+            .cmp(&graph.retained_size(a))
             .then(s.node_id[a as usize].cmp(&s.node_id[b as usize]))
     });
     picks.truncate(limit);
@@ -337,7 +339,7 @@ pub fn summarize(graph: &HeapGraph, file: &str, options: &SummaryOptions) -> Sum
             location: graph.classes.locations[c]
                 .map(|l| scripts.format(l.script_id, l.line, l.column)),
             count: agg.count[c],
-            distance: agg.distance[c],
+            distance: agg.distance.as_ref().map(|d| d[c]),
             self_size: agg.self_size[c],
             retained_size: agg.retained_size[c],
             self_percent: percent(agg.self_size[c], total),
@@ -372,9 +374,9 @@ pub fn summarize(graph: &HeapGraph, file: &str, options: &SummaryOptions) -> Sum
             name: short_name(graph, n, 80),
             node_type: s.layout.node_type_name(s.node_type[n as usize]).to_string(),
             self_size: graph.self_size[n as usize],
-            retained_size: graph.retained_size[n as usize],
-            retained_percent: percent(graph.retained_size[n as usize], total),
-            distance: graph.distance[n as usize],
+            retained_size: graph.retained_size(n),
+            retained_percent: percent(graph.retained_size(n), total),
+            distance: graph.distance.as_ref().map(|d| d[n as usize]),
         })
         .collect();
     SummaryReport {
@@ -385,7 +387,7 @@ pub fn summarize(graph: &HeapGraph, file: &str, options: &SummaryOptions) -> Sum
             node_count: s.node_count() as u64,
             edge_count: s.edge_count() as u64,
             total_size: total,
-            unreachable_nodes: graph.unreachable_count as u64,
+            unreachable_nodes: graph.dominators.unreachable_count as u64,
         },
         class_count,
         matching_classes,

@@ -669,6 +669,24 @@ fn leak_report_shows_the_suspect_with_chart_path_and_line() {
         (s.kind.name(), s.owner.via.as_str()),
         ("collection", "sessionCache")
     );
+    // The report compares as `heapscan diff` does: the same suspects, field for field.
+    let diff_json = Command::new(env!("CARGO_BIN_EXE_heapscan"))
+        .arg("diff")
+        .args(&cap.snapshots)
+        .args(["--format", "json"])
+        .output()
+        .expect("run heapscan diff");
+    assert!(diff_json.status.success(), "{diff_json:?}");
+    let from_diff: serde_json::Value = serde_json::from_slice(&diff_json.stdout).expect("json");
+    assert_eq!(
+        serde_json::to_value(&diff.suspects).expect("suspects"),
+        from_diff["suspects"],
+        "the report's suspects differ from diff --format json's"
+    );
+    assert_eq!(
+        serde_json::to_value(&diff.steps).expect("steps"),
+        from_diff["steps"]
+    );
     let start = html
         .find("<article class=\"suspect\" id=\"suspect-1\">")
         .expect("suspect");

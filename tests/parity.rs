@@ -142,7 +142,12 @@ fn check_sample(path: &Path, golden_path: &Path) -> Result<(), String> {
     compare("class keys", &ids, &keys, &golden.class_keys, &mut errors);
     let selfs: Vec<f64> = graph.self_size.iter().map(|&v| v as f64).collect();
     compare("self sizes", &ids, &selfs, &golden.self_sizes, &mut errors);
-    let retained: Vec<f64> = graph.retained_size.iter().map(|&v| v as f64).collect();
+    let retained: Vec<f64> = graph
+        .dominators
+        .retained_size
+        .iter()
+        .map(|&v| v as f64)
+        .collect();
     compare(
         "retained sizes",
         &ids,
@@ -151,6 +156,7 @@ fn check_sample(path: &Path, golden_path: &Path) -> Result<(), String> {
         &mut errors,
     );
     let doms: Vec<u64> = graph
+        .dominators
         .idom
         .iter()
         .map(|&d| u64::from(s.node_id[d as usize]))
@@ -162,11 +168,13 @@ fn check_sample(path: &Path, golden_path: &Path) -> Result<(), String> {
         &golden.dominator_ids,
         &mut errors,
     );
-    let dist: Vec<i64> = graph.distance.iter().map(|&d| i64::from(d)).collect();
+    let distances = graph.distance.as_ref().expect("built with distances");
+    let dist: Vec<i64> = distances.iter().map(|&d| i64::from(d)).collect();
     compare("distances", &ids, &dist, &golden.distances, &mut errors);
 
     // The Summary view: one row per class key.
     let agg = ClassAggregates::compute(&graph);
+    let class_distance = agg.distance.as_ref().expect("built with distances");
     // The members-counted-once sweep runs in slices of the dominator tree's preorder; the
     // slicing must not change a number.
     for parts in [1, 2, 3, 7, 64] {
@@ -188,7 +196,7 @@ fn check_sample(path: &Path, golden_path: &Path) -> Result<(), String> {
             let row = GoldenAggregate {
                 name,
                 count: agg.count[c],
-                distance: i64::from(agg.distance[c]),
+                distance: i64::from(class_distance[c]),
                 self_size: agg.self_size[c] as f64,
                 retained: agg.retained_size[c] as f64,
             };

@@ -6,15 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use heapscan::diff::{
-    diff_with_last, DiffOptions, Digest, DigestJob, LastMeasurement, Measurement,
-};
-use heapscan::graph::Columns;
+use heapscan::diff::{compare, DiffOptions};
 use heapscan::report::diff::{render, Judgement, Thresholds};
 use heapscan::report::Format;
-use heapscan::snapshot::ReadAhead;
 
-use super::progress::{load_graph_alongside, timing};
+use super::progress::{timing, Shown};
 use super::{open_output, Outcome};
 
 #[derive(Args)]
@@ -106,69 +102,14 @@ pub enum DiffFormat {
     Json,
 }
 
-/// Reads the snapshots one at a time, keeping only a digest of each but the last.
+/// Compares `files` with progress shown; the spinner is gone when this returns.
 pub fn analyse(
     files: &[PathBuf],
     options: &DiffOptions,
-) -> anyhow::Result<heapscan::report::diff::DiffReport> {
-    let Some((last_file, earlier)) = files.split_last().filter(|(_, e)| !e.is_empty()) else {
-        anyhow::bail!(
-            "a comparison needs two or more snapshots of one process, oldest first (got {}); take a series with `heapscan snap --pid PID --count 3 --every 30s`, with the app under load in between",
-            files.len()
-        );
-    };
-    // A diff reads no distances; what it measures without dominators is measured while
-    // they are computed, and each earlier snapshot's digest is finished beside the next
-    // snapshot's build. The first build has no digest to finish and leaves a core idle for
-    // a while: the second file is read in that time (at idle priority, so the build does not
-    // wait for it). Later files are read in turn: reading one ahead beside a build that also
-    // finishes a digest would hold a third snapshot's columns at once (2.5 GB on the bench).
-    let mut digests = Vec::with_capacity(files.len());
-    let mut unfinished: Option<DigestJob> = None;
-    let mut ahead = Some(ReadAhead::start(files[1].clone()));
-    for (k, file) in earlier.iter().enumerate() {
-        let (graph, finished, measured) = load_graph_alongside(
-            file,
-            if k == 1 { ahead.take() } else { None },
-            Columns::NoDistances,
-            finish(unfinished.take()),
-            Measurement::of_earlier,
-        )?;
-        digests.extend(finished);
-        unfinished = Some(Digest::finish_later(
-            graph,
-            measured,
-            file.display().to_string(),
-        ));
-    }
-    let (last, finished, measured) = load_graph_alongside(
-        last_file,
-        ahead.take(),
-        Columns::NoDistances,
-        finish(unfinished.take()),
-        LastMeasurement::with_paths,
-    )?;
-    digests.extend(finished);
-    timing(Some("digest+suspects"));
-    let provenance: Vec<_> = files
-        .iter()
-        .map(|f| heapscan::provenance::read(f))
-        .collect();
-    let report = diff_with_last(
-        digests,
-        &last,
-        measured,
-        &last_file.display().to_string(),
-        &provenance,
-        options,
-    );
+) -> heapscan::error::Result<heapscan::report::diff::DiffReport> {
+    let report = compare(files, options, &Shown::new());
     timing(None);
-    Ok(report)
-}
-
-/// The work of finishing `job`, if any.
-fn finish(job: Option<DigestJob>) -> impl FnOnce() -> Option<Digest> + Send {
-    move || job.map(DigestJob::run)
+    report
 }
 
 pub fn run(args: DiffArgs) -> Outcome {

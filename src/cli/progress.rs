@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use heapscan::graph::{Columns, HeapGraph};
-use heapscan::snapshot::{ReadAhead, Snapshot};
+use heapscan::graph::HeapGraph;
+use heapscan::observe::{Observer, Stage};
 
 /// A spinner that is hidden when stderr is not a terminal.
 pub struct Progress {
@@ -54,41 +54,47 @@ impl Drop for Progress {
     }
 }
 
-/// Reads and analyses one snapshot with progress shown.
-pub fn load_graph(path: &Path) -> heapscan::error::Result<HeapGraph> {
-    Ok(load_graph_alongside(path, None, Columns::All, || (), |_| ())?.0)
+/// The binary's [`Observer`]: a spinner naming the stage, the stage's `HEAPSCAN_TIMINGS`
+/// phase, and warnings on stderr (with the spinner out of the way).
+pub struct Shown {
+    progress: Progress,
 }
 
-/// [`load_graph`] that also runs `first` beside the build's first phase and `alongside`
-/// while the dominators are computed (see [`HeapGraph::build_alongside`]). `ahead` is the
-/// snapshot at `path` if it is already being read.
-pub fn load_graph_alongside<Q: Send, R: Send>(
-    path: &Path,
-    ahead: Option<ReadAhead>,
-    columns: Columns,
-    first: impl FnOnce() -> Q + Send,
-    alongside: impl FnOnce(&HeapGraph) -> R + Send,
-) -> heapscan::error::Result<(HeapGraph, Q, R)> {
-    let progress = Progress::new();
-    let name = path.display().to_string();
-    progress.phase(format!("{name}: reading"));
-    timing(Some("read+parse"));
-    let snapshot = match ahead {
-        Some(reading) => reading.finish()?,
-        None => Snapshot::open(path)?,
-    };
-    let built = HeapGraph::build_alongside(
-        snapshot,
-        columns,
-        &|phase| {
-            timing(Some(phase));
-            progress.phase(format!("{name}: {phase}"))
-        },
-        first,
-        alongside,
-    );
-    progress.finish();
-    Ok(built)
+impl Shown {
+    pub fn new() -> Shown {
+        Shown {
+            progress: Progress::new(),
+        }
+    }
+}
+
+impl Observer for Shown {
+    fn stage(&self, stage: Stage<'_>) {
+        match stage {
+            Stage::Reading(path) => {
+                timing(Some("read+parse"));
+                self.progress.phase(format!("{}: reading", path.display()));
+            }
+            Stage::Building(path, phase) => {
+                timing(Some(phase));
+                self.progress.phase(format!("{}: {phase}", path.display()));
+            }
+            Stage::Comparing => {
+                timing(Some("digest+suspects"));
+                self.progress.phase("comparing");
+            }
+        }
+    }
+
+    fn warning(&self, message: &str) {
+        self.progress
+            .suspend(|| eprintln!("heapscan: warning: {message}"));
+    }
+}
+
+/// Reads and analyses one snapshot with progress shown.
+pub fn load_graph(path: &Path) -> heapscan::error::Result<HeapGraph> {
+    HeapGraph::open(path, &Shown::new())
 }
 
 /// The running phase of `HEAPSCAN_TIMINGS`: when the command started, when the phase did.

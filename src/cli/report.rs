@@ -15,7 +15,7 @@ use heapscan::report::html::render;
 use heapscan::report_builder::{build, ReportOptions};
 
 use super::diff::ThresholdArgs;
-use super::progress::{load_graph, timing};
+use super::progress::{timing, Shown};
 use super::{open_output, Outcome};
 
 #[derive(Args)]
@@ -72,8 +72,7 @@ pub fn run(args: ReportArgs) -> Outcome {
         };
         Some(gc::analyse_logs(&args.gc, &rule)?)
     };
-    let names: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
-    let report = build(&names, gc_trace, &options, |i| load_graph(&args.files[i]))?;
+    let report = build(&args.files, gc_trace, &options, &Shown::new())?;
     timing(Some("render"));
     let to_stdout = args.output.as_os_str() == "-";
     let mut out = open_output(Some(&args.output))?;

@@ -61,8 +61,9 @@ pub fn run(args: RetainersArgs) -> Outcome {
                 .filter(|&n| graph.class_name(n) == class.as_str())
                 .collect();
             let Some(&largest) = members.iter().max_by(|&&a, &&b| {
-                graph.retained_size[a as usize]
-                    .cmp(&graph.retained_size[b as usize])
+                graph
+                    .retained_size(a)
+                    .cmp(&graph.retained_size(b))
                     .then(s.node_id[b as usize].cmp(&s.node_id[a as usize]))
             }) else {
                 bail!(

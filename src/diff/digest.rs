@@ -11,15 +11,32 @@ use super::shapes::{CollectionKind, ListenerList, Shapes, Timer, NO_LOCATION};
 use crate::graph::locations::ScriptNames;
 use crate::graph::prefetch::prefetch;
 use crate::graph::Classes;
-use crate::graph::HeapGraph;
+use crate::graph::{HeapGraph, RetainerGraph};
 use crate::summary::{AggregateColumns, ClassAggregates};
 
 /// Collections smaller than this are not remembered (too small to matter).
 pub const MIN_TRACKED_ENTRIES: u64 = 8;
 
-/// One snapshot, digested.
+/// One snapshot, digested: its [`DigestBody`] (which it dereferences to) and its class totals.
 #[derive(Debug, Clone)]
 pub struct Digest {
+    body: DigestBody,
+    /// Per class (indexes `classes`): its totals.
+    pub class_totals: Vec<ClassTotals>,
+}
+
+impl std::ops::Deref for Digest {
+    type Target = DigestBody;
+
+    fn deref(&self) -> &DigestBody {
+        &self.body
+    }
+}
+
+/// A digest but for its class totals, which are a sequential walk of the dominator tree: what
+/// the same-process check and the shaped detectors read, so that they run beside that walk.
+#[derive(Debug, Clone)]
+pub struct DigestBody {
     pub file: String,
     pub node_count: u64,
     pub edge_count: u64,
@@ -42,13 +59,18 @@ pub struct Digest {
     pub closures: Vec<ClosureDigest>,
 }
 
-/// Totals of one class (a name, plus a constructor location when DevTools keys it so).
+/// One class: a name, plus a constructor location when DevTools keys it so.
 #[derive(Debug, Clone)]
 pub struct ClassDigest {
     /// `name` and `location` joined; equal across snapshots of one program.
     pub key: String,
     pub name: String,
     pub location: Option<String>,
+}
+
+/// One class's totals in one snapshot (DevTools' Summary numbers).
+#[derive(Debug, Clone, Copy)]
+pub struct ClassTotals {
     pub count: u64,
     pub self_size: u64,
     pub retained_size: u64,
@@ -97,13 +119,6 @@ pub fn class_key(name: &str, location: Option<&str>) -> String {
     }
 }
 
-/// A closure's or timer callback's stable key: its location, or its name when it has none.
-pub fn function_key(shapes: &Shapes<'_>, f: u32, location_index: &[u32]) -> String {
-    shapes
-        .location_of(f, location_index)
-        .unwrap_or_else(|| format!("{} (no location)", shapes.graph.snapshot.node_name_str(f)))
-}
-
 impl Digest {
     /// Digests an analysed snapshot.
     pub fn new(graph: &HeapGraph, file: &str) -> Digest {
@@ -113,9 +128,7 @@ impl Digest {
             || ClassAggregates::compute(graph),
             || Measurement::new(graph),
         );
-        let mut digest = Self::assemble(graph, measured, file);
-        digest.set_class_totals(&agg);
-        digest
+        DigestBody::assemble(graph, measured, file).with_totals(&agg)
     }
 
     /// Completes a digest from what [`Measurement::new`] measured of `graph` (while its
@@ -125,39 +138,47 @@ impl Digest {
     /// reads are moved out of the graph; the rest of it is freed here, before the next
     /// snapshot is read. (Freeing it on another thread was measured slower: unmapping holds
     /// the process's memory-map lock, which the next parse's page faults then wait for.)
-    pub fn finish_later(graph: HeapGraph, measured: Measurement, file: String) -> DigestJob {
-        let (columns, rest) = DigestColumns::take(graph);
-        drop(rest);
+    pub(crate) fn finish_later(graph: HeapGraph, measured: Measurement, file: String) -> DigestJob {
+        let columns = DigestColumns::take(graph);
         DigestJob {
             columns,
             measured: measured.without_last_parts(),
             file,
         }
     }
+}
 
-    /// Completes a digest from a measurement of `graph`, all but its class totals, which
-    /// stay zero until [`set_class_totals`](Self::set_class_totals).
-    pub(crate) fn assemble(graph: &HeapGraph, measured: Measurement, file: &str) -> Digest {
+impl DigestBody {
+    /// Completes a measurement of `graph` with its retained sizes: a digest but for its class
+    /// totals.
+    pub(crate) fn assemble(graph: &HeapGraph, measured: Measurement, file: &str) -> DigestBody {
         let parts = FinishingParts {
             node_count: graph.snapshot.node_count() as u64,
             edge_count: graph.snapshot.edge_count() as u64,
             total_size: graph.total_size(),
             classes: &graph.classes,
-            retained_size: &graph.retained_size,
+            retained_size: &graph.dominators.retained_size,
         };
         Self::from_parts(parts, measured, file)
     }
 
-    /// Sets each class's count, shallow and retained size (`agg` is of the same graph).
-    pub(crate) fn set_class_totals(&mut self, agg: &ClassAggregates) {
-        for (c, class) in self.classes.iter_mut().enumerate() {
-            class.count = agg.count[c];
-            class.self_size = agg.self_size[c];
-            class.retained_size = agg.retained_size[c];
+    /// The digest, with each class's count, shallow and retained size from `agg` (of the
+    /// same graph).
+    pub(crate) fn with_totals(self, agg: &ClassAggregates) -> Digest {
+        let class_totals = (0..self.classes.len())
+            .map(|c| ClassTotals {
+                count: agg.count[c],
+                self_size: agg.self_size[c],
+                retained_size: agg.retained_size[c],
+            })
+            .collect();
+        Digest {
+            body: self,
+            class_totals,
         }
     }
 
-    fn from_parts(parts: FinishingParts<'_>, measured: Measurement, file: &str) -> Digest {
+    fn from_parts(parts: FinishingParts<'_>, measured: Measurement, file: &str) -> DigestBody {
         let graph_classes = parts.classes;
         let classes: Vec<ClassDigest> = (0..graph_classes.len())
             .map(|c| {
@@ -168,9 +189,6 @@ impl Digest {
                     key: class_key(&name, location.as_deref()),
                     name,
                     location,
-                    count: 0,
-                    self_size: 0,
-                    retained_size: 0,
                 }
             })
             .collect();
@@ -186,7 +204,7 @@ impl Digest {
             max_node_id,
             ..
         } = measured;
-        Digest {
+        DigestBody {
             file: file.to_string(),
             node_count: parts.node_count,
             edge_count: parts.edge_count,
@@ -207,7 +225,7 @@ impl Digest {
 }
 
 /// A digest to finish ([`Digest::finish_later`]): what it reads of its graph.
-pub struct DigestJob {
+pub(crate) struct DigestJob {
     columns: DigestColumns,
     measured: Measurement,
     file: String,
@@ -222,9 +240,7 @@ impl DigestJob {
             file,
         } = self;
         let agg = ClassAggregates::from_columns(columns.aggregate_columns(), 1);
-        let mut digest = Digest::from_parts(columns.parts(), measured, &file);
-        digest.set_class_totals(&agg);
-        digest
+        DigestBody::from_parts(columns.parts(), measured, &file).with_totals(&agg)
     }
 }
 
@@ -250,19 +266,20 @@ struct DigestColumns {
 }
 
 impl DigestColumns {
-    /// Moves the columns out of `graph` (no copy); returns them and what is left of it.
-    fn take(mut graph: HeapGraph) -> (DigestColumns, HeapGraph) {
-        let columns = DigestColumns {
-            node_count: graph.snapshot.node_count() as u64,
-            edge_count: graph.snapshot.edge_count() as u64,
-            total_size: graph.total_size(),
-            classes: std::mem::take(&mut graph.classes),
-            self_size: std::mem::take(&mut graph.self_size),
-            retained_size: std::mem::take(&mut graph.retained_size),
-            dominator_order: std::mem::take(&mut graph.dominator_order),
-            dominator_order_idom: std::mem::take(&mut graph.dominator_order_idom),
-        };
-        (columns, graph)
+    /// Moves the columns out of `graph` (no copy); the rest of it is freed here.
+    fn take(graph: HeapGraph) -> DigestColumns {
+        let total_size = graph.total_size();
+        let (retainers, dominators, _distance) = graph.into_parts();
+        DigestColumns {
+            node_count: retainers.snapshot.node_count() as u64,
+            edge_count: retainers.snapshot.edge_count() as u64,
+            total_size,
+            classes: retainers.classes,
+            self_size: retainers.self_size,
+            retained_size: dominators.retained_size,
+            dominator_order: dominators.order,
+            dominator_order_idom: dominators.order_idom,
+        }
     }
 
     fn aggregate_columns(&self) -> AggregateColumns<'_> {
@@ -270,7 +287,7 @@ impl DigestColumns {
             class_count: self.classes.len(),
             class_of: &self.classes.class_of,
             self_size: &self.self_size,
-            distance: &[],
+            distance: None,
             retained_size: &self.retained_size,
             dominator_order: &self.dominator_order,
             dominator_order_idom: &self.dominator_order_idom,
@@ -302,7 +319,7 @@ fn settle<T, K>(items: Vec<(T, K)>, set: impl Fn(&mut T, &K)) -> Vec<T> {
 /// The part of a [`Digest`] that needs no dominators, so it can be measured while they are
 /// computed ([`HeapGraph::build_alongside`]). Retained sizes are left at 0, with the node
 /// each one is read from when the digest is finished.
-pub struct Measurement {
+pub(crate) struct Measurement {
     ids: Vec<u32>,
     id_class: Vec<u32>,
     id_self: Vec<u64>,
@@ -312,7 +329,7 @@ pub struct Measurement {
     closures: Vec<(ClosureDigest, u32)>,
     max_node_id: u32,
     scripts: ScriptNames,
-    /// Per node: its index in the snapshot's locations (see [`Shapes::location_index`]).
+    /// Per node: its index in the snapshot's locations (see [`Shapes::with_location_index`]).
     pub(crate) location_index: Vec<u32>,
     /// (node id, node) of every node, by id.
     pub(crate) by_id: Vec<(u32, u32)>,
@@ -322,7 +339,7 @@ pub struct Measurement {
 }
 
 /// (node id, node) for every node, by id.
-fn id_index(graph: &HeapGraph) -> Vec<(u32, u32)> {
+fn id_index(graph: &RetainerGraph) -> Vec<(u32, u32)> {
     let s = &graph.snapshot;
     let pairs: Vec<(u32, u32)> = s
         .node_id
@@ -394,12 +411,12 @@ impl Measurement {
     /// [`new`](Self::new) for a snapshot that only becomes a digest (not the last one of a
     /// diff): what only the last snapshot's suspects read is freed at once, not kept for as
     /// long as the dominators still take.
-    pub fn of_earlier(graph: &HeapGraph) -> Measurement {
+    pub(crate) fn of_earlier(graph: &RetainerGraph) -> Measurement {
         Self::new(graph).without_last_parts()
     }
 
     /// Measures `graph`; reads no dominator column.
-    pub fn new(graph: &HeapGraph) -> Measurement {
+    pub(crate) fn new(graph: &RetainerGraph) -> Measurement {
         let s = &graph.snapshot;
         let shapes = Shapes::new(graph);
         // Sorting (id, node) pairs moves half the bytes that sorting (id, class, size) would;
@@ -461,11 +478,10 @@ impl Measurement {
             .collect();
         collections.sort_by_key(|(c, _)| c.id);
 
-        let location_index = shapes.location_index();
         let mut timer_groups: FxHashMap<String, (GroupDigest, Vec<u32>)> = FxHashMap::default();
         let timer_list = shapes.timers();
         for t in &timer_list {
-            let key = function_key(&shapes, t.callback, &location_index);
+            let key = shapes.function_key(t.callback);
             let (group, nodes) = timer_groups.entry(key.clone()).or_insert_with(|| {
                 let group = GroupDigest {
                     key,
@@ -480,7 +496,8 @@ impl Measurement {
         let mut timers: Vec<(GroupDigest, Vec<u32>)> = timer_groups.into_values().collect();
         timers.sort_by(|(a, _), (b, _)| a.key.cmp(&b.key));
 
-        let closures = closure_chains(&shapes, &location_index);
+        let closures = closure_chains(&shapes);
+        let (scripts, location_index) = shapes.into_parts();
         Measurement {
             ids,
             id_class,
@@ -490,7 +507,7 @@ impl Measurement {
             timers,
             closures,
             max_node_id: max_heap_id(graph),
-            scripts: shapes.into_scripts(),
+            scripts,
             location_index,
             by_id,
             listener_lists: lists,
@@ -501,7 +518,7 @@ impl Measurement {
 
 /// The highest id of a V8 heap object. Embedder (`native`) and `synthetic` nodes are left
 /// out: their ids are derived from addresses, not handed out in allocation order.
-fn max_heap_id(graph: &HeapGraph) -> u32 {
+fn max_heap_id(graph: &RetainerGraph) -> u32 {
     let s = &graph.snapshot;
     let nt = s.layout.node_types;
     (0..s.node_count())
@@ -514,11 +531,10 @@ fn max_heap_id(graph: &HeapGraph) -> u32 {
 
 /// Closures per function location, with the longest chain of closures of that function each
 /// capturing the previous one in its context.
-fn closure_chains(shapes: &Shapes<'_>, location_index: &[u32]) -> Vec<(ClosureDigest, u32)> {
+fn closure_chains(shapes: &Shapes<'_>) -> Vec<(ClosureDigest, u32)> {
     let graph = shapes.graph;
     let s = &graph.snapshot;
     let closure = s.layout.node_types.closure;
-    let keys = shapes.location_keys(location_index);
     let n = s.node_count();
     // Chain length by following `previous_in_chain` links, memoised, cycle-safe.
     const UNKNOWN: u32 = 0;
@@ -527,7 +543,7 @@ fn closure_chains(shapes: &Shapes<'_>, location_index: &[u32]) -> Vec<(ClosureDi
     let mut stack = Vec::new();
     let mut per_key: FxHashMap<u32, (u64, u64, u32)> = FxHashMap::default(); // count, longest, head
     for start in 0..n as u32 {
-        if s.node_type[start as usize] != closure || keys[start as usize] == NO_LOCATION {
+        if s.node_type[start as usize] != closure || shapes.location_key(start) == NO_LOCATION {
             continue;
         }
         if length[start as usize] == UNKNOWN {
@@ -535,7 +551,7 @@ fn closure_chains(shapes: &Shapes<'_>, location_index: &[u32]) -> Vec<(ClosureDi
             while let Some(&top) = stack.last() {
                 if length[top as usize] == UNKNOWN {
                     length[top as usize] = IN_PROGRESS;
-                    match shapes.previous_in_chain(top, &keys) {
+                    match shapes.previous_in_chain(top) {
                         Some(prev) if length[prev as usize] == UNKNOWN => {
                             stack.push(prev);
                             continue;
@@ -544,7 +560,7 @@ fn closure_chains(shapes: &Shapes<'_>, location_index: &[u32]) -> Vec<(ClosureDi
                     }
                 }
                 stack.pop();
-                let next = shapes.previous_in_chain(top, &keys);
+                let next = shapes.previous_in_chain(top);
                 let tail = match next {
                     Some(prev) if length[prev as usize] != IN_PROGRESS => length[prev as usize],
                     _ => 0,
@@ -552,7 +568,9 @@ fn closure_chains(shapes: &Shapes<'_>, location_index: &[u32]) -> Vec<(ClosureDi
                 length[top as usize] = tail + 1;
             }
         }
-        let entry = per_key.entry(keys[start as usize]).or_insert((0, 0, start));
+        let entry = per_key
+            .entry(shapes.location_key(start))
+            .or_insert((0, 0, start));
         entry.0 += 1;
         if u64::from(length[start as usize]) > entry.1 {
             entry.1 = u64::from(length[start as usize]);
@@ -564,7 +582,7 @@ fn closure_chains(shapes: &Shapes<'_>, location_index: &[u32]) -> Vec<(ClosureDi
         .filter(|&(count, longest, _)| count >= 2 || longest >= 2)
         .map(|(count, longest, head)| {
             let digest = ClosureDigest {
-                key: function_key(shapes, head, location_index),
+                key: shapes.function_key(head),
                 count,
                 longest_chain: longest,
                 chain_retained_size: 0,

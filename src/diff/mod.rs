@@ -1,27 +1,30 @@
 //! `heapscan diff`: comparing successive snapshots of one process and naming what leaks.
 //!
-//! Each snapshot but the last is reduced to a [`Digest`] as soon as its graph is built (its
-//! class totals are finished beside the next snapshot's build, [`Digest::finish_later`]), so
-//! a diff of N snapshots holds one full graph at a time. The last snapshot's graph stays, to
-//! describe each suspect: its owner, the shortest path to it from the GC roots, and where in
-//! the source it is created. Pure: returns a [`DiffReport`], prints nothing.
+//! [`compare`] is the one entry point (`diff`, `gate` and `report` call it); [`pipeline`]
+//! schedules the work. Each snapshot but the last is reduced to a [`Digest`] as soon as its
+//! graph is built, so a diff of N snapshots holds one full graph at a time. The last
+//! snapshot's graph stays, to describe each suspect: its owner, the shortest path to it from
+//! the GC roots, and where in the source it is created. This module judges whether and how
+//! the snapshots can be compared (one process, in order, which steps were idle) and builds
+//! the class comparison; `detectors` holds the leak detectors, one module per kind. Pure: returns a [`DiffReport`],
+//! prints nothing.
 
+mod detectors;
 pub mod digest;
+mod pipeline;
 pub mod shapes;
-mod suspects;
 
 use std::collections::BTreeMap;
 
 use crate::graph::bits::BitSet;
-use crate::graph::HeapGraph;
 use crate::provenance::Provenance;
 use crate::report::diff::{
     ClassChange, DiffReport, Judgement, SnapshotSummary, Step, Thresholds, Unjudgeable,
 };
-use crate::summary::ClassAggregates;
-pub use digest::{Digest, DigestJob, Measurement};
+use digest::{Digest, DigestBody};
+pub use pipeline::compare;
+pub(crate) use pipeline::compare_visiting;
 use rayon::prelude::*;
-use shapes::Shapes;
 
 /// What the user asked of the diff.
 #[derive(Debug, Clone, Default)]
@@ -78,7 +81,7 @@ struct PairCheck {
 /// Whether two snapshots come from one process: V8 keeps an object's id for its lifetime and
 /// gives new objects higher ids, so most objects of the earlier snapshot reappear under the
 /// same id with the same class, and the highest id does not go down.
-fn same_process(a: &Digest, b: &Digest) -> PairCheck {
+fn same_process(a: &DigestBody, b: &DigestBody) -> PairCheck {
     // Embedder (`Node / …`) and synthetic nodes get fresh ids in every snapshot: they say
     // nothing about what the process did in between.
     let fresh_each_time: Vec<bool> = b
@@ -149,10 +152,10 @@ struct Judging {
 
 /// Judges how `digests` can be compared (see [`Judging`]); `provenance[k]` is the side file of
 /// snapshot `k`, when it has one.
-fn judge(digests: &[Digest], provenance: &[Option<Provenance>], th: &Thresholds) -> Judging {
+fn judge(digests: &[&DigestBody], provenance: &[Option<Provenance>], th: &Thresholds) -> Judging {
     let checks: Vec<PairCheck> = digests
         .par_windows(2)
-        .map(|pair| same_process(&pair[0], &pair[1]))
+        .map(|pair| same_process(pair[0], pair[1]))
         .collect();
     let side = |k: usize| provenance.get(k).and_then(Option::as_ref);
     // Side files name the process: a different one is certain, whatever the ids say.
@@ -169,17 +172,43 @@ fn judge(digests: &[Digest], provenance: &[Option<Provenance>], th: &Thresholds)
         })
     });
     let mismatch = other_process.or_else(|| checks.iter().find_map(|c| c.same.clone().err()));
-    let one_process = mismatch.is_none();
     let cpu: Vec<Option<u64>> = (1..digests.len())
         .map(|k| {
             let (a, b) = (side(k - 1)?, side(k)?);
             Some(b.cpu_ms_before.saturating_sub(a.cpu_ms_after))
         })
         .collect();
+    let steps = steps(&checks, &cpu, mismatch.is_none(), th);
+    let mut judged = vec![0];
+    for (k, step) in steps.iter().enumerate() {
+        if step.idle {
+            judged.pop();
+        }
+        judged.push(k + 1);
+    }
+    let judgement = judgement(digests, mismatch.as_ref(), &steps, judged.len(), th);
+    Judging {
+        mismatch,
+        judgement,
+        steps,
+        judged,
+    }
+}
+
+/// Each step's activity, and whether it was idle: by the CPU time the process spent in it
+/// (`cpu`, when both side files have it), else by the objects it left in the heap; either
+/// below its floor or below `idle_step_fraction` of the busiest step's. Only within one
+/// process: across processes nothing is measured.
+fn steps(
+    checks: &[PairCheck],
+    cpu: &[Option<u64>],
+    one_process: bool,
+    th: &Thresholds,
+) -> Vec<Step> {
     let busiest_cpu = cpu.iter().flatten().copied().max().unwrap_or(0);
     let busiest_objects = checks
         .iter()
-        .zip(&cpu)
+        .zip(cpu)
         .filter(|(_, c)| c.is_none())
         .map(|(c, _)| c.new_objects)
         .max()
@@ -187,9 +216,9 @@ fn judge(digests: &[Digest], provenance: &[Option<Provenance>], th: &Thresholds)
     let below = |value: u64, floor: u64, busiest: u64| {
         (value as f64) < (floor as f64).max(th.idle_step_fraction * busiest as f64)
     };
-    let steps: Vec<Step> = checks
+    checks
         .iter()
-        .zip(&cpu)
+        .zip(cpu)
         .map(|(c, &cpu_ms)| Step {
             new_objects: one_process.then_some(c.new_objects),
             cpu_ms: cpu_ms.filter(|_| one_process),
@@ -199,14 +228,18 @@ fn judge(digests: &[Digest], provenance: &[Option<Provenance>], th: &Thresholds)
                     None => below(c.new_objects, th.idle_step_objects, busiest_objects),
                 },
         })
-        .collect();
-    let mut judged = vec![0];
-    for (k, step) in steps.iter().enumerate() {
-        if step.idle {
-            judged.pop();
-        }
-        judged.push(k + 1);
-    }
+        .collect()
+}
+
+/// Whether the snapshots can be judged, and if not why and what to do; `judged` snapshots
+/// remain once idle steps are merged.
+fn judgement(
+    digests: &[&DigestBody],
+    mismatch: Option<&Mismatch>,
+    steps: &[Step],
+    judged: usize,
+    th: &Thresholds,
+) -> Judgement {
     let not_one_process = |message: &str| {
         Judgement::CannotJudge {
         problem: Unjudgeable::NotOneProcess,
@@ -214,7 +247,7 @@ fn judge(digests: &[Digest], provenance: &[Option<Provenance>], th: &Thresholds)
         advice: "compare snapshots of one running process, oldest first: `heapscan snap --pid PID --count 3 --every 30s` takes them (objects of different processes cannot be matched yet)".into(),
     }
     };
-    let judgement = match &mismatch {
+    match mismatch {
         // Ids that go down are snapshots out of order only if in the order of their ids they
         // are one process; otherwise they are of different processes.
         Some(Mismatch::IdsGoDown(message)) => match id_order(digests) {
@@ -228,7 +261,7 @@ fn judge(digests: &[Digest], provenance: &[Option<Provenance>], th: &Thresholds)
             None => not_one_process(message),
         },
         Some(Mismatch::OtherProcess(message)) => not_one_process(message),
-        None if judged.len() < 2 => Judgement::CannotJudge {
+        None if judged < 2 => Judgement::CannotJudge {
             problem: Unjudgeable::AllStepsIdle,
             message: if steps.iter().all(|s| s.cpu_ms.is_some()) {
                 format!(
@@ -244,22 +277,16 @@ fn judge(digests: &[Digest], provenance: &[Option<Provenance>], th: &Thresholds)
             advice: "put the app under its usual load between snapshots (requests, jobs), then take the next one; `--idle-below N` and `--idle-cpu-below MS` set what counts as idle".into(),
         },
         None => Judgement::Judged,
-    };
-    Judging {
-        mismatch,
-        judgement,
-        steps,
-        judged,
     }
 }
 
 /// The files in the order of their ids, when in that order they are snapshots of one process.
-fn id_order(digests: &[Digest]) -> Option<String> {
+fn id_order(digests: &[&DigestBody]) -> Option<String> {
     let mut order: Vec<usize> = (0..digests.len()).collect();
     order.sort_by_key(|&i| digests[i].max_node_id);
     let consistent = order
         .windows(2)
-        .all(|w| same_process(&digests[w[0]], &digests[w[1]]).same.is_ok());
+        .all(|w| same_process(digests[w[0]], digests[w[1]]).same.is_ok());
     consistent.then(|| {
         let files: Vec<&str> = order.iter().map(|&i| digests[i].file.as_str()).collect();
         files.join(" ")
@@ -274,7 +301,10 @@ fn class_changes(digests: &[Digest], same: bool) -> Vec<ClassChange> {
     let last = &digests[k - 1];
     let mut rows: BTreeMap<&str, ClassChange> = BTreeMap::new();
     for (s, d) in digests.iter().enumerate() {
-        for c in d.classes.iter().filter(|c| c.count > 0) {
+        for (c, totals) in d.classes.iter().zip(&d.class_totals) {
+            if totals.count == 0 {
+                continue;
+            }
             let row = rows.entry(c.key.as_str()).or_insert_with(|| ClassChange {
                 class: c.name.clone(),
                 location: c.location.clone(),
@@ -289,13 +319,13 @@ fn class_changes(digests: &[Digest], same: bool) -> Vec<ClassChange> {
                 retained_delta: 0,
                 survivors: None,
             });
-            row.counts[s] += c.count;
-            row.retained_sizes[s] += c.retained_size;
+            row.counts[s] += totals.count;
+            row.retained_sizes[s] += totals.retained_size;
             if s == 0 {
-                row.size_delta -= c.self_size as i64;
+                row.size_delta -= totals.self_size as i64;
             }
             if s == k - 1 {
-                row.size_delta += c.self_size as i64;
+                row.size_delta += totals.self_size as i64;
             }
         }
     }
@@ -394,72 +424,11 @@ fn class_changes(digests: &[Digest], same: bool) -> Vec<ClassChange> {
     out
 }
 
-/// The last snapshot's share of a diff that reads no dominator column: its digest's
-/// measurement and what the leak detectors look up.
-pub struct LastMeasurement {
-    measured: Measurement,
-    prep: suspects::LastPrep,
-}
-
-impl LastMeasurement {
-    /// Measures `graph` (built or being built); shortest paths are walked when first needed.
-    pub fn new(graph: &HeapGraph) -> LastMeasurement {
-        let mut measured = Measurement::new(graph);
-        let prep = suspects::LastPrep::take(&mut measured);
-        LastMeasurement { measured, prep }
-    }
-
-    /// [`new`](Self::new) with the shortest paths walked too: for the core the dominators
-    /// leave idle while they are computed ([`HeapGraph::build_alongside`]).
-    pub fn with_paths(graph: &HeapGraph) -> LastMeasurement {
-        let mut measurement = Self::new(graph);
-        measurement.prep.walk_paths(graph);
-        measurement
-    }
-}
-
-/// Compares the earlier snapshots' `digests` (in order, at least one) with the graph of the last
-/// snapshot (called `file`), finishing what [`LastMeasurement`] measured of it, and names the
-/// leak suspects.
-pub fn diff_with_last(
-    mut digests: Vec<Digest>,
-    last: &HeapGraph,
-    measured: LastMeasurement,
-    file: &str,
-    provenance: &[Option<Provenance>],
-    options: &DiffOptions,
-) -> DiffReport {
-    let LastMeasurement { measured, prep } = measured;
-    // The last snapshot's class totals are mostly a sequential walk of its dominator tree.
-    // Everything that does not read them runs on the other core meanwhile: the rest of its
-    // digest, the same-process check, and the detectors but the class one.
-    let (aggregates, (judging, reader, shaped)) = rayon::join(
-        || ClassAggregates::compute(last),
-        || {
-            digests.push(Digest::assemble(last, measured, file));
-            let judging = judge(&digests, provenance, &options.thresholds);
-            let reader = suspects::Last::prepared(last, Shapes::new(last), prep);
-            let judged: Vec<&Digest> = judging.judged.iter().map(|&i| &digests[i]).collect();
-            let shaped = suspects::find_shaped(
-                &judged,
-                &reader,
-                judging.mismatch.is_none(),
-                &options.thresholds,
-            );
-            (judging, reader, shaped)
-        },
-    );
-    if let Some(final_digest) = digests.last_mut() {
-        final_digest.set_class_totals(&aggregates);
-    }
-    report(&digests, judging, &reader, shaped, options)
-}
-
 fn report(
     digests: &[Digest],
     judging: Judging,
-    last: &suspects::Last<'_>,
-    shaped: suspects::ShapedSuspects,
+    last: &detectors::Last<'_>,
+    shaped: detectors::Detected,
     options: &DiffOptions,
 ) -> DiffReport {
     assert!(digests.len() >= 2, "diff needs two or more snapshots");
@@ -485,7 +454,7 @@ fn report(
     // them side by side.
     let (mut classes, mut found) = rayon::join(
         || class_changes(digests, same),
-        || suspects::find(&judged_digests, last, same, &options.thresholds, shaped),
+        || detectors::find(&judged_digests, last, same, &options.thresholds, shaped),
     );
     if out_of_order {
         // Growth read backwards is shrinking: nothing found in that order means anything.

@@ -11,7 +11,8 @@ use rustc_hash::FxHashMap;
 use crate::graph::bits::BitSet;
 use crate::graph::locations::ScriptNames;
 use crate::graph::names::NameTags;
-use crate::graph::HeapGraph;
+use crate::graph::RetainerGraph;
+use crate::snapshot::Snapshot;
 
 // Names the shapes are recognised by, as positions in `NAMES`.
 const EVENTS: usize = 0;
@@ -103,30 +104,50 @@ pub struct Timer {
 
 /// The shape reader for one graph.
 pub struct Shapes<'g> {
-    pub graph: &'g HeapGraph,
+    pub graph: &'g RetainerGraph,
     names: NameTags,
     /// Per node: whether it is a `Hole` (tested for every member of every collection, where a
     /// bit in cache beats a random read of the member's name).
     holes: BitSet,
     pub scripts: ScriptNames,
+    /// Per node: the index of its location in `snapshot.locations` (last one wins), or
+    /// [`NO_LOCATION`].
+    location_index: Vec<u32>,
+    /// Per node: a dense id of its (script, line, column), or [`NO_LOCATION`]; equal
+    /// locations share an id, so closures of one function compare equal.
+    location_keys: Vec<u32>,
 }
 
 impl<'g> Shapes<'g> {
-    pub fn new(graph: &'g HeapGraph) -> Shapes<'g> {
+    pub fn new(graph: &'g RetainerGraph) -> Shapes<'g> {
+        Self::with_location_index(graph, location_index(&graph.snapshot))
+    }
+
+    /// [`new`](Self::new) with the location index already made of this graph (by an earlier
+    /// reader's [`into_parts`](Self::into_parts)).
+    pub fn with_location_index(graph: &'g RetainerGraph, location_index: Vec<u32>) -> Shapes<'g> {
         let names = NameTags::new(&graph.snapshot, NAMES);
         let node_name = &graph.snapshot.node_name;
         let holes = BitSet::from_fn_par(node_name.len(), |n| names.is(node_name[n], HOLE));
+        let location_keys = location_keys(&graph.snapshot, &location_index);
         Shapes {
             graph,
             names,
             holes,
             scripts: ScriptNames::find(&graph.snapshot),
+            location_index,
+            location_keys,
         }
     }
 
-    /// The script names, once the shapes are no longer needed.
-    pub fn into_scripts(self) -> ScriptNames {
-        self.scripts
+    /// The script names and the location index, once the shapes are no longer needed.
+    pub fn into_parts(self) -> (ScriptNames, Vec<u32>) {
+        (self.scripts, self.location_index)
+    }
+
+    /// Node `n`'s location key (see `location_keys`), or [`NO_LOCATION`].
+    pub fn location_key(&self, n: u32) -> u32 {
+        self.location_keys[n as usize]
     }
 
     fn is_name(&self, string: u32, which: usize) -> bool {
@@ -486,8 +507,9 @@ impl<'g> Shapes<'g> {
 
     /// The closure a closure's context captures that was created by the same function, if
     /// any: the link of a closure chain (`prev` in `last = () => prev…`).
-    pub fn previous_in_chain(&self, closure: u32, locations: &[u32]) -> Option<u32> {
+    pub fn previous_in_chain(&self, closure: u32) -> Option<u32> {
         let s = &self.graph.snapshot;
+        let locations = &self.location_keys;
         let own = locations[closure as usize];
         if own == NO_LOCATION {
             return None;
@@ -508,35 +530,6 @@ impl<'g> Shapes<'g> {
             .map(|e| s.edge_name_str(e).into_owned())
     }
 
-    /// Per node: the index of its location in `snapshot.locations` (last one wins), or
-    /// [`NO_LOCATION`].
-    pub fn location_index(&self) -> Vec<u32> {
-        let s = &self.graph.snapshot;
-        let mut index = vec![NO_LOCATION; s.node_count()];
-        for (i, loc) in s.locations.iter().enumerate() {
-            index[loc.node as usize] = i as u32;
-        }
-        index
-    }
-
-    /// Per node: a dense id of its (script, line, column), or [`NO_LOCATION`]; equal
-    /// locations share an id, so closures of one function compare equal.
-    pub fn location_keys(&self, location_index: &[u32]) -> Vec<u32> {
-        let s = &self.graph.snapshot;
-        let mut keys = rustc_hash::FxHashMap::default();
-        location_index
-            .iter()
-            .map(|&i| {
-                if i == NO_LOCATION {
-                    return NO_LOCATION;
-                }
-                let l = s.locations[i as usize];
-                let next = keys.len() as u32;
-                *keys.entry((l.script_id, l.line, l.column)).or_insert(next)
-            })
-            .collect()
-    }
-
     /// Where the objects `values` (a collection's entries) were created, from the code that
     /// allocates them: an object literal has no location of its own, but V8 keeps the literal's
     /// boilerplate — an object with the literal's map — in an AllocationSite of the feedback
@@ -555,7 +548,7 @@ impl<'g> Shapes<'g> {
     /// functions) are settled by a stable rule, so the answer does not depend on heap layout or
     /// edge order: the location that explains the most entries wins, ties go to the lowest
     /// (script name, line, column). Returns `file:line:column` (1-based).
-    pub fn allocation_location(&self, values: &[u32], location_index: &[u32]) -> Option<String> {
+    pub fn allocation_location(&self, values: &[u32]) -> Option<String> {
         let g = self.graph;
         let s = &g.snapshot;
         let code = s.layout.node_types.code;
@@ -600,7 +593,7 @@ impl<'g> Shapes<'g> {
                             .filter(|&e| s.edge_type[e] != weak)
                             .map(|e| s.edge_to[e])
                             .filter(|&t| s.node_type[t as usize] == code)
-                            .find_map(|sfi| self.closure_location_of_shared(sfi, location_index));
+                            .find_map(|sfi| self.closure_location_of_shared(sfi));
                         if let Some((key, script_id)) = located {
                             found.insert(key, script_id);
                         }
@@ -623,24 +616,16 @@ impl<'g> Shapes<'g> {
     /// The lowest location, as (script name, line, column) and script id, of the closures
     /// whose `shared` edge points to the SharedFunctionInfo `sfi` (all closures of one
     /// function share its location).
-    fn closure_location_of_shared(
-        &self,
-        sfi: u32,
-        location_index: &[u32],
-    ) -> Option<((String, u32, u32), u32)> {
-        self.lowest_closure_location(sfi, SHARED, location_index)
+    fn closure_location_of_shared(&self, sfi: u32) -> Option<((String, u32, u32), u32)> {
+        self.lowest_closure_location(sfi, SHARED)
     }
 
     /// The lowest location (script name, line, column) among the closures whose context is
     /// `context`. Many functions share one context (every top-level function of a module
     /// shares the module's), so this is only a fallback, made deterministic by taking the
     /// lowest rather than the first in retainer order (which follows heap layout).
-    pub fn context_function_location(
-        &self,
-        context: u32,
-        location_index: &[u32],
-    ) -> Option<String> {
-        self.lowest_closure_location(context, CONTEXT, location_index)
+    pub fn context_function_location(&self, context: u32) -> Option<String> {
+        self.lowest_closure_location(context, CONTEXT)
             .map(|((_, line, column), script_id)| self.scripts.format(script_id, line, column))
     }
 
@@ -650,7 +635,6 @@ impl<'g> Shapes<'g> {
         &self,
         target: u32,
         edge: usize,
-        location_index: &[u32],
     ) -> Option<((String, u32, u32), u32)> {
         let g = self.graph;
         let s = &g.snapshot;
@@ -659,7 +643,7 @@ impl<'g> Shapes<'g> {
             .map(|slot| g.retainer_node[slot])
             .filter(|&c| self.is_closure(c))
             .filter_map(|c| {
-                let i = location_index[c as usize];
+                let i = self.location_index[c as usize];
                 (i != NO_LOCATION).then(|| {
                     let l = s.locations[i as usize];
                     let name = self.scripts.get(l.script_id).unwrap_or("").to_string();
@@ -670,13 +654,45 @@ impl<'g> Shapes<'g> {
     }
 
     /// `file:line:column` (1-based) of node `n`, if it has a location.
-    pub fn location_of(&self, n: u32, location_index: &[u32]) -> Option<String> {
-        let i = location_index[n as usize];
+    pub fn location_of(&self, n: u32) -> Option<String> {
+        let i = self.location_index[n as usize];
         (i != NO_LOCATION).then(|| {
             let l = self.graph.snapshot.locations[i as usize];
             self.scripts.format(l.script_id, l.line, l.column)
         })
     }
+
+    /// A closure's or timer callback's stable key: its location, or its name when it has none.
+    pub fn function_key(&self, f: u32) -> String {
+        self.location_of(f)
+            .unwrap_or_else(|| format!("{} (no location)", self.graph.snapshot.node_name_str(f)))
+    }
+}
+
+/// Per node: the index of its location in `snapshot.locations` (last one wins), or
+/// [`NO_LOCATION`].
+fn location_index(s: &Snapshot) -> Vec<u32> {
+    let mut index = vec![NO_LOCATION; s.node_count()];
+    for (i, loc) in s.locations.iter().enumerate() {
+        index[loc.node as usize] = i as u32;
+    }
+    index
+}
+
+/// Per node: a dense id of its (script, line, column), or [`NO_LOCATION`].
+fn location_keys(s: &Snapshot, location_index: &[u32]) -> Vec<u32> {
+    let mut keys = rustc_hash::FxHashMap::default();
+    location_index
+        .iter()
+        .map(|&i| {
+            if i == NO_LOCATION {
+                return NO_LOCATION;
+            }
+            let l = s.locations[i as usize];
+            let next = keys.len() as u32;
+            *keys.entry((l.script_id, l.line, l.column)).or_insert(next)
+        })
+        .collect()
 }
 
 /// The object-holding slots of a hash table, in slot order.

@@ -17,7 +17,11 @@ mod weakmap;
 
 use rayon::prelude::*;
 
-use crate::snapshot::Snapshot;
+use std::path::Path;
+
+use crate::error::Result;
+use crate::observe::{Observer, Stage};
+use crate::snapshot::{ReadAhead, Snapshot};
 use bits::BitSet;
 pub use classes::{ClassId, Classes};
 use weakmap::WeakMapEdgeNames;
@@ -28,8 +32,11 @@ pub const NO_DISTANCE: i32 = -5;
 /// through system roots sort after everything reachable from user roots.
 pub const BASE_SYSTEM_DISTANCE: i32 = 100_000_000;
 
-/// One snapshot plus the derived graph columns.
-pub struct HeapGraph {
+/// One snapshot with the columns derived without dominators: retainers, DevTools' essential
+/// edges, shallow sizes after the pre-pass, DOM state and class names. The first stage of
+/// [`HeapGraph`]; what reads no dominator column takes this type, so it can run while the
+/// dominators are computed ([`HeapGraph::build_alongside`]).
+pub struct RetainerGraph {
     pub snapshot: Snapshot,
     /// The root node's ordinal (always 0 in V8 snapshots).
     pub root: u32,
@@ -43,28 +50,48 @@ pub struct HeapGraph {
     pub essential: BitSet,
     /// Per node: shallow size after DevTools' pre-pass (owned arrays/hidden moved to owners).
     pub self_size: Vec<u64>,
-    /// Per node: immediate dominator (the root's is itself).
-    pub idom: Vec<u32>,
-    /// Every node once, each after its immediate dominator (the dominators' DFS order, root
-    /// first): bottom-up passes walk it backwards, top-down passes forwards, with no tree.
-    pub dominator_order: Vec<u32>,
-    /// Per position in `dominator_order`: the position of that node's immediate dominator
-    /// (always a smaller one; the root's is 0). Top-down and bottom-up passes over the
-    /// dominator tree read it in sequence instead of looking `idom` up node by node.
-    pub dominator_order_idom: Vec<u32>,
-    /// Per node: retained size.
-    pub retained_size: Vec<u64>,
-    /// Per node: BFS distance from the roots, or [`NO_DISTANCE`]; empty when built with
-    /// [`Columns::NoDistances`].
-    pub distance: Vec<i32>,
     /// Per node: whether DevTools renames it `Detached …` (a detached DOM node).
     pub detached: BitSet,
     /// Class of every node and the class table.
     pub classes: Classes,
     /// Whether the root has user-root children (Chrome pages; not Node.js).
     pub has_user_roots: bool,
+}
+
+/// The dominator tree of a [`RetainerGraph`] and the retained sizes it gives.
+pub struct DominatorTree {
+    /// Per node: immediate dominator (the root's is itself).
+    pub idom: Vec<u32>,
+    /// Every node once, each after its immediate dominator (the dominators' DFS order, root
+    /// first): bottom-up passes walk it backwards, top-down passes forwards, with no tree.
+    pub order: Vec<u32>,
+    /// Per position in `order`: the position of that node's immediate dominator (always a
+    /// smaller one; the root's is 0). Top-down and bottom-up passes over the dominator tree
+    /// read it in sequence instead of looking `idom` up node by node.
+    pub order_idom: Vec<u32>,
+    /// Per node: retained size.
+    pub retained_size: Vec<u64>,
     /// How many nodes the root could not reach through essential edges.
     pub unreachable_count: usize,
+}
+
+/// A snapshot fully analysed: its [`RetainerGraph`] (which it dereferences to, so the
+/// retainer columns read the same at both stages), its [`DominatorTree`] and, when built
+/// with them, its distances.
+pub struct HeapGraph {
+    retainers: RetainerGraph,
+    pub dominators: DominatorTree,
+    /// Per node: BFS distance from the roots, or [`NO_DISTANCE`]; `None` when built with
+    /// [`Columns::NoDistances`].
+    pub distance: Option<Vec<i32>>,
+}
+
+impl std::ops::Deref for HeapGraph {
+    type Target = RetainerGraph;
+
+    fn deref(&self) -> &RetainerGraph {
+        &self.retainers
+    }
 }
 
 /// Phases reported to a progress observer. Each phase runs two chains of steps side by side
@@ -79,12 +106,43 @@ pub const PHASES: &[&str] = &["flags+dfs+retainers+classes", "dominators+distanc
 pub enum Columns {
     /// Every column.
     All,
-    /// No distances (`distance` stays empty): for analyses that never read them, such as
+    /// No distances (`distance` is `None`): for analyses that never read them, such as
     /// snapshot diffs.
     NoDistances,
 }
 
 impl HeapGraph {
+    /// Reads and analyses the snapshot at `path` (every column), telling `observer` its
+    /// stages.
+    pub fn open(path: &Path, observer: &dyn Observer) -> Result<HeapGraph> {
+        Ok(Self::open_alongside(path, None, Columns::All, observer, || (), |_| ())?.0)
+    }
+
+    /// [`open`](Self::open) with `columns`, running `first` and `alongside` as
+    /// [`build_alongside`](Self::build_alongside) does. `ahead` is the snapshot at `path` if
+    /// it is already being read.
+    pub(crate) fn open_alongside<Q: Send, R: Send>(
+        path: &Path,
+        ahead: Option<ReadAhead>,
+        columns: Columns,
+        observer: &dyn Observer,
+        first: impl FnOnce() -> Q + Send,
+        alongside: impl FnOnce(&RetainerGraph) -> R + Send,
+    ) -> Result<(HeapGraph, Q, R)> {
+        observer.stage(Stage::Reading(path));
+        let snapshot = match ahead {
+            Some(reading) => reading.finish()?,
+            None => Snapshot::open(path)?,
+        };
+        Ok(Self::build_alongside(
+            snapshot,
+            columns,
+            &|phase| observer.stage(Stage::Building(path, phase)),
+            first,
+            alongside,
+        ))
+    }
+
     /// Builds every derived column. `progress` is told each phase as it starts.
     pub fn build(snapshot: Snapshot, progress: &dyn Fn(&str)) -> HeapGraph {
         Self::build_alongside(snapshot, Columns::All, progress, || (), |_| ()).0
@@ -94,19 +152,16 @@ impl HeapGraph {
     /// beside the first phase's shorter chain (the retainer lists and class names take less
     /// time than the essential edges and the dominators' DFS; `first` sees nothing of this
     /// graph, it is for work left over from elsewhere, such as a previous snapshot's), and
-    /// `alongside` while the dominators are computed (their second half is one sequential
-    /// loop). `first` runs on a rayon worker thread after the shorter chain's own steps.
-    ///
-    /// `alongside` sees the graph before its dominator columns exist: `idom`,
-    /// `dominator_order`, `dominator_order_idom`, `retained_size` and `distance` are empty
-    /// and `unreachable_count` is 0; everything else is final. It runs on a thread of its own
-    /// (see `run_on_own_thread`).
-    pub fn build_alongside<Q: Send, R: Send>(
+    /// `alongside`, given the [`RetainerGraph`], while the dominators are computed (their
+    /// second half is one sequential loop). `first` runs on a rayon worker thread after the
+    /// shorter chain's own steps; `alongside` on a thread of its own (see
+    /// `run_on_own_thread`).
+    pub(crate) fn build_alongside<Q: Send, R: Send>(
         snapshot: Snapshot,
         columns: Columns,
         progress: &dyn Fn(&str),
         first: impl FnOnce() -> Q + Send,
-        alongside: impl FnOnce(&HeapGraph) -> R + Send,
+        alongside: impl FnOnce(&RetainerGraph) -> R + Send,
     ) -> (HeapGraph, Q, R) {
         let root = 0u32;
         let s = &snapshot;
@@ -147,8 +202,7 @@ impl HeapGraph {
             },
         );
         let (first_retainer, retainer_edge, retainer_node) = retainers;
-        // Everything but the dominator columns, which are filled in below.
-        let mut graph = HeapGraph {
+        let graph = RetainerGraph {
             snapshot,
             root,
             first_retainer,
@@ -156,15 +210,9 @@ impl HeapGraph {
             retainer_node,
             essential,
             self_size,
-            idom: Vec::new(),
-            dominator_order: Vec::new(),
-            dominator_order_idom: Vec::new(),
-            retained_size: Vec::new(),
-            distance: Vec::new(),
             detached,
             classes,
             has_user_roots,
-            unreachable_count: 0,
         };
         progress(PHASES[1]);
         let g = &graph;
@@ -187,22 +235,50 @@ impl HeapGraph {
             },
             || {
                 let distance = match columns {
-                    Columns::All => distances(&g.snapshot, root, &weakmaps),
-                    Columns::NoDistances => Vec::new(),
+                    Columns::All => Some(distances(&g.snapshot, root, &weakmaps)),
+                    Columns::NoDistances => None,
                 };
                 (distance, run_on_own_thread(|| alongside(g)))
             },
         );
-        // The dominators' first DFS is the one from the root over essential edges.
-        graph.unreachable_count = graph.node_count() - doms.reachable;
-        graph.idom = doms.idom;
-        graph.dominator_order = doms.preorder;
-        graph.dominator_order_idom = doms.idom_number;
-        graph.retained_size = retained_size;
-        graph.distance = distance;
+        let dominators = DominatorTree {
+            // The dominators' first DFS is the one from the root over essential edges.
+            unreachable_count: graph.node_count() - doms.reachable,
+            idom: doms.idom,
+            order: doms.preorder,
+            order_idom: doms.idom_number,
+            retained_size,
+        };
+        let graph = HeapGraph {
+            retainers: graph,
+            dominators,
+            distance,
+        };
         (graph, first_result, beside)
     }
 
+    /// The retainer graph, taken apart from the dominator tree and distances.
+    pub fn into_parts(self) -> (RetainerGraph, DominatorTree, Option<Vec<i32>>) {
+        (self.retainers, self.dominators, self.distance)
+    }
+
+    /// Node `n`'s retained size.
+    pub fn retained_size(&self, n: u32) -> u64 {
+        self.dominators.retained_size[n as usize]
+    }
+
+    /// Node `n`'s immediate dominator (the root's is itself).
+    pub fn idom(&self, n: u32) -> u32 {
+        self.dominators.idom[n as usize]
+    }
+
+    /// DevTools' total size: the root's retained size (plus `extra_native_bytes`, if any).
+    pub fn total_size(&self) -> u64 {
+        self.retained_size(self.root) + self.snapshot.extra_native_bytes
+    }
+}
+
+impl RetainerGraph {
     /// Number of nodes.
     pub fn node_count(&self) -> usize {
         self.snapshot.node_count()
@@ -211,11 +287,6 @@ impl HeapGraph {
     /// Node `n`'s retainer slots (index `retainer_edge` and `retainer_node` with them).
     pub fn retainers_of(&self, n: u32) -> std::ops::Range<usize> {
         self.first_retainer[n as usize] as usize..self.first_retainer[n as usize + 1] as usize
-    }
-
-    /// DevTools' total size: the root's retained size (plus `extra_native_bytes`, if any).
-    pub fn total_size(&self) -> u64 {
-        self.retained_size[self.root as usize] + self.snapshot.extra_native_bytes
     }
 
     /// The class name of node `n`.

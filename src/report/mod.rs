@@ -66,7 +66,10 @@ pub fn grouped(n: u64) -> String {
 
 /// DevTools shows distances of unreachable objects, and of objects only reachable through
 /// system roots, as a dash.
-pub fn distance_cell(distance: i32) -> String {
+pub fn distance_cell(distance: Option<i32>) -> String {
+    let Some(distance) = distance else {
+        return "n/a".to_string();
+    };
     if !(0..crate::graph::BASE_SYSTEM_DISTANCE).contains(&distance) {
         "−".to_string()
     } else {
@@ -112,8 +115,9 @@ mod tests {
         assert_eq!(human_bytes(700_000_000), "700 MB");
         assert_eq!(grouped(0), "0");
         assert_eq!(grouped(1234567), "1,234,567");
-        assert_eq!(distance_cell(-5), "−");
-        assert_eq!(distance_cell(100_000_003), "−");
-        assert_eq!(distance_cell(3), "3");
+        assert_eq!(distance_cell(Some(-5)), "−");
+        assert_eq!(distance_cell(Some(100_000_003)), "−");
+        assert_eq!(distance_cell(Some(3)), "3");
+        assert_eq!(distance_cell(None), "n/a");
     }
 }

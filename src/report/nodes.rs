@@ -20,7 +20,8 @@ pub struct NodeRow<'a> {
     pub name: String,
     pub self_size: u64,
     pub retained_size: u64,
-    pub distance: i32,
+    /// `None` when the graph was built without distances (an empty CSV cell).
+    pub distance: Option<i32>,
     pub dominator_id: u32,
 }
 

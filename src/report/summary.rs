@@ -46,8 +46,9 @@ pub struct ClassRow {
     pub location: Option<String>,
     pub count: u64,
     /// Shortest distance of a member from the roots (DevTools' value: -5 when unreachable,
-    /// 100000000 and up when reachable only through system roots).
-    pub distance: i32,
+    /// 100000000 and up when reachable only through system roots; absent when the graph was
+    /// built without distances).
+    pub distance: Option<i32>,
     pub self_size: u64,
     pub retained_size: u64,
     pub self_percent: f64,
@@ -80,7 +81,7 @@ pub struct DominatorRow {
     pub self_size: u64,
     pub retained_size: u64,
     pub retained_percent: f64,
-    pub distance: i32,
+    pub distance: Option<i32>,
 }
 
 /// Renders the report in `format` (`jsonl` is not offered for summaries).
@@ -200,7 +201,7 @@ fn render_csv(r: &SummaryReport, out: &mut dyn Write) -> io::Result<()> {
             row.class.clone(),
             row.location.clone().unwrap_or_default(),
             row.count.to_string(),
-            row.distance.to_string(),
+            row.distance.map_or(String::new(), |d| d.to_string()),
             row.self_size.to_string(),
             row.retained_size.to_string(),
             row.self_percent.to_string(),

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde::de::IgnoredAny;
 
 pub use header::{EdgeTypes, Layout, NodeTypes};
-pub use read_ahead::ReadAhead;
+pub(crate) use read_ahead::ReadAhead;
 pub use source::Source;
 pub use strings::{decode_json_string, Strings};
 

@@ -818,7 +818,10 @@ fn top_classes(r: &HtmlReport) -> Section {
             t.rows.push(vec![
                 Cell::Class(c.class.clone(), c.location.clone()),
                 num(c.count),
-                Cell::Num(f64::from(c.distance), distance_cell(c.distance)),
+                Cell::Num(
+                    c.distance.map_or(f64::NAN, f64::from),
+                    distance_cell(c.distance),
+                ),
                 bytes(c.self_size),
                 percent(c.self_percent),
                 bytes(c.retained_size),
@@ -871,7 +874,10 @@ fn top_dominators(r: &HtmlReport) -> Section {
                 bytes(d.self_size),
                 bytes(d.retained_size),
                 percent(d.retained_percent),
-                Cell::Num(f64::from(d.distance), distance_cell(d.distance)),
+                Cell::Num(
+                    d.distance.map_or(f64::NAN, f64::from),
+                    distance_cell(d.distance),
+                ),
             ]);
         }
         t.render(h);

@@ -1,0 +1,141 @@
+//! Classes whose objects accumulate and that no other suspect explains.
+
+use rustc_hash::FxHashMap;
+
+use super::{Finding, Growth, Last};
+use crate::diff::digest::{class_key, ClassDigest, Digest};
+use crate::graph::bits::BitSet;
+use crate::report::diff::{Suspect, SuspectKind, Thresholds};
+
+/// Classes whose object count grows steadily, largest retained growth first, each reported
+/// only when at least half of its new objects (allocated after the first snapshot) lie outside
+/// the dominator subtrees already explained (`explained_roots`, then each accepted class's
+/// own objects: a record's arrays are explained by the record).
+pub(super) fn detect(
+    digests: &[&Digest],
+    last: &Last<'_>,
+    th: &Thresholds,
+    explained_roots: &[u32],
+) -> Vec<Suspect> {
+    let graph = last.graph;
+    let s = &graph.snapshot;
+    let Some(first_digest) = digests.first() else {
+        return Vec::new();
+    };
+    let candidates = growing_classes(digests, th);
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    // The last graph's class ids by key, and the new objects of each class, made once.
+    let class_ids: FxHashMap<String, usize> = (0..graph.classes.len())
+        .map(|c| {
+            let location = graph.classes.locations[c]
+                .map(|l| last.shapes.scripts.format(l.script_id, l.line, l.column));
+            (class_key(&graph.classes.names[c], location.as_deref()), c)
+        })
+        .rev()
+        .collect();
+    let class_nodes = new_objects_by_class(last, first_digest.max_node_id);
+    let mut explained = BitSet::new(graph.node_count());
+    last.mark_subtrees(explained_roots, &mut explained);
+    let mut suspects = Vec::new();
+    for (cd, growth) in candidates {
+        let Some(&class_id) = class_ids.get(&cd.key) else {
+            continue;
+        };
+        let members = &class_nodes[class_id];
+        if members.is_empty() {
+            continue;
+        }
+        let unexplained: Vec<u32> = members
+            .iter()
+            .copied()
+            .filter(|&n| !explained.get(n as usize))
+            .collect();
+        if unexplained.len() * 2 < members.len() {
+            continue;
+        }
+        last.mark_subtrees(&unexplained, &mut explained);
+        let holder = last.holder_of(&unexplained);
+        let held = last.held(
+            holder,
+            format!(
+                "{} @{}",
+                graph.class_name(holder),
+                s.node_id[holder as usize]
+            ),
+        );
+        let finding = Finding {
+            kind: SuspectKind::Class,
+            class: cd.name.clone(),
+            title: format!("{} objects accumulate: {}", cd.name, growth.trail()),
+            hint: format!(
+                "{} objects are created and never released; find what keeps them (the owner above, or `heapscan retainers LAST.heapsnapshot --class '{}'`) and drop the reference when done",
+                cd.name, cd.name
+            ),
+            location: cd.location.clone(),
+        };
+        suspects.push(growth.suspect(finding, held));
+    }
+    suspects
+}
+
+/// The classes of the last digest (but internal ones, `Function` and embedder objects) whose
+/// count and retained size grow, largest retained growth first (objects inside a bigger
+/// accumulating class are then explained by it once it is accepted).
+fn growing_classes<'d>(digests: &[&'d Digest], th: &Thresholds) -> Vec<(&'d ClassDigest, Growth)> {
+    let Some(final_digest) = digests.last() else {
+        return Vec::new();
+    };
+    let index: Vec<FxHashMap<&str, (u64, u64)>> = digests
+        .iter()
+        .map(|d| {
+            d.classes
+                .iter()
+                .zip(&d.class_totals)
+                .map(|(c, t)| (c.key.as_str(), (t.count, t.retained_size)))
+                .collect()
+        })
+        .collect();
+    let mut candidates = Vec::new();
+    for (cd, totals) in final_digest.classes.iter().zip(&final_digest.class_totals) {
+        let name = cd.name.as_str();
+        if totals.count == 0
+            || name.starts_with('(')
+            || name.starts_with("system / ")
+            || name.starts_with("Node / ")
+            || name == "Function"
+        {
+            continue;
+        }
+        let measured: (Vec<u64>, Vec<u64>) = index
+            .iter()
+            .map(|m| m.get(cd.key.as_str()).copied().unwrap_or((0, 0)))
+            .unzip();
+        if let Some(growth) = Growth::check(measured, th.class_count_growth, th) {
+            candidates.push((cd, growth));
+        }
+    }
+    candidates.sort_by(|a, b| {
+        super::retained_growth(&b.1.retained)
+            .cmp(&super::retained_growth(&a.1.retained))
+            .then_with(|| a.0.key.cmp(&b.0.key))
+    });
+    candidates
+}
+
+/// Per class of the last graph: its objects (`object` nodes with a shallow size) allocated
+/// after the first snapshot, whose highest id was `first_max_id`.
+fn new_objects_by_class(last: &Last<'_>, first_max_id: u32) -> Vec<Vec<u32>> {
+    let graph = last.graph;
+    let s = &graph.snapshot;
+    let mut class_nodes: Vec<Vec<u32>> = vec![Vec::new(); graph.classes.len()];
+    let object = s.layout.node_types.object;
+    for n in 0..s.node_count() as u32 {
+        let i = n as usize;
+        if s.node_type[i] == object && graph.self_size[i] > 0 && s.node_id[i] > first_max_id {
+            class_nodes[graph.classes.class_of[i] as usize].push(n);
+        }
+    }
+    class_nodes
+}

@@ -1,0 +1,91 @@
+//! Chains of closures of one function, each capturing the previous one in its context.
+
+use rustc_hash::FxHashMap;
+
+use super::{series, Detected, Finding, Growth, Last};
+use crate::diff::digest::DigestBody;
+use crate::diff::shapes::NO_LOCATION;
+use crate::report::diff::{SuspectKind, Thresholds};
+use crate::report::grouped;
+
+/// Every function of the last snapshot (keyed by its location) whose longest closure chain
+/// gets longer; each explains the chain's head.
+pub(super) fn detect(
+    digests: &[&DigestBody],
+    last: &Last<'_>,
+    th: &Thresholds,
+    found: &mut Detected,
+) {
+    let graph = last.graph;
+    let s = &graph.snapshot;
+    let Some(final_digest) = digests.last() else {
+        return;
+    };
+    let mut heads: Option<FxHashMap<String, u32>> = None;
+    for c in &final_digest.closures {
+        let measured = series(
+            digests,
+            |d| {
+                d.closures
+                    .binary_search_by(|x| x.key.as_str().cmp(&c.key))
+                    .ok()
+                    .map(|i| &d.closures[i])
+            },
+            |x| (x.longest_chain, x.chain_retained_size),
+        );
+        let Some(growth) = Growth::check(measured, th.closure_chain_growth, th) else {
+            continue;
+        };
+        // The head of the chain dominates it, so it is the closure of this function that
+        // retains the most. One pass over the nodes finds that closure for every function,
+        // the first time a chain grows.
+        let heads = heads.get_or_insert_with(|| {
+            let closure_type = s.layout.node_types.closure;
+            let mut best: FxHashMap<String, u32> = FxHashMap::default();
+            for n in 0..s.node_count() as u32 {
+                if s.node_type[n as usize] != closure_type
+                    || last.shapes.location_key(n) == NO_LOCATION
+                {
+                    continue;
+                }
+                let rank = |x: u32| (graph.retained_size(x), std::cmp::Reverse(x));
+                best.entry(last.shapes.function_key(n))
+                    .and_modify(|b| {
+                        if rank(n) > rank(*b) {
+                            *b = n;
+                        }
+                    })
+                    .or_insert(n);
+            }
+            best
+        });
+        let Some(&head) = heads.get(&c.key) else {
+            continue;
+        };
+        found.explained_roots.push(head);
+        let fname = last.function_name(head);
+        let link = last
+            .shapes
+            .previous_in_chain(head)
+            .and_then(|prev| last.shapes.captured_as(head, prev))
+            .unwrap_or_else(|| "a variable".to_string());
+        let held = last.held(
+            head,
+            format!(
+                "the newest of a chain of {} `{fname}` closures",
+                grouped(c.longest_chain)
+            ),
+        );
+        let finding = Finding {
+            kind: SuspectKind::Closure,
+            class: format!("Function {fname}"),
+            title: format!(
+                "each new `{fname}` closure keeps the previous one alive through `{link}`: chain length {}",
+                growth.trail()
+            ),
+            hint: format!("do not capture the previous closure: clear `{link}` once it has been used, or keep only the data you need instead of the closure"),
+            location: last.shapes.location_of(head),
+        };
+        found.suspects.push(growth.suspect(finding, held));
+    }
+}

@@ -1,0 +1,81 @@
+//! Timers (`setInterval`, `setTimeout`, `setImmediate`) that stay alive, grouped by callback.
+
+use rustc_hash::FxHashMap;
+
+use super::{series, Detected, Finding, Growth, Last};
+use crate::diff::digest::DigestBody;
+use crate::diff::shapes::Timer;
+use crate::report::diff::{SuspectKind, Thresholds};
+use crate::report::grouped;
+
+/// Every callback of the last snapshot's live timers (keyed by its location) whose number of
+/// live timers grows; each explains its timers.
+pub(super) fn detect(
+    digests: &[&DigestBody],
+    last: &Last<'_>,
+    th: &Thresholds,
+    found: &mut Detected,
+) {
+    let graph = last.graph;
+    let s = &graph.snapshot;
+    let Some(final_digest) = digests.last() else {
+        return;
+    };
+    // The last snapshot's timers by callback key, in the order found.
+    let mut by_key: FxHashMap<String, Vec<&Timer>> = FxHashMap::default();
+    for t in &last.timers {
+        by_key
+            .entry(last.shapes.function_key(t.callback))
+            .or_default()
+            .push(t);
+    }
+    for t in &final_digest.timers {
+        let measured = series(
+            digests,
+            |d| {
+                d.timers
+                    .binary_search_by(|x| x.key.as_str().cmp(&t.key))
+                    .ok()
+                    .map(|i| &d.timers[i])
+            },
+            |x| (x.count, x.retained_size),
+        );
+        let Some(growth) = Growth::check(measured, th.timer_growth, th) else {
+            continue;
+        };
+        let Some(group) = by_key.get(&t.key).filter(|g| !g.is_empty()) else {
+            continue;
+        };
+        let first = group[0];
+        let nodes: Vec<u32> = group.iter().map(|x| x.timer).collect();
+        found.explained_roots.extend_from_slice(&nodes);
+        let holder = last.holder_of(&nodes);
+        let fname = last.function_name(first.callback);
+        let timer_class = graph.class_name(first.timer).to_string();
+        let held = last.held(
+            holder,
+            format!(
+                "{} @{} holding {} live {timer_class} objects that call {fname}",
+                graph.class_name(holder),
+                s.node_id[holder as usize],
+                grouped(t.count)
+            ),
+        );
+        let (setter, clearer) = if first.immediate {
+            ("setImmediate", "clearImmediate")
+        } else {
+            ("setInterval/setTimeout", "clearInterval/clearTimeout")
+        };
+        let finding = Finding {
+            kind: SuspectKind::Timer,
+            class: timer_class,
+            title: format!(
+                "timers calling {fname} are never cleared: {} live",
+                growth.trail()
+            ),
+            hint: format!("keep the handle {setter} returns and call {clearer} when the work is done (or stop starting a timer per call)"),
+            location: last.shapes.location_of(first.callback),
+        };
+        found.suspects.push(growth.suspect(finding, held));
+    }
+}
