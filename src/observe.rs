@@ -1,5 +1,5 @@
 //! What long library work tells the program running it: the stage it is in (for a progress
-//! display and phase timings) and warnings a person should read. The library never prints;
+//! display and phase timings), warnings and progress lines a person should read. The library never prints;
 //! the binary passes an [`Observer`] that does, and tests pass [`Quiet`].
 
 use std::path::Path;
@@ -21,6 +21,8 @@ pub trait Observer: Sync {
     fn stage(&self, _stage: Stage<'_>) {}
     /// Something the user should know that does not stop the work.
     fn warning(&self, _message: &str) {}
+    /// A line of progress a person watching wants to read as it happens (a snapshot written).
+    fn note(&self, _message: &str) {}
 }
 
 /// An observer that ignores everything.

@@ -90,6 +90,24 @@ impl Observer for Shown {
         self.progress
             .suspend(|| eprintln!("heapscan: warning: {message}"));
     }
+
+    fn note(&self, message: &str) {
+        self.progress.suspend(|| eprintln!("heapscan: {message}"));
+    }
+}
+
+/// An [`Observer`] for commands that print as they go (no spinner): warnings and progress
+/// lines on stderr.
+pub struct Lines;
+
+impl Observer for Lines {
+    fn warning(&self, message: &str) {
+        eprintln!("heapscan: warning: {message}");
+    }
+
+    fn note(&self, message: &str) {
+        eprintln!("heapscan: {message}");
+    }
 }
 
 /// Reads and analyses one snapshot with progress shown.

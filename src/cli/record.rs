@@ -81,7 +81,7 @@ pub fn run(args: RecordArgs) -> Outcome {
         kill_timeout: args.kill_timeout,
         snapshot_timeout: args.snapshot_timeout,
     };
-    let outcome = record::record(cfg)?;
+    let outcome = record::record(cfg, std::sync::Arc::new(super::progress::Lines))?;
     let dir = outcome.session.display();
     eprintln!(
         "heapscan: session {dir}: {} snapshot(s), gc.log, memory.csv, events.jsonl; {} restart(s), app exit code {}",

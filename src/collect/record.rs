@@ -35,6 +35,7 @@ use super::procfs::{self, SIGUSR2};
 use super::snap::{take_via_signal, write_provenance, ENV_RECORD_PID, ENV_SESSION_DIR};
 use super::split::{Piece, Splitter};
 use super::{safety, CollectError};
+use crate::observe::Observer;
 
 /// When to start the app again after it exits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -114,10 +115,12 @@ pub struct Session {
     gc_log: Mutex<File>,
     /// (file name, size) of finished snapshots, in order.
     snapshots: Mutex<Vec<(String, u64)>>,
+    /// Where warnings and progress lines go (the library never prints).
+    observer: Arc<dyn Observer + Send>,
 }
 
 impl Session {
-    fn create(dir: &Path) -> Result<Session, CollectError> {
+    fn create(dir: &Path, observer: Arc<dyn Observer + Send>) -> Result<Session, CollectError> {
         // Never mix two sessions: numbering would restart and overwrite snapshot-001.
         if fs::read_dir(dir).is_ok_and(|mut rd| rd.next().is_some()) {
             return Err(CollectError::Other(format!(
@@ -140,6 +143,7 @@ impl Session {
             events: Mutex::new(open("events.jsonl")?),
             gc_log: Mutex::new(open("gc.log")?),
             snapshots: Mutex::new(Vec::new()),
+            observer,
         })
     }
 
@@ -161,7 +165,7 @@ impl Session {
     }
 
     fn warn(&self, message: String) {
-        eprintln!("heapscan: warning: {message}");
+        self.observer.warning(&message);
         self.event("warning", json!({ "message": message }));
     }
 }
@@ -401,15 +405,19 @@ fn node_version(pid: u32) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Runs the session to the end; see the module docs.
-pub fn record(cfg: RecordConfig) -> Result<RecordOutcome, CollectError> {
+/// Runs the session to the end; see the module docs. Warnings and a line per snapshot go to
+/// `observer`.
+pub fn record(
+    cfg: RecordConfig,
+    observer: Arc<dyn Observer + Send>,
+) -> Result<RecordOutcome, CollectError> {
     if cfg.command.is_empty() {
         return Err(CollectError::Other(
             "no command given: heapscan record [OPTIONS] -- node app.js".into(),
         ));
     }
     let existed = cfg.out_dir.exists();
-    let session = Arc::new(Session::create(&cfg.out_dir)?);
+    let session = Arc::new(Session::create(&cfg.out_dir, observer)?);
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut signals = signal_hook::iterator::Signals::new(
         SIGNALS_FORWARDED.iter().copied().chain([libc::SIGUSR2]),
@@ -930,7 +938,9 @@ impl Supervisor {
             .and_then(|bytes| fs::write(&tmp, bytes))
             .and_then(|()| fs::rename(&tmp, &path));
         if let Err(e) = written {
-            eprintln!("heapscan: warning: cannot write {}: {e}", path.display());
+            self.session
+                .observer
+                .warning(&format!("cannot write {}: {e}", path.display()));
         }
     }
 
@@ -987,13 +997,13 @@ fn take_session_snapshot(
             list.push((name.clone(), size));
             drop(list);
             write_provenance(pid, before, &dest);
-            eprintln!(
-                "heapscan: {} ({}): {} in {:.1} s",
+            session.observer.note(&format!(
+                "{} ({}): {} in {:.1} s",
                 dest.display(),
                 trigger.name(),
                 crate::report::human_bytes(size),
                 started.elapsed().as_secs_f64()
-            );
+            ));
             session.event(
                 "snapshot-finished",
                 json!({ "trigger": trigger.name(), "file": name, "size": size, "duration_ms": started.elapsed().as_millis() as u64 }),
@@ -1001,7 +1011,7 @@ fn take_session_snapshot(
         }
         Err(e) => {
             let _ = fs::remove_file(&pending);
-            eprintln!("heapscan: warning: snapshot failed: {e}");
+            session.observer.warning(&format!("snapshot failed: {e}"));
             session.event(
                 "snapshot-failed",
                 json!({ "trigger": trigger.name(), "why": e.to_string(), "duration_ms": started.elapsed().as_millis() as u64 }),
