@@ -1,25 +1,12 @@
-//! Parsing sizes and durations given on the command line (`512MB`, `1.5GiB`, `30s`, `2m`), and
-//! the UTC calendar time of a Unix timestamp (for session folder names and report stamps).
+//! Parsing sizes and durations given on the command line (`512MB`, `1.5GiB`, `30s`, `2m`, and
+//! `0.5s` or a bare number of seconds, which `humantime` does not take), and UTC timestamps
+//! (for session folder names and report stamps).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-/// A UTC calendar time: `(year, month, day, hour, minute, second)`.
-pub type UtcTime = (i64, i64, i64, i64, i64, i64);
-
-/// The UTC calendar time of `secs` seconds since the Unix epoch (proleptic Gregorian calendar;
-/// Howard Hinnant's `civil_from_days`).
-pub fn utc_from_unix(secs: i64) -> UtcTime {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, rem / 3600, rem % 3600 / 60, rem % 60)
+/// `t` in UTC as RFC 3339 with whole seconds: `2023-11-14T22:13:20Z`.
+pub fn utc_rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
 }
 
 /// Parses a byte size: a number with an optional unit (`B`, `kB`/`KB`, `MB`, `GB`, `TB` are

@@ -139,7 +139,12 @@ fn separate_snaps_of_an_app_started_without_flags_share_ids_on_node_16_to_24() {
             assert_eq!(load(port, 200), 200, "node {major} serving");
             let out = tmp.path().join(format!("s{i}.heapsnapshot"));
             let (code, json, err) = snap(&["--pid", &pid.to_string(), "-o", out.to_str().unwrap()]);
-            assert_eq!(code, Some(0), "node {major}: {err}");
+            assert_eq!(
+                code,
+                Some(0),
+                "node {major}, snap {i}: {err} (app alive: {})",
+                Path::new(&format!("/proc/{pid}")).exists()
+            );
             assert_eq!(json[0]["method"], "hook", "node {major}");
             assert_eq!(json[0]["path"], out.to_str().unwrap());
             if i == 1 {

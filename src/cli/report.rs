@@ -117,11 +117,12 @@ fn now_seconds() -> anyhow::Result<u64> {
         .unwrap_or(0))
 }
 
-/// `2024-05-01 12:34:56 UTC` for seconds since the Unix epoch (proleptic Gregorian calendar).
+/// `2024-05-01 12:34:56 UTC` for seconds since the Unix epoch.
 fn utc_timestamp(secs: u64) -> String {
-    let (year, month, day, hour, minute, second) =
-        heapscan::units::utc_from_unix(i64::try_from(secs).unwrap_or(i64::MAX));
-    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02} UTC")
+    let t = UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    heapscan::units::utc_rfc3339(t)
+        .replace('T', " ")
+        .replace('Z', " UTC")
 }
 
 #[cfg(test)]

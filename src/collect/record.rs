@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -215,15 +215,13 @@ pub fn default_session_dir() -> PathBuf {
 
 /// `SystemTime` as UTC text: `%d` → `YYYYMMDD`, `%t` → `HHMMSS`, `%i` → RFC 3339.
 fn utc_stamp(t: SystemTime, pattern: &str) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (y, m, d, h, mi, s) = crate::units::utc_from_unix(secs);
+    // `YYYY-MM-DDTHH:MM:SSZ`
+    let rfc3339 = crate::units::utc_rfc3339(t);
+    let (date, time) = rfc3339.split_once('T').unwrap_or((&rfc3339, ""));
     pattern
-        .replace("%d", &format!("{y:04}{m:02}{d:02}"))
-        .replace("%t", &format!("{h:02}{mi:02}{s:02}"))
-        .replace(
-            "%i",
-            &format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
-        )
+        .replace("%d", &date.replace('-', ""))
+        .replace("%t", &time.trim_end_matches('Z').replace(':', ""))
+        .replace("%i", &rfc3339)
 }
 
 /// Whether argv[0] is Node itself (so `--trace-gc` can go on its command line).
@@ -1026,7 +1024,7 @@ mod tests {
 
     #[test]
     fn stamps_and_node_detection() {
-        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(utc_stamp(t, "%i"), "2023-11-14T22:13:20Z");
         assert_eq!(utc_stamp(t, "%d-%t"), "20231114-221320");
         assert!(is_node_command("/usr/bin/node"));

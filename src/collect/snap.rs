@@ -569,7 +569,20 @@ fn via_hook(
     let in_hook_dir = |opts: &mut SnapOptions| {
         // Written inside the process's own /tmp first: that filesystem needs the room too.
         let status = procfs::status(pid)?;
-        safety::check_room(status.vm_rss, &hook::dir_from_outside(pid))?;
+        let dir = hook::dir_from_outside(pid);
+        if !dir.is_dir() {
+            // The hook removes its folder when the process exits.
+            return Err(CollectError::Other(format!(
+                "the snapshot hook's folder {} is gone: process {pid} is {}",
+                dir.display(),
+                if procfs::alive(pid) {
+                    "exiting"
+                } else {
+                    "gone"
+                }
+            )));
+        }
+        safety::check_room(status.vm_rss, &dir)?;
         hook::take(
             pid,
             &name,
