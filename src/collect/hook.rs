@@ -56,6 +56,7 @@ fn install_script(dir: &str) -> String {
   const key = Symbol.for('heapscan.snapshotHook');
   if (process[key]) return Promise.resolve('present');
   const fs = require('fs'), net = require('net'), path = require('path'), v8 = require('v8');
+  const inspector = require('inspector');
   const dir = {dir};
   try {{ fs.mkdirSync(dir, {{ mode: 0o700 }}); }} catch (e) {{ if (e.code !== 'EEXIST') throw e; }}
   const st = fs.lstatSync(dir);
@@ -72,6 +73,13 @@ fn install_script(dir: &str) -> String {
       line += chunk;
       const end = line.indexOf('\n');
       if (end < 0) {{ if (line.length > 512) conn.destroy(); return; }}
+      if (line.slice(0, end) === 'close-inspector') {{
+        // Closed from the app's own thread once no session is connected: closing it from a
+        // session blocks until that session hangs up.
+        conn.on('close', () => setImmediate(() => {{ try {{ inspector.close(); }} catch (e) {{}} }}));
+        conn.end('ok\n');
+        return;
+      }}
       const m = /^(snapshot|warm) ([A-Za-z0-9_-][A-Za-z0-9._-]{{0,120}})(?: (\/[^\0]*))?$/.exec(line.slice(0, end));
       if (!m) {{ conn.end('error bad request\n'); return; }}
       const warm = m[1] === 'warm', file = path.join(m[3] || dir, m[2]);
@@ -130,6 +138,29 @@ pub fn install(session: &mut Session, pid: u32, timeout: Duration) -> Result<(),
             "installing heapscan's snapshot hook in process {pid} gave an unexpected answer: {}",
             answer["result"]
         ))),
+    }
+}
+
+/// Asks the hook in `pid` to close the process's inspector (the one heapscan opened to install
+/// it), once no inspector session is connected.
+pub fn close_inspector(pid: u32) -> Result<(), CollectError> {
+    let fail = |why: String| CollectError::Other(format!("snapshot hook of process {pid}: {why}"));
+    let socket = socket_path(pid);
+    let stream = UnixStream::connect(&socket)
+        .map_err(|e| fail(format!("cannot connect to {}: {e}", socket.display())))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| fail(e.to_string()))?;
+    (&stream)
+        .write_all(b"close-inspector\n")
+        .map_err(|e| fail(format!("cannot send the request: {e}")))?;
+    let mut answer = String::new();
+    BufReader::new(&stream)
+        .read_line(&mut answer)
+        .map_err(|e| fail(format!("no answer: {e}")))?;
+    match answer.trim_end() {
+        "ok" => Ok(()),
+        other => Err(fail(format!("could not close the inspector: {other}"))),
     }
 }
 

@@ -481,11 +481,9 @@ fn via_inspector(
         session.close();
         return result;
     }
-    if inspector.opened {
-        session.close_inspector()?;
-    }
     session.close();
     if inspector.opened {
+        hook::close_inspector(pid)?;
         // inspector.close() returns once no session is connected: when the port is gone,
         // the session (and its forgetting of ids) is behind us.
         let deadline = Instant::now() + Duration::from_secs(10);
