@@ -2,35 +2,22 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{series, Detected, Finding, Growth, Last};
-use crate::diff::digest::DigestBody;
+use super::{find_sorted, series, Detected, Finding, Growth, Inputs};
 use crate::diff::shapes::NO_LOCATION;
-use crate::report::diff::{SuspectKind, Thresholds};
+use crate::report::diff::SuspectKind;
 use crate::report::grouped;
 
 /// Every function of the last snapshot (keyed by its location) whose longest closure chain
 /// gets longer; each explains the chain's head.
-pub(super) fn detect(
-    digests: &[&DigestBody],
-    last: &Last<'_>,
-    th: &Thresholds,
-    found: &mut Detected,
-) {
+pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
+    let (last, th) = (inputs.last, inputs.th);
     let graph = last.graph;
     let s = &graph.snapshot;
-    let Some(final_digest) = digests.last() else {
-        return;
-    };
     let mut heads: Option<FxHashMap<String, u32>> = None;
-    for c in &final_digest.closures {
+    for c in &inputs.newest.closures {
         let measured = series(
-            digests,
-            |d| {
-                d.closures
-                    .binary_search_by(|x| x.key.as_str().cmp(&c.key))
-                    .ok()
-                    .map(|i| &d.closures[i])
-            },
+            inputs.digests,
+            |d| find_sorted(&d.closures, c.key.as_str(), |x| x.key.as_str()),
             |x| (x.longest_chain, x.chain_retained_size),
         );
         let Some(growth) = Growth::check(measured, th.closure_chain_growth, th) else {

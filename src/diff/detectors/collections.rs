@@ -1,32 +1,19 @@
 //! Maps, Sets, arrays and dictionary objects whose entries keep growing.
 
-use super::{series, Detected, Finding, Growth, Last};
-use crate::diff::digest::DigestBody;
+use super::{find_sorted, series, Detected, Finding, Growth, Inputs};
 use crate::diff::shapes::CollectionKind;
-use crate::report::diff::{SuspectKind, Thresholds};
+use crate::report::diff::SuspectKind;
 use crate::report::grouped;
 
 /// Every tracked collection of the last snapshot (matched by id) whose entry count grows;
 /// each explains its own subtree.
-pub(super) fn detect(
-    digests: &[&DigestBody],
-    last: &Last<'_>,
-    th: &Thresholds,
-    found: &mut Detected,
-) {
+pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
+    let (last, th) = (inputs.last, inputs.th);
     let graph = last.graph;
-    let Some(final_digest) = digests.last() else {
-        return;
-    };
-    for c in &final_digest.collections {
+    for c in &inputs.newest.collections {
         let measured = series(
-            digests,
-            |d| {
-                d.collections
-                    .binary_search_by_key(&c.id, |x| x.id)
-                    .ok()
-                    .map(|i| &d.collections[i])
-            },
+            inputs.digests,
+            |d| find_sorted(&d.collections, c.id, |x| x.id),
             |x| (x.entries, x.retained_size),
         );
         let Some(growth) = Growth::check(measured, th.collection_entry_growth, th) else {

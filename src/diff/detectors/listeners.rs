@@ -1,31 +1,18 @@
 //! Listeners that pile up on one event of one emitter (EventEmitter `_events`, EventTarget).
 
-use super::{series, Detected, Finding, Growth, Last};
-use crate::diff::digest::DigestBody;
-use crate::report::diff::{SuspectKind, Thresholds};
+use super::{find_sorted, series, Detected, Finding, Growth, Inputs};
+use crate::report::diff::SuspectKind;
 
 /// Every listener list of the last snapshot (matched by emitter id and event) whose length
 /// grows; each explains its list's storage.
-pub(super) fn detect(
-    digests: &[&DigestBody],
-    last: &Last<'_>,
-    th: &Thresholds,
-    found: &mut Detected,
-) {
+pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
+    let (last, th) = (inputs.last, inputs.th);
     let graph = last.graph;
-    let Some(final_digest) = digests.last() else {
-        return;
-    };
-    for l in &final_digest.listeners {
+    for l in &inputs.newest.listeners {
         let key = (l.emitter_id, l.event.as_str());
         let measured = series(
-            digests,
-            |d| {
-                d.listeners
-                    .binary_search_by(|x| (x.emitter_id, x.event.as_str()).cmp(&key))
-                    .ok()
-                    .map(|i| &d.listeners[i])
-            },
+            inputs.digests,
+            |d| find_sorted(&d.listeners, key, |x| (x.emitter_id, x.event.as_str())),
             |x| (x.count, x.retained_size),
         );
         let Some(growth) = Growth::check(measured, th.listener_growth, th) else {

@@ -151,6 +151,28 @@ fn series<T>(
         .unzip()
 }
 
+/// The item of `items` (sorted by `key_of`) whose key is `key`.
+fn find_sorted<'a, T, K: Ord>(
+    items: &'a [T],
+    key: K,
+    key_of: impl Fn(&'a T) -> K,
+) -> Option<&'a T> {
+    items
+        .binary_search_by(|x| key_of(x).cmp(&key))
+        .ok()
+        .map(|i| &items[i])
+}
+
+/// What each of the listener, collection, timer and closure detectors reads: the judged
+/// snapshots' digests, the newest of them, the last snapshot's graph and the thresholds.
+#[derive(Clone, Copy)]
+struct Inputs<'a, 'g> {
+    digests: &'a [&'a DigestBody],
+    newest: &'a DigestBody,
+    last: &'a Last<'g>,
+    th: &'a Thresholds,
+}
+
 /// What the detectors found: their suspects, and the nodes whose dominator subtrees those
 /// suspects explain (the class detector leaves them out).
 #[derive(Default)]
@@ -170,12 +192,21 @@ pub(super) fn find_shaped(
     th: &Thresholds,
 ) -> Detected {
     let mut found = Detected::default();
+    let Some(&newest) = digests.last() else {
+        return found;
+    };
+    let inputs = Inputs {
+        digests,
+        newest,
+        last,
+        th,
+    };
     if same {
-        listeners::detect(digests, last, th, &mut found);
-        collections::detect(digests, last, th, &mut found);
+        listeners::detect(inputs, &mut found);
+        collections::detect(inputs, &mut found);
     }
-    timers::detect(digests, last, th, &mut found);
-    closures::detect(digests, last, th, &mut found);
+    timers::detect(inputs, &mut found);
+    closures::detect(inputs, &mut found);
     found
 }
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::{classes, closures, collections, find, find_shaped, listeners, steadiness, timers};
-use super::{Detected, Last, LastPrep};
+use super::{Detected, Inputs, Last, LastPrep};
 use crate::diff::digest::{Digest, DigestBody, Measurement};
 use crate::graph::HeapGraph;
 use crate::report::diff::{Suspect, SuspectKind, Thresholds};
@@ -184,13 +184,19 @@ impl Series {
 fn detect_with(
     series: &mut Series,
     th: &Thresholds,
-    detect: fn(&[&DigestBody], &Last<'_>, &Thresholds, &mut Detected),
+    detect: fn(Inputs<'_, '_>, &mut Detected),
 ) -> Detected {
     let digests: Vec<Digest> = series.digests().into_iter().cloned().collect();
     let bodies: Vec<&DigestBody> = digests.iter().map(|d| &**d).collect();
     let last = series.last();
     let mut found = Detected::default();
-    detect(&bodies, &last, th, &mut found);
+    let inputs = Inputs {
+        digests: &bodies,
+        newest: bodies[bodies.len() - 1],
+        last: &last,
+        th,
+    };
+    detect(inputs, &mut found);
     found
 }
 

@@ -2,25 +2,17 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{series, Detected, Finding, Growth, Last};
-use crate::diff::digest::DigestBody;
+use super::{find_sorted, series, Detected, Finding, Growth, Inputs};
 use crate::diff::shapes::Timer;
-use crate::report::diff::{SuspectKind, Thresholds};
+use crate::report::diff::SuspectKind;
 use crate::report::grouped;
 
 /// Every callback of the last snapshot's live timers (keyed by its location) whose number of
 /// live timers grows; each explains its timers.
-pub(super) fn detect(
-    digests: &[&DigestBody],
-    last: &Last<'_>,
-    th: &Thresholds,
-    found: &mut Detected,
-) {
+pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
+    let (last, th) = (inputs.last, inputs.th);
     let graph = last.graph;
     let s = &graph.snapshot;
-    let Some(final_digest) = digests.last() else {
-        return;
-    };
     // The last snapshot's timers by callback key, in the order found.
     let mut by_key: FxHashMap<String, Vec<&Timer>> = FxHashMap::default();
     for t in &last.timers {
@@ -29,15 +21,10 @@ pub(super) fn detect(
             .or_default()
             .push(t);
     }
-    for t in &final_digest.timers {
+    for t in &inputs.newest.timers {
         let measured = series(
-            digests,
-            |d| {
-                d.timers
-                    .binary_search_by(|x| x.key.as_str().cmp(&t.key))
-                    .ok()
-                    .map(|i| &d.timers[i])
-            },
+            inputs.digests,
+            |d| find_sorted(&d.timers, t.key.as_str(), |x| x.key.as_str()),
             |x| (x.count, x.retained_size),
         );
         let Some(growth) = Growth::check(measured, th.timer_growth, th) else {
