@@ -7,7 +7,8 @@
 # repackaged for npm), so nothing but the npm registry is needed. They are cached in
 # ${HEAPSCAN_NODE_CACHE:-$HOME/.cache/heapscan/node}/<major>/ and never land in the repo.
 # If the node on PATH already has the requested major, that one is used
-# (set HEAPSCAN_NODE_NO_PATH=1 to force the cached download).
+# (set HEAPSCAN_NODE_NO_PATH=1 to force the cached download). With HEAPSCAN_NODE_NO_FETCH=1 it
+# only looks (the tests ask so: scripts/test.sh installs before they run).
 # Linux x64 only; stdout is exactly the path, all chatter goes to stderr.
 set -euo pipefail
 
@@ -25,6 +26,11 @@ fi
 cache="${HEAPSCAN_NODE_CACHE:-$HOME/.cache/heapscan/node}"
 dir="$cache/$major"
 bin="$dir/package/bin/node"
+
+if [[ ! -x "$bin" && -n "${HEAPSCAN_NODE_NO_FETCH:-}" ]]; then
+  echo "node-version.sh: node $major is not installed; bash scripts/test.sh installs it (or run samples/node-version.sh $major)" >&2
+  exit 2
+fi
 
 if [[ ! -x "$bin" ]]; then
   command -v npm >/dev/null 2>&1 || { echo "node-version.sh: npm is needed to fetch node $major" >&2; exit 2; }

@@ -3,14 +3,14 @@
 //! the manifest; stdout intact byte for byte; signals forwarded; exit code returned; crashes
 //! restarted; memory restarts snapshotted first; wrappers (`sh -c`) handled.
 
-mod common;
+mod support;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
 use serde_json::Value;
+use support::*;
 
 const LONG: Duration = Duration::from_secs(90);
 
@@ -90,7 +90,7 @@ fn steady_app_interval_signal_and_snap_snapshots_exit_code_and_intact_stdout() {
     assert_eq!(snap[0]["method"], "session");
     let path = snap[0]["path"].as_str().unwrap();
     assert!(path.starts_with(dir.to_str().unwrap()), "{path}");
-    assert!(common::alive(child_pid as u32), "the app keeps running");
+    assert!(support::alive(child_pid as u32), "the app keeps running");
     assert_eq!(load(port, 50), 50, "and keeps serving");
 
     let (code, stdout) = run.stop(libc::SIGTERM, LONG);
@@ -488,7 +488,7 @@ fn max_disk_bounds_what_a_session_keeps() {
 fn a_recorded_leak_is_named_when_the_last_snapshots_come_after_the_load() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("session");
-    let app = common::support::app_path("leak-listener.js");
+    let app = support::app_path("leak-listener.js");
     let mut cmd = record(
         &dir,
         &["--snapshot-every", "2s"],

@@ -3,14 +3,14 @@
 //! one that must be refused because the signal would kill it, and a PM2-managed app. Every
 //! target must still be running and serving afterwards.
 
-mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
 use serde_json::Value;
+use support::*;
 
 const LONG: Duration = Duration::from_secs(90);
 

@@ -3,14 +3,14 @@
 //! Every line must be accounted for, and the counts must match an independent count of the
 //! file's lines.
 
-mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{heapscan, node, root, Guard};
 use serde_json::Value;
+use support::{heapscan, node, root, Guard};
 
 fn gc_json(files: &[&Path]) -> (Value, i32) {
     let out = heapscan()

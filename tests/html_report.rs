@@ -2,7 +2,7 @@
 //! three-snapshot capture of a leaking app — has its sections, the leak with its chart, path and
 //! source line, and the same bytes on every run; snapshot strings are escaped everywhere
 //! (including a snapshot rewritten to hold markup in class, edge, file and string names); and a
-//! real browser (headless Chromium, installed with apt-get when missing and running as root)
+//! real browser (headless Chromium, which scripts/test.sh installs)
 //! opens each report without a script error, without a single request leaving the page, and
 //! without running any of the hostile markup. Screenshots and the reports are kept in
 //! `<target>/test-artifacts/`.
@@ -13,7 +13,6 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use heapscan::report::html::HtmlReport;
@@ -231,60 +230,19 @@ fn rewrite_strings(text: &[u8], replacements: &[(&str, &str)]) -> Vec<u8> {
 // ── Headless Chromium ───────────────────────────────────────────────────────────────────────
 
 /// The Chromium binary: `HEAPSCAN_CHROMIUM`, else `chromium` (or `chromium-browser`,
-/// `google-chrome`) on PATH; installed with `apt-get install -y chromium` when missing and
-/// running as root. Never skips: without a browser the test fails and says why.
+/// `google-chrome`) on PATH, which `scripts/test.sh` installs. Never skips: without a browser
+/// the test fails and says why.
 fn chromium() -> PathBuf {
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(path) = std::env::var_os("HEAPSCAN_CHROMIUM") {
         return PathBuf::from(path);
     }
-    let find = || {
-        ["chromium", "chromium-browser", "google-chrome"]
-            .iter()
-            .find_map(|name| on_path(name))
-    };
-    if let Some(path) = find() {
-        return path;
-    }
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    assert_eq!(
-        uid, "0",
-        "the browser test needs Chromium: install the Debian package `chromium` \
-         (apt-get install -y chromium) or set HEAPSCAN_CHROMIUM to a Chromium binary"
-    );
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "chromium"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run apt-get")
-    };
-    let mut out = install();
-    if !out.status.success() {
-        let update = Command::new("apt-get")
-            .arg("update")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run apt-get update");
-        assert!(
-            update.status.success(),
-            "apt-get update failed: {}",
-            String::from_utf8_lossy(&update.stderr)
-        );
-        out = install();
-    }
-    assert!(
-        out.status.success(),
-        "apt-get install -y chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    find().expect("chromium installed but not on PATH")
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| on_path(name))
+        .expect(
+            "the browser test needs Chromium: bash scripts/test.sh installs it (Debian's package \
+             chromium), or set HEAPSCAN_CHROMIUM to a Chromium binary",
+        )
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {

