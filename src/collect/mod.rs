@@ -12,6 +12,7 @@
 pub mod complete;
 pub mod hook;
 pub mod inspector;
+mod policy;
 pub mod procfs;
 pub mod record;
 pub mod safety;

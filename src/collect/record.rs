@@ -16,6 +16,7 @@
 //! The child's stderr is not touched. A failure of a snapshot is an event, never a reason to
 //! stop the app.
 
+use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
@@ -31,6 +32,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::policy::{Action, Event, Logged, Policy, Trigger};
 use super::procfs::{self, SIGUSR2};
 use super::snap::{take_via_signal, write_provenance, ENV_RECORD_PID, ENV_SESSION_DIR};
 use super::split::{Piece, Splitter};
@@ -73,38 +75,12 @@ pub struct RecordOutcome {
     pub restarts: u32,
 }
 
-/// Back-off after a crash: doubles from this …
-const BACKOFF_START: Duration = Duration::from_millis(250);
-/// … up to this.
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
-/// A run at least this long resets the back-off.
-const MIN_UPTIME: Duration = Duration::from_secs(10);
 const SIGNALS_FORWARDED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
 
 enum Msg {
     Signal(i32),
     Exited { generation: u32, status: ExitStatus },
     SnapshotDone,
-}
-
-/// What started a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Trigger {
-    Interval,
-    RssThreshold,
-    Signal,
-    BeforeMemoryRestart,
-}
-
-impl Trigger {
-    fn name(self) -> &'static str {
-        match self {
-            Trigger::Interval => "interval",
-            Trigger::RssThreshold => "rss-threshold",
-            Trigger::Signal => "signal",
-            Trigger::BeforeMemoryRestart => "before-memory-restart",
-        }
-    }
 }
 
 /// The session folder and its append-only files; shared by all threads.
@@ -161,6 +137,15 @@ impl Session {
             // An events line that cannot be written must not stop the recording.
             let _ = writeln!(f, "{line}");
             let _ = f.flush();
+        }
+    }
+
+    /// Appends one line the policy decided.
+    fn log(&self, logged: &Logged) {
+        if let Ok(Value::Object(mut fields)) = serde_json::to_value(logged) {
+            if let Some(Value::String(name)) = fields.remove("event") {
+                self.event(&name, Value::Object(fields));
+            }
         }
     }
 
@@ -453,8 +438,6 @@ pub fn record(
         injected: None,
         target: None,
         started_wall: SystemTime::now(),
-        last_exit: None,
-        stopping: false,
         signal_queued: false,
     };
     if let Err(e) = sup.spawn() {
@@ -509,9 +492,6 @@ struct Supervisor {
     injected: Option<Injected>,
     target: Option<u32>,
     started_wall: SystemTime,
-    last_exit: Option<i32>,
-    /// A stop signal was forwarded: no more restarts or snapshots.
-    stopping: bool,
     /// A SIGUSR2 arrived during another snapshot: take one when it is done.
     signal_queued: bool,
 }
@@ -573,59 +553,31 @@ impl Supervisor {
         }
     }
 
-    /// Supervises the app spawned by [`Supervisor::spawn`] until the session ends.
+    /// Supervises the app spawned by [`Supervisor::spawn`] until the session ends: turns
+    /// what happens into [`Event`]s for the [`Policy`] and carries out its [`Action`]s.
     fn run(&mut self, rx: &Receiver<Msg>, memory: &mut File) -> Result<i32, CollectError> {
-        let mut child_started = Instant::now();
-        let mut next_sample = Instant::now();
-        let mut next_periodic = self.cfg.snapshot_every.map(|d| Instant::now() + d);
-        let mut above_rss = false;
-        let mut memory_restart = false; // we are restarting for --max-memory-restart
-        let mut kill_at: Option<Instant> = None;
-        let mut restart_at: Option<Instant> = None;
-        let mut backoff = BACKOFF_START;
+        let mut policy = Policy::new(&self.cfg, Instant::now());
+        let mut pending: VecDeque<Action> = policy.on(Event::Tick, Instant::now()).into();
         loop {
-            let now = Instant::now();
-            let mut wake = next_sample;
-            for t in [next_periodic, kill_at, restart_at].into_iter().flatten() {
-                wake = wake.min(t);
+            while let Some(action) = pending.pop_front() {
+                if let Some(code) = self.carry_out(action, &mut policy, memory, &mut pending)? {
+                    self.wait_snapshot_thread();
+                    return Ok(code);
+                }
             }
-            let msg = match rx.recv_timeout(wake.saturating_duration_since(now)) {
-                Ok(m) => Some(m),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => {
-                    return Err(CollectError::Other("internal channel closed".into()))
-                }
-            };
-            match msg {
-                Some(Msg::Signal(libc::SIGUSR2)) => {
-                    self.request_snapshot(Trigger::Signal, false);
-                }
-                Some(Msg::Signal(sig)) => {
-                    self.session.event(
-                        "signal",
-                        json!({ "signal": sig, "forwarded": self.child.is_some() }),
-                    );
-                    self.stopping = true;
-                    if self.child.is_some() {
-                        self.signal_group(sig);
-                    } else {
-                        // Waiting to restart: stop now with the last exit code.
-                        return Ok(self.last_exit.unwrap_or(128 + sig));
-                    }
-                }
-                Some(Msg::SnapshotDone) => {
+            let wait = policy.next_wake().saturating_duration_since(Instant::now());
+            let event = match rx.recv_timeout(wait) {
+                Ok(Msg::Signal(libc::SIGUSR2)) => Event::SnapshotSignal,
+                Ok(Msg::Signal(sig)) => Event::StopSignal(sig),
+                Ok(Msg::SnapshotDone) => {
                     if std::mem::take(&mut self.signal_queued) {
-                        self.request_snapshot(Trigger::Signal, false);
+                        self.request_snapshot(Trigger::Signal, false, policy.stopping());
                     }
-                    if memory_restart && kill_at.is_none() && self.child.is_some() {
-                        self.begin_memory_restart_kill(&mut kill_at);
-                    }
+                    Event::SnapshotDone
                 }
-                Some(Msg::Exited { generation, status }) if generation == self.generation => {
+                Ok(Msg::Exited { generation, status }) if generation == self.generation => {
                     let code = exit_code_of(&status);
-                    self.last_exit = Some(code);
                     self.child = None;
-                    kill_at = None;
                     self.session.event(
                         "exit",
                         json!({ "generation": generation, "code": status.code(), "signal": status.signal(), "exit_code": code }),
@@ -633,106 +585,49 @@ impl Supervisor {
                     // The pump is not joined here: a wrapper's orphaned grandchild may keep
                     // the pipe open, and the supervisor must stay responsive. It ends on EOF.
                     self.pumps.retain(|p| !p.is_finished());
-                    let uptime = child_started.elapsed();
-                    if uptime >= MIN_UPTIME {
-                        backoff = BACKOFF_START;
-                    }
-                    if memory_restart && !self.stopping {
-                        memory_restart = false;
-                        restart_at = Some(Instant::now());
-                        continue;
-                    }
-                    let crashed = code != 0;
-                    let wanted = !self.stopping
-                        && match self.cfg.restart {
-                            RestartPolicy::Never => false,
-                            RestartPolicy::Always => true,
-                            RestartPolicy::OnCrash => crashed,
-                        };
-                    let allowed = self.cfg.max_restarts.is_none_or(|m| self.restarts < m);
-                    if wanted && !allowed {
-                        self.session.warn(format!(
-                            "not restarting: --max-restarts {} reached",
-                            self.restarts
-                        ));
-                    }
-                    if !(wanted && allowed) {
-                        self.wait_snapshot_thread();
-                        return Ok(code);
-                    }
-                    restart_at = Some(Instant::now() + backoff);
-                    self.session.event(
-                        "restart-scheduled",
-                        json!({ "in_ms": backoff.as_millis() as u64, "reason": if crashed { "crash" } else { "exit" } }),
-                    );
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    Event::Exited(code)
                 }
-                Some(Msg::Exited { .. }) => {} // an earlier generation, already handled
-                None => {}
-            }
-            let now = Instant::now();
-            if restart_at.is_some_and(|t| now >= t) && self.child.is_none() {
-                restart_at = None;
-                self.restarts += 1;
-                self.session
-                    .event("restart", json!({ "restarts": self.restarts }));
-                self.spawn()?;
-                child_started = Instant::now();
-                above_rss = false;
-            }
-            if kill_at.is_some_and(|t| now >= t) {
-                kill_at = None;
-                if self.child.is_some() {
-                    self.session.warn(format!(
-                        "app did not exit within {:?} of SIGINT: sending SIGKILL",
-                        self.cfg.kill_timeout
-                    ));
-                    self.signal_group(libc::SIGKILL);
+                // An earlier generation, already handled.
+                Ok(Msg::Exited { .. }) | Err(RecvTimeoutError::Timeout) => Event::Tick,
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(CollectError::Other("internal channel closed".into()))
                 }
-            }
-            if next_periodic.is_some_and(|t| now >= t) {
-                if let (Some(t), Some(every)) = (next_periodic.as_mut(), self.cfg.snapshot_every) {
-                    while *t <= now {
-                        *t += every;
-                    }
-                }
-                self.request_snapshot(Trigger::Interval, false);
-            }
-            if now >= next_sample {
-                next_sample = now + self.cfg.sample_interval;
-                let Some(rss) = self.sample(memory) else {
-                    continue;
-                };
-                if let Some(limit) = self.cfg.snapshot_at_rss {
-                    if rss >= limit && !above_rss {
-                        above_rss = true;
-                        self.request_snapshot(Trigger::RssThreshold, false);
-                    } else if rss < limit {
-                        above_rss = false;
-                    }
-                }
-                if let Some(limit) = self.cfg.max_memory_restart {
-                    // RSS read during a snapshot includes the snapshot's own cost: heapscan
-                    // must not restart the app for memory it made it use.
-                    let busy = self.snapshot_busy.load(Ordering::SeqCst);
-                    if rss >= limit && !memory_restart && !self.stopping && !busy {
-                        memory_restart = true;
-                        self.session
-                            .event("memory-limit", json!({ "rss": rss, "limit": limit }));
-                        // Evidence first: the snapshot, then the restart when SnapshotDone
-                        // arrives (sent even when the snapshot is skipped).
-                        self.request_snapshot(Trigger::BeforeMemoryRestart, true);
-                    }
-                }
-            }
+            };
+            pending.extend(policy.on(event, Instant::now()));
         }
     }
 
-    fn begin_memory_restart_kill(&mut self, kill_at: &mut Option<Instant>) {
-        self.session
-            .event("memory-restart", json!({ "signal": "SIGINT" }));
-        self.signal_group(libc::SIGINT);
-        *kill_at = Some(Instant::now() + self.cfg.kill_timeout);
+    /// Carries out one action of the policy (whose answers to what it learns go to
+    /// `pending`); returns the exit code when the session ends.
+    fn carry_out(
+        &mut self,
+        action: Action,
+        policy: &mut Policy,
+        memory: &mut File,
+        pending: &mut VecDeque<Action>,
+    ) -> Result<Option<i32>, CollectError> {
+        match action {
+            Action::Snapshot { trigger, then_done } => {
+                self.request_snapshot(trigger, then_done, policy.stopping());
+            }
+            Action::Signal(sig) => self.signal_group(sig),
+            Action::Spawn => {
+                self.restarts = policy.restarts();
+                self.spawn()?;
+                pending.extend(policy.on(Event::Started, Instant::now()));
+            }
+            Action::Sample => {
+                if let Some(rss) = self.sample(memory) {
+                    let snapshot_busy = self.snapshot_busy.load(Ordering::SeqCst);
+                    let event = Event::Sampled { rss, snapshot_busy };
+                    pending.extend(policy.on(event, Instant::now()));
+                }
+            }
+            Action::Log(logged) => self.session.log(&logged),
+            Action::Warn(message) => self.session.warn(message),
+            Action::Stop(code) => return Ok(Some(code)),
+        }
+        Ok(None)
     }
 
     /// Appends one memory.csv row for the target; returns its RSS.
@@ -784,7 +679,7 @@ impl Supervisor {
 
     /// Starts a snapshot thread unless one is running or a bound is reached. Returns whether
     /// one was started. `then_done` asks for a `SnapshotDone` message either way.
-    fn request_snapshot(&mut self, trigger: Trigger, then_done: bool) -> bool {
+    fn request_snapshot(&mut self, trigger: Trigger, then_done: bool, stopping: bool) -> bool {
         let skip = |why: String| {
             self.session.event(
                 "snapshot-skipped",
@@ -795,7 +690,7 @@ impl Supervisor {
             }
             false
         };
-        if self.stopping {
+        if stopping {
             return skip("the app is being stopped".into());
         }
         let Some(child) = self.child_pid() else {
