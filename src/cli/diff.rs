@@ -58,11 +58,11 @@ pub struct ThresholdArgs {
     /// Share of steps that must grow (the last always must); 1 = every step.
     #[arg(long, value_name = "FRACTION", default_value_t = Thresholds::default().steady_fraction)]
     pub steady: f64,
-    /// A step with fewer than N new objects is idle: it neither confirms nor refutes growth
-    /// (used when the snapshots have no side file with the process's CPU time).
+    /// A step with fewer than N new objects is idle (and, when the snapshots have side files,
+    /// less CPU time than --idle-cpu-below): it neither confirms nor refutes growth.
     #[arg(long, value_name = "N", default_value_t = Thresholds::default().idle_step_objects)]
     pub idle_below: u64,
-    /// A step in which the process spent less than MS of CPU time is idle.
+    /// With side files: a step with less than MS of CPU time (and few new objects) is idle.
     #[arg(long, value_name = "MS", default_value_t = Thresholds::default().idle_step_cpu_ms)]
     pub idle_cpu_below: u64,
     /// A step with less than this share of the busiest step's activity is idle.

@@ -67,11 +67,12 @@ pub struct GateArgs {
     /// Share of steps that must grow (the last always must).
     #[arg(long, value_name = "FRACTION")]
     pub steady: Option<f64>,
-    /// A step with fewer than N new objects is idle: it neither confirms nor refutes growth
-    /// (default 300; used when the snapshots have no side file with the process's CPU time).
+    /// A step with fewer than N new objects is idle (and, when the snapshots have side files,
+    /// less CPU time than --idle-cpu-below): it neither confirms nor refutes growth (default 300).
     #[arg(long, value_name = "N")]
     pub idle_below: Option<u64>,
-    /// A step in which the process spent less than MS of CPU time is idle (default 50).
+    /// With side files: a step with less than MS of CPU time (and few new objects) is idle
+    /// (default 50).
     #[arg(long, value_name = "MS")]
     pub idle_cpu_below: Option<u64>,
     /// A step with less than this share of the busiest step's activity is idle (default 0.1).

@@ -195,10 +195,12 @@ fn judge(digests: &[&DigestBody], provenance: &[Option<Provenance>], th: &Thresh
     }
 }
 
-/// Each step's activity, and whether it was idle: by the CPU time the process spent in it
-/// (`cpu`, when both side files have it), else by the objects it left in the heap; either
-/// below its floor or below `idle_step_fraction` of the busiest step's. Only within one
-/// process: across processes nothing is measured.
+/// Each step's activity, and whether it was idle: when the objects it left in the heap and,
+/// where both side files have it (`cpu`), the CPU time the process spent in it are each below
+/// their floor or below `idle_step_fraction` of the busiest step's. Either measure alone shows
+/// work: a light handler serves hundreds of requests in a few ms of CPU, and work that leaves
+/// nothing behind still takes CPU. Only within one process: across processes nothing is
+/// measured.
 fn steps(
     checks: &[PairCheck],
     cpu: &[Option<u64>],
@@ -206,13 +208,7 @@ fn steps(
     th: &Thresholds,
 ) -> Vec<Step> {
     let busiest_cpu = cpu.iter().flatten().copied().max().unwrap_or(0);
-    let busiest_objects = checks
-        .iter()
-        .zip(cpu)
-        .filter(|(_, c)| c.is_none())
-        .map(|(c, _)| c.new_objects)
-        .max()
-        .unwrap_or(0);
+    let busiest_objects = checks.iter().map(|c| c.new_objects).max().unwrap_or(0);
     let below = |value: u64, floor: u64, busiest: u64| {
         (value as f64) < (floor as f64).max(th.idle_step_fraction * busiest as f64)
     };
@@ -223,10 +219,8 @@ fn steps(
             new_objects: one_process.then_some(c.new_objects),
             cpu_ms: cpu_ms.filter(|_| one_process),
             idle: one_process
-                && match cpu_ms {
-                    Some(ms) => below(ms, th.idle_step_cpu_ms, busiest_cpu),
-                    None => below(c.new_objects, th.idle_step_objects, busiest_objects),
-                },
+                && below(c.new_objects, th.idle_step_objects, busiest_objects)
+                && cpu_ms.is_none_or(|ms| below(ms, th.idle_step_cpu_ms, busiest_cpu)),
         })
         .collect()
 }
@@ -265,8 +259,8 @@ fn judgement(
             problem: Unjudgeable::AllStepsIdle,
             message: if steps.iter().all(|s| s.cpu_ms.is_some()) {
                 format!(
-                    "the process did (almost) nothing between these snapshots: it spent less than {} ms of CPU time in every step, so growth can be neither seen nor ruled out",
-                    th.idle_step_cpu_ms
+                    "the process did (almost) nothing between these snapshots: in every step it spent less than {} ms of CPU time and left fewer than {} new objects in the heap, so growth can be neither seen nor ruled out",
+                    th.idle_step_cpu_ms, th.idle_step_objects
                 )
             } else {
                 format!(
@@ -487,5 +481,40 @@ fn report(
         suspects: found,
         class_count,
         classes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{steps, PairCheck, Thresholds};
+
+    fn check(new_objects: u64) -> PairCheck {
+        PairCheck {
+            same: Ok(()),
+            new_objects,
+        }
+    }
+
+    /// A step is idle only when every measure it has says so: a light handler leaves
+    /// thousands of objects in a few ms of CPU, and work that leaves nothing behind still
+    /// takes CPU.
+    #[test]
+    fn a_step_is_idle_only_when_objects_and_cpu_both_say_so() {
+        let th = Thresholds::default();
+        let checks = [check(2_000), check(120), check(10), check(150)];
+        let cpu = [Some(30), Some(2), Some(400), None];
+        let idle: Vec<bool> = steps(&checks, &cpu, true, &th)
+            .iter()
+            .map(|s| s.idle)
+            .collect();
+        assert_eq!(idle, [false, true, false, true]);
+        // Across processes nothing is measured, so nothing is idle.
+        assert!(steps(&checks, &cpu, false, &th).iter().all(|s| !s.idle));
+        // Under a tenth of the busiest step's objects is idle too (with little CPU).
+        let idle: Vec<bool> = steps(&[check(50_000), check(4_000)], &[None, Some(10)], true, &th)
+            .iter()
+            .map(|s| s.idle)
+            .collect();
+        assert_eq!(idle, [false, true]);
     }
 }
