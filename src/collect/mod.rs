@@ -10,6 +10,7 @@
 //! - [`procfs`] reads `/proc` (memory figures, caught signals, children, listening ports).
 
 pub mod complete;
+pub mod events;
 pub mod hook;
 pub mod inspector;
 mod policy;

@@ -32,7 +32,8 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::policy::{Action, Event, Logged, Policy, Trigger};
+use super::events::SnapshotEvent;
+use super::policy::{Action, Event, Policy, Trigger};
 use super::procfs::{self, SIGUSR2};
 use super::snap::{take_via_signal, write_provenance, ENV_RECORD_PID, ENV_SESSION_DIR};
 use super::split::{Piece, Splitter};
@@ -140,9 +141,9 @@ impl Session {
         }
     }
 
-    /// Appends one line the policy decided.
-    fn log(&self, logged: &Logged) {
-        if let Ok(Value::Object(mut fields)) = serde_json::to_value(logged) {
+    /// Appends one typed line (an enum tagged `event`: [`Logged`], [`SnapshotEvent`]).
+    fn log(&self, line: &impl Serialize) {
+        if let Ok(Value::Object(mut fields)) = serde_json::to_value(line) {
             if let Some(Value::String(name)) = fields.remove("event") {
                 self.event(&name, Value::Object(fields));
             }
@@ -153,41 +154,6 @@ impl Session {
         self.observer.warning(&message);
         self.event("warning", json!({ "message": message }));
     }
-}
-
-/// One snapshot outcome as events.jsonl records it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SnapshotOutcome {
-    /// `snapshot-finished`, `snapshot-failed` or `snapshot-skipped`.
-    pub event: String,
-    /// What asked for it (`interval`, `signal`, …).
-    pub trigger: String,
-    pub file: Option<String>,
-    pub size: u64,
-    pub why: Option<String>,
-}
-
-/// The snapshot outcomes recorded in a session's events.jsonl, in order (for `heapscan snap`
-/// aimed at a recorded app). Unreadable lines are skipped: the file may be mid-write.
-pub fn snapshot_outcomes(events: &Path) -> Vec<SnapshotOutcome> {
-    let text = fs::read_to_string(events).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter_map(|v| {
-            let event = v["event"].as_str()?;
-            matches!(
-                event,
-                "snapshot-finished" | "snapshot-failed" | "snapshot-skipped"
-            )
-            .then(|| SnapshotOutcome {
-                event: event.to_string(),
-                trigger: v["trigger"].as_str().unwrap_or("").to_string(),
-                file: v["file"].as_str().map(str::to_string),
-                size: v["size"].as_u64().unwrap_or(0),
-                why: v["why"].as_str().map(str::to_string),
-            })
-        })
-        .collect()
 }
 
 /// A default session folder name: `heapscan-YYYYMMDD-HHMMSS` (UTC).
@@ -681,10 +647,10 @@ impl Supervisor {
     /// one was started. `then_done` asks for a `SnapshotDone` message either way.
     fn request_snapshot(&mut self, trigger: Trigger, then_done: bool, stopping: bool) -> bool {
         let skip = |why: String| {
-            self.session.event(
-                "snapshot-skipped",
-                json!({ "trigger": trigger.name(), "why": why }),
-            );
+            self.session.log(&SnapshotEvent::SnapshotSkipped {
+                trigger: trigger.name().into(),
+                why,
+            });
             if then_done {
                 let _ = self.tx.send(Msg::SnapshotDone);
             }
@@ -699,16 +665,17 @@ impl Supervisor {
         if self.snapshot_busy.load(Ordering::SeqCst) && trigger == Trigger::Signal {
             // Asked for by a person (or `heapscan snap`): take it right after the current one.
             self.signal_queued = true;
-            self.session
-                .event("snapshot-queued", json!({ "trigger": trigger.name() }));
+            self.session.log(&SnapshotEvent::SnapshotQueued {
+                trigger: trigger.name().into(),
+            });
             return false;
         }
         if self.snapshot_busy.load(Ordering::SeqCst) {
             // The running snapshot's own SnapshotDone will follow: do not send another.
-            self.session.event(
-                "snapshot-skipped",
-                json!({ "trigger": trigger.name(), "why": "another snapshot is in progress" }),
-            );
+            self.session.log(&SnapshotEvent::SnapshotSkipped {
+                trigger: trigger.name().into(),
+                why: "another snapshot is in progress".into(),
+            });
             return false;
         }
         let (count, used): (usize, u64) = self
@@ -858,10 +825,11 @@ fn take_session_snapshot(
     timeout: Duration,
 ) {
     let started = Instant::now();
-    session.event(
-        "snapshot-begun",
-        json!({ "trigger": trigger.name(), "pid": pid, "rss": rss }),
-    );
+    session.log(&SnapshotEvent::SnapshotBegun {
+        trigger: trigger.name().into(),
+        pid,
+        rss,
+    });
     let pending = session.dir.join(".incoming").join("pending.heapsnapshot");
     let before = procfs::stat(pid).ok();
     let result = take_via_signal(
@@ -881,10 +849,11 @@ fn take_session_snapshot(
             let dest = session.dir.join(&name);
             if let Err(e) = fs::rename(&pending, &dest) {
                 drop(list);
-                session.event(
-                    "snapshot-failed",
-                    json!({ "trigger": trigger.name(), "why": format!("cannot move into place: {e}") }),
-                );
+                session.log(&SnapshotEvent::SnapshotFailed {
+                    trigger: trigger.name().into(),
+                    why: format!("cannot move into place: {e}"),
+                    duration_ms: None,
+                });
                 return;
             }
             list.push((name.clone(), size));
@@ -897,18 +866,21 @@ fn take_session_snapshot(
                 crate::report::human_bytes(size),
                 started.elapsed().as_secs_f64()
             ));
-            session.event(
-                "snapshot-finished",
-                json!({ "trigger": trigger.name(), "file": name, "size": size, "duration_ms": started.elapsed().as_millis() as u64 }),
-            );
+            session.log(&SnapshotEvent::SnapshotFinished {
+                trigger: trigger.name().into(),
+                file: name,
+                size,
+                duration_ms: started.elapsed().as_millis() as u64,
+            });
         }
         Err(e) => {
             let _ = fs::remove_file(&pending);
             session.observer.warning(&format!("snapshot failed: {e}"));
-            session.event(
-                "snapshot-failed",
-                json!({ "trigger": trigger.name(), "why": e.to_string(), "duration_ms": started.elapsed().as_millis() as u64 }),
-            );
+            session.log(&SnapshotEvent::SnapshotFailed {
+                trigger: trigger.name().into(),
+                why: e.to_string(),
+                duration_ms: Some(started.elapsed().as_millis() as u64),
+            });
         }
     }
 }

@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::complete::{wait_complete, Completeness};
+use super::events::SnapshotEvent;
 use super::hook;
 use super::inspector::{self, Session};
 use super::procfs::{self, SIGUSR1, SIGUSR2};
@@ -660,9 +661,9 @@ fn via_session(
     let events = dir.join("events.jsonl");
     // Only outcomes of signal-triggered snapshots answer us (interval ones may interleave).
     let outcomes = || {
-        super::record::snapshot_outcomes(&events)
+        super::events::snapshot_outcomes(&events)
             .into_iter()
-            .filter(|o| o.trigger == "signal")
+            .filter(|o| o.trigger() == "signal")
             .collect::<Vec<_>>()
     };
     let seen = outcomes().len();
@@ -670,11 +671,18 @@ fn via_session(
     let deadline = started + opts.timeout;
     loop {
         if let Some(outcome) = outcomes().get(seen) {
-            let (Some(file), "snapshot-finished") = (&outcome.file, outcome.event.as_str()) else {
-                return Err(CollectError::Other(format!(
-                    "the recording session (heapscan pid {record_pid}) did not take the snapshot: {}",
-                    outcome.why.as_deref().unwrap_or("no reason given")
-                )));
+            let (file, size) = match outcome {
+                SnapshotEvent::SnapshotFinished { file, size, .. } => (file, *size),
+                other => {
+                    let why = match other {
+                        SnapshotEvent::SnapshotFailed { why, .. }
+                        | SnapshotEvent::SnapshotSkipped { why, .. } => why.as_str(),
+                        _ => "no reason given",
+                    };
+                    return Err(CollectError::Other(format!(
+                        "the recording session (heapscan pid {record_pid}) did not take the snapshot: {why}"
+                    )));
+                }
             };
             let mut path = dir.join(file);
             if let Some(out) = &opts.out {
@@ -685,7 +693,7 @@ fn via_session(
             return Ok(SnapResult {
                 pid,
                 path,
-                size: outcome.size,
+                size,
                 duration_ms: started.elapsed().as_millis() as u64,
                 method: Method::Session { record_pid },
                 warning: None,
