@@ -76,6 +76,8 @@ pub struct RecordOutcome {
     pub restarts: u32,
 }
 
+/// How often the waiter thread looks whether the app has exited.
+const WAIT_POLL: Duration = Duration::from_millis(20);
 const SIGNALS_FORWARDED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
 
 enum Msg {
@@ -448,7 +450,8 @@ struct Supervisor {
     cfg: RecordConfig,
     session: Arc<Session>,
     tx: Sender<Msg>,
-    child: Option<Child>,
+    /// The running app, shared with its waiter thread (see [`Supervisor::spawn`]).
+    child: Option<Arc<Mutex<Child>>>,
     generation: u32,
     pumps: Vec<JoinHandle<()>>,
     snapshot_busy: Arc<AtomicBool>,
@@ -490,18 +493,24 @@ impl Supervisor {
             let s = self.session.clone();
             self.pumps.push(std::thread::spawn(move || pump(out, s)));
         }
-        // The waiter owns nothing but the pid: the Child stays here for signalling.
+        // The waiter reaps the app through its `Child`, under the lock that signalling takes
+        // too: a signal goes only to an app not reaped yet, whose pid cannot have been reused.
+        let child = Arc::new(Mutex::new(child));
+        let waited = child.clone();
         let tx = self.tx.clone();
         let generation = self.generation;
-        std::thread::spawn(move || {
-            let mut status = 0;
-            // SAFETY: waitpid on our own child; only this thread reaps it.
-            let r = unsafe { libc::waitpid(pid as i32, &mut status, 0) };
-            if r == pid as i32 {
-                let _ = tx.send(Msg::Exited {
-                    generation,
-                    status: ExitStatus::from_raw(status),
-                });
+        std::thread::spawn(move || loop {
+            let reaped = match waited.lock() {
+                Ok(mut c) => c.try_wait(),
+                Err(_) => return,
+            };
+            match reaped {
+                Ok(Some(status)) => {
+                    let _ = tx.send(Msg::Exited { generation, status });
+                    return;
+                }
+                Ok(None) => std::thread::sleep(WAIT_POLL),
+                Err(_) => return,
             }
         });
         self.child = Some(child);
@@ -510,12 +519,17 @@ impl Supervisor {
     }
 
     fn child_pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.child
+            .as_ref()
+            .and_then(|c| c.lock().ok().map(|c| c.id()))
     }
 
     fn signal_group(&self, sig: i32) {
-        if let Some(pid) = self.child_pid() {
-            let _ = procfs::send_signal(-(pid as i32), sig);
+        let Some(child) = &self.child else { return };
+        let Ok(mut child) = child.lock() else { return };
+        // Not reaped while the lock is held: the pid (and its group) is still the app's.
+        if let Ok(None) = child.try_wait() {
+            let _ = procfs::send_signal(-(child.id() as i32), sig);
         }
     }
 
