@@ -106,11 +106,8 @@ impl Source {
             // Compressed files are read whole; decompression needs a stream.
             return Self::from_vec(path, read_whole(path, meta.len()).map_err(io_err)?);
         }
-        // SAFETY: the mapping is read-only and private. If another process truncates or rewrites
-        // the file while we read it, we may see changed bytes (parsing then fails with an error)
-        // or get SIGBUS on truncation; that is the accepted trade-off of mapping, which is what
-        // lets us parse multi-GB snapshots without a copy. On mapping failure we read instead.
-        match unsafe { Mmap::map(&file) } {
+        // On mapping failure we read instead.
+        match map_read_only(&file) {
             Ok(map) => {
                 #[cfg(unix)]
                 let _ = map.advise(memmap2::Advice::Sequential);
@@ -198,7 +195,7 @@ impl Source {
     pub fn release(&self, range: std::ops::Range<usize>) {
         #[cfg(unix)]
         if let Bytes::Mapped(map) = &self.bytes {
-            let page = 4096;
+            let page = page_size();
             let start = range.start.div_ceil(page) * page;
             let end = range.end / page * page;
             if end > start {
@@ -218,4 +215,31 @@ impl Source {
         #[cfg(not(unix))]
         let _ = range;
     }
+}
+
+/// Maps `file` read-only and private: the one place heapscan maps a file.
+///
+/// Contract: the caller only reads the bytes, and accepts that if another process truncates or
+/// rewrites the file meanwhile the bytes read may change (parsing then fails with an error) or
+/// a read past a truncation raises SIGBUS. That is the trade-off of mapping, which is what lets
+/// multi-GB snapshots be parsed without a copy; snapshots are written once (to a temporary name,
+/// then renamed) and not changed afterwards.
+fn map_read_only(file: &File) -> std::io::Result<Mmap> {
+    // SAFETY: read-only private mapping; the caller's contract above covers concurrent change.
+    unsafe { Mmap::map(file) }
+}
+
+/// The system's memory page size (4096 when it cannot be read).
+fn page_size() -> usize {
+    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PAGE.get_or_init(|| {
+        #[cfg(unix)]
+        {
+            // SAFETY: sysconf reads a system constant.
+            let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+            usize::try_from(size).ok().filter(|&s| s > 0).unwrap_or(4096)
+        }
+        #[cfg(not(unix))]
+        4096
+    })
 }
