@@ -58,9 +58,9 @@ pub struct AggregateColumns<'a> {
     pub distance: Option<&'a [i32]>,
     /// Per node: retained size.
     pub retained_size: &'a [u64],
-    /// [`HeapGraph::dominator_order`].
+    /// [`DominatorTree::order`](crate::graph::DominatorTree::order).
     pub dominator_order: &'a [u32],
-    /// [`HeapGraph::dominator_order_idom`].
+    /// [`DominatorTree::order_idom`](crate::graph::DominatorTree::order_idom).
     pub dominator_order_idom: &'a [u32],
 }
 

@@ -2,7 +2,10 @@
 //!
 //! - [`record`] supervises a command (`heapscan record -- node app.js`) and writes a session
 //!   folder: `gc.log`, `memory.csv`, `events.jsonl`, `session.json`, `snapshot-NNN.heapsnapshot`;
-//! - [`snap`] snapshots a running process by pid (signal or inspector path) or PM2 name;
+//!   what it decides (restarts, back-off, snapshots, memory restarts) is the pure `policy`, and
+//!   the snapshot lines of `events.jsonl` are the serde type of [`events`];
+//! - [`snap`] snapshots a running process by pid or PM2 name: through the recorder, heapscan's
+//!   snapshot hook ([`hook`], installed once over the inspector), or the app's own signal;
 //! - [`inspector`] is the small DevTools-protocol client the inspector path uses;
 //! - [`split`] separates GC trace lines from the app's stdout, byte for byte;
 //! - [`safety`] decides whether memory and disk can absorb a snapshot;

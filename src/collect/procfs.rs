@@ -178,7 +178,7 @@ pub fn cwd(pid: u32) -> Result<PathBuf, CollectError> {
     })
 }
 
-/// Whether the process looks like Node.js: its executable or argv[0] is named `node…`.
+/// Whether the process looks like Node.js: its executable or `argv[0]` is named `node…`.
 pub fn is_node(pid: u32) -> bool {
     let named_node = |p: &str| {
         Path::new(p)

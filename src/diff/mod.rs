@@ -1,6 +1,6 @@
 //! `heapscan diff`: comparing successive snapshots of one process and naming what leaks.
 //!
-//! [`compare`] is the one entry point (`diff`, `gate` and `report` call it); [`pipeline`]
+//! [`compare`] is the one entry point (`diff`, `gate` and `report` call it); `pipeline`
 //! schedules the work. Each snapshot but the last is reduced to a [`Digest`] as soon as its
 //! graph is built, so a diff of N snapshots holds one full graph at a time. The last
 //! snapshot's graph stays, to describe each suspect: its owner, the shortest path to it from

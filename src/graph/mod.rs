@@ -35,7 +35,7 @@ pub const BASE_SYSTEM_DISTANCE: i32 = 100_000_000;
 /// One snapshot with the columns derived without dominators: retainers, DevTools' essential
 /// edges, shallow sizes after the pre-pass, DOM state and class names. The first stage of
 /// [`HeapGraph`]; what reads no dominator column takes this type, so it can run while the
-/// dominators are computed ([`HeapGraph::build_alongside`]).
+/// dominators are computed (`HeapGraph::build_alongside`).
 pub struct RetainerGraph {
     pub snapshot: Snapshot,
     /// The root node's ordinal (always 0 in V8 snapshots).
@@ -98,7 +98,7 @@ impl std::ops::Deref for HeapGraph {
 /// (a rayon join), the first being the longer one: the essential edges and the dominators'
 /// DFS next to the retainer lists, DOM state, shallow sizes, class names and the caller's
 /// `first` work; then the rest of the dominators and the retained sizes next to the distances
-/// and the caller's `alongside` work ([`HeapGraph::build_alongside`]).
+/// and the caller's `alongside` work (`HeapGraph::build_alongside`).
 pub const PHASES: &[&str] = &["flags+dfs+retainers+classes", "dominators+distances"];
 
 /// Which optional columns a build computes.

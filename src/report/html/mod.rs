@@ -14,8 +14,8 @@
 //! as text. The same model always gives the same bytes: nothing here reads a clock or a random
 //! number; the time appears only when the model carries one (`--timestamp`).
 //!
-//! Sections are built by [`sections`], one function each; a new optional section is one more
-//! field of [`HtmlReport`] and one more entry there (the GC trace's lives in [`gc`]).
+//! Sections are built by `sections`, one function each; a new optional section is one more
+//! field of [`HtmlReport`] and one more entry there (the GC trace's lives in `gc`).
 
 use std::borrow::Cow;
 use std::io::{self, Write};
