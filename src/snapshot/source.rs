@@ -237,7 +237,10 @@ fn page_size() -> usize {
         {
             // SAFETY: sysconf reads a system constant.
             let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-            usize::try_from(size).ok().filter(|&s| s > 0).unwrap_or(4096)
+            usize::try_from(size)
+                .ok()
+                .filter(|&s| s > 0)
+                .unwrap_or(4096)
         }
         #[cfg(not(unix))]
         4096
