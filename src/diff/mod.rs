@@ -291,8 +291,6 @@ fn id_order(digests: &[&DigestBody]) -> Option<String> {
 /// snapshot.
 fn class_changes(digests: &[Digest], same: bool) -> Vec<ClassChange> {
     let k = digests.len();
-    let first = &digests[0];
-    let last = &digests[k - 1];
     let mut rows: BTreeMap<&str, ClassChange> = BTreeMap::new();
     for (s, d) in digests.iter().enumerate() {
         for (c, totals) in d.classes.iter().zip(&d.class_totals) {
@@ -325,76 +323,7 @@ fn class_changes(digests: &[Digest], same: bool) -> Vec<ClassChange> {
     }
     let mut rows: Vec<(&str, ClassChange)> = rows.into_iter().collect();
     if same {
-        // Objects are tallied per class of their digest, then added to the class's row: one
-        // row lookup per class instead of one per object.
-        let tally = |d: &Digest, counted: &dyn Fn(usize) -> bool| -> Vec<(u64, u64)> {
-            let mut per_class = vec![(0u64, 0u64); d.classes.len()];
-            for i in 0..d.ids.len() {
-                if counted(i) {
-                    let slot = &mut per_class[d.id_class[i] as usize];
-                    slot.0 += 1;
-                    slot.1 += d.id_self[i];
-                }
-            }
-            per_class
-        };
-        let add = |rows: &mut Vec<(&str, ClassChange)>,
-                   d: &Digest,
-                   per_class: Vec<(u64, u64)>,
-                   apply: &dyn Fn(&mut ClassChange, u64, u64)| {
-            for (c, (count, size)) in per_class.into_iter().enumerate() {
-                if count == 0 {
-                    continue;
-                }
-                let key = d.classes[c].key.as_str();
-                if let Ok(r) = rows.binary_search_by(|(k, _)| (*k).cmp(key)) {
-                    apply(&mut rows[r].1, count, size);
-                }
-            }
-        };
-        // New objects (in the last snapshot, not the first), deleted ones (in the first, not
-        // the last) and survivors (allocated after the first snapshot, alive at the second
-        // and at the last) are independent merges of sorted ids: run them side by side.
-        let second = (k >= 3).then(|| &digests[1]);
-        let (new, (deleted, survivors)) = rayon::join(
-            || {
-                let last_in_first = membership(&last.ids, &first.ids);
-                tally(last, &|i| !last_in_first.get(i))
-            },
-            || {
-                rayon::join(
-                    || {
-                        let first_in_last = membership(&first.ids, &last.ids);
-                        tally(first, &|i| !first_in_last.get(i))
-                    },
-                    || {
-                        second.map(|second| {
-                            let (in_first, in_last) = rayon::join(
-                                || membership(&second.ids, &first.ids),
-                                || membership(&second.ids, &last.ids),
-                            );
-                            tally(second, &|i| !in_first.get(i) && in_last.get(i))
-                        })
-                    },
-                )
-            },
-        );
-        add(&mut rows, last, new, &|row, count, size| {
-            row.new += count;
-            row.alloc_size += size;
-        });
-        add(&mut rows, first, deleted, &|row, count, size| {
-            row.deleted += count;
-            row.freed_size += size;
-        });
-        if let (Some(second), Some(survivors)) = (second, survivors) {
-            for (_, row) in rows.iter_mut() {
-                row.survivors = Some(0);
-            }
-            add(&mut rows, second, survivors, &|row, count, _| {
-                row.survivors = Some(row.survivors.unwrap_or(0) + count);
-            });
-        }
+        add_id_changes(digests, &mut rows);
     }
     let mut out: Vec<ClassChange> = rows
         .into_iter()
@@ -416,6 +345,85 @@ fn class_changes(digests: &[Digest], same: bool) -> Vec<ClassChange> {
             .then_with(|| a.location.cmp(&b.location))
     });
     out
+}
+
+/// The by-id columns of DevTools' comparison, added to `rows` (sorted by class key): objects
+/// new in the last snapshot, deleted since the first, and (with three or more snapshots)
+/// survivors of the second. Only within one process, where ids carry over.
+fn add_id_changes<'d>(digests: &'d [Digest], rows: &mut Vec<(&'d str, ClassChange)>) {
+    let k = digests.len();
+    let first = &digests[0];
+    let last = &digests[k - 1];
+    // Objects are tallied per class of their digest, then added to the class's row: one
+    // row lookup per class instead of one per object.
+    let tally = |d: &Digest, counted: &dyn Fn(usize) -> bool| -> Vec<(u64, u64)> {
+        let mut per_class = vec![(0u64, 0u64); d.classes.len()];
+        for i in 0..d.ids.len() {
+            if counted(i) {
+                let slot = &mut per_class[d.id_class[i] as usize];
+                slot.0 += 1;
+                slot.1 += d.id_self[i];
+            }
+        }
+        per_class
+    };
+    let add = |rows: &mut Vec<(&str, ClassChange)>,
+               d: &Digest,
+               per_class: Vec<(u64, u64)>,
+               apply: &dyn Fn(&mut ClassChange, u64, u64)| {
+        for (c, (count, size)) in per_class.into_iter().enumerate() {
+            if count == 0 {
+                continue;
+            }
+            let key = d.classes[c].key.as_str();
+            if let Ok(r) = rows.binary_search_by(|(k, _)| (*k).cmp(key)) {
+                apply(&mut rows[r].1, count, size);
+            }
+        }
+    };
+    // New objects (in the last snapshot, not the first), deleted ones (in the first, not
+    // the last) and survivors (allocated after the first snapshot, alive at the second
+    // and at the last) are independent merges of sorted ids: run them side by side.
+    let second = (k >= 3).then(|| &digests[1]);
+    let (new, (deleted, survivors)) = rayon::join(
+        || {
+            let last_in_first = membership(&last.ids, &first.ids);
+            tally(last, &|i| !last_in_first.get(i))
+        },
+        || {
+            rayon::join(
+                || {
+                    let first_in_last = membership(&first.ids, &last.ids);
+                    tally(first, &|i| !first_in_last.get(i))
+                },
+                || {
+                    second.map(|second| {
+                        let (in_first, in_last) = rayon::join(
+                            || membership(&second.ids, &first.ids),
+                            || membership(&second.ids, &last.ids),
+                        );
+                        tally(second, &|i| !in_first.get(i) && in_last.get(i))
+                    })
+                },
+            )
+        },
+    );
+    add(rows, last, new, &|row, count, size| {
+        row.new += count;
+        row.alloc_size += size;
+    });
+    add(rows, first, deleted, &|row, count, size| {
+        row.deleted += count;
+        row.freed_size += size;
+    });
+    if let (Some(second), Some(survivors)) = (second, survivors) {
+        for (_, row) in rows.iter_mut() {
+            row.survivors = Some(0);
+        }
+        add(rows, second, survivors, &|row, count, _| {
+            row.survivors = Some(row.survivors.unwrap_or(0) + count);
+        });
+    }
 }
 
 fn report(
