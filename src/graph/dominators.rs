@@ -119,7 +119,7 @@ impl Numbering<'_> {
         self.parent.push(parent);
         // The edge scan below reads `edge_to[first..]` and, on finding a child, the same
         // range of `target_first_edge`: ask for both lines now so that the two misses
-        // overlap instead of following one another (measured: DFS 1.28 -> 1.18 s).
+        // overlap instead of following one another (README, Speed: measured choices).
         prefetch(self.target_first_edge, first as usize);
         self.stack.push((first, g.first_edge[node as usize + 1], i));
     }

@@ -299,8 +299,8 @@ impl RetainerGraph {
 /// sequence there), or here if no thread can be started. Work beside the dominators goes
 /// there: in the shared pool, a thread that waits in the dominators' parallel steps for a
 /// task the other thread stole runs that thread's queued tasks meanwhile, so the dominators
-/// (the longer chain) waited behind the work meant to fill their idle time (measured on the
-/// diff benchmark: phase 2 0.3 s shorter over three snapshots).
+/// (the longer chain) waited behind the work meant to fill their idle time (README, Speed:
+/// measured choices).
 fn run_on_own_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
         Ok(pool) => pool.install(work),
@@ -412,7 +412,7 @@ fn mark_page_owned(s: &Snapshot, root: u32) -> BitSet {
     let et = s.layout.edge_types;
     // Only the reached set matters, not the order, so walk breadth-first: with a FIFO queue
     // the CPU fetches the edges of many queued nodes at once, where with a stack each step
-    // waits for the memory the previous one loaded (1.6x faster on a 700 MB random heap).
+    // waits for the memory the previous one loaded.
     let mut queue = Vec::new();
     for e in s.edges_of(root) {
         let t = s.edge_type[e];
