@@ -3,7 +3,9 @@
 //! Data flows one way: [`snapshot`] reads and parses a file into flat columns, [`graph`] builds
 //! the retainer graph, dominators, retained sizes and distances with Chrome DevTools' rules,
 //! analysis modules turn graphs into report models, and [`report`] renders those models.
-//! Analysis never prints; renderers never compute. Beside that pipeline, [`collect`] supervises
+//! Analysis never prints (long work reports its stages and warnings to an [`observe::Observer`]
+//! the binary passes); renderers never compute. [`diff::compare`] is the one way snapshots are
+//! compared, for `diff`, `gate` and `report`. Beside that pipeline, [`collect`] supervises
 //! or attaches to Node.js processes to capture snapshots and GC traces (with a side file per
 //! snapshot, [`provenance`], that a diff reads), and [`gc`] analyses those traces.
 
