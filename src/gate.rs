@@ -145,130 +145,35 @@ impl Baseline {
 /// Evaluates the gate over a diff.
 pub fn evaluate(diff: DiffReport, config: &GateConfig) -> GateReport {
     let root = config.root.as_deref();
-    let mut checks = Vec::new();
-    for s in &diff.suspects {
-        let entry = BaselineEntry::of(s, root);
-        let accepted = config.baseline.accepted.contains(&entry);
-        let (file, line) = match &entry.location {
-            Some(loc) => {
-                let (file, line) = file_and_line(loc);
-                (Some(file), line)
-            }
-            None => (None, None),
-        };
-        let at = entry
-            .location
-            .as_deref()
-            .map(|l| format!(" at {l}"))
-            .unwrap_or_default();
-        checks.push(Check {
-            name: if s.owner.via.is_empty() {
-                format!("leak: {} {}", s.kind, s.class)
-            } else {
-                format!("leak: {} {} (in {})", s.kind, s.class, s.owner.via)
-            },
-            passed: accepted,
-            message: if accepted {
-                format!("accepted in the baseline: {}{at}", s.title)
-            } else {
-                format!(
-                    "{}{at}; owner: {}; fix: {}",
-                    s.title, s.owner.description, s.hint
-                )
-            },
-            file,
-            line,
-            accepted,
-            error: false,
-        });
-    }
+    let mut checks: Vec<Check> = diff
+        .suspects
+        .iter()
+        .map(|s| suspect_check(s, &config.baseline, root))
+        .collect();
     if let Judgement::CannotJudge {
         message, advice, ..
     } = &diff.judgement
     {
         checks.push(Check {
-            name: "judgement".into(),
-            passed: false,
-            message: format!("cannot judge these snapshots: {message}; {advice}"),
-            file: None,
-            line: None,
-            accepted: false,
             error: true,
+            ..Check::new(
+                "judgement",
+                false,
+                format!("cannot judge these snapshots: {message}; {advice}"),
+            )
         });
     } else if diff.suspects.is_empty() {
-        checks.push(Check {
-            name: "no leak suspects".into(),
-            passed: true,
-            message: "nothing grows steadily across the snapshots".into(),
-            file: None,
-            line: None,
-            accepted: false,
-            error: false,
-        });
+        checks.push(Check::new(
+            "no leak suspects",
+            true,
+            "nothing grows steadily across the snapshots",
+        ));
     }
-    let k = diff.snapshots.len();
-    let growth = diff.snapshots[k - 1].total_size as i64 - diff.snapshots[0].total_size as i64;
     if let Some(max) = config.max_growth {
-        let passed = growth <= max as i64;
-        checks.push(Check {
-            name: "retained growth".into(),
-            passed,
-            message: format!(
-                "total retained size grew by {} (limit {})",
-                crate::report::signed_bytes(growth),
-                crate::report::human_bytes(max)
-            ),
-            file: None,
-            line: None,
-            accepted: false,
-            error: false,
-        });
+        checks.push(total_growth_check(&diff, max));
     }
     if let Some(max) = config.max_class_growth {
-        let offenders: Vec<_> = diff
-            .classes
-            .iter()
-            .filter(|c| c.retained_delta > max as i64)
-            .collect();
-        if offenders.is_empty() {
-            checks.push(Check {
-                name: "class growth".into(),
-                passed: true,
-                message: format!(
-                    "no class grew by more than {}",
-                    crate::report::human_bytes(max)
-                ),
-                file: None,
-                line: None,
-                accepted: false,
-                error: false,
-            });
-        }
-        for c in offenders {
-            let location = c.location.as_deref().map(|l| relative_location(l, root));
-            let (file, line) = match &location {
-                Some(loc) => {
-                    let (f, l) = file_and_line(loc);
-                    (Some(f), l)
-                }
-                None => (None, None),
-            };
-            checks.push(Check {
-                name: format!("class growth: {}", c.class),
-                passed: false,
-                message: format!(
-                    "{} grew by {} retained (limit {}), {:+} objects",
-                    c.class,
-                    crate::report::signed_bytes(c.retained_delta),
-                    crate::report::human_bytes(max),
-                    c.delta
-                ),
-                file,
-                line,
-                accepted: false,
-                error: false,
-            });
-        }
+        checks.extend(class_growth_checks(&diff, max, root));
     }
     let status = if checks.iter().any(|c| !c.passed && !c.error) {
         GateStatus::Failed
@@ -282,6 +187,112 @@ pub fn evaluate(diff: DiffReport, config: &GateConfig) -> GateReport {
         passed: status == GateStatus::Passed,
         checks,
         diff,
+    }
+}
+
+impl Check {
+    /// A check with no source location.
+    fn new(name: impl Into<String>, passed: bool, message: impl Into<String>) -> Check {
+        Check {
+            name: name.into(),
+            passed,
+            message: message.into(),
+            file: None,
+            line: None,
+            accepted: false,
+            error: false,
+        }
+    }
+
+    /// The check with the file and line of `location` (`file:line:column`), if any.
+    fn at(self, location: Option<&str>) -> Check {
+        let (file, line) = match location {
+            Some(loc) => {
+                let (file, line) = file_and_line(loc);
+                (Some(file), line)
+            }
+            None => (None, None),
+        };
+        Check { file, line, ..self }
+    }
+}
+
+/// A suspect as a check: failed unless the baseline accepts it.
+fn suspect_check(s: &Suspect, baseline: &Baseline, root: Option<&Path>) -> Check {
+    let entry = BaselineEntry::of(s, root);
+    let accepted = baseline.accepted.contains(&entry);
+    let at = entry
+        .location
+        .as_deref()
+        .map(|l| format!(" at {l}"))
+        .unwrap_or_default();
+    let name = if s.owner.via.is_empty() {
+        format!("leak: {} {}", s.kind, s.class)
+    } else {
+        format!("leak: {} {} (in {})", s.kind, s.class, s.owner.via)
+    };
+    let message = if accepted {
+        format!("accepted in the baseline: {}{at}", s.title)
+    } else {
+        format!(
+            "{}{at}; owner: {}; fix: {}",
+            s.title, s.owner.description, s.hint
+        )
+    };
+    Check {
+        accepted,
+        ..Check::new(name, accepted, message).at(entry.location.as_deref())
+    }
+}
+
+/// `--max-growth`: the total retained size, first snapshot to last.
+fn total_growth_check(diff: &DiffReport, max: u64) -> Check {
+    let k = diff.snapshots.len();
+    let growth = diff.snapshots[k - 1].total_size as i64 - diff.snapshots[0].total_size as i64;
+    Check::new(
+        "retained growth",
+        growth <= max as i64,
+        format!(
+            "total retained size grew by {} (limit {})",
+            crate::report::signed_bytes(growth),
+            crate::report::human_bytes(max)
+        ),
+    )
+}
+
+/// `--max-class-growth`: one failed check per class over the limit, or one passed check.
+fn class_growth_checks(diff: &DiffReport, max: u64, root: Option<&Path>) -> Vec<Check> {
+    let offenders: Vec<Check> = diff
+        .classes
+        .iter()
+        .filter(|c| c.retained_delta > max as i64)
+        .map(|c| {
+            let location = c.location.as_deref().map(|l| relative_location(l, root));
+            Check::new(
+                format!("class growth: {}", c.class),
+                false,
+                format!(
+                    "{} grew by {} retained (limit {}), {:+} objects",
+                    c.class,
+                    crate::report::signed_bytes(c.retained_delta),
+                    crate::report::human_bytes(max),
+                    c.delta
+                ),
+            )
+            .at(location.as_deref())
+        })
+        .collect();
+    if offenders.is_empty() {
+        vec![Check::new(
+            "class growth",
+            true,
+            format!(
+                "no class grew by more than {}",
+                crate::report::human_bytes(max)
+            ),
+        )]
+    } else {
+        offenders
     }
 }
 
