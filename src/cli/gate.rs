@@ -10,7 +10,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use heapscan::diff::DiffOptions;
-use heapscan::gate::{evaluate, Baseline, GateConfig, GateStatus};
+use heapscan::gate::{evaluate, Baseline, GateConfig, GateReport, GateStatus};
 use heapscan::report::diff::{Judgement, Thresholds};
 use heapscan::report::gate::{github_annotations, junit, markdown, write_summary};
 use heapscan::units::parse_size;
@@ -159,7 +159,56 @@ fn write_file(path: &Path, contents: &str) -> anyhow::Result<()> {
 
 pub fn run(args: GateArgs) -> Outcome {
     let config = read_config(args.config.as_deref())?;
-    let t = &config.thresholds;
+    let options = DiffOptions {
+        thresholds: thresholds(&args, &config.thresholds)?,
+        top: None,
+        max_suspects: None,
+    };
+    let g = &config.gate;
+    let max_growth = size_setting(args.max_growth, g.max_growth.as_ref(), "gate.max_growth")?;
+    let max_class_growth = size_setting(
+        args.max_class_growth,
+        g.max_class_growth.as_ref(),
+        "gate.max_class_growth",
+    )?;
+    let baseline = match args.baseline.as_ref().or(g.baseline.as_ref()) {
+        Some(path) => read_baseline(path)?,
+        None => Baseline::default(),
+    };
+    let root = std::env::current_dir().ok();
+
+    let diff = super::diff::analyse(&args.files, &options)?;
+    if let Some(path) = &args.write_baseline {
+        let baseline = Baseline::from_diff(&diff, root.as_deref());
+        write_file(path, &(serde_json::to_string_pretty(&baseline)? + "\n"))?;
+    }
+    let report = evaluate(
+        diff,
+        &GateConfig {
+            max_growth,
+            max_class_growth,
+            baseline,
+            root,
+        },
+    );
+    write_outputs(&report, &args, g)?;
+    Ok(match report.status {
+        GateStatus::Passed => ExitCode::SUCCESS,
+        GateStatus::Failed => ExitCode::from(1),
+        GateStatus::CannotJudge => {
+            if let Judgement::CannotJudge {
+                message, advice, ..
+            } = &report.diff.judgement
+            {
+                eprintln!("heapscan: cannot judge: {message}; {advice}");
+            }
+            ExitCode::from(2)
+        }
+    })
+}
+
+/// The thresholds: each from its flag, else from heapscan.toml, else the default.
+fn thresholds(args: &GateArgs, t: &ThresholdSection) -> anyhow::Result<Thresholds> {
     let d = Thresholds::default();
     let thresholds = Thresholds {
         class_count_growth: args
@@ -182,11 +231,12 @@ pub fn run(args: GateArgs) -> Outcome {
             .min_chain_growth
             .or(t.closure_chain_growth)
             .unwrap_or(d.closure_chain_growth),
-        retained_growth: match (args.min_retained_growth, &t.retained_growth) {
-            (Some(v), _) => v,
-            (None, Some(s)) => s.bytes("thresholds.retained_growth")?,
-            (None, None) => d.retained_growth,
-        },
+        retained_growth: size_setting(
+            args.min_retained_growth,
+            t.retained_growth.as_ref(),
+            "thresholds.retained_growth",
+        )?
+        .unwrap_or(d.retained_growth),
         steady_fraction: args
             .steady
             .or(t.steady_fraction)
@@ -216,88 +266,55 @@ pub fn run(args: GateArgs) -> Outcome {
             thresholds.steady_fraction
         );
     }
-    let g = &config.gate;
-    let max_growth = match (args.max_growth, &g.max_growth) {
-        (Some(v), _) => Some(v),
-        (None, Some(s)) => Some(s.bytes("gate.max_growth")?),
-        _ => None,
-    };
-    let max_class_growth = match (args.max_class_growth, &g.max_class_growth) {
-        (Some(v), _) => Some(v),
-        (None, Some(s)) => Some(s.bytes("gate.max_class_growth")?),
-        _ => None,
-    };
-    let baseline_path = args.baseline.clone().or(g.baseline.clone());
-    let baseline = match &baseline_path {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the baseline {}", path.display()))?;
-            let b: Baseline = serde_json::from_str(&text).with_context(|| {
-                format!(
-                    "{}: not a heapscan baseline (make one with --write-baseline)",
-                    path.display()
-                )
-            })?;
-            if b.version != 1 {
-                bail!(
-                    "{}: baseline version {} is not supported (expected 1)",
-                    path.display(),
-                    b.version
-                );
-            }
-            b
-        }
-        None => Baseline::default(),
-    };
-    let root = std::env::current_dir().ok();
+    Ok(thresholds)
+}
 
-    let options = DiffOptions {
-        thresholds,
-        top: None,
-        max_suspects: None,
-    };
-    let diff = super::diff::analyse(&args.files, &options)?;
-    if let Some(path) = &args.write_baseline {
-        let baseline = Baseline::from_diff(&diff, root.as_deref());
-        write_file(path, &(serde_json::to_string_pretty(&baseline)? + "\n"))?;
+/// A size from its flag, else from heapscan.toml (`key` names it in errors).
+fn size_setting(flag: Option<u64>, file: Option<&Size>, key: &str) -> anyhow::Result<Option<u64>> {
+    match (flag, file) {
+        (Some(v), _) => Ok(Some(v)),
+        (None, Some(s)) => s.bytes(key).map(Some),
+        (None, None) => Ok(None),
     }
-    let report = evaluate(
-        diff,
-        &GateConfig {
-            max_growth,
-            max_class_growth,
-            baseline,
-            root,
-        },
-    );
+}
 
+fn read_baseline(path: &Path) -> anyhow::Result<Baseline> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the baseline {}", path.display()))?;
+    let baseline: Baseline = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not a heapscan baseline (make one with --write-baseline)",
+            path.display()
+        )
+    })?;
+    if baseline.version != 1 {
+        bail!(
+            "{}: baseline version {} is not supported (expected 1)",
+            path.display(),
+            baseline.version
+        );
+    }
+    Ok(baseline)
+}
+
+/// The summary on stdout (with GitHub annotations on GitHub Actions), then the JUnit, JSON and
+/// Markdown files asked for by flag or heapscan.toml.
+fn write_outputs(report: &GateReport, args: &GateArgs, g: &GateSection) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    write_summary(&report, &mut stdout)?;
+    write_summary(report, &mut stdout)?;
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-        github_annotations(&report, &mut stdout)?;
+        github_annotations(report, &mut stdout)?;
     }
     stdout.flush()?;
     drop(stdout);
     if let Some(path) = args.junit.as_ref().or(g.junit.as_ref()) {
-        write_file(path, &junit(&report)?)?;
+        write_file(path, &junit(report)?)?;
     }
     if let Some(path) = args.json.as_ref().or(g.json.as_ref()) {
-        write_file(path, &(serde_json::to_string_pretty(&report)? + "\n"))?;
+        write_file(path, &(serde_json::to_string_pretty(report)? + "\n"))?;
     }
     if let Some(path) = args.markdown.as_ref().or(g.markdown.as_ref()) {
-        write_file(path, &markdown(&report))?;
+        write_file(path, &markdown(report))?;
     }
-    Ok(match report.status {
-        GateStatus::Passed => ExitCode::SUCCESS,
-        GateStatus::Failed => ExitCode::from(1),
-        GateStatus::CannotJudge => {
-            if let Judgement::CannotJudge {
-                message, advice, ..
-            } = &report.diff.judgement
-            {
-                eprintln!("heapscan: cannot judge: {message}; {advice}");
-            }
-            ExitCode::from(2)
-        }
-    })
+    Ok(())
 }
