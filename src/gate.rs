@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::report::diff::{DiffReport, Judgement, Suspect, SuspectKind};
+use crate::report::SourceLocation;
 
 /// The gate's limits and accepted suspects.
 #[derive(Debug, Clone, Default)]
@@ -38,7 +39,7 @@ pub struct BaselineEntry {
     pub kind: SuspectKind,
     pub class: String,
     /// Source location relative to the checkout (`src/cache.js:12:5`), or null.
-    pub location: Option<String>,
+    pub location: Option<SourceLocation>,
 }
 
 /// The gate's outcome.
@@ -84,43 +85,13 @@ pub struct Check {
     pub error: bool,
 }
 
-/// Makes a location relative to `root` and drops `file://`, so that baselines and annotations
-/// do not depend on where the checkout lives.
-pub fn relative_location(location: &str, root: Option<&Path>) -> String {
-    let mut loc = location
-        .strip_prefix("file://")
-        .unwrap_or(location)
-        .to_string();
-    if let Some(root) = root {
-        let prefix = format!("{}/", root.display().to_string().trim_end_matches('/'));
-        if let Some(rest) = loc.strip_prefix(&prefix) {
-            loc = rest.to_string();
-        }
-    }
-    loc
-}
-
-/// Splits `file:line:column` into the file and line.
-pub fn file_and_line(location: &str) -> (String, Option<u32>) {
-    let parts: Vec<&str> = location.rsplitn(3, ':').collect();
-    if parts.len() == 3 {
-        if let (Ok(line), Ok(_)) = (parts[1].parse::<u32>(), parts[0].parse::<u32>()) {
-            return (parts[2].to_string(), Some(line));
-        }
-    }
-    (location.to_string(), None)
-}
-
 impl BaselineEntry {
     /// The baseline identity of a suspect.
     pub fn of(suspect: &Suspect, root: Option<&Path>) -> BaselineEntry {
         BaselineEntry {
             kind: suspect.kind,
             class: suspect.class.clone(),
-            location: suspect
-                .location
-                .as_deref()
-                .map(|l| relative_location(l, root)),
+            location: suspect.location.as_ref().map(|l| l.relative_to(root)),
         }
     }
 }
@@ -204,16 +175,13 @@ impl Check {
         }
     }
 
-    /// The check with the file and line of `location` (`file:line:column`), if any.
-    fn at(self, location: Option<&str>) -> Check {
-        let (file, line) = match location {
-            Some(loc) => {
-                let (file, line) = file_and_line(loc);
-                (Some(file), line)
-            }
-            None => (None, None),
-        };
-        Check { file, line, ..self }
+    /// The check with the file and line of `location`, if any.
+    fn at(self, location: Option<&SourceLocation>) -> Check {
+        Check {
+            file: location.map(|l| l.file.clone()),
+            line: location.map(|l| l.line),
+            ..self
+        }
     }
 }
 
@@ -223,7 +191,7 @@ fn suspect_check(s: &Suspect, baseline: &Baseline, root: Option<&Path>) -> Check
     let accepted = baseline.accepted.contains(&entry);
     let at = entry
         .location
-        .as_deref()
+        .as_ref()
         .map(|l| format!(" at {l}"))
         .unwrap_or_default();
     let name = if s.owner.via.is_empty() {
@@ -241,7 +209,7 @@ fn suspect_check(s: &Suspect, baseline: &Baseline, root: Option<&Path>) -> Check
     };
     Check {
         accepted,
-        ..Check::new(name, accepted, message).at(entry.location.as_deref())
+        ..Check::new(name, accepted, message).at(entry.location.as_ref())
     }
 }
 
@@ -267,7 +235,7 @@ fn class_growth_checks(diff: &DiffReport, max: u64, root: Option<&Path>) -> Vec<
         .iter()
         .filter(|c| c.retained_delta > max as i64)
         .map(|c| {
-            let location = c.location.as_deref().map(|l| relative_location(l, root));
+            let location = c.location.as_ref().map(|l| l.relative_to(root));
             Check::new(
                 format!("class growth: {}", c.class),
                 false,
@@ -279,7 +247,7 @@ fn class_growth_checks(diff: &DiffReport, max: u64, root: Option<&Path>) -> Vec<
                     c.delta
                 ),
             )
-            .at(location.as_deref())
+            .at(location.as_ref())
         })
         .collect();
     if offenders.is_empty() {
@@ -301,24 +269,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn locations_become_relative_and_split() {
+    fn locations_become_relative_and_give_file_and_line() {
         let root = Path::new("/ci/work/app");
+        let rel = |text: &str| {
+            let loc: SourceLocation = text.parse().expect("a location");
+            loc.relative_to(Some(root)).to_string()
+        };
+        assert_eq!(rel("/ci/work/app/src/cache.js:12:5"), "src/cache.js:12:5");
+        assert_eq!(rel("file:///ci/work/app/a.mjs:1:2"), "a.mjs:1:2");
         assert_eq!(
-            relative_location("/ci/work/app/src/cache.js:12:5", Some(root)),
-            "src/cache.js:12:5"
-        );
-        assert_eq!(
-            relative_location("file:///ci/work/app/a.mjs:1:2", Some(root)),
-            "a.mjs:1:2"
-        );
-        assert_eq!(
-            relative_location("node:internal/timers:12:3", Some(root)),
+            rel("node:internal/timers:12:3"),
             "node:internal/timers:12:3"
         );
+        let loc: SourceLocation = "src/cache.js:12:5".parse().expect("a location");
+        let check = Check::new("x", false, "y").at(Some(&loc));
         assert_eq!(
-            file_and_line("src/cache.js:12:5"),
-            ("src/cache.js".to_string(), Some(12))
+            (check.file.as_deref(), check.line),
+            (Some("src/cache.js"), Some(12))
         );
-        assert_eq!(file_and_line("no-line"), ("no-line".to_string(), None));
+        assert_eq!(Check::new("x", true, "y").at(None).file, None);
     }
 }

@@ -99,6 +99,8 @@ impl ClassAggregates {
     /// The aggregates from `columns`, with the dominator-tree sweep cut into `slices`
     /// slices swept in parallel. With one slice nothing runs on the rayon pool: the work
     /// can then fill a core that another computation leaves idle without taking the other.
+    /// One long function on purpose: its passes share the per-position arrays they build,
+    /// and split apart they would each take and return them.
     pub fn from_columns(columns: AggregateColumns<'_>, slices: usize) -> ClassAggregates {
         let classes = columns.class_count;
         let class_of = columns.class_of;

@@ -55,9 +55,10 @@ fn file_line(location: &str) -> (String, u32) {
 fn assert_location(s: &Suspect, app: &str, line: u32) {
     let loc = s
         .location
-        .as_deref()
+        .as_ref()
+        .map(ToString::to_string)
         .unwrap_or_else(|| panic!("suspect has no location: {s:?}"));
-    let (file, got) = file_line(loc);
+    let (file, got) = file_line(&loc);
     assert!(
         Path::new(&file).ends_with(Path::new("tests/apps").join(app)),
         "location {loc} is not in {app}"
@@ -409,6 +410,8 @@ fn es_module_locations_on_node_16() {
     );
     assert!(
         s.location
+            .as_ref()
+            .map(ToString::to_string)
             .as_deref()
             .is_some_and(|l| l.starts_with("file://")),
         "{:?}",
@@ -439,7 +442,11 @@ fn es_module_locations_on_node_16() {
     assert!(report.same_process, "{}", report.same_process_reason);
     let s = only_suspect(&report);
     assert_eq!(s.class, "EsmRecord");
-    let location = s.location.as_deref().unwrap_or("");
+    let location = s
+        .location
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     assert!(
         !location.contains("concatenated string"),
         "location {location}"
@@ -456,6 +463,8 @@ fn es_module_locations_on_node_16() {
         .expect("EsmRecord row");
     assert!(
         row.location
+            .as_ref()
+            .map(ToString::to_string)
             .as_deref()
             .is_some_and(|l| l.contains("tests/apps/esm-early.mjs")),
         "{:?}",

@@ -759,8 +759,8 @@ fn leak_report_shows_the_suspect_with_chart_path_and_line() {
     assert_eq!(s.owner.via, SUSPECT_VAR, "the suspect is still found");
     assert!(s
         .location
-        .as_deref()
-        .is_some_and(|l| l.starts_with(LEAK_FILE)));
+        .as_ref()
+        .is_some_and(|l| l.file.starts_with(LEAK_FILE)));
     assert!(s.path.iter().any(|step| step.edge_name == PATH_EDGE));
     fs::copy(&out, artifacts().join("report-hostile-leak.html")).expect("keep report");
     let page = open_in_chromium(&out, &artifacts().join("report-hostile-leak.png"));

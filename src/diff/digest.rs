@@ -12,6 +12,7 @@ use crate::graph::locations::ScriptNames;
 use crate::graph::prefetch::prefetch;
 use crate::graph::Classes;
 use crate::graph::{HeapGraph, RetainerGraph};
+use crate::report::SourceLocation;
 use crate::summary::{AggregateColumns, ClassAggregates};
 
 /// Collections smaller than this are not remembered (too small to matter).
@@ -65,7 +66,7 @@ pub struct ClassDigest {
     /// `name` and `location` joined; equal across snapshots of one program.
     pub key: String,
     pub name: String,
-    pub location: Option<String>,
+    pub location: Option<SourceLocation>,
 }
 
 /// One class's totals in one snapshot (DevTools' Summary numbers).
@@ -183,10 +184,10 @@ impl DigestBody {
         let classes: Vec<ClassDigest> = (0..graph_classes.len())
             .map(|c| {
                 let location = graph_classes.locations[c]
-                    .map(|l| measured.scripts.format(l.script_id, l.line, l.column));
+                    .map(|l| measured.scripts.location(l.script_id, l.line, l.column));
                 let name = graph_classes.names[c].clone();
                 ClassDigest {
-                    key: class_key(&name, location.as_deref()),
+                    key: class_key(&name, location.as_ref().map(ToString::to_string).as_deref()),
                     name,
                     location,
                 }

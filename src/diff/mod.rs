@@ -342,7 +342,10 @@ fn class_changes(digests: &[Digest], same: bool) -> Vec<ClassChange> {
             .then(b.delta.cmp(&a.delta))
             .then(b.retained_delta.cmp(&a.retained_delta))
             .then_with(|| a.class.cmp(&b.class))
-            .then_with(|| a.location.cmp(&b.location))
+            .then_with(|| {
+                let text = |c: &ClassChange| c.location.as_ref().map(ToString::to_string);
+                text(a).cmp(&text(b))
+            })
     });
     out
 }

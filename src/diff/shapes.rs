@@ -12,6 +12,7 @@ use crate::graph::bits::BitSet;
 use crate::graph::locations::ScriptNames;
 use crate::graph::names::NameTags;
 use crate::graph::RetainerGraph;
+use crate::report::SourceLocation;
 use crate::snapshot::Snapshot;
 
 // Names the shapes are recognised by, as positions in `NAMES`.
@@ -548,7 +549,7 @@ impl<'g> Shapes<'g> {
     /// functions) are settled by a stable rule, so the answer does not depend on heap layout or
     /// edge order: the location that explains the most entries wins, ties go to the lowest
     /// (script name, line, column). Returns `file:line:column` (1-based).
-    pub fn allocation_location(&self, values: &[u32]) -> Option<String> {
+    pub fn allocation_location(&self, values: &[u32]) -> Option<SourceLocation> {
         let g = self.graph;
         let s = &g.snapshot;
         let code = s.layout.node_types.code;
@@ -610,7 +611,7 @@ impl<'g> Shapes<'g> {
             .into_iter()
             .rev()
             .max_by_key(|(_, (entries, _))| *entries)?;
-        Some(self.scripts.format(script_id, line, column))
+        Some(self.scripts.location(script_id, line, column))
     }
 
     /// The lowest location, as (script name, line, column) and script id, of the closures
@@ -624,9 +625,9 @@ impl<'g> Shapes<'g> {
     /// `context`. Many functions share one context (every top-level function of a module
     /// shares the module's), so this is only a fallback, made deterministic by taking the
     /// lowest rather than the first in retainer order (which follows heap layout).
-    pub fn context_function_location(&self, context: u32) -> Option<String> {
+    pub fn context_function_location(&self, context: u32) -> Option<SourceLocation> {
         self.lowest_closure_location(context, CONTEXT)
-            .map(|((_, line, column), script_id)| self.scripts.format(script_id, line, column))
+            .map(|((_, line, column), script_id)| self.scripts.location(script_id, line, column))
     }
 
     /// The lowest location, as (script name, line, column) and script id, among the closures
@@ -654,17 +655,18 @@ impl<'g> Shapes<'g> {
     }
 
     /// `file:line:column` (1-based) of node `n`, if it has a location.
-    pub fn location_of(&self, n: u32) -> Option<String> {
+    pub fn location_of(&self, n: u32) -> Option<SourceLocation> {
         let i = self.location_index[n as usize];
         (i != NO_LOCATION).then(|| {
             let l = self.graph.snapshot.locations[i as usize];
-            self.scripts.format(l.script_id, l.line, l.column)
+            self.scripts.location(l.script_id, l.line, l.column)
         })
     }
 
     /// A closure's or timer callback's stable key: its location, or its name when it has none.
     pub fn function_key(&self, f: u32) -> String {
         self.location_of(f)
+            .map(|l| l.to_string())
             .unwrap_or_else(|| format!("{} (no location)", self.graph.snapshot.node_name_str(f)))
     }
 }

@@ -61,82 +61,92 @@ impl NameTable {
     }
 }
 
+/// DevTools' `calculateObjectNames`: each node's name, interned in `table`.
+fn object_names(s: &Snapshot, detached: &BitSet, table: &mut NameTable) -> Vec<u32> {
+    let n = s.node_count();
+    let nt = s.layout.node_types;
+    let mut name_of_string = vec![UNSET; s.strings.len()];
+    let mut name_of_type = vec![UNSET; s.layout.node_type_names.len()];
+    let system = table.intern("(system)");
+    let code = table.intern("(compiled code)");
+    let function = table.intern("Function");
+    let regexp = table.intern("RegExp");
+    let mut name_id = vec![0u32; n];
+    for i in 0..n {
+        let t = s.node_type[i];
+        name_id[i] = if t == nt.hidden {
+            system
+        } else if t == nt.object || t == nt.native {
+            let raw_index = s.node_name[i];
+            if detached.get(i) {
+                let raw = s.strings.get(raw_index);
+                table.intern(&html_class_name(&format!("Detached {raw}")))
+            } else {
+                let cached = name_of_string[raw_index as usize];
+                if cached != UNSET {
+                    cached
+                } else {
+                    let raw = s.strings.get(raw_index);
+                    let id = table.intern(&html_class_name(&raw));
+                    name_of_string[raw_index as usize] = id;
+                    id
+                }
+            }
+        } else if t == nt.code {
+            code
+        } else if t == nt.closure {
+            function
+        } else if t == nt.regexp {
+            regexp
+        } else {
+            let cached = name_of_type[t as usize];
+            if cached != UNSET {
+                cached
+            } else {
+                let id = table.intern(&format!("({})", s.layout.node_type_name(t)));
+                name_of_type[t as usize] = id;
+                id
+            }
+        };
+    }
+    name_id
+}
+
+/// Each located node's location, by node; the last location given for a node wins, as in
+/// DevTools' map.
+fn node_locations(s: &Snapshot) -> Vec<(u32, ClassLocation)> {
+    let mut node_locations: Vec<(u32, ClassLocation)> = s
+        .locations
+        .iter()
+        .map(|l| {
+            (
+                l.node,
+                ClassLocation {
+                    script_id: l.script_id,
+                    line: l.line,
+                    column: l.column,
+                },
+            )
+        })
+        .collect();
+    node_locations.reverse();
+    node_locations.sort_by_key(|&(node, _)| node);
+    node_locations.dedup_by_key(|&mut (node, _)| node);
+    node_locations
+}
+
 impl Classes {
     /// Computes every node's class (see the module docs).
     pub fn compute(s: &Snapshot, detached: &BitSet) -> Classes {
         let n = s.node_count();
         let nt = s.layout.node_types;
         let mut table = NameTable::default();
-        let mut name_of_string = vec![UNSET; s.strings.len()];
-        let mut name_of_type = vec![UNSET; s.layout.node_type_names.len()];
-        let system = table.intern("(system)");
-        let code = table.intern("(compiled code)");
-        let function = table.intern("Function");
-        let regexp = table.intern("RegExp");
-
         // 1. Names (`calculateObjectNames`).
-        let mut name_id = vec![0u32; n];
-        for i in 0..n {
-            let t = s.node_type[i];
-            name_id[i] = if t == nt.hidden {
-                system
-            } else if t == nt.object || t == nt.native {
-                let raw_index = s.node_name[i];
-                if detached.get(i) {
-                    let raw = s.strings.get(raw_index);
-                    table.intern(&html_class_name(&format!("Detached {raw}")))
-                } else {
-                    let cached = name_of_string[raw_index as usize];
-                    if cached != UNSET {
-                        cached
-                    } else {
-                        let raw = s.strings.get(raw_index);
-                        let id = table.intern(&html_class_name(&raw));
-                        name_of_string[raw_index as usize] = id;
-                        id
-                    }
-                }
-            } else if t == nt.code {
-                code
-            } else if t == nt.closure {
-                function
-            } else if t == nt.regexp {
-                regexp
-            } else {
-                let cached = name_of_type[t as usize];
-                if cached != UNSET {
-                    cached
-                } else {
-                    let id = table.intern(&format!("({})", s.layout.node_type_name(t)));
-                    name_of_type[t as usize] = id;
-                    id
-                }
-            };
-        }
-
+        let mut name_id = object_names(s, detached, &mut table);
         // 2. Plain objects renamed after common property sets.
         interfaces::apply(s, &mut table, &mut name_id);
-
         // 3. Class keys: (location, name) for `object` nodes with a location, else the name.
-        let mut node_locations: Vec<(u32, ClassLocation)> = s
-            .locations
-            .iter()
-            .map(|l| {
-                (
-                    l.node,
-                    ClassLocation {
-                        script_id: l.script_id,
-                        line: l.line,
-                        column: l.column,
-                    },
-                )
-            })
-            .collect();
-        // The last location given for a node wins, as in DevTools' map.
-        node_locations.reverse();
-        node_locations.sort_by_key(|&(node, _)| node);
-        node_locations.dedup_by_key(|&mut (node, _)| node);
-
+        let node_locations = node_locations(s);
         let mut names = Vec::new();
         let mut locations = Vec::new();
         let mut class_of_name = vec![UNSET; table.texts.len()];
@@ -275,6 +285,10 @@ mod interfaces {
         match_info: Vec<Option<MatchInfo>>,
     }
 
+    /// Renames plain objects after the common property sets they have (DevTools'
+    /// `inferInterfaceDefinitions` and `applyInterfaceDefinitions`, step for step). One long
+    /// function on purpose: it follows DevTools' two passes in their order, so that each step
+    /// can be checked against theirs (the parity tests compare every class name).
     pub(super) fn apply(s: &Snapshot, table: &mut NameTable, name_id: &mut [u32]) {
         let nt = s.layout.node_types;
         let property = s.layout.edge_types.property;

@@ -2,6 +2,7 @@
 //! functions and objects, and the script's name is reachable from any located closure through
 //! its `shared` → `script` → `name` edges. This module builds that script-id → name table.
 
+use crate::report::SourceLocation;
 use rustc_hash::FxHashMap;
 
 use crate::snapshot::Snapshot;
@@ -65,11 +66,21 @@ impl ScriptNames {
         self.by_id.get(&script_id).map(String::as_str)
     }
 
-    /// `file:line:column` with 1-based line and column, as editors expect.
-    pub fn format(&self, script_id: u32, line: u32, column: u32) -> String {
-        match self.get(script_id) {
-            Some(name) => format!("{name}:{}:{}", line + 1, column + 1),
-            None => format!("script#{script_id}:{}:{}", line + 1, column + 1),
+    /// The location of V8's 0-based (`line`, `column`) in script `script_id`, 1-based as
+    /// editors expect.
+    pub fn location(&self, script_id: u32, line: u32, column: u32) -> SourceLocation {
+        SourceLocation {
+            file: match self.get(script_id) {
+                Some(name) => name.to_string(),
+                None => format!("script#{script_id}"),
+            },
+            line: line + 1,
+            column: column + 1,
         }
+    }
+
+    /// [`location`](Self::location) as text, `file:line:column`.
+    pub fn format(&self, script_id: u32, line: u32, column: u32) -> String {
+        self.location(script_id, line, column).to_string()
     }
 }

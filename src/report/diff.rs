@@ -6,7 +6,9 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use super::retainers::{edge_label, node_label, PathStep};
-use super::{align_right, grouped, human_bytes, new_table, signed_bytes, write_json, Format};
+use super::{
+    align_right, grouped, human_bytes, new_table, signed_bytes, write_json, Format, SourceLocation,
+};
 
 /// The whole comparison.
 #[derive(Debug, Serialize, Deserialize)]
@@ -206,7 +208,7 @@ pub struct Suspect {
     /// (0 when none).
     pub path_elided_after: u64,
     /// `file:line:column` (1-based) of the constructor, listener or callback.
-    pub location: Option<String>,
+    pub location: Option<SourceLocation>,
     /// What is counted (objects, entries, listeners, timers, chain length), one per snapshot.
     pub counts: Vec<u64>,
     /// Bytes retained by what accumulates, one per snapshot.
@@ -226,7 +228,8 @@ pub struct Suspect {
 #[serde(deny_unknown_fields)]
 pub struct ClassChange {
     pub class: String,
-    pub location: Option<String>,
+    /// The constructor's location, for classes DevTools keys by location.
+    pub location: Option<SourceLocation>,
     /// Count in each snapshot.
     pub counts: Vec<u64>,
     /// Retained size in each snapshot (DevTools' class rule).
@@ -285,40 +288,12 @@ pub fn idle_step_labels(r: &DiffReport) -> Vec<String> {
 }
 
 fn render_table(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
-    for (i, s) in r.snapshots.iter().enumerate() {
-        writeln!(
-            out,
-            "#{} {}: {} nodes, total {}",
-            i + 1,
-            s.file,
-            grouped(s.node_count),
-            human_bytes(s.total_size)
-        )?;
-    }
-    if !r.same_process {
-        // When that makes the diff unjudgeable, the reason is said once, below.
-        if r.judgement.is_judged() {
-            writeln!(out, "note: {}", r.same_process_reason)?;
-        }
-        writeln!(
-            out,
-            "note: not one process: growing class totals are shown in the comparison below, not as suspects"
-        )?;
-    }
-    let idle = idle_step_labels(r);
     let judged: Vec<String> = r
         .judged_snapshots
         .iter()
         .map(|i| format!("#{}", i + 1))
         .collect();
-    if !idle.is_empty() && r.judgement.is_judged() {
-        writeln!(
-            out,
-            "note: idle step(s) {}: growth is judged over snapshots {}",
-            idle.join(", "),
-            judged.join(" ")
-        )?;
-    }
+    render_snapshots(r, &judged, out)?;
     writeln!(out)?;
     if let Judgement::CannotJudge {
         message, advice, ..
@@ -343,45 +318,95 @@ fn render_table(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
         for (i, s) in r.suspects.iter().enumerate() {
             writeln!(out)?;
-            writeln!(out, "{}. [{}] {}", i + 1, s.kind, s.title)?;
-            writeln!(out, "   owner:    {}", s.owner.description)?;
-            if let Some(loc) = &s.location {
-                writeln!(out, "   location: {loc}")?;
-            }
-            if r.judged_snapshots.len() == r.snapshots.len() {
-                writeln!(out, "   growth:   {}", series(&s.counts, false))?;
-            } else {
-                writeln!(
-                    out,
-                    "   growth:   {} (snapshots {})",
-                    series(&s.counts, false),
-                    judged.join(" ")
-                )?;
-            }
-            writeln!(out, "   retained: {}", series(&s.retained_sizes, true))?;
-            if !s.path.is_empty() {
-                let path: Vec<String> = s
-                    .path
-                    .iter()
-                    .map(|step| format!("{} → {}", edge_label(step), node_label(&step.node)))
-                    .collect();
-                if s.path_elided > 0 {
-                    let (head, tail) = path.split_at(path.len().min(s.path_elided_after as usize));
-                    writeln!(
-                        out,
-                        "   path:     (GC roots) {} … ({} more steps) … {}",
-                        head.join(" "),
-                        s.path_elided,
-                        tail.join(" ")
-                    )?;
-                } else {
-                    writeln!(out, "   path:     (GC roots) {}", path.join(" "))?;
-                }
-            }
-            writeln!(out, "   fix:      {}", s.hint)?;
+            render_suspect(i + 1, s, r, &judged, out)?;
         }
     }
     writeln!(out)?;
+    render_classes(r, out)
+}
+
+/// The snapshots, one line each, and the notes on how they were compared.
+fn render_snapshots(r: &DiffReport, judged: &[String], out: &mut dyn Write) -> io::Result<()> {
+    for (i, s) in r.snapshots.iter().enumerate() {
+        writeln!(
+            out,
+            "#{} {}: {} nodes, total {}",
+            i + 1,
+            s.file,
+            grouped(s.node_count),
+            human_bytes(s.total_size)
+        )?;
+    }
+    if !r.same_process {
+        // When that makes the diff unjudgeable, the reason is said once, below.
+        if r.judgement.is_judged() {
+            writeln!(out, "note: {}", r.same_process_reason)?;
+        }
+        writeln!(
+            out,
+            "note: not one process: growing class totals are shown in the comparison below, not as suspects"
+        )?;
+    }
+    let idle = idle_step_labels(r);
+    if !idle.is_empty() && r.judgement.is_judged() {
+        writeln!(
+            out,
+            "note: idle step(s) {}: growth is judged over snapshots {}",
+            idle.join(", "),
+            judged.join(" ")
+        )?;
+    }
+    Ok(())
+}
+
+/// One suspect: title, owner, location, growth, retained sizes, path and fix.
+fn render_suspect(
+    rank: usize,
+    s: &Suspect,
+    r: &DiffReport,
+    judged: &[String],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out, "{rank}. [{}] {}", s.kind, s.title)?;
+    writeln!(out, "   owner:    {}", s.owner.description)?;
+    if let Some(loc) = &s.location {
+        writeln!(out, "   location: {loc}")?;
+    }
+    if r.judged_snapshots.len() == r.snapshots.len() {
+        writeln!(out, "   growth:   {}", series(&s.counts, false))?;
+    } else {
+        writeln!(
+            out,
+            "   growth:   {} (snapshots {})",
+            series(&s.counts, false),
+            judged.join(" ")
+        )?;
+    }
+    writeln!(out, "   retained: {}", series(&s.retained_sizes, true))?;
+    if !s.path.is_empty() {
+        let path: Vec<String> = s
+            .path
+            .iter()
+            .map(|step| format!("{} → {}", edge_label(step), node_label(&step.node)))
+            .collect();
+        if s.path_elided > 0 {
+            let (head, tail) = path.split_at(path.len().min(s.path_elided_after as usize));
+            writeln!(
+                out,
+                "   path:     (GC roots) {} … ({} more steps) … {}",
+                head.join(" "),
+                s.path_elided,
+                tail.join(" ")
+            )?;
+        } else {
+            writeln!(out, "   path:     (GC roots) {}", path.join(" "))?;
+        }
+    }
+    writeln!(out, "   fix:      {}", s.hint)
+}
+
+/// The class comparison table.
+fn render_classes(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     let mut table = new_table(&[
         "Class",
         "Count",

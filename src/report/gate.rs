@@ -96,8 +96,8 @@ pub fn markdown(r: &GateReport) -> String {
             cell(&s.title),
             cell(&s.owner.description),
             s.location
-                .as_deref()
-                .map(cell)
+                .as_ref()
+                .map(|l| cell(&l.to_string()))
                 .unwrap_or_else(|| "unknown".into()),
             s.counts
                 .iter()

@@ -4,12 +4,15 @@
 pub mod diff;
 pub mod gate;
 pub mod html;
+pub mod location;
 pub mod nodes;
 pub mod retainers;
 pub mod strings;
 pub mod summary;
 
 use std::io::{self, Write};
+
+pub use location::SourceLocation;
 
 /// Output format, the same word for every command (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

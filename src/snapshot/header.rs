@@ -202,6 +202,51 @@ fn index_of(names: &[String], name: &str) -> Option<usize> {
     names.iter().position(|n| n == name)
 }
 
+/// The index of type `name` in `names`, or [`NO_TYPE`].
+fn type_index(names: &[String], name: &str) -> u8 {
+    index_of(names, name).map_or(NO_TYPE, |i| i as u8)
+}
+
+impl NodeTypes {
+    /// The node types' indexes in the header's `node_types` names.
+    fn named(names: &[String]) -> NodeTypes {
+        let t = |name: &str| type_index(names, name);
+        NodeTypes {
+            hidden: t("hidden"),
+            array: t("array"),
+            string: t("string"),
+            object: t("object"),
+            code: t("code"),
+            closure: t("closure"),
+            regexp: t("regexp"),
+            number: t("number"),
+            native: t("native"),
+            synthetic: t("synthetic"),
+            concatenated_string: t("concatenated string"),
+            sliced_string: t("sliced string"),
+            symbol: t("symbol"),
+            bigint: t("bigint"),
+            object_shape: t("object shape"),
+        }
+    }
+}
+
+impl EdgeTypes {
+    /// The edge types' indexes in the header's `edge_types` names.
+    fn named(names: &[String]) -> EdgeTypes {
+        let t = |name: &str| type_index(names, name);
+        EdgeTypes {
+            context: t("context"),
+            element: t("element"),
+            property: t("property"),
+            internal: t("internal"),
+            hidden: t("hidden"),
+            shortcut: t("shortcut"),
+            weak: t("weak"),
+        }
+    }
+}
+
 impl Layout {
     /// Checks the header's `meta` and works out the layout, or says what is unknown.
     pub(crate) fn from_meta(path: &Path, meta: &RawMeta) -> Result<Layout> {
@@ -244,34 +289,8 @@ impl Layout {
                 )));
             }
         }
-        let nt = |name: &str| index_of(&node_type_names, name).map_or(NO_TYPE, |i| i as u8);
-        let et = |name: &str| index_of(&edge_type_names, name).map_or(NO_TYPE, |i| i as u8);
-        let node_types = NodeTypes {
-            hidden: nt("hidden"),
-            array: nt("array"),
-            string: nt("string"),
-            object: nt("object"),
-            code: nt("code"),
-            closure: nt("closure"),
-            regexp: nt("regexp"),
-            number: nt("number"),
-            native: nt("native"),
-            synthetic: nt("synthetic"),
-            concatenated_string: nt("concatenated string"),
-            sliced_string: nt("sliced string"),
-            symbol: nt("symbol"),
-            bigint: nt("bigint"),
-            object_shape: nt("object shape"),
-        };
-        let edge_types = EdgeTypes {
-            context: et("context"),
-            element: et("element"),
-            property: et("property"),
-            internal: et("internal"),
-            hidden: et("hidden"),
-            shortcut: et("shortcut"),
-            weak: et("weak"),
-        };
+        let node_types = NodeTypes::named(&node_type_names);
+        let edge_types = EdgeTypes::named(&edge_type_names);
         for (name, t) in [
             ("object", node_types.object),
             ("synthetic", node_types.synthetic),

@@ -97,7 +97,9 @@ impl Snapshot {
         Self::from_source(Source::from_vec(path, bytes)?)
     }
 
-    /// Parses an opened source.
+    /// Parses an opened source. One long function on purpose: it is the parser's schedule
+    /// (the header, then each section parsed and checked against the header and the sections
+    /// before it), which reads best as one sequence of steps and checks.
     pub fn from_source(source: Source) -> Result<Snapshot> {
         let path = source.path().to_path_buf();
         let text = source.bytes();

@@ -26,8 +26,8 @@ use crate::graph::bits::BitSet;
 use crate::graph::{HeapGraph, RetainerGraph};
 use crate::paths::{path_steps, ShortestPaths};
 use crate::report::diff::{Owner, Suspect, SuspectKind, Thresholds};
-use crate::report::grouped;
 use crate::report::retainers::PathStep;
+use crate::report::{grouped, SourceLocation};
 
 /// How steadily `values` grow: the share of steps that grow by at least `min_step`, or
 /// `None` when the last step does not grow or too few steps do.
@@ -109,7 +109,7 @@ struct Finding {
     class: String,
     title: String,
     hint: String,
-    location: Option<String>,
+    location: Option<SourceLocation>,
 }
 
 /// A holder as a suspect shows it: the path to it from the GC roots and its owner line.
@@ -397,7 +397,7 @@ impl<'g> Last<'g> {
     }
 
     /// The most common class among `nodes`, with its location if it has one.
-    fn main_class(&self, nodes: &[u32]) -> Option<(String, Option<String>)> {
+    fn main_class(&self, nodes: &[u32]) -> Option<(String, Option<SourceLocation>)> {
         let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
         for &v in nodes {
             *counts
@@ -408,12 +408,12 @@ impl<'g> Last<'g> {
             .iter()
             .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
         let location = self.graph.classes.locations[class as usize]
-            .map(|l| self.shapes.scripts.format(l.script_id, l.line, l.column));
+            .map(|l| self.shapes.scripts.location(l.script_id, l.line, l.column));
         Some((self.graph.classes.names[class as usize].clone(), location))
     }
 
     /// The most common location among functions, and a function that has it.
-    fn main_function(&self, functions: &[u32]) -> Option<(u32, Option<String>)> {
+    fn main_function(&self, functions: &[u32]) -> Option<(u32, Option<SourceLocation>)> {
         let mut counts: FxHashMap<String, (usize, u32)> = FxHashMap::default();
         for &f in functions {
             let entry = counts.entry(self.shapes.function_key(f)).or_insert((0, f));

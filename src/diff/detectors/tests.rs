@@ -236,7 +236,10 @@ fn listeners_that_pile_up_are_a_suspect_and_a_plateau_is_not() {
         s.title,
         "'data' listeners (onData) on EventEmitter `bus` keep piling up: 10 → 20 → 30"
     );
-    assert_eq!(s.location.as_deref(), Some("script#7:25:33"));
+    assert_eq!(
+        s.location.as_ref().map(ToString::to_string).as_deref(),
+        Some("script#7:25:33")
+    );
     assert_eq!(s.owner.id, 11);
     assert!(
         s.retained_sizes[2] > s.retained_sizes[0] + 4_000,
@@ -341,7 +344,10 @@ fn timers_that_are_never_cleared_are_a_suspect_held_by_their_list() {
         s.title,
         "timers calling poll are never cleared: 10 → 20 → 30 live"
     );
-    assert_eq!(s.location.as_deref(), Some("script#4:10:19"));
+    assert_eq!(
+        s.location.as_ref().map(ToString::to_string).as_deref(),
+        Some("script#4:10:19")
+    );
     assert_eq!(s.owner.class, "TimersList", "{:?}", s.owner);
     assert!(s.hint.contains("clearInterval"), "{}", s.hint);
     assert_eq!(found.explained_roots.len(), 30, "every live timer");
@@ -387,7 +393,10 @@ fn a_closure_chain_that_grows_names_the_captured_variable() {
         s.title,
         "each new `last` closure keeps the previous one alive through `prev`: chain length 10 → 25 → 40"
     );
-    assert_eq!(s.location.as_deref(), Some("script#2:5:13"));
+    assert_eq!(
+        s.location.as_ref().map(ToString::to_string).as_deref(),
+        Some("script#2:5:13")
+    );
     assert_eq!(
         s.owner.id,
         1001 + 6 * 39,

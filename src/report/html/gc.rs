@@ -47,7 +47,29 @@ fn verdict_class(verdict: Verdict) -> &'static str {
 pub(super) fn section(trace: &GcTrace) -> io::Result<Section> {
     let report = &trace.analysis;
     let mut h = String::new();
+    growth_verdicts(report, &mut h);
+    if report.processes.iter().any(|p| !p.heap_after.is_empty()) {
+        let svg = plot::svg(report).map_err(chart_error)?;
+        h.push_str(&figure(
+            &svg,
+            "gc-chart",
+            "Heap after each GC over time (full GCs marked, fitted growth dashed), and GC pauses",
+        ));
+    }
 
+    processes_table(report, &mut h);
+    collectors_table(report, &mut h);
+    longest_pauses_table(trace, &mut h);
+    log_lines(report, &mut h);
+    Ok(Section {
+        id: "gc",
+        title: "GC trace".to_string(),
+        body: h,
+    })
+}
+
+/// Each process's growth verdict, one line each.
+fn growth_verdicts(report: &GcReport, h: &mut String) {
     h.push_str("<ul class=\"gc-growth\" id=\"gc-growth\">\n");
     for p in &report.processes {
         let g = &p.growth;
@@ -67,16 +89,10 @@ pub(super) fn section(trace: &GcTrace) -> io::Result<Section> {
         ));
     }
     h.push_str("</ul>\n");
+}
 
-    if report.processes.iter().any(|p| !p.heap_after.is_empty()) {
-        let svg = plot::svg(report).map_err(chart_error)?;
-        h.push_str(&figure(
-            &svg,
-            "gc-chart",
-            "Heap after each GC over time (full GCs marked, fitted growth dashed), and GC pauses",
-        ));
-    }
-
+/// Pauses, utilisation, peak heap and growth per process.
+fn processes_table(report: &GcReport, h: &mut String) {
     h.push_str("<h3>Pauses per process</h3>\n");
     let mut processes = Table::new(
         "gc-processes",
@@ -116,8 +132,11 @@ pub(super) fn section(trace: &GcTrace) -> io::Result<Section> {
             Cell::Text(p.growth.verdict.name().to_string()),
         ]);
     }
-    processes.render(&mut h);
+    processes.render(h);
+}
 
+/// Pauses per collector (scavenge, mark-compact, …) of each process.
+fn collectors_table(report: &GcReport, h: &mut String) {
     h.push_str("<h3>Pauses per collector</h3>\n");
     let mut collectors = Table::new(
         "gc-collectors",
@@ -154,8 +173,11 @@ pub(super) fn section(trace: &GcTrace) -> io::Result<Section> {
             ]);
         }
     }
-    collectors.render(&mut h);
+    collectors.render(h);
+}
 
+/// The longest pauses over all processes.
+fn longest_pauses_table(trace: &GcTrace, h: &mut String) {
     h.push_str("<h3>Longest pauses</h3>\n");
     let mut pauses = Table::new(
         "gc-pauses",
@@ -179,8 +201,11 @@ pub(super) fn section(trace: &GcTrace) -> io::Result<Section> {
             bytes_mb(p.heap_after_mb),
         ]);
     }
-    pauses.render(&mut h);
+    pauses.render(h);
+}
 
+/// How each log's lines were read, and the lines that are not GC records.
+fn log_lines(report: &GcReport, h: &mut String) {
     h.push_str("<h3>Log lines</h3>\n");
     let mut lines = Table::new(
         "gc-lines",
@@ -204,7 +229,7 @@ pub(super) fn section(trace: &GcTrace) -> io::Result<Section> {
             num(f.lines.malformed as u64),
         ]);
     }
-    lines.render(&mut h);
+    lines.render(h);
     for f in report.files.iter().filter(|f| !f.skipped.is_empty()) {
         h.push_str(&format!(
             "<details class=\"snapshot\"><summary>Lines of <code>{}</code> that are not GC \
@@ -222,12 +247,6 @@ pub(super) fn section(trace: &GcTrace) -> io::Result<Section> {
         }
         h.push_str("</ul></details>\n");
     }
-
-    Ok(Section {
-        id: "gc",
-        title: "GC trace".to_string(),
-        body: h,
-    })
 }
 
 fn ms(v: f64) -> Cell {

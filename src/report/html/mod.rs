@@ -645,7 +645,10 @@ fn suspect(rank: usize, s: &Suspect, judged: &[usize], h: &mut String) -> io::Re
         h,
         "Source",
         match &s.location {
-            Some(loc) => format!("<code class=\"location\">{}</code>", escape(loc)),
+            Some(loc) => format!(
+                "<code class=\"location\">{}</code>",
+                escape(&loc.to_string())
+            ),
             None => "<span class=\"muted\">not recorded in the snapshot</span>".to_string(),
         },
     );
@@ -739,7 +742,8 @@ fn comparison(d: &DiffReport) -> Section {
 }
 
 fn comparison_row(c: &ClassChange, k: usize, survivors: bool) -> Vec<Cell> {
-    let mut row = vec![Cell::Class(c.class.clone(), c.location.clone())];
+    let location = c.location.as_ref().map(ToString::to_string);
+    let mut row = vec![Cell::Class(c.class.clone(), location)];
     for i in 0..k {
         row.push(num(c.counts.get(i).copied().unwrap_or(0)));
     }
