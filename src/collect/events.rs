@@ -1,7 +1,32 @@
-//! The snapshot lines of a recording session's `events.jsonl`, as one serde type: `record`
-//! writes them and `heapscan snap`, aimed at a recorded app, reads them back to learn what
-//! became of the snapshot it asked for. (Each line also has `t_ms`, the time since the
-//! session started.)
+//! The lines of a recording session's `events.jsonl` as serde types, each tagged `event`:
+//! [`SessionEvent`] (the app's starts and exits, warnings, the end), [`SnapshotEvent`] (what
+//! became of each snapshot; `heapscan snap`, aimed at a recorded app, reads them back), and the
+//! supervisor policy's decisions (restarts, memory restarts, signals). Each line also has
+//! `t_ms`, the time since the session started.
+
+/// The session's own lines.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum SessionEvent {
+    /// The app (re)started: its pid, which start this is (1, 2, …), and the command.
+    Start {
+        pid: u32,
+        generation: u32,
+        command: Vec<String>,
+    },
+    /// The app exited: its exit code or the signal that ended it, and the code as a shell
+    /// reports it (128 + signal).
+    Exit {
+        generation: u32,
+        code: Option<i32>,
+        signal: Option<i32>,
+        exit_code: i32,
+    },
+    /// Something the user was told that did not stop the session.
+    Warning { message: String },
+    /// The session ended with this exit code after this many restarts.
+    End { exit_code: i32, restarts: u32 },
+}
 
 use std::path::Path;
 

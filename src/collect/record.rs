@@ -32,7 +32,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::events::SnapshotEvent;
+use super::events::{SessionEvent, SnapshotEvent};
 use super::policy::{Action, Event, Policy, Trigger};
 use super::procfs::{self, SIGUSR2};
 use super::snap::{take_via_signal, write_provenance, ENV_RECORD_PID, ENV_SESSION_DIR};
@@ -131,7 +131,7 @@ impl Session {
     }
 
     /// Appends one line to events.jsonl: `{"t_ms":…,"event":name,…fields}`.
-    fn event(&self, name: &str, fields: Value) {
+    fn write_line(&self, name: &str, fields: Value) {
         let mut line = json!({ "t_ms": self.t_ms(), "event": name });
         if let (Some(obj), Value::Object(extra)) = (line.as_object_mut(), fields) {
             obj.extend(extra);
@@ -143,18 +143,19 @@ impl Session {
         }
     }
 
-    /// Appends one typed line (an enum tagged `event`: [`Logged`], [`SnapshotEvent`]).
+    /// Appends one line (an enum tagged `event`: [`SessionEvent`], [`SnapshotEvent`], the
+    /// policy's lines).
     fn log(&self, line: &impl Serialize) {
         if let Ok(Value::Object(mut fields)) = serde_json::to_value(line) {
             if let Some(Value::String(name)) = fields.remove("event") {
-                self.event(&name, Value::Object(fields));
+                self.write_line(&name, Value::Object(fields));
             }
         }
     }
 
     fn warn(&self, message: String) {
         self.observer.warning(&message);
-        self.event("warning", json!({ "message": message }));
+        self.log(&SessionEvent::Warning { message });
     }
 }
 
@@ -481,10 +482,11 @@ impl Supervisor {
         })?;
         self.generation += 1;
         let pid = child.id();
-        self.session.event(
-            "start",
-            json!({ "pid": pid, "generation": self.generation, "command": self.cfg.command }),
-        );
+        self.session.log(&SessionEvent::Start {
+            pid,
+            generation: self.generation,
+            command: self.cfg.command.clone(),
+        });
         if self.injected.is_none() {
             self.injected = Some(injected);
             self.write_manifest("running", None);
@@ -558,10 +560,12 @@ impl Supervisor {
                 Ok(Msg::Exited { generation, status }) if generation == self.generation => {
                     let code = exit_code_of(&status);
                     self.child = None;
-                    self.session.event(
-                        "exit",
-                        json!({ "generation": generation, "code": status.code(), "signal": status.signal(), "exit_code": code }),
-                    );
+                    self.session.log(&SessionEvent::Exit {
+                        generation,
+                        code: status.code(),
+                        signal: status.signal(),
+                        exit_code: code,
+                    });
                     // The pump is not joined here: a wrapper's orphaned grandchild may keep
                     // the pipe open, and the supervisor must stay responsive. It ends on EOF.
                     self.pumps.retain(|p| !p.is_finished());
@@ -821,10 +825,10 @@ impl Supervisor {
     fn finish_manifest(&mut self, exit_code: i32) {
         self.wait_snapshot_thread();
         self.join_pumps();
-        self.session.event(
-            "end",
-            json!({ "exit_code": exit_code, "restarts": self.restarts }),
-        );
+        self.session.log(&SessionEvent::End {
+            exit_code,
+            restarts: self.restarts,
+        });
         self.write_manifest("finished", Some(exit_code));
         let _ = fs::remove_dir(self.session.dir.join(".incoming"));
     }
