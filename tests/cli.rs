@@ -439,3 +439,45 @@ fn a_closed_pipe_ends_quietly() {
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
     }
 }
+
+/// The README's first command: the bundled leak series names the leaking listener, at the
+/// app's line, and `--fail-on-leak` fails.
+#[test]
+fn the_readme_sample_series_names_the_leak() {
+    let files = ["leak-1", "leak-2", "leak-3"].map(sample);
+    let mut cmd = heapscan();
+    cmd.arg("diff").args(&files).args(["--format", "json"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout_of_success(&mut cmd)).expect("diff JSON");
+    assert_eq!(
+        json["same_process"], true,
+        "{}",
+        json["same_process_reason"]
+    );
+    let suspects = json["suspects"].as_array().expect("suspects");
+    assert_eq!(suspects.len(), 1, "{suspects:?}");
+    let s = &suspects[0];
+    assert_eq!(s["kind"], "listener");
+    assert_eq!(s["class"], "onData");
+    assert_eq!(s["owner"]["via"], "bus");
+    let line = std::fs::read_to_string(root().join("tests/apps/leak-listener.js"))
+        .expect("app source")
+        .lines()
+        .position(|l| l.contains("heapscan-expect: listener emitter"))
+        .expect("marker")
+        + 1;
+    assert!(
+        s["location"]
+            .as_str()
+            .is_some_and(|l| l.contains(&format!("tests/apps/leak-listener.js:{line}:"))),
+        "{}",
+        s["location"]
+    );
+    let out = heapscan()
+        .arg("diff")
+        .args(&files)
+        .arg("--fail-on-leak")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+}
