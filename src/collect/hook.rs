@@ -141,26 +141,40 @@ pub fn install(session: &mut Session, pid: u32, timeout: Duration) -> Result<(),
     }
 }
 
-/// Asks the hook in `pid` to close the process's inspector (the one heapscan opened to install
-/// it), once no inspector session is connected.
-pub fn close_inspector(pid: u32) -> Result<(), CollectError> {
-    let fail = |why: String| CollectError::Other(format!("snapshot hook of process {pid}: {why}"));
+/// An error of the hook in `pid`.
+fn hook_error(pid: u32, why: String) -> CollectError {
+    CollectError::Other(format!("snapshot hook of process {pid}: {why}"))
+}
+
+/// Sends one request line to the hook in `pid` and returns its answer line (trimmed), waiting
+/// at most `wait` for it. The connection is closed before this returns (the hook acts then).
+fn ask(pid: u32, request: &str, wait: Duration) -> Result<String, CollectError> {
+    let fail = |why: String| hook_error(pid, why);
     let socket = socket_path(pid);
     let stream = UnixStream::connect(&socket)
         .map_err(|e| fail(format!("cannot connect to {}: {e}", socket.display())))?;
     stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(wait))
         .map_err(|e| fail(e.to_string()))?;
     (&stream)
-        .write_all(b"close-inspector\n")
+        .write_all(request.as_bytes())
         .map_err(|e| fail(format!("cannot send the request: {e}")))?;
     let mut answer = String::new();
     BufReader::new(&stream)
         .read_line(&mut answer)
         .map_err(|e| fail(format!("no answer: {e}")))?;
-    match answer.trim_end() {
+    Ok(answer.trim_end().to_string())
+}
+
+/// Asks the hook in `pid` to close the process's inspector (the one heapscan opened to install
+/// it), once no inspector session is connected.
+pub fn close_inspector(pid: u32) -> Result<(), CollectError> {
+    match ask(pid, "close-inspector\n", Duration::from_secs(10))?.as_str() {
         "ok" => Ok(()),
-        other => Err(fail(format!("could not close the inspector: {other}"))),
+        other => Err(hook_error(
+            pid,
+            format!("could not close the inspector: {other}"),
+        )),
     }
 }
 
@@ -213,13 +227,7 @@ pub fn take(
     timeout: Duration,
     tick: &mut dyn FnMut(u64),
 ) -> Result<PathBuf, CollectError> {
-    let fail = |why: String| CollectError::Other(format!("snapshot hook of process {pid}: {why}"));
-    let socket = socket_path(pid);
-    let stream = UnixStream::connect(&socket)
-        .map_err(|e| fail(format!("cannot connect to {}: {e}", socket.display())))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(|e| fail(e.to_string()))?;
+    let fail = |why: String| hook_error(pid, why);
     let request = match target {
         Target::HookDir => format!("snapshot {name}\n"),
         Target::Dir(d) => {
@@ -230,22 +238,12 @@ pub fn take(
             format!("snapshot {name} {d}\n")
         }
     };
-    (&stream)
-        .write_all(request.as_bytes())
-        .map_err(|e| fail(format!("cannot send the request: {e}")))?;
-    let mut answer = String::new();
-    BufReader::new(&stream)
-        .read_line(&mut answer)
-        .map_err(|e| fail(format!("no answer: {e}")))?;
-    drop(stream);
-    match answer.trim_end() {
-        "ok" => {}
-        other => {
-            return Err(fail(format!(
-                "refused: {}",
-                other.strip_prefix("error ").unwrap_or(other)
-            )))
-        }
+    let answer = ask(pid, &request, Duration::from_secs(30))?;
+    if answer != "ok" {
+        return Err(fail(format!(
+            "refused: {}",
+            answer.strip_prefix("error ").unwrap_or(&answer)
+        )));
     }
     let dir = target.from_outside(pid);
     let done = dir.join(name);
