@@ -113,7 +113,7 @@ pub struct ClosureDigest {
 }
 
 /// The class key used to match classes across snapshots.
-pub fn class_key(name: &str, location: Option<&str>) -> String {
+pub fn class_key(name: &str, location: Option<&SourceLocation>) -> String {
     match location {
         Some(loc) => format!("{name}\u{1f}{loc}"),
         None => name.to_string(),
@@ -187,7 +187,7 @@ impl DigestBody {
                     .map(|l| measured.scripts.location(l.script_id, l.line, l.column));
                 let name = graph_classes.names[c].clone();
                 ClassDigest {
-                    key: class_key(&name, location.as_ref().map(ToString::to_string).as_deref()),
+                    key: class_key(&name, location.as_ref()),
                     name,
                     location,
                 }

@@ -3,7 +3,7 @@
 use rustc_hash::FxHashMap;
 
 use super::{Finding, Growth, Last};
-use crate::diff::digest::{class_key, ClassDigest, Digest};
+use crate::diff::digest::{ClassDigest, Digest};
 use crate::graph::bits::BitSet;
 use crate::report::diff::{Suspect, SuspectKind, Thresholds};
 
@@ -26,23 +26,11 @@ pub(super) fn detect(
     if candidates.is_empty() {
         return Vec::new();
     }
-    // The last graph's class ids by key, and the new objects of each class, made once.
-    let class_ids: FxHashMap<String, usize> = (0..graph.classes.len())
-        .map(|c| {
-            let location = graph.classes.locations[c]
-                .map(|l| last.shapes.scripts.format(l.script_id, l.line, l.column));
-            (class_key(&graph.classes.names[c], location.as_deref()), c)
-        })
-        .rev()
-        .collect();
     let class_nodes = new_objects_by_class(last, first_digest.max_node_id);
     let mut explained = BitSet::new(graph.node_count());
     last.mark_subtrees(explained_roots, &mut explained);
     let mut suspects = Vec::new();
-    for (cd, growth) in candidates {
-        let Some(&class_id) = class_ids.get(&cd.key) else {
-            continue;
-        };
+    for (class_id, cd, growth) in candidates {
         let members = &class_nodes[class_id];
         if members.is_empty() {
             continue;
@@ -82,8 +70,13 @@ pub(super) fn detect(
 
 /// The classes of the last digest (but internal ones, `Function` and embedder objects) whose
 /// count and retained size grow, largest retained growth first (objects inside a bigger
-/// accumulating class are then explained by it once it is accepted).
-fn growing_classes<'d>(digests: &[&'d Digest], th: &Thresholds) -> Vec<(&'d ClassDigest, Growth)> {
+/// accumulating class are then explained by it once it is accepted). Each comes with its index
+/// in the last digest, which is the last graph's class id (that digest is made from that graph's
+/// class table, in its order).
+fn growing_classes<'d>(
+    digests: &[&'d Digest],
+    th: &Thresholds,
+) -> Vec<(usize, &'d ClassDigest, Growth)> {
     let Some(final_digest) = digests.last() else {
         return Vec::new();
     };
@@ -98,7 +91,12 @@ fn growing_classes<'d>(digests: &[&'d Digest], th: &Thresholds) -> Vec<(&'d Clas
         })
         .collect();
     let mut candidates = Vec::new();
-    for (cd, totals) in final_digest.classes.iter().zip(&final_digest.class_totals) {
+    for (c, (cd, totals)) in final_digest
+        .classes
+        .iter()
+        .zip(&final_digest.class_totals)
+        .enumerate()
+    {
         let name = cd.name.as_str();
         if totals.count == 0
             || name.starts_with('(')
@@ -113,13 +111,13 @@ fn growing_classes<'d>(digests: &[&'d Digest], th: &Thresholds) -> Vec<(&'d Clas
             .map(|m| m.get(cd.key.as_str()).copied().unwrap_or((0, 0)))
             .unzip();
         if let Some(growth) = Growth::check(measured, th.class_count_growth, th) {
-            candidates.push((cd, growth));
+            candidates.push((c, cd, growth));
         }
     }
     candidates.sort_by(|a, b| {
-        super::retained_growth(&b.1.retained)
-            .cmp(&super::retained_growth(&a.1.retained))
-            .then_with(|| a.0.key.cmp(&b.0.key))
+        super::retained_growth(&b.2.retained)
+            .cmp(&super::retained_growth(&a.2.retained))
+            .then_with(|| a.1.key.cmp(&b.1.key))
     });
     candidates
 }
