@@ -937,3 +937,34 @@ fn idle_steps_and_snapshots_that_cannot_be_judged_are_shown() {
     );
     assert!(!page.dom.contains("No leak suspects"));
 }
+
+#[test]
+fn near_misses_are_a_table_under_the_suspects() {
+    // A bounded LRU (200 entries) that fills up over the first two bursts and then stops.
+    let node = support::node_binary(Some(20));
+    let mut opts = support::CaptureOptions::new(3, 0);
+    opts.warmup = 0;
+    opts.requests_before = Some(vec![150, 150, 150]);
+    let cap = support::capture_with("ok-lru.js", &[], &node, &opts);
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("near.html");
+    let html = report(&cap.snapshots, &out, &[]);
+    let model = embedded_model(&html);
+    let diff = model.diff.as_ref().expect("a diff");
+    assert!(diff.suspects.is_empty(), "{:#?}", diff.suspects);
+    assert!(!diff.near_misses.is_empty());
+    let page = open_in_chromium(&out, &artifacts().join("near-misses.png"));
+    assert_clean_page(&page, &["overview", "suspects"], "near misses");
+    let table_at = page
+        .dom
+        .find("id=\"t-near-misses\"")
+        .unwrap_or_else(|| panic!("no near-miss table: {}", page.dom));
+    let table = &page.dom[table_at..table_at + page.dom[table_at..].find("</table>").unwrap()];
+    assert!(
+        page.dom.contains("id=\"no-suspects\"")
+            && table.contains("Map `lruCache` (entries of")
+            && table.contains("150 → 200 → 200")
+            && table.contains("grew in 1 of 2 steps, not in the last"),
+        "{table}"
+    );
+}

@@ -224,3 +224,40 @@ fn snapshots_that_cannot_be_judged_never_pass() {
         );
     }
 }
+
+#[test]
+fn a_cache_that_filled_up_and_stopped_is_a_near_miss_not_a_suspect() {
+    // The LRU holds at most 200 entries: with no warm-up, 150 after the first burst, 200
+    // after the second and the third. It grew, then stopped: shown as a near miss, and the
+    // verdict stays clean.
+    let mut opts = CaptureOptions::new(3, 0);
+    opts.warmup = 0;
+    opts.requests_before = Some(vec![150, 150, 150]);
+    opts.via = CaptureVia::HeapscanSnap;
+    let cap = support::capture_with("ok-lru.js", &[], &support::node_binary(Some(20)), &opts);
+    assert_clean(&cap.snapshots, "ok-lru filling up");
+    let (report, _, _) = diff(&cap.snapshots);
+    let miss = report
+        .near_misses
+        .iter()
+        .find(|m| m.kind.name() == "collection" && m.subject.starts_with("Map `lruCache`"))
+        .unwrap_or_else(|| panic!("no near miss for lruCache: {:#?}", report.near_misses));
+    assert_eq!(miss.counts, [150, 200, 200], "{miss:#?}");
+    assert_eq!(
+        miss.reason,
+        heapscan::report::diff::MissReason::Unsteady {
+            grew_in: 1,
+            steps: 2,
+            last_step_grew: false
+        }
+    );
+    let table = heapscan(&["diff"], &cap.snapshots);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("No leak suspects")
+            && table.contains("Near misses")
+            && table.contains("[collection] Map `lruCache`")
+            && table.contains("grew in 1 of 2 steps, not in the last"),
+        "{table}"
+    );
+}

@@ -467,7 +467,7 @@ fn report(
     }
     let class_count = classes.len();
     if let Some(max) = options.max_suspects {
-        found.truncate(max);
+        found.suspects.truncate(max);
     }
     if let Some(top) = options.top {
         classes.truncate(top);
@@ -489,7 +489,8 @@ fn report(
         steps,
         judged_snapshots: judged,
         thresholds: options.thresholds.clone(),
-        suspects: found,
+        suspects: found.suspects,
+        near_misses: found.near_misses,
         class_count,
         classes,
     }

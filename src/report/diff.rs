@@ -31,6 +31,9 @@ pub struct DiffReport {
     /// The thresholds the verdict used.
     pub thresholds: Thresholds,
     pub suspects: Vec<Suspect>,
+    /// What grew but fell short of a verdict (not steadily, or by too little), largest
+    /// retained growth first, at most ten. They fail no gate.
+    pub near_misses: Vec<NearMiss>,
     /// Number of classes compared (before `--top`).
     pub class_count: usize,
     pub classes: Vec<ClassChange>,
@@ -223,6 +226,68 @@ pub struct Suspect {
     pub hint: String,
 }
 
+/// Something that grew across the judged snapshots but not the way a leak does.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NearMiss {
+    pub kind: SuspectKind,
+    /// What grew: `Map `lruCache` (entries of Object)`.
+    pub subject: String,
+    /// `file:line:column` of the constructor, listener or callback, when known.
+    pub location: Option<SourceLocation>,
+    /// What is counted, one per judged snapshot.
+    pub counts: Vec<u64>,
+    /// Bytes retained by it, one per judged snapshot.
+    pub retained_sizes: Vec<u64>,
+    pub reason: MissReason,
+}
+
+/// Why something that grew is not a suspect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum MissReason {
+    /// It grew in `grew_in` of `steps` steps: fewer than `steady_fraction` of them, or not in
+    /// the last one (a cache that filled up and stopped).
+    Unsteady {
+        grew_in: u64,
+        steps: u64,
+        last_step_grew: bool,
+    },
+    /// It grew in every step it had to, but what it retains grew by less than the threshold
+    /// (and at least half of it).
+    SmallRetainedGrowth {
+        retained_growth: u64,
+        threshold: u64,
+    },
+}
+
+impl std::fmt::Display for MissReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MissReason::Unsteady {
+                grew_in,
+                steps,
+                last_step_grew,
+            } => {
+                write!(f, "grew in {grew_in} of {steps} steps")?;
+                if !last_step_grew {
+                    write!(f, ", not in the last")?;
+                }
+                Ok(())
+            }
+            MissReason::SmallRetainedGrowth {
+                retained_growth,
+                threshold,
+            } => write!(
+                f,
+                "retained only {} more (a suspect needs {})",
+                human_bytes(*retained_growth),
+                human_bytes(*threshold)
+            ),
+        }
+    }
+}
+
 /// DevTools' comparison columns for one class, plus totals per snapshot.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -321,6 +386,7 @@ fn render_table(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             render_suspect(i + 1, s, r, &judged, out)?;
         }
     }
+    render_near_misses(r, out)?;
     writeln!(out)?;
     render_classes(r, out)
 }
@@ -403,6 +469,35 @@ fn render_suspect(
         }
     }
     writeln!(out, "   fix:      {}", s.hint)
+}
+
+/// What grew short of a verdict, a line each.
+fn render_near_misses(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
+    if r.near_misses.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Near misses (grew, but not the way a leak does; they fail no gate):"
+    )?;
+    for m in &r.near_misses {
+        let at = m
+            .location
+            .as_ref()
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  [{}] {}{at}: {}, retained {} — {}",
+            m.kind,
+            m.subject,
+            series(&m.counts, false),
+            series(&m.retained_sizes, true),
+            m.reason
+        )?;
+    }
+    Ok(())
 }
 
 /// The class comparison table.

@@ -2,37 +2,33 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{Finding, Growth, Last};
+use super::{Detected, Finding, Last, Verdict};
 use crate::diff::digest::{ClassDigest, Digest};
 use crate::graph::bits::BitSet;
-use crate::report::diff::{Suspect, SuspectKind, Thresholds};
+use crate::report::diff::{SuspectKind, Thresholds};
 
 /// Classes whose object count grows steadily, largest retained growth first, each reported
 /// only when at least half of its new objects (allocated after the first snapshot) lie outside
-/// the dominator subtrees already explained (`explained_roots`, then each accepted class's
-/// own objects: a record's arrays are explained by the record).
-pub(super) fn detect(
-    digests: &[&Digest],
-    last: &Last<'_>,
-    th: &Thresholds,
-    explained_roots: &[u32],
-) -> Vec<Suspect> {
+/// the dominator subtrees already explained (`found`'s explained roots, then each accepted
+/// class's own objects: a record's arrays are explained by the record). Classes that grew
+/// short of a verdict are near misses by the same rule, when they are the app's own (have a
+/// constructor location): built-in classes wobble with whatever the process did.
+pub(super) fn detect(digests: &[&Digest], last: &Last<'_>, th: &Thresholds, found: &mut Detected) {
     let graph = last.graph;
     let s = &graph.snapshot;
     let Some(first_digest) = digests.first() else {
-        return Vec::new();
+        return;
     };
     let candidates = growing_classes(digests, th);
     if candidates.is_empty() {
-        return Vec::new();
+        return;
     }
     let class_nodes = new_objects_by_class(last, first_digest.max_node_id);
     let mut explained = BitSet::new(graph.node_count());
-    last.mark_subtrees(explained_roots, &mut explained);
-    let mut suspects = Vec::new();
-    for (class_id, cd, growth) in candidates {
+    last.mark_subtrees(&found.explained_roots, &mut explained);
+    for (class_id, cd, verdict) in candidates {
         let members = &class_nodes[class_id];
-        if members.is_empty() {
+        if members.is_empty() || (!verdict.is_leak() && cd.location.is_none()) {
             continue;
         }
         let unexplained: Vec<u32> = members
@@ -43,7 +39,9 @@ pub(super) fn detect(
         if unexplained.len() * 2 < members.len() {
             continue;
         }
-        last.mark_subtrees(&unexplained, &mut explained);
+        if verdict.is_leak() {
+            last.mark_subtrees(&unexplained, &mut explained);
+        }
         let holder = last.holder_of(&unexplained);
         let held = last.held(
             holder,
@@ -56,16 +54,20 @@ pub(super) fn detect(
         let finding = Finding {
             kind: SuspectKind::Class,
             class: cd.name.clone(),
-            title: format!("{} objects accumulate: {}", cd.name, growth.trail()),
+            subject: format!("{} objects", cd.name),
+            title: format!(
+                "{} objects accumulate: {}",
+                cd.name,
+                verdict.growth().trail()
+            ),
             hint: format!(
                 "{} objects are created and never released; find what keeps them (the owner above, or `heapscan retainers LAST.heapsnapshot --class '{}'`) and drop the reference when done",
                 cd.name, cd.name
             ),
             location: cd.location.clone(),
         };
-        suspects.push(growth.suspect(finding, held));
+        found.add(verdict, finding, held);
     }
-    suspects
 }
 
 /// The classes of the last digest (but internal ones, `Function` and embedder objects) whose
@@ -76,7 +78,7 @@ pub(super) fn detect(
 fn growing_classes<'d>(
     digests: &[&'d Digest],
     th: &Thresholds,
-) -> Vec<(usize, &'d ClassDigest, Growth)> {
+) -> Vec<(usize, &'d ClassDigest, Verdict)> {
     let Some(final_digest) = digests.last() else {
         return Vec::new();
     };
@@ -110,13 +112,13 @@ fn growing_classes<'d>(
             .iter()
             .map(|m| m.get(cd.key.as_str()).copied().unwrap_or((0, 0)))
             .unzip();
-        if let Some(growth) = Growth::check(measured, th.class_count_growth, th) {
-            candidates.push((c, cd, growth));
+        if let Some(verdict) = Verdict::of(measured, th.class_count_growth, th) {
+            candidates.push((c, cd, verdict));
         }
     }
     candidates.sort_by(|a, b| {
-        super::retained_growth(&b.2.retained)
-            .cmp(&super::retained_growth(&a.2.retained))
+        super::retained_growth(&b.2.growth().retained)
+            .cmp(&super::retained_growth(&a.2.growth().retained))
             .then_with(|| a.1.key.cmp(&b.1.key))
     });
     candidates

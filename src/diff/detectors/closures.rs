@@ -2,7 +2,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{find_sorted, series, Detected, Finding, Growth, Inputs};
+use super::{find_sorted, series, Detected, Finding, Inputs, Verdict};
 use crate::diff::shapes::NO_LOCATION;
 use crate::report::diff::SuspectKind;
 use crate::report::grouped;
@@ -20,7 +20,7 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             |d| find_sorted(&d.closures, c.key.as_str(), |x| x.key.as_str()),
             |x| (x.longest_chain, x.chain_retained_size),
         );
-        let Some(growth) = Growth::check(measured, th.closure_chain_growth, th) else {
+        let Some(verdict) = Verdict::of(measured, th.closure_chain_growth, th) else {
             continue;
         };
         // The head of the chain dominates it, so it is the closure of this function that
@@ -49,7 +49,9 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
         let Some(&head) = heads.get(&c.key) else {
             continue;
         };
-        found.explained_roots.push(head);
+        if verdict.is_leak() {
+            found.explained_roots.push(head);
+        }
         let fname = last.function_name(head);
         let link = last
             .shapes
@@ -66,13 +68,14 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
         let finding = Finding {
             kind: SuspectKind::Closure,
             class: format!("Function {fname}"),
+            subject: format!("chain of `{fname}` closures linked through `{link}`"),
             title: format!(
                 "each new `{fname}` closure keeps the previous one alive through `{link}`: chain length {}",
-                growth.trail()
+                verdict.growth().trail()
             ),
             hint: format!("do not capture the previous closure: clear `{link}` once it has been used, or keep only the data you need instead of the closure"),
             location: last.shapes.location_of(head),
         };
-        found.suspects.push(growth.suspect(finding, held));
+        found.add(verdict, finding, held);
     }
 }

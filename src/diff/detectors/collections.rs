@@ -1,6 +1,6 @@
 //! Maps, Sets, arrays and dictionary objects whose entries keep growing.
 
-use super::{find_sorted, series, Detected, Finding, Growth, Inputs};
+use super::{find_sorted, series, Detected, Finding, Inputs, Verdict};
 use crate::diff::shapes::CollectionKind;
 use crate::report::diff::SuspectKind;
 use crate::report::grouped;
@@ -16,13 +16,15 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             |d| find_sorted(&d.collections, c.id, |x| x.id),
             |x| (x.entries, x.retained_size),
         );
-        let Some(growth) = Growth::check(measured, th.collection_entry_growth, th) else {
+        let Some(verdict) = Verdict::of(measured, th.collection_entry_growth, th) else {
             continue;
         };
         let Some(node) = last.node(c.id) else {
             continue;
         };
-        found.explained_roots.push(node);
+        if verdict.is_leak() {
+            found.explained_roots.push(node);
+        }
         let (_, values) = last.shapes.collection_entries(node, c.kind);
         let (value_class, value_location) = last
             .main_class(&values)
@@ -50,9 +52,10 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
         let finding = Finding {
             kind: SuspectKind::Collection,
             class: value_class.clone(),
+            subject: format!("{label} (entries of {value_class})"),
             title: format!(
                 "{label} keeps growing: {} entries of {value_class}",
-                growth.trail()
+                verdict.growth().trail()
             ),
             hint: match c.kind {
                 CollectionKind::Array => format!("{label} only grows: cap it (drop old items, use a ring buffer) or stop keeping every item"),
@@ -60,6 +63,6 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             },
             location,
         };
-        found.suspects.push(growth.suspect(finding, held));
+        found.add(verdict, finding, held);
     }
 }

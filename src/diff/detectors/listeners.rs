@@ -1,6 +1,6 @@
 //! Listeners that pile up on one event of one emitter (EventEmitter `_events`, EventTarget).
 
-use super::{find_sorted, series, Detected, Finding, Growth, Inputs};
+use super::{find_sorted, series, Detected, Finding, Inputs, Verdict};
 use crate::report::diff::SuspectKind;
 
 /// Every listener list of the last snapshot (matched by emitter id and event) whose length
@@ -15,7 +15,7 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             |d| find_sorted(&d.listeners, key, |x| (x.emitter_id, x.event.as_str())),
             |x| (x.count, x.retained_size),
         );
-        let Some(growth) = Growth::check(measured, th.listener_growth, th) else {
+        let Some(verdict) = Verdict::of(measured, th.listener_growth, th) else {
             continue;
         };
         let Some(emitter) = last.node(l.emitter_id) else {
@@ -28,7 +28,9 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
         else {
             continue;
         };
-        found.explained_roots.push(list.holder);
+        if verdict.is_leak() {
+            found.explained_roots.push(list.holder);
+        }
         let (function, location) = last
             .main_function(&list.listeners)
             .map_or((None, None), |(f, loc)| (Some(f), loc));
@@ -43,10 +45,11 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
         let finding = Finding {
             kind: SuspectKind::Listener,
             class: fname.clone(),
+            subject: format!("'{}' listeners ({fname}) on {emitter_label}", l.event),
             title: format!(
                 "'{}' listeners ({fname}) on {emitter_label} keep piling up: {}",
                 l.event,
-                growth.trail(),
+                verdict.growth().trail(),
             ),
             hint: format!(
                 "remove the listener when its work is done (emitter.off('{}', {fname}) or emitter.once), or register it once instead of per call",
@@ -54,6 +57,6 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             ),
             location,
         };
-        found.suspects.push(growth.suspect(finding, held));
+        found.add(verdict, finding, held);
     }
 }

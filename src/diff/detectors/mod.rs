@@ -25,46 +25,90 @@ use super::shapes::{ListenerList, Shapes, Timer};
 use crate::graph::bits::BitSet;
 use crate::graph::{HeapGraph, RetainerGraph};
 use crate::paths::{path_steps, ShortestPaths};
-use crate::report::diff::{Owner, Suspect, SuspectKind, Thresholds};
+use crate::report::diff::{MissReason, NearMiss, Owner, Suspect, SuspectKind, Thresholds};
 use crate::report::retainers::PathStep;
 use crate::report::{grouped, SourceLocation};
 
-/// How steadily `values` grow: the share of steps that grow by at least `min_step`, or
-/// `None` when the last step does not grow or too few steps do.
-pub(crate) fn steadiness(values: &[u64], min_step: u64, need: f64) -> Option<f64> {
-    let steps = values.len().checked_sub(1).filter(|&s| s > 0)?;
-    let grows = |i: usize| values[i] >= values[i - 1].saturating_add(min_step.max(1));
-    if !grows(values.len() - 1) {
-        return None;
-    }
-    let growing = (1..values.len()).filter(|&i| grows(i)).count();
-    let share = growing as f64 / steps as f64;
-    (share + 1e-9 >= need).then_some(share)
-}
-
-/// A measurement that grows the way a leak does across the judged snapshots: its count
-/// (entries, listeners, timers, chain length, objects) grows steadily and what it retains grows
-/// by at least the retained-growth threshold from first to last.
+/// A measurement that grew across the judged snapshots: its count (entries, listeners,
+/// timers, chain length, objects) per judged snapshot, what it retains, and the share of steps
+/// in which the count grew.
 struct Growth {
     counts: Vec<u64>,
     retained: Vec<u64>,
     steadiness: f64,
 }
 
-impl Growth {
-    /// The growth of a `(counts, retained sizes)` series, one value per judged snapshot, when
-    /// the counts grow by at least `min_step` per step; `None` when it does not look like a
-    /// leak.
-    fn check(series: (Vec<u64>, Vec<u64>), min_step: u64, th: &Thresholds) -> Option<Growth> {
+/// What a measured series says: a leak, or growth that fell short of the verdict.
+enum Verdict {
+    /// The count grows steadily (in at least `steady_fraction` of the steps, and in the last
+    /// one) by at least the step minimum, and what it retains grows by at least the
+    /// retained-growth threshold from first to last: a suspect.
+    Leak(Growth),
+    /// The count grew from first to last by at least the step minimum, but not the way a leak
+    /// does: shown after the suspects, failing nothing.
+    NearMiss(Growth, MissReason),
+}
+
+impl Verdict {
+    /// The verdict on a `(counts, retained sizes)` series, one value per judged snapshot,
+    /// whose counts must grow by at least `min_step` per step; `None` when it did not grow.
+    fn of(series: (Vec<u64>, Vec<u64>), min_step: u64, th: &Thresholds) -> Option<Verdict> {
         let (counts, retained) = series;
-        let steadiness = steadiness(&counts, min_step, th.steady_fraction)?;
-        (retained_growth(&retained) >= th.retained_growth).then_some(Growth {
-            counts,
-            retained,
-            steadiness,
+        let steps = counts.len().checked_sub(1).filter(|&s| s > 0)?;
+        let min_step = min_step.max(1);
+        let grows = |i: usize| counts[i] >= counts[i - 1].saturating_add(min_step);
+        let grew_in = (1..counts.len()).filter(|&i| grows(i)).count();
+        let last_step_grew = grows(counts.len() - 1);
+        let share = grew_in as f64 / steps as f64;
+        let steady = last_step_grew && share + 1e-9 >= th.steady_fraction;
+        let big = retained_growth(&retained) >= th.retained_growth;
+        if steady && big {
+            let growth = Growth {
+                counts,
+                retained,
+                steadiness: share,
+            };
+            return Some(Verdict::Leak(growth));
+        }
+        // A near miss grew overall, in the count and in what it retains: an unsteady series
+        // by as much as a leak, a steady one by at least half as much.
+        let grew_overall = counts[counts.len() - 1] >= counts[0].saturating_add(min_step);
+        let reason = if !steady && big {
+            MissReason::Unsteady {
+                grew_in: grew_in as u64,
+                steps: steps as u64,
+                last_step_grew,
+            }
+        } else if steady && retained_growth(&retained).saturating_mul(2) >= th.retained_growth {
+            MissReason::SmallRetainedGrowth {
+                retained_growth: retained_growth(&retained),
+                threshold: th.retained_growth,
+            }
+        } else {
+            return None;
+        };
+        grew_overall.then(|| {
+            let growth = Growth {
+                counts,
+                retained,
+                steadiness: share,
+            };
+            Verdict::NearMiss(growth, reason)
         })
     }
 
+    fn is_leak(&self) -> bool {
+        matches!(self, Verdict::Leak(_))
+    }
+
+    fn growth(&self) -> &Growth {
+        match self {
+            Verdict::Leak(g) | Verdict::NearMiss(g, _) => g,
+        }
+    }
+}
+
+impl Growth {
     /// The counts as people read them: `500 → 700 → 900`.
     fn trail(&self) -> String {
         self.counts
@@ -96,6 +140,18 @@ impl Growth {
             retained_sizes: self.retained,
         }
     }
+
+    /// The near miss: what grew, and why that is no verdict.
+    fn near_miss(self, finding: Finding, reason: MissReason) -> NearMiss {
+        NearMiss {
+            kind: finding.kind,
+            subject: finding.subject,
+            location: finding.location,
+            counts: self.counts,
+            retained_sizes: self.retained,
+            reason,
+        }
+    }
 }
 
 /// Growth from the first value to the last (0 when it shrank).
@@ -107,6 +163,9 @@ fn retained_growth(retained: &[u64]) -> u64 {
 struct Finding {
     kind: SuspectKind,
     class: String,
+    /// What grows, without its numbers (`Map `cache` (entries of Session)`): a near miss's
+    /// line.
+    subject: String,
     title: String,
     hint: String,
     location: Option<SourceLocation>,
@@ -173,13 +232,35 @@ struct Inputs<'a, 'g> {
     th: &'a Thresholds,
 }
 
-/// What the detectors found: their suspects, and the nodes whose dominator subtrees those
-/// suspects explain (the class detector leaves them out).
+/// What the detectors found: their suspects and near misses, and the nodes whose dominator
+/// subtrees those suspects explain (the class detector leaves them out).
 #[derive(Default)]
 pub(super) struct Detected {
-    suspects: Vec<Suspect>,
+    pub(super) suspects: Vec<Suspect>,
+    pub(super) near_misses: Vec<NearMiss>,
     explained_roots: Vec<u32>,
 }
+
+impl Detected {
+    /// Adds what `verdict` makes of a hit: a suspect or a near miss.
+    fn add(&mut self, verdict: Verdict, finding: Finding, held: Held) {
+        match verdict {
+            Verdict::Leak(growth) => self.suspects.push(growth.suspect(finding, held)),
+            Verdict::NearMiss(growth, reason) => {
+                self.near_misses.push(growth.near_miss(finding, reason))
+            }
+        }
+    }
+
+    /// Nothing found (for snapshots whose growth means nothing, such as ones out of order).
+    pub(super) fn clear(&mut self) {
+        self.suspects.clear();
+        self.near_misses.clear();
+    }
+}
+
+/// How many near misses a report lists: the largest growth first, briefly.
+const NEAR_MISSES_SHOWN: usize = 10;
 
 /// The listener, collection, timer and closure detectors. They read no class totals, so they
 /// can run while the last snapshot's class totals are computed. Listeners and collections are
@@ -211,26 +292,30 @@ pub(super) fn find_shaped(
 }
 
 /// Adds what the class detector finds to what [`find_shaped`] found (with the same
-/// arguments, once every digest has its class totals); the result is sorted by score,
-/// highest first. Only within one process: across processes, class totals differ by
-/// whatever each run happened to allocate, and that noise must not be reported as a leak
-/// (the class comparison still shows it).
+/// arguments, once every digest has its class totals); the suspects are sorted by score,
+/// highest first, the near misses by retained growth (at most [`NEAR_MISSES_SHOWN`]). Only
+/// within one process: across processes, class totals differ by whatever each run happened to
+/// allocate, and that noise must not be reported as a leak (the class comparison still shows
+/// it).
 pub(super) fn find(
     digests: &[&Digest],
     last: &Last<'_>,
     same: bool,
     th: &Thresholds,
-    shaped: Detected,
-) -> Vec<Suspect> {
-    let Detected {
-        mut suspects,
-        explained_roots,
-    } = shaped;
+    mut found: Detected,
+) -> Detected {
     if same {
-        suspects.extend(classes::detect(digests, last, th, &explained_roots));
+        classes::detect(digests, last, th, &mut found);
     }
-    sort_by_score(&mut suspects);
-    suspects
+    sort_by_score(&mut found.suspects);
+    found.near_misses.sort_by(|a, b| {
+        retained_growth(&b.retained_sizes)
+            .cmp(&retained_growth(&a.retained_sizes))
+            .then_with(|| a.kind.cmp(&b.kind))
+            .then_with(|| a.subject.cmp(&b.subject))
+    });
+    found.near_misses.truncate(NEAR_MISSES_SHOWN);
+    found
 }
 
 /// Most important first; ties in a fixed order, so the output is deterministic.

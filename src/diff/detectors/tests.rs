@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
-use super::{classes, closures, collections, find, find_shaped, listeners, steadiness, timers};
-use super::{Detected, Inputs, Last, LastPrep};
+use super::{classes, closures, collections, find, find_shaped, listeners, timers};
+use super::{Detected, Inputs, Last, LastPrep, Verdict};
 use crate::diff::digest::{Digest, DigestBody, Measurement};
 use crate::graph::HeapGraph;
-use crate::report::diff::{Suspect, SuspectKind, Thresholds};
+use crate::report::diff::{MissReason, Suspect, SuspectKind, Thresholds};
 use crate::snapshot::Snapshot;
 
 const NODE_TYPES: [&str; 15] = [
@@ -303,7 +303,7 @@ fn a_growing_array_is_a_collection_suspect_that_explains_its_entries() {
         ..thresholds()
     };
     let shaped = find_shaped(&bodies, &last, true, &th);
-    let suspects = find(&refs, &last, true, &th, shaped);
+    let suspects = find(&refs, &last, true, &th, shaped).suspects;
     assert_eq!(suspects.len(), 1, "{suspects:#?}");
     assert_eq!(suspects[0].kind, SuspectKind::Collection);
 
@@ -429,13 +429,23 @@ fn record_heap(k: u32) -> Heap {
     h
 }
 
+/// What the class detector finds, with `explained` roots already explained by other suspects.
+fn class_suspects(digests: &[&Digest], last: &Last<'_>, explained: &[u32]) -> Vec<Suspect> {
+    let mut found = Detected {
+        explained_roots: explained.to_vec(),
+        ..Detected::default()
+    };
+    classes::detect(digests, last, &thresholds(), &mut found);
+    found.suspects
+}
+
 #[test]
 fn a_class_that_accumulates_is_a_suspect_unless_explained() {
     let mut growing = Series::of(&[10, 40, 70], record_heap);
     let digests: Vec<Digest> = growing.digests().into_iter().cloned().collect();
     let refs: Vec<&Digest> = digests.iter().collect();
     let last = growing.last();
-    let found = classes::detect(&refs, &last, &thresholds(), &[]);
+    let found = class_suspects(&refs, &last, &[]);
     assert_eq!(found.len(), 1, "{found:#?}");
     let s = &found[0];
     assert_eq!(s.kind, SuspectKind::Class);
@@ -448,12 +458,27 @@ fn a_class_that_accumulates_is_a_suspect_unless_explained() {
 
     // The same records under a root another suspect explains are not reported again.
     let head = last.node(1001 + 2 * 69).expect("the newest record");
-    assert!(classes::detect(&refs, &last, &thresholds(), &[head]).is_empty());
+    assert!(class_suspects(&refs, &last, &[head]).is_empty());
 
     let mut plateau = Series::of(&[70, 70, 70], record_heap);
     let digests: Vec<Digest> = plateau.digests().into_iter().cloned().collect();
     let refs: Vec<&Digest> = digests.iter().collect();
-    assert!(classes::detect(&refs, &plateau.last(), &thresholds(), &[]).is_empty());
+    assert!(class_suspects(&refs, &plateau.last(), &[]).is_empty());
+}
+
+/// The share of steps that grew, when `values` grow steadily by at least 10 per step (with a
+/// retained growth well over the threshold).
+fn steadiness(values: &[u64], _min_step: u64, need: f64) -> Option<f64> {
+    let th = Thresholds {
+        steady_fraction: need,
+        retained_growth: 1,
+        ..Thresholds::default()
+    };
+    let retained = (0..values.len() as u64).map(|i| i * 1_000).collect();
+    match Verdict::of((values.to_vec(), retained), 10, &th)? {
+        Verdict::Leak(growth) => Some(growth.steadiness),
+        Verdict::NearMiss(..) => None,
+    }
 }
 
 #[test]
@@ -481,4 +506,76 @@ fn steady_growth_rules() {
         "two snapshots: any growth"
     );
     assert_eq!(steadiness(&[5], 10, 0.75), None);
+}
+
+#[test]
+fn near_misses_grew_short_of_a_verdict() {
+    let th = Thresholds {
+        retained_growth: 1_000,
+        ..Thresholds::default()
+    };
+    let verdict = |counts: &[u64], retained: &[u64]| {
+        Verdict::of((counts.to_vec(), retained.to_vec()), 10, &th).map(|v| match v {
+            Verdict::Leak(_) => None,
+            Verdict::NearMiss(_, reason) => Some(reason),
+        })
+    };
+    assert_eq!(
+        verdict(&[0, 100, 100], &[0, 5_000, 5_000]),
+        Some(Some(MissReason::Unsteady {
+            grew_in: 1,
+            steps: 2,
+            last_step_grew: false
+        })),
+        "a cache that filled up and stopped"
+    );
+    assert_eq!(
+        verdict(&[0, 100, 100, 200], &[0, 5_000, 5_000, 9_000]),
+        Some(Some(MissReason::Unsteady {
+            grew_in: 2,
+            steps: 3,
+            last_step_grew: true
+        })),
+        "grew in two of three steps"
+    );
+    assert_eq!(
+        verdict(&[0, 100, 200], &[0, 300, 600]),
+        Some(Some(MissReason::SmallRetainedGrowth {
+            retained_growth: 600,
+            threshold: 1_000
+        })),
+        "steady, but small"
+    );
+    assert_eq!(verdict(&[0, 100, 200], &[0, 500, 1_000]), Some(None));
+    assert_eq!(
+        verdict(&[0, 100, 200], &[0, 100, 200]),
+        None,
+        "far too small"
+    );
+    assert_eq!(
+        verdict(&[100, 200, 100], &[0, 5_000, 5_000]),
+        None,
+        "back where it started"
+    );
+    assert_eq!(verdict(&[100, 100, 100], &[0, 5_000, 9_000]), None);
+}
+
+#[test]
+fn a_listener_list_that_grew_and_stopped_is_a_near_miss() {
+    let mut plateau = Series::of(&[10, 30, 30], emitter_heap);
+    let found = detect_with(&mut plateau, &thresholds(), listeners::detect);
+    assert!(found.suspects.is_empty());
+    assert!(
+        found.explained_roots.is_empty(),
+        "a near miss explains nothing"
+    );
+    assert_eq!(found.near_misses.len(), 1, "{:#?}", found.near_misses);
+    let m = &found.near_misses[0];
+    assert_eq!(m.kind, SuspectKind::Listener);
+    assert_eq!(m.subject, "'data' listeners (onData) on EventEmitter `bus`");
+    assert_eq!(m.counts, [10, 30, 30]);
+    assert_eq!(
+        m.reason.to_string(),
+        "grew in 1 of 2 steps, not in the last"
+    );
 }

@@ -2,7 +2,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{find_sorted, series, Detected, Finding, Growth, Inputs};
+use super::{find_sorted, series, Detected, Finding, Inputs, Verdict};
 use crate::diff::shapes::Timer;
 use crate::report::diff::SuspectKind;
 use crate::report::grouped;
@@ -27,7 +27,7 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             |d| find_sorted(&d.timers, t.key.as_str(), |x| x.key.as_str()),
             |x| (x.count, x.retained_size),
         );
-        let Some(growth) = Growth::check(measured, th.timer_growth, th) else {
+        let Some(verdict) = Verdict::of(measured, th.timer_growth, th) else {
             continue;
         };
         let Some(group) = by_key.get(&t.key).filter(|g| !g.is_empty()) else {
@@ -35,7 +35,9 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
         };
         let first = group[0];
         let nodes: Vec<u32> = group.iter().map(|x| x.timer).collect();
-        found.explained_roots.extend_from_slice(&nodes);
+        if verdict.is_leak() {
+            found.explained_roots.extend_from_slice(&nodes);
+        }
         let holder = last.holder_of(&nodes);
         let fname = last.function_name(first.callback);
         let timer_class = graph.class_name(first.timer).to_string();
@@ -56,13 +58,14 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
         let finding = Finding {
             kind: SuspectKind::Timer,
             class: timer_class,
+            subject: format!("live timers calling {fname}"),
             title: format!(
                 "timers calling {fname} are never cleared: {} live",
-                growth.trail()
+                verdict.growth().trail()
             ),
             hint: format!("keep the handle {setter} returns and call {clearer} when the work is done (or stop starting a timer per call)"),
             location: last.shapes.location_of(first.callback),
         };
-        found.suspects.push(growth.suspect(finding, held));
+        found.add(verdict, finding, held);
     }
 }

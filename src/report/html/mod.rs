@@ -599,6 +599,7 @@ fn suspects(d: &DiffReport) -> io::Result<Section> {
     for (i, s) in d.suspects.iter().enumerate() {
         suspect(i + 1, s, &d.judged_snapshots, &mut h)?;
     }
+    near_misses(d, &mut h);
     let t = &d.thresholds;
     h.push_str(&format!(
         "<p class=\"note\">Thresholds per step: {} objects of a class, {} collection entries, {} \
@@ -617,6 +618,41 @@ fn suspects(d: &DiffReport) -> io::Result<Section> {
         title: "Leak suspects".to_string(),
         body: h,
     })
+}
+
+/// What grew short of a verdict, as a small table.
+fn near_misses(d: &DiffReport, h: &mut String) {
+    if d.near_misses.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<h3 id=\"near-misses\">Near misses</h3>\n<p class=\"note\">These grew, but not the way a \
+         leak does (not steadily, or by too little); they fail no gate.</p>\n",
+    );
+    let mut table = Table::new(
+        "near-misses",
+        "near misses",
+        &[
+            ("Kind", false),
+            ("What grew", false),
+            ("Count", false),
+            ("Retained", false),
+            ("Why not a suspect", false),
+        ],
+    );
+    for m in &d.near_misses {
+        table.rows.push(vec![
+            Cell::Text(m.kind.to_string()),
+            Cell::Class(
+                m.subject.clone(),
+                m.location.as_ref().map(ToString::to_string),
+            ),
+            Cell::Text(series(&m.counts, false)),
+            Cell::Text(series(&m.retained_sizes, true)),
+            Cell::Text(m.reason.to_string()),
+        ]);
+    }
+    table.render(h);
 }
 
 fn suspect(rank: usize, s: &Suspect, judged: &[usize], h: &mut String) -> io::Result<()> {
