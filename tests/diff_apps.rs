@@ -473,11 +473,11 @@ fn es_module_locations_on_node_16() {
 }
 
 #[test]
-fn snapshots_of_two_runs_of_one_app_give_no_class_suspects() {
+fn snapshots_of_two_runs_of_one_app_are_compared_by_structure() {
     // Two runs of leak-class.js: RequestRecord grows 300 → 500 → 700 across the three
-    // snapshots (run A after its warm-up, run B after 200 and 400 more requests), but the
-    // first comes from another process, so that growth is not a leak that heapscan can
-    // name: no class suspect, and the class comparison still shows it.
+    // snapshots (run A after its warm-up, run B after 200 and 400 more requests). The first
+    // comes from another process, so nothing is matched by id; the app's own class is still
+    // compared by name and constructor location, and its growth is the leak it is.
     let node = support::node_binary(Some(20));
     let a = support::capture("leak-class.js", &["list"], &node, 1, 0);
     let b = support::capture("leak-class.js", &["list"], &node, 2, REQUESTS);
@@ -488,12 +488,22 @@ fn snapshots_of_two_runs_of_one_app_give_no_class_suspects() {
     ];
     let (report, code) = diff(&snapshots, &[]);
     assert!(!report.same_process, "{}", report.same_process_reason);
-    assert!(
-        report.suspects.iter().all(|s| s.kind != SuspectKind::Class),
-        "{:#?}",
-        report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()
+    assert_eq!(
+        report.matched_by,
+        heapscan::report::diff::Matching::Structure
     );
-    assert_eq!(code, 2, "--fail-on-leak: no suspect, but no verdict either");
+    let titles: Vec<&String> = report.suspects.iter().map(|s| &s.title).collect();
+    assert_eq!(
+        titles,
+        ["RequestRecord objects accumulate: 300 → 500 → 700"],
+        "one suspect, the class"
+    );
+    assert_location(
+        &report.suspects[0],
+        "leak-class.js",
+        line_of("leak-class.js", "heapscan-expect: class"),
+    );
+    assert_eq!(code, 1, "--fail-on-leak");
     let row = report
         .classes
         .iter()

@@ -261,3 +261,85 @@ fn a_cache_that_filled_up_and_stopped_is_a_near_miss_not_a_suspect() {
         "{table}"
     );
 }
+
+/// One snapshot of a fresh process of `app` after `requests` requests (no warm-up), taken as
+/// `via` says. The capture holds the file.
+fn process_after(app: &str, args: &[&str], requests: usize, via: CaptureVia) -> support::Capture {
+    let mut opts = CaptureOptions::new(1, 0);
+    opts.warmup = 0;
+    opts.requests_before = Some(vec![requests]);
+    opts.via = via;
+    support::capture_with(app, args, &support::node_binary(Some(20)), &opts)
+}
+
+/// Three processes of `app`, the later ones after more requests.
+fn processes_at_increasing_uptime(
+    app: &str,
+    args: &[&str],
+    via: CaptureVia,
+) -> (Vec<support::Capture>, Vec<PathBuf>) {
+    let caps: Vec<support::Capture> = [300, 700, 1100]
+        .iter()
+        .map(|&n| process_after(app, args, n, via))
+        .collect();
+    let files = caps.iter().map(|c| c.snapshots[0].clone()).collect();
+    (caps, files)
+}
+
+#[test]
+fn a_leak_is_named_across_processes_of_one_app() {
+    // The entries are object literals of makeEntry, located at the function.
+    let source = std::fs::read_to_string("tests/apps/leak-cache.js").expect("the app");
+    let literal_line = 1 + source
+        .lines()
+        .position(|l| l.contains("function makeEntry("))
+        .expect("makeEntry") as u32;
+    for via in [CaptureVia::HeapscanSnap, CaptureVia::Signal] {
+        let what = format!("{via:?}");
+        let (_caps, files) = processes_at_increasing_uptime("leak-cache.js", &["map"], via);
+        assert_named(&files, "collection", "sessionCache", &what);
+        let (report, _, _) = diff(&files);
+        assert!(!report.same_process, "{what}");
+        assert_eq!(
+            report.matched_by,
+            heapscan::report::diff::Matching::Structure,
+            "{what}"
+        );
+        assert!(report.steps.iter().all(|s| s.other_process && !s.restart));
+        let s = report
+            .suspects
+            .iter()
+            .find(|s| s.owner.via == "sessionCache")
+            .expect("named");
+        assert!(
+            s.counts[0] >= 300 && s.counts[0] < s.counts[1] && s.counts[1] < s.counts[2],
+            "{what}: {:?}",
+            s.counts
+        );
+        let loc = s.location.as_ref().expect("a location");
+        assert!(
+            loc.file.ends_with("tests/apps/leak-cache.js") && loc.line == literal_line,
+            "{what}: {loc}"
+        );
+        // The table says how the snapshots were compared.
+        let table = heapscan(&["diff"], &files);
+        let table = String::from_utf8_lossy(&table.stdout);
+        assert!(
+            table.contains("matched by structure") && table.contains("Map `sessionCache`"),
+            "{table}"
+        );
+    }
+    let (_caps, files) =
+        processes_at_increasing_uptime("leak-listener.js", &[], CaptureVia::HeapscanSnap);
+    assert_named(&files, "listener", "bus", "listeners across processes");
+}
+
+#[test]
+fn a_clean_app_across_processes_has_no_suspect() {
+    for via in [CaptureVia::HeapscanSnap, CaptureVia::Signal] {
+        let (_caps, files) = processes_at_increasing_uptime("ok-lru.js", &[], via);
+        assert_clean(&files, &format!("ok-lru across processes {via:?}"));
+        let (_caps, files) = processes_at_increasing_uptime("ok-listeners.js", &[], via);
+        assert_clean(&files, &format!("ok-listeners across processes {via:?}"));
+    }
+}

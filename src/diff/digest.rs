@@ -7,6 +7,7 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::holder::HolderKey;
 use super::shapes::{CollectionKind, ListenerList, Shapes, Timer, NO_LOCATION};
 use crate::graph::locations::ScriptNames;
 use crate::graph::prefetch::prefetch;
@@ -58,6 +59,9 @@ pub struct DigestBody {
     pub timers: Vec<GroupDigest>,
     /// Closures grouped by function location, sorted by key.
     pub closures: Vec<ClosureDigest>,
+    /// The program's own scripts (not Node's `node:` ones nor packages under `node_modules`)
+    /// that have functions in the heap, sorted: two processes of one app share most of them.
+    pub app_scripts: Vec<String>,
 }
 
 /// One class: a name, plus a constructor location when DevTools keys it so.
@@ -80,6 +84,8 @@ pub struct ClassTotals {
 #[derive(Debug, Clone)]
 pub struct CollectionDigest {
     pub id: u32,
+    /// What holds it, in terms that carry over between processes ([`Shapes::holder_key`]).
+    pub holder: HolderKey,
     pub kind: CollectionKind,
     pub entries: u64,
     pub retained_size: u64,
@@ -88,6 +94,9 @@ pub struct CollectionDigest {
 #[derive(Debug, Clone)]
 pub struct ListenerDigest {
     pub emitter_id: u32,
+    /// What holds the emitter, in terms that carry over between processes
+    /// ([`Shapes::holder_key`]).
+    pub emitter_holder: HolderKey,
     pub event: String,
     pub count: u64,
     pub retained_size: u64,
@@ -203,8 +212,16 @@ impl DigestBody {
             timers,
             closures,
             max_node_id,
+            scripts,
             ..
         } = measured;
+        let mut app_scripts: Vec<String> = scripts
+            .names()
+            .filter(|name| is_app_script(name))
+            .map(str::to_string)
+            .collect();
+        app_scripts.sort_unstable();
+        app_scripts.dedup();
         DigestBody {
             file: file.to_string(),
             node_count: parts.node_count,
@@ -221,8 +238,16 @@ impl DigestBody {
                 t.retained_size = nodes.iter().map(|&n| retained(n)).sum();
             }),
             closures: settle(closures, |c, &head| c.chain_retained_size = retained(head)),
+            app_scripts,
         }
     }
+}
+
+/// Whether a script is the program's own: not one of Node's (`node:…`, or a bare internal
+/// name) nor a package's under `node_modules` (unrelated apps share those).
+pub(crate) fn is_app_script(name: &str) -> bool {
+    (name.starts_with('/') || name.starts_with("file://") || name.contains(":\\"))
+        && !name.contains("/node_modules/")
 }
 
 /// A digest to finish ([`Digest::finish_later`]): what it reads of its graph.
@@ -448,6 +473,7 @@ impl Measurement {
             .map(|l| {
                 let digest = ListenerDigest {
                     emitter_id: s.node_id[l.emitter as usize],
+                    emitter_holder: shapes.holder_key(l.emitter),
                     event: l.event.clone(),
                     count: l.listeners.len() as u64,
                     retained_size: 0,
@@ -469,6 +495,7 @@ impl Measurement {
                 (entries >= MIN_TRACKED_ENTRIES).then(|| {
                     let digest = CollectionDigest {
                         id: s.node_id[n as usize],
+                        holder: shapes.holder_key(n),
                         kind,
                         entries,
                         retained_size: 0,

@@ -11,6 +11,7 @@
 
 mod detectors;
 pub mod digest;
+pub mod holder;
 mod pipeline;
 pub mod shapes;
 
@@ -19,7 +20,7 @@ use std::collections::BTreeMap;
 use crate::graph::bits::BitSet;
 use crate::provenance::Provenance;
 use crate::report::diff::{
-    ClassChange, DiffReport, Judgement, SnapshotSummary, Step, Thresholds, Unjudgeable,
+    ClassChange, DiffReport, Judgement, Matching, SnapshotSummary, Step, Thresholds, Unjudgeable,
 };
 use digest::{Digest, DigestBody};
 pub use pipeline::compare;
@@ -141,13 +142,19 @@ fn same_process(a: &DigestBody, b: &DigestBody) -> PairCheck {
 /// How a diff's snapshots relate: whether they are one process in order, the activity of each
 /// step, and which snapshots the detectors compare.
 struct Judging {
-    /// The first mismatch between successive snapshots, if any.
+    /// The first pair of successive snapshots that are not of one process, if any.
     mismatch: Option<Mismatch>,
+    /// How objects are matched from one snapshot to the next.
+    matched_by: Matching,
     judgement: Judgement,
     steps: Vec<Step>,
     /// Indexes of the snapshots the detectors compare: a snapshot after an idle step
     /// replaces the one before it (the step neither confirms nor refutes growth).
     judged: Vec<usize>,
+    /// Per step between judged snapshots: whether growth in it counts (not across a restart).
+    counted: Vec<bool>,
+    /// Per step between judged snapshots: whether it goes from one process to another.
+    across: Vec<bool>,
 }
 
 /// Judges how `digests` can be compared (see [`Judging`]); `provenance[k]` is the side file of
@@ -158,40 +165,68 @@ fn judge(digests: &[&DigestBody], provenance: &[Option<Provenance>], th: &Thresh
         .map(|pair| same_process(pair[0], pair[1]))
         .collect();
     let side = |k: usize| provenance.get(k).and_then(Option::as_ref);
-    // Side files name the process: a different one is certain, whatever the ids say.
-    let other_process = (1..digests.len()).find_map(|k| {
-        let (a, b) = (side(k - 1)?, side(k)?);
-        (a.process != b.process).then(|| {
-            Mismatch::OtherProcess(format!(
+    // Per step: whether both snapshots are of one process. Side files name the process: a
+    // different one is certain, whatever the ids say.
+    let pairs: Vec<Result<(), Mismatch>> = (1..digests.len())
+        .map(|k| match (side(k - 1), side(k)) {
+            (Some(a), Some(b)) if a.process != b.process => Err(Mismatch::OtherProcess(format!(
                 "{} (pid {}) and {} (pid {}) were taken of different processes",
                 digests[k - 1].file,
                 a.process.pid,
                 digests[k].file,
                 b.process.pid
-            ))
+            ))),
+            _ => checks[k - 1].same.clone(),
         })
-    });
-    let mismatch = other_process.or_else(|| checks.iter().find_map(|c| c.same.clone().err()));
+        .collect();
+    let mismatch = pairs.iter().find_map(|p| p.clone().err());
+    let one_process: Vec<bool> = pairs.iter().map(Result::is_ok).collect();
     let cpu: Vec<Option<u64>> = (1..digests.len())
         .map(|k| {
             let (a, b) = (side(k - 1)?, side(k)?);
             Some(b.cpu_ms_before.saturating_sub(a.cpu_ms_after))
         })
         .collect();
-    let steps = steps(&checks, &cpu, mismatch.is_none(), th);
+    // A later process that had done less than half the work (CPU time) of the earlier one
+    // was started after it: a restart, and what it holds says nothing about growth since the
+    // earlier snapshot. (Half: processes of one app at increasing uptime differ by less than
+    // their start-up work, a restarted one by all its predecessor did.)
+    let restart: Vec<bool> = (1..digests.len())
+        .map(|k| {
+            !one_process[k - 1]
+                && matches!((side(k - 1), side(k)), (Some(a), Some(b)) if b.cpu_ms_before.saturating_mul(2) < a.cpu_ms_after)
+        })
+        .collect();
+    let steps = steps(&checks, &cpu, &one_process, &restart, th);
+    // An idle step is merged into the next: the snapshot after it replaces the one before.
+    // (Idle steps are within one process, so a merged step crosses processes and restarts
+    // as the step after it does.)
     let mut judged = vec![0];
+    let mut counted = Vec::new();
+    let mut across = Vec::new();
     for (k, step) in steps.iter().enumerate() {
         if step.idle {
             judged.pop();
+        } else {
+            counted.push(!step.restart);
+            across.push(step.other_process);
         }
         judged.push(k + 1);
     }
-    let judgement = judgement(digests, mismatch.as_ref(), &steps, judged.len(), th);
+    let matched_by = if mismatch.is_none() {
+        Matching::Ids
+    } else {
+        Matching::Structure
+    };
+    let judgement = judgement(digests, mismatch.as_ref(), &steps, &judged, &counted, th);
     Judging {
         mismatch,
+        matched_by,
         judgement,
         steps,
         judged,
+        counted,
+        across,
     }
 }
 
@@ -199,63 +234,100 @@ fn judge(digests: &[&DigestBody], provenance: &[Option<Provenance>], th: &Thresh
 /// where both side files have it (`cpu`), the CPU time the process spent in it are each below
 /// their floor or below `idle_step_fraction` of the busiest step's. Either measure alone shows
 /// work: a light handler serves hundreds of requests in a few ms of CPU, and work that leaves
-/// nothing behind still takes CPU. Only within one process: across processes nothing is
-/// measured.
+/// nothing behind still takes CPU. Only within one process (`one_process`, per step): from one
+/// process to another nothing is measured, and a step to a `restart`ed process is marked.
 fn steps(
     checks: &[PairCheck],
     cpu: &[Option<u64>],
-    one_process: bool,
+    one_process: &[bool],
+    restart: &[bool],
     th: &Thresholds,
 ) -> Vec<Step> {
-    let busiest_cpu = cpu.iter().flatten().copied().max().unwrap_or(0);
-    let busiest_objects = checks.iter().map(|c| c.new_objects).max().unwrap_or(0);
+    let within = |k: usize| one_process[k];
+    let busiest_cpu = (0..cpu.len())
+        .filter(|&k| within(k))
+        .filter_map(|k| cpu[k])
+        .max()
+        .unwrap_or(0);
+    let busiest_objects = (0..checks.len())
+        .filter(|&k| within(k))
+        .map(|k| checks[k].new_objects)
+        .max()
+        .unwrap_or(0);
     let below = |value: u64, floor: u64, busiest: u64| {
         (value as f64) < (floor as f64).max(th.idle_step_fraction * busiest as f64)
     };
     checks
         .iter()
         .zip(cpu)
-        .map(|(c, &cpu_ms)| Step {
-            new_objects: one_process.then_some(c.new_objects),
-            cpu_ms: cpu_ms.filter(|_| one_process),
-            idle: one_process
+        .enumerate()
+        .map(|(k, (c, &cpu_ms))| Step {
+            new_objects: within(k).then_some(c.new_objects),
+            cpu_ms: cpu_ms.filter(|_| within(k)),
+            idle: within(k)
                 && below(c.new_objects, th.idle_step_objects, busiest_objects)
                 && cpu_ms.is_none_or(|ms| below(ms, th.idle_step_cpu_ms, busiest_cpu)),
+            other_process: !within(k),
+            restart: restart[k],
         })
         .collect()
 }
 
+/// How many of the app's own scripts two snapshots share, and of how many in all.
+fn shared_app_scripts(a: &DigestBody, b: &DigestBody) -> (usize, usize) {
+    let shared = a
+        .app_scripts
+        .iter()
+        .filter(|s| b.app_scripts.binary_search(s).is_ok())
+        .count();
+    (shared, a.app_scripts.len() + b.app_scripts.len() - shared)
+}
+
 /// Whether the snapshots can be judged, and if not why and what to do; `judged` snapshots
-/// remain once idle steps are merged.
+/// remain once idle steps are merged, `counted` says which steps between them count.
 fn judgement(
     digests: &[&DigestBody],
     mismatch: Option<&Mismatch>,
     steps: &[Step],
-    judged: usize,
+    judged: &[usize],
+    counted: &[bool],
     th: &Thresholds,
 ) -> Judgement {
-    let not_one_process = |message: &str| {
-        Judgement::CannotJudge {
-        problem: Unjudgeable::NotOneProcess,
-        message: message.to_string(),
-        advice: "compare snapshots of one running process, oldest first: `heapscan snap --pid PID --count 3 --every 30s` takes them (objects of different processes cannot be matched yet)".into(),
-    }
-    };
-    match mismatch {
-        // Ids that go down are snapshots out of order only if in the order of their ids they
-        // are one process; otherwise they are of different processes.
-        Some(Mismatch::IdsGoDown(message)) => match id_order(digests) {
-            Some(files) => Judgement::CannotJudge {
+    let advice = "compare snapshots of one app, oldest first: `heapscan snap --pid PID --count 3 --every 30s` takes a series of one process";
+    // Ids that go down are snapshots out of order only if in the order of their ids they are
+    // one process; otherwise they are of different processes.
+    if let Some(Mismatch::IdsGoDown(message)) = mismatch {
+        if let Some(files) = id_order(digests) {
+            return Judgement::CannotJudge {
                 problem: Unjudgeable::OutOfOrder,
                 message: message.clone(),
                 advice: format!(
                     "these look out of order — did you mean `heapscan diff {files}`? Give snapshots oldest first"
                 ),
-            },
-            None => not_one_process(message),
-        },
-        Some(Mismatch::OtherProcess(message)) => not_one_process(message),
-        None if judged < 2 => Judgement::CannotJudge {
+            };
+        }
+    }
+    // Across processes, what is matched is the app's variables, properties and functions:
+    // the processes must run one program.
+    let unrelated = steps.iter().enumerate().find_map(|(k, step)| {
+        let (a, b) = (digests[k], digests[k + 1]);
+        let (shared, all) = shared_app_scripts(a, b);
+        (step.other_process && (shared == 0 || shared * 2 < all)).then(|| {
+            format!(
+                "{} and {} come from different processes that do not run one program: they share {shared} of the {all} scripts of their own (outside Node and node_modules)",
+                a.file, b.file
+            )
+        })
+    });
+    if let Some(message) = unrelated {
+        return Judgement::CannotJudge {
+            problem: Unjudgeable::NotOneProcess,
+            message,
+            advice: advice.into(),
+        };
+    }
+    if judged.len() < 2 {
+        return Judgement::CannotJudge {
             problem: Unjudgeable::AllStepsIdle,
             message: if steps.iter().all(|s| s.cpu_ms.is_some()) {
                 format!(
@@ -269,9 +341,16 @@ fn judgement(
                 )
             },
             advice: "put the app under its usual load between snapshots (requests, jobs), then take the next one; `--idle-below N` and `--idle-cpu-below MS` set what counts as idle".into(),
-        },
-        None => Judgement::Judged,
+        };
     }
+    if !counted.contains(&true) {
+        return Judgement::CannotJudge {
+            problem: Unjudgeable::OnlyRestarts,
+            message: "every step goes to a process that had done less than half the CPU work of the one before (it was restarted), so growth can be neither seen nor ruled out".into(),
+            advice: "compare two or more snapshots of one process, or of processes of one app at increasing uptime, oldest first".into(),
+        };
+    }
+    Judgement::Judged
 }
 
 /// The files in the order of their ids, when in that order they are snapshots of one process.
@@ -439,27 +518,49 @@ fn report(
     assert!(digests.len() >= 2, "diff needs two or more snapshots");
     let Judging {
         mismatch,
+        matched_by,
         judgement,
         steps,
         judged,
+        counted,
+        across,
     } = judging;
     let same_process_reason = match &mismatch {
         None => {
             "object ids carry over from each snapshot to the next with the same classes".to_string()
         }
         Some(m) => format!(
-            "{}; comparing class totals only (no class, collection or listener suspects)",
+            "{}; matched by structure: collections and listeners by what holds them, timers and closures by their function's location, classes only when they are the app's own",
             m.message()
         ),
     };
     let same = mismatch.is_none();
-    let out_of_order = matches!(mismatch, Some(Mismatch::IdsGoDown(_)));
+    let out_of_order = matches!(
+        judgement,
+        Judgement::CannotJudge {
+            problem: Unjudgeable::OutOfOrder,
+            ..
+        }
+    );
     let judged_digests: Vec<&Digest> = judged.iter().map(|&i| &digests[i]).collect();
+    let comparison = detectors::Comparison {
+        matched_by,
+        counted: &counted,
+        across: &across,
+    };
     // The class table reads the digests, the suspects the digests and the last graph: build
     // them side by side.
     let (mut classes, mut found) = rayon::join(
         || class_changes(digests, same),
-        || detectors::find(&judged_digests, last, same, &options.thresholds, shaped),
+        || {
+            detectors::find(
+                &judged_digests,
+                last,
+                comparison,
+                &options.thresholds,
+                shaped,
+            )
+        },
     );
     if out_of_order {
         // Growth read backwards is shrinking: nothing found in that order means anything.
@@ -485,6 +586,7 @@ fn report(
             .collect(),
         same_process: same,
         same_process_reason,
+        matched_by,
         judgement,
         steps,
         judged_snapshots: judged,
@@ -515,18 +617,40 @@ mod tests {
         let th = Thresholds::default();
         let checks = [check(2_000), check(120), check(10), check(150)];
         let cpu = [Some(30), Some(2), Some(400), None];
-        let idle: Vec<bool> = steps(&checks, &cpu, true, &th)
+        let (one, no_restart) = ([true; 4], [false; 4]);
+        let idle: Vec<bool> = steps(&checks, &cpu, &one, &no_restart, &th)
             .iter()
             .map(|s| s.idle)
             .collect();
         assert_eq!(idle, [false, true, false, true]);
         // Across processes nothing is measured, so nothing is idle.
-        assert!(steps(&checks, &cpu, false, &th).iter().all(|s| !s.idle));
-        // Under a tenth of the busiest step's objects is idle too (with little CPU).
-        let idle: Vec<bool> = steps(&[check(50_000), check(4_000)], &[None, Some(10)], true, &th)
+        assert!(steps(&checks, &cpu, &[false; 4], &no_restart, &th)
             .iter()
-            .map(|s| s.idle)
-            .collect();
+            .all(|s| !s.idle && s.other_process && s.new_objects.is_none()));
+        // Under a tenth of the busiest step's objects is idle too (with little CPU).
+        let idle: Vec<bool> = steps(
+            &[check(50_000), check(4_000)],
+            &[None, Some(10)],
+            &one[..2],
+            &no_restart[..2],
+            &th,
+        )
+        .iter()
+        .map(|s| s.idle)
+        .collect();
         assert_eq!(idle, [false, true]);
+        // The busiest step is measured within one process only: a step across processes
+        // (whose new objects mean nothing) does not make the others idle.
+        let idle: Vec<bool> = steps(
+            &[check(900), check(90_000), check(800)],
+            &[None, None, None],
+            &[true, false, true],
+            &[false, true, false],
+            &th,
+        )
+        .iter()
+        .map(|s| s.idle)
+        .collect();
+        assert_eq!(idle, [false, false, false]);
     }
 }

@@ -132,12 +132,12 @@ fn diff_with_last(
             let judging = judge(&bodies, provenance, &options.thresholds);
             let reader = detectors::Last::prepared(last, prep);
             let judged: Vec<&DigestBody> = judging.judged.iter().map(|&i| bodies[i]).collect();
-            let shaped = detectors::find_shaped(
-                &judged,
-                &reader,
-                judging.mismatch.is_none(),
-                &options.thresholds,
-            );
+            let comparison = detectors::Comparison {
+                matched_by: judging.matched_by,
+                counted: &judging.counted,
+                across: &judging.across,
+            };
+            let shaped = detectors::find_shaped(&judged, &reader, comparison, &options.thresholds);
             (body, judging, reader, shaped)
         },
     );

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::holder::{Holder, HolderKey, HolderStep, Reference};
 use crate::graph::bits::BitSet;
 use crate::graph::locations::ScriptNames;
 use crate::graph::names::NameTags;
@@ -663,6 +664,107 @@ impl<'g> Shapes<'g> {
         })
     }
 
+    /// What holds `n`, in terms that carry over between processes of one program (no ids, no
+    /// heap order; see [`HolderKey`]). Up to [`HOLDER_STEPS`] references up, each the most
+    /// telling one — a variable of a scope, else a property, else an array element — ties
+    /// broken by name and the holder's class. The walk ends at a scope (named by the lowest
+    /// location among its functions) or at an instance of a class with a constructor location.
+    pub fn holder_key(&self, n: u32) -> HolderKey {
+        let mut key = HolderKey {
+            class: self.graph.class_name(n).to_string(),
+            steps: Vec::new(),
+        };
+        let mut node = n;
+        for _ in 0..HOLDER_STEPS {
+            let Some((reference, holder)) = self.best_reference(node) else {
+                break;
+            };
+            let g = self.graph;
+            let class_id = g.classes.class_of[holder as usize] as usize;
+            let scope = match reference {
+                Reference::Variable(_) => self.context_function_location(holder),
+                _ => None,
+            };
+            let (described, ends) = if let Some(at) = scope {
+                (Holder::Scope(at), true)
+            } else if let Some(l) = g.classes.locations[class_id] {
+                let at = self.scripts.location(l.script_id, l.line, l.column);
+                let class = g.class_name(holder).to_string();
+                (Holder::Instance { class, at }, true)
+            } else {
+                (Holder::Object(g.class_name(holder).to_string()), false)
+            };
+            key.steps.push(HolderStep {
+                reference,
+                holder: described,
+            });
+            if ends {
+                break;
+            }
+            node = holder;
+        }
+        key
+    }
+
+    /// The most telling reference to `node` and its holder (see [`Self::holder_key`]).
+    fn best_reference(&self, node: u32) -> Option<(Reference, u32)> {
+        let g = self.graph;
+        let s = &g.snapshot;
+        let et = s.layout.edge_types;
+        g.retainers_of(node)
+            .filter_map(|slot| {
+                let e = g.retainer_edge[slot] as usize;
+                let t = s.edge_type[e];
+                let holder = g.retainer_node[slot];
+                let synthetic = s.node_type[holder as usize] == s.layout.node_types.synthetic;
+                if holder == node || synthetic {
+                    return None;
+                }
+                let reference = if t == et.context {
+                    Reference::Variable(s.edge_name_str(e).into_owned())
+                } else if t == et.property {
+                    Reference::Property(s.edge_name_str(e).into_owned())
+                } else if t == et.element {
+                    Reference::Element
+                } else {
+                    return None;
+                };
+                Some((reference, holder))
+            })
+            .min_by(|(ra, a), (rb, b)| {
+                ra.cmp(rb)
+                    .then_with(|| g.class_name(*a).cmp(g.class_name(*b)))
+            })
+    }
+
+    /// The nodes whose [`holder_key`](Self::holder_key) is `key`, in node order: found by
+    /// their class and the first reference's name before the whole key is compared.
+    pub fn held_by(&self, key: &HolderKey) -> Vec<u32> {
+        let g = self.graph;
+        let s = &g.snapshot;
+        let classes: Vec<bool> = g.classes.names.iter().map(|n| *n == key.class).collect();
+        let first = key.steps.first().map(|step| &step.reference);
+        (0..s.node_count() as u32)
+            .filter(|&n| classes[g.classes.class_of[n as usize] as usize])
+            .filter(|&n| match first {
+                None => true,
+                Some(reference) => g.retainers_of(n).any(|slot| {
+                    let e = g.retainer_edge[slot] as usize;
+                    let t = s.edge_type[e];
+                    let et = s.layout.edge_types;
+                    match reference {
+                        Reference::Variable(name) => t == et.context && s.edge_name_str(e) == *name,
+                        Reference::Property(name) => {
+                            t == et.property && s.edge_name_str(e) == *name
+                        }
+                        Reference::Element => t == et.element,
+                    }
+                }),
+            })
+            .filter(|&n| self.holder_key(n) == *key)
+            .collect()
+    }
+
     /// A closure's or timer callback's stable key: its location, or its name when it has none.
     pub fn function_key(&self, f: u32) -> String {
         self.location_of(f)
@@ -709,6 +811,10 @@ struct TableSlot {
     is_value: bool,
     target: u32,
 }
+
+/// How many references up [`Shapes::holder_key`] looks for a name that carries over between
+/// processes.
+const HOLDER_STEPS: usize = 3;
 
 /// "No location" in per-node location tables.
 pub const NO_LOCATION: u32 = u32::MAX;

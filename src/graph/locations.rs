@@ -61,6 +61,11 @@ impl ScriptNames {
         ScriptNames { by_id }
     }
 
+    /// Every script's name, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_id.values().map(String::as_str)
+    }
+
     /// The script's name (a path or URL), if known.
     pub fn get(&self, script_id: u32) -> Option<&str> {
         self.by_id.get(&script_id).map(String::as_str)

@@ -20,6 +20,9 @@ pub struct DiffReport {
     pub same_process: bool,
     /// Why `same_process` is what it is.
     pub same_process_reason: String,
+    /// How objects were matched across the snapshots: by id within one process, by what holds
+    /// them across processes of one app.
+    pub matched_by: Matching,
     /// Whether the snapshots could be judged at all. When they cannot, an empty `suspects`
     /// is no evidence of health: `gate` and `diff --fail-on-leak` exit 2.
     pub judgement: Judgement,
@@ -49,6 +52,19 @@ pub struct SnapshotSummary {
     pub total_size: u64,
     /// Highest id of a V8 heap object (embedder and synthetic nodes left out).
     pub max_node_id: u32,
+}
+
+/// How a diff matches what it measures from one snapshot to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Matching {
+    /// By object id: the snapshots are of one process, whose objects keep their ids.
+    Ids,
+    /// By structure: the snapshots are of different processes of one app. Collections and
+    /// listener lists are matched by what holds them (the variable or property, its holder's
+    /// class, the scope's source location), timers and closures by their function's location,
+    /// classes by name and constructor location (only the app's own classes).
+    Structure,
 }
 
 /// Whether a diff could reach a verdict.
@@ -83,6 +99,9 @@ pub enum Unjudgeable {
     /// The process did (almost) nothing in every step: growth can be neither seen nor ruled
     /// out.
     AllStepsIdle,
+    /// Every step goes to a restarted process (one that had done less than half the CPU work
+    /// of the process before it): growth cannot be seen across a restart.
+    OnlyRestarts,
 }
 
 /// What happened between two successive snapshots.
@@ -101,6 +120,12 @@ pub struct Step {
     /// (`idle_step_cpu_ms` or `idle_step_objects`) or under `idle_step_fraction` of the
     /// busiest step's.
     pub idle: bool,
+    /// The two snapshots are of different processes (of one app): what they hold is matched
+    /// by structure, and nothing is measured.
+    pub other_process: bool,
+    /// The later process had done less than half the CPU work of the earlier one (both side
+    /// files say so): it was started after it, so growth across this step is not judged.
+    pub restart: bool,
 }
 
 /// What counts as a leak. Growth is between consecutive snapshots ("per step").
@@ -239,6 +264,9 @@ pub struct NearMiss {
     pub counts: Vec<u64>,
     /// Bytes retained by it, one per judged snapshot.
     pub retained_sizes: Vec<u64>,
+    /// How much more it retains, over the steps that count (first to last but across
+    /// restarts); the near misses are sorted by it.
+    pub retained_growth: u64,
     pub reason: MissReason,
 }
 
@@ -352,6 +380,16 @@ pub fn idle_step_labels(r: &DiffReport) -> Vec<String> {
         .collect()
 }
 
+/// The steps that go to a restarted process, each as `#3→#4`.
+pub fn restart_step_labels(r: &DiffReport) -> Vec<String> {
+    r.steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.restart)
+        .map(|(k, _)| format!("#{}→#{}", k + 1, k + 2))
+        .collect()
+}
+
 fn render_table(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     let judged: Vec<String> = r
         .judged_snapshots
@@ -403,14 +441,20 @@ fn render_snapshots(r: &DiffReport, judged: &[String], out: &mut dyn Write) -> i
             human_bytes(s.total_size)
         )?;
     }
-    if !r.same_process {
-        // When that makes the diff unjudgeable, the reason is said once, below.
-        if r.judgement.is_judged() {
-            writeln!(out, "note: {}", r.same_process_reason)?;
-        }
+    // When the snapshots cannot be judged, the reason is said once, below.
+    if !r.same_process && r.judgement.is_judged() {
+        writeln!(out, "note: {}", r.same_process_reason)?;
         writeln!(
             out,
-            "note: not one process: growing class totals are shown in the comparison below, not as suspects"
+            "note: not one process: compared by structure; the comparison below has no new or deleted objects (ids do not carry over between processes)"
+        )?;
+    }
+    let restarts = restart_step_labels(r);
+    if !restarts.is_empty() && r.judgement.is_judged() {
+        writeln!(
+            out,
+            "note: step(s) {} go to a restarted process (it had done less than half the CPU work of the one before): growth across them is not judged",
+            restarts.join(", ")
         )?;
     }
     let idle = idle_step_labels(r);

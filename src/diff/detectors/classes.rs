@@ -2,28 +2,42 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{Detected, Finding, Last, Verdict};
-use crate::diff::digest::{ClassDigest, Digest};
+use super::{Comparison, Detected, Finding, Last, Series, Verdict};
+use crate::diff::digest::{is_app_script, ClassDigest, Digest};
 use crate::graph::bits::BitSet;
-use crate::report::diff::{SuspectKind, Thresholds};
+use crate::report::diff::{Matching, SuspectKind, Thresholds};
 
 /// Classes whose object count grows steadily, largest retained growth first, each reported
 /// only when at least half of its new objects (allocated after the first snapshot) lie outside
 /// the dominator subtrees already explained (`found`'s explained roots, then each accepted
 /// class's own objects: a record's arrays are explained by the record). Classes that grew
 /// short of a verdict are near misses by the same rule, when they are the app's own (have a
-/// constructor location): built-in classes wobble with whatever the process did.
-pub(super) fn detect(digests: &[&Digest], last: &Last<'_>, th: &Thresholds, found: &mut Detected) {
+/// constructor location): built-in classes wobble with whatever the process did. Across
+/// processes only the app's own classes are judged, for the same reason, and every object
+/// of a class counts as new (ids say nothing there).
+pub(super) fn detect(
+    digests: &[&Digest],
+    last: &Last<'_>,
+    comparison: Comparison<'_>,
+    th: &Thresholds,
+    found: &mut Detected,
+) {
     let graph = last.graph;
     let s = &graph.snapshot;
     let Some(first_digest) = digests.first() else {
         return;
     };
-    let candidates = growing_classes(digests, th);
+    let across_processes = comparison.matched_by == Matching::Structure;
+    let candidates = growing_classes(digests, comparison, th);
     if candidates.is_empty() {
         return;
     }
-    let class_nodes = new_objects_by_class(last, first_digest.max_node_id);
+    let allocated_after = if across_processes {
+        0
+    } else {
+        first_digest.max_node_id
+    };
+    let class_nodes = new_objects_by_class(last, allocated_after);
     let mut explained = BitSet::new(graph.node_count());
     last.mark_subtrees(&found.explained_roots, &mut explained);
     for (class_id, cd, verdict) in candidates {
@@ -77,8 +91,10 @@ pub(super) fn detect(digests: &[&Digest], last: &Last<'_>, th: &Thresholds, foun
 /// class table, in its order).
 fn growing_classes<'d>(
     digests: &[&'d Digest],
+    comparison: Comparison<'_>,
     th: &Thresholds,
 ) -> Vec<(usize, &'d ClassDigest, Verdict)> {
+    let app_class = |cd: &ClassDigest| cd.location.as_ref().is_some_and(|l| is_app_script(&l.file));
     let Some(final_digest) = digests.last() else {
         return Vec::new();
     };
@@ -105,20 +121,19 @@ fn growing_classes<'d>(
             || name.starts_with("system / ")
             || name.starts_with("Node / ")
             || name == "Function"
+            || (comparison.matched_by == Matching::Structure && !app_class(cd))
         {
             continue;
         }
-        let measured: (Vec<u64>, Vec<u64>) = index
-            .iter()
-            .map(|m| m.get(cd.key.as_str()).copied().unwrap_or((0, 0)))
-            .unzip();
-        if let Some(verdict) = Verdict::of(measured, th.class_count_growth, th) {
+        let measured = Series::from_values(index.iter().map(|m| m.get(cd.key.as_str()).copied()));
+        let steps = comparison.steps_for(&measured);
+        if let Some(verdict) = Verdict::of(measured, &steps, th.class_count_growth, th) {
             candidates.push((c, cd, verdict));
         }
     }
     candidates.sort_by(|a, b| {
-        super::retained_growth(&b.2.growth().retained)
-            .cmp(&super::retained_growth(&a.2.growth().retained))
+        (b.2.growth().retained_growth)
+            .cmp(&a.2.growth().retained_growth)
             .then_with(|| a.1.key.cmp(&b.1.key))
     });
     candidates

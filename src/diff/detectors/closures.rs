@@ -2,7 +2,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{find_sorted, series, Detected, Finding, Inputs, Verdict};
+use super::{find_sorted, series, Detected, Finding, Inputs};
 use crate::diff::shapes::NO_LOCATION;
 use crate::report::diff::SuspectKind;
 use crate::report::grouped;
@@ -20,7 +20,7 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             |d| find_sorted(&d.closures, c.key.as_str(), |x| x.key.as_str()),
             |x| (x.longest_chain, x.chain_retained_size),
         );
-        let Some(verdict) = Verdict::of(measured, th.closure_chain_growth, th) else {
+        let Some(verdict) = inputs.verdict(measured, th.closure_chain_growth) else {
             continue;
         };
         // The head of the chain dominates it, so it is the closure of this function that

@@ -1,38 +1,70 @@
 //! Maps, Sets, arrays and dictionary objects whose entries keep growing.
 
-use super::{find_sorted, series, Detected, Finding, Inputs, Verdict};
+use super::{Detected, Finding, Inputs, Matched};
+use crate::diff::digest::CollectionDigest;
 use crate::diff::shapes::CollectionKind;
 use crate::report::diff::SuspectKind;
 use crate::report::grouped;
 
-/// Every tracked collection of the last snapshot (matched by id) whose entry count grows;
-/// each explains its own subtree.
+/// Every tracked collection of the last snapshot (matched by id, or across processes by what
+/// holds it) whose entry count grows; each explains its own subtree.
 pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
     let (last, th) = (inputs.last, inputs.th);
     let graph = last.graph;
-    for c in &inputs.newest.collections {
-        let measured = series(
-            inputs.digests,
-            |d| find_sorted(&d.collections, c.id, |x| x.id),
-            |x| (x.entries, x.retained_size),
-        );
-        let Some(verdict) = Verdict::of(measured, th.collection_entry_growth, th) else {
+    let matched = Matched::new(
+        inputs,
+        |d| &d.collections,
+        |a: &CollectionDigest, b| a.id.cmp(&b.id),
+        |a, b| a.holder.cmp(&b.holder),
+        |c| c.entries,
+    );
+    let newest = inputs.digests.len() - 1;
+    for (from, c) in matched.newest() {
+        let measured = matched.series(from, c, |x| (x.entries, x.retained_size));
+        let Some(verdict) = inputs.verdict(measured, th.collection_entry_growth) else {
             continue;
         };
-        let Some(node) = last.node(c.id) else {
+        let kind_name = c.kind.name();
+        // The collection in the last snapshot: by id, or (taken from an earlier process) the
+        // largest one its holder holds there; a young last process may not have it at all.
+        let node = if from == newest {
+            last.node(c.id)
+        } else {
+            last.shapes.held_by(&c.holder).into_iter().max_by_key(|&n| {
+                (
+                    last.shapes.collection_entry_count(n, c.kind),
+                    std::cmp::Reverse(n),
+                )
+            })
+        };
+        let Some(node) = node else {
+            let held = last.unheld(
+                &c.holder,
+                format!("{kind_name} with {} entries", grouped(c.entries)),
+            );
+            let label = format!("{kind_name} `{}`", held.owner.via);
+            let finding = Finding {
+                kind: SuspectKind::Collection,
+                class: "(entries)".to_string(),
+                subject: label.clone(),
+                title: format!("{label} kept growing: {} entries", verdict.growth().trail()),
+                hint: hint(c.kind, &label),
+                location: None,
+            };
+            found.add(verdict, finding, held);
             continue;
         };
         if verdict.is_leak() {
             found.explained_roots.push(node);
         }
-        let (_, values) = last.shapes.collection_entries(node, c.kind);
+        let (entries, values) = last.shapes.collection_entries(node, c.kind);
+        let id = graph.snapshot.node_id[node as usize];
         let (value_class, value_location) = last
             .main_class(&values)
             .unwrap_or_else(|| ("(entries)".to_string(), None));
-        let kind_name = c.kind.name();
         let held = last.held(
             node,
-            format!("{kind_name} @{} with {} entries", c.id, grouped(c.entries)),
+            format!("{kind_name} @{id} with {} entries", grouped(entries)),
         );
         // Where the entries come from, most specific first: the entries' constructor (class
         // instances are located), else the function whose object literal makes them (through
@@ -48,7 +80,7 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
                     .filter(|&h| graph.class_name(h) == "system / Context")
                     .and_then(|ctx| last.shapes.context_function_location(ctx))
             });
-        let label = held.label(kind_name, format!("{kind_name} @{}", c.id));
+        let label = held.label(kind_name, format!("{kind_name} @{id}"));
         let finding = Finding {
             kind: SuspectKind::Collection,
             class: value_class.clone(),
@@ -57,12 +89,17 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
                 "{label} keeps growing: {} entries of {value_class}",
                 verdict.growth().trail()
             ),
-            hint: match c.kind {
-                CollectionKind::Array => format!("{label} only grows: cap it (drop old items, use a ring buffer) or stop keeping every item"),
-                _ => format!("bound {label}: evict old entries (an LRU with a maximum size, or a TTL), or delete each entry when its work is done"),
-            },
+            hint: hint(c.kind, &label),
             location,
         };
         found.add(verdict, finding, held);
+    }
+}
+
+/// What to change about a growing collection called `label`.
+fn hint(kind: CollectionKind, label: &str) -> String {
+    match kind {
+        CollectionKind::Array => format!("{label} only grows: cap it (drop old items, use a ring buffer) or stop keeping every item"),
+        _ => format!("bound {label}: evict old entries (an LRU with a maximum size, or a TTL), or delete each entry when its work is done"),
     }
 }

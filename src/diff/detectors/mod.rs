@@ -21,11 +21,14 @@ use std::sync::OnceLock;
 use rustc_hash::FxHashMap;
 
 use super::digest::{Digest, DigestBody, Measurement};
+use super::holder::{HolderKey, Reference};
 use super::shapes::{ListenerList, Shapes, Timer};
 use crate::graph::bits::BitSet;
 use crate::graph::{HeapGraph, RetainerGraph};
 use crate::paths::{path_steps, ShortestPaths};
-use crate::report::diff::{MissReason, NearMiss, Owner, Suspect, SuspectKind, Thresholds};
+use crate::report::diff::{
+    Matching, MissReason, NearMiss, Owner, Suspect, SuspectKind, Thresholds,
+};
 use crate::report::retainers::PathStep;
 use crate::report::{grouped, SourceLocation};
 
@@ -35,6 +38,8 @@ use crate::report::{grouped, SourceLocation};
 struct Growth {
     counts: Vec<u64>,
     retained: Vec<u64>,
+    /// Growth of `retained` over the judged steps (first to last when every step counts).
+    retained_growth: u64,
     steadiness: f64,
 }
 
@@ -50,38 +55,57 @@ enum Verdict {
 }
 
 impl Verdict {
-    /// The verdict on a `(counts, retained sizes)` series, one value per judged snapshot,
-    /// whose counts must grow by at least `min_step` per step; `None` when it did not grow.
-    fn of(series: (Vec<u64>, Vec<u64>), min_step: u64, th: &Thresholds) -> Option<Verdict> {
-        let (counts, retained) = series;
-        let steps = counts.len().checked_sub(1).filter(|&s| s > 0)?;
+    /// The verdict on a series measured across the judged snapshots, whose counts must grow
+    /// by at least `min_step` per step; `None` when it did not grow. Only the steps `counted`
+    /// (one per step, [`Comparison::steps_for`]) are judged.
+    fn of(series: Series, counted: &[bool], min_step: u64, th: &Thresholds) -> Option<Verdict> {
+        let Series {
+            counts, retained, ..
+        } = series;
+        let judged: Vec<usize> = (1..counts.len())
+            .filter(|&i| counted.get(i - 1).copied().unwrap_or(true))
+            .collect();
+        let (&last_step, steps) = (judged.last()?, judged.len());
         let min_step = min_step.max(1);
         let grows = |i: usize| counts[i] >= counts[i - 1].saturating_add(min_step);
-        let grew_in = (1..counts.len()).filter(|&i| grows(i)).count();
-        let last_step_grew = grows(counts.len() - 1);
+        let grew_in = judged.iter().filter(|&&i| grows(i)).count();
+        let last_step_grew = grows(last_step);
         let share = grew_in as f64 / steps as f64;
         let steady = last_step_grew && share + 1e-9 >= th.steady_fraction;
-        let big = retained_growth(&retained) >= th.retained_growth;
+        // Growth within the judged steps: first to last when every step counts.
+        let growth_of = |values: &[u64]| -> (u64, u64) {
+            judged.iter().fold((0, 0), |(up, down), &i| {
+                let (a, b) = (values[i - 1], values[i]);
+                (up + b.saturating_sub(a), down + a.saturating_sub(b))
+            })
+        };
+        let net = |values: &[u64]| {
+            let (up, down) = growth_of(values);
+            up.saturating_sub(down)
+        };
+        let retained_growth = net(&retained);
+        let big = retained_growth >= th.retained_growth;
         if steady && big {
             let growth = Growth {
                 counts,
                 retained,
+                retained_growth,
                 steadiness: share,
             };
             return Some(Verdict::Leak(growth));
         }
         // A near miss grew overall, in the count and in what it retains: an unsteady series
         // by as much as a leak, a steady one by at least half as much.
-        let grew_overall = counts[counts.len() - 1] >= counts[0].saturating_add(min_step);
+        let grew_overall = net(&counts) >= min_step;
         let reason = if !steady && big {
             MissReason::Unsteady {
                 grew_in: grew_in as u64,
                 steps: steps as u64,
                 last_step_grew,
             }
-        } else if steady && retained_growth(&retained).saturating_mul(2) >= th.retained_growth {
+        } else if steady && retained_growth.saturating_mul(2) >= th.retained_growth {
             MissReason::SmallRetainedGrowth {
-                retained_growth: retained_growth(&retained),
+                retained_growth,
                 threshold: th.retained_growth,
             }
         } else {
@@ -91,6 +115,7 @@ impl Verdict {
             let growth = Growth {
                 counts,
                 retained,
+                retained_growth,
                 steadiness: share,
             };
             Verdict::NearMiss(growth, reason)
@@ -135,7 +160,7 @@ impl Growth {
             path_elided_after: held.cut.after,
             location: finding.location,
             growth_per_snapshot: (last - first) / steps,
-            score: (retained_growth(&self.retained) as f64 * self.steadiness).round(),
+            score: (self.retained_growth as f64 * self.steadiness).round(),
             counts: self.counts,
             retained_sizes: self.retained,
         }
@@ -149,14 +174,10 @@ impl Growth {
             location: finding.location,
             counts: self.counts,
             retained_sizes: self.retained,
+            retained_growth: self.retained_growth,
             reason,
         }
     }
-}
-
-/// Growth from the first value to the last (0 when it shrank).
-fn retained_growth(retained: &[u64]) -> u64 {
-    retained[retained.len() - 1].saturating_sub(retained[0])
 }
 
 /// What a detector says about one hit; [`Growth::suspect`] adds the numbers and the holder.
@@ -197,17 +218,39 @@ struct PathCut {
     after: u64,
 }
 
-/// Looks a key up in each digest and returns the per-snapshot `(count, retained size)`
-/// series (zeros where a digest does not have it).
+/// One thing measured in every judged snapshot: its count and what it retains (zeros where a
+/// snapshot does not have it), and whether each snapshot has it.
+struct Series {
+    counts: Vec<u64>,
+    retained: Vec<u64>,
+    present: Vec<bool>,
+}
+
+impl Series {
+    /// The series of `(count, retained size)` values, `None` where a snapshot lacks the thing.
+    fn from_values(values: impl Iterator<Item = Option<(u64, u64)>>) -> Series {
+        let mut series = Series {
+            counts: Vec::new(),
+            retained: Vec::new(),
+            present: Vec::new(),
+        };
+        for value in values {
+            let (count, retained) = value.unwrap_or((0, 0));
+            series.counts.push(count);
+            series.retained.push(retained);
+            series.present.push(value.is_some());
+        }
+        series
+    }
+}
+
+/// Looks a key up in each digest and returns its series.
 fn series<T>(
     digests: &[&DigestBody],
     pick: impl Fn(&DigestBody) -> Option<&T>,
     value: impl Fn(&T) -> (u64, u64),
-) -> (Vec<u64>, Vec<u64>) {
-    digests
-        .iter()
-        .map(|d| pick(d).map_or((0, 0), &value))
-        .unzip()
+) -> Series {
+    Series::from_values(digests.iter().map(|d| pick(d).map(&value)))
 }
 
 /// The item of `items` (sorted by `key_of`) whose key is `key`.
@@ -222,14 +265,157 @@ fn find_sorted<'a, T, K: Ord>(
         .map(|i| &items[i])
 }
 
+/// How the judged snapshots are compared: how what they hold is matched from one to the next,
+/// and, per step between them, whether it counts (not across a restart) and whether it goes
+/// from one process to another.
+#[derive(Clone, Copy)]
+pub(super) struct Comparison<'a> {
+    pub(super) matched_by: Matching,
+    pub(super) counted: &'a [bool],
+    pub(super) across: &'a [bool],
+}
+
+impl Comparison<'_> {
+    /// Which steps of `series` are judged: those that count, and of those that go from one
+    /// process to another only the ones with the thing at both ends. A variable one process
+    /// has and another lacks is a difference between the processes (what they loaded, their
+    /// configuration, a smaller cache not yet tracked), not growth.
+    fn steps_for(&self, series: &Series) -> Vec<bool> {
+        (1..series.present.len())
+            .map(|i| {
+                let counted = self.counted.get(i - 1).copied().unwrap_or(true);
+                let across = self.across.get(i - 1).copied().unwrap_or(false);
+                counted && (!across || (series.present[i - 1] && series.present[i]))
+            })
+            .collect()
+    }
+}
+
 /// What each of the listener, collection, timer and closure detectors reads: the judged
-/// snapshots' digests, the newest of them, the last snapshot's graph and the thresholds.
+/// snapshots' digests, the newest of them, the last snapshot's graph, how they are compared
+/// and the thresholds.
 #[derive(Clone, Copy)]
 struct Inputs<'a, 'g> {
     digests: &'a [&'a DigestBody],
     newest: &'a DigestBody,
     last: &'a Last<'g>,
+    comparison: Comparison<'a>,
     th: &'a Thresholds,
+}
+
+impl Inputs<'_, '_> {
+    /// The verdict on a series measured across the judged snapshots ([`Verdict::of`]).
+    fn verdict(&self, series: Series, min_step: u64) -> Option<Verdict> {
+        let steps = self.comparison.steps_for(&series);
+        Verdict::of(series, &steps, min_step, self.th)
+    }
+}
+
+/// Items of one kind (collections, listener lists) in every judged digest, matched from one
+/// snapshot to the next: by object id within one process; across processes by what holds
+/// them, keeping the largest of the items that share a holder.
+struct Matched<'a, T> {
+    /// Per judged digest: its items, sorted by `by_id`.
+    items: Vec<&'a [T]>,
+    /// Per judged digest, when a step goes from one process to another: the largest item of
+    /// each holder, sorted by `by_holder`.
+    by_holder: Vec<Vec<&'a T>>,
+    by_id: fn(&T, &T) -> std::cmp::Ordering,
+    holder_order: fn(&T, &T) -> std::cmp::Ordering,
+    /// Per step: whether it goes from one process to another.
+    across: &'a [bool],
+}
+
+impl<'a, T> Matched<'a, T> {
+    /// `items` of every judged digest (sorted by `by_id`), matched by `by_id` within one
+    /// process and by `by_holder` across processes; `size` picks the largest of one holder.
+    fn new(
+        inputs: Inputs<'a, '_>,
+        items: fn(&'a DigestBody) -> &'a [T],
+        by_id: fn(&T, &T) -> std::cmp::Ordering,
+        by_holder: fn(&T, &T) -> std::cmp::Ordering,
+        size: fn(&T) -> u64,
+    ) -> Matched<'a, T> {
+        let items: Vec<&'a [T]> = inputs.digests.iter().map(|&d| items(d)).collect();
+        let across = inputs.comparison.across;
+        let largest = if across.contains(&true) {
+            items
+                .iter()
+                .map(|list| {
+                    let mut list: Vec<&T> = list.iter().collect();
+                    list.sort_by(|a, b| by_holder(a, b).then(size(b).cmp(&size(a))));
+                    list.dedup_by(|later, first| by_holder(later, first).is_eq());
+                    list
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Matched {
+            items,
+            by_holder: largest,
+            by_id,
+            holder_order: by_holder,
+            across,
+        }
+    }
+
+    /// The items to judge, each with the index of the judged snapshot it is taken from.
+    /// Within one process: every item of the newest snapshot. Across processes: the largest
+    /// item of each holder in any snapshot, from the newest snapshot that has one — a young
+    /// process last (just restarted, or idle since) may not hold yet what the older ones
+    /// grew.
+    fn newest(&self) -> Vec<(usize, &'a T)> {
+        let newest = self.items.len().saturating_sub(1);
+        if self.by_holder.is_empty() {
+            return self.items.last().map_or_else(Vec::new, |items| {
+                items.iter().map(|x| (newest, x)).collect()
+            });
+        }
+        let mut all: Vec<(usize, &'a T)> = self
+            .by_holder
+            .iter()
+            .enumerate()
+            .flat_map(|(k, list)| list.iter().map(move |&x| (k, x)))
+            .collect();
+        // Per holder, the newest snapshot's item first; then one per holder.
+        all.sort_by(|(ka, a), (kb, b)| (self.holder_order)(a, b).then(kb.cmp(ka)));
+        all.dedup_by(|(_, later), (_, first)| (self.holder_order)(later, first).is_eq());
+        all
+    }
+
+    /// `item` (of judged snapshot `from`) followed back through the judged snapshots, and its
+    /// `(count, retained size)` in each: by id while the snapshots are of one process, by
+    /// holder across a change of process, from the nearest later snapshot that has it. The
+    /// snapshots after `from` do not have it.
+    fn series(&self, from: usize, item: &'a T, value: impl Fn(&T) -> (u64, u64)) -> Series {
+        let n = self.items.len();
+        let mut found: Vec<Option<&T>> = vec![None; n];
+        found[from] = Some(item);
+        let mut anchor = item;
+        // Whether `anchor`'s snapshot and the one being searched are of one process.
+        let mut one_process = true;
+        for j in (0..from).rev() {
+            one_process &= !self.across.get(j).copied().unwrap_or(false);
+            let hit = if one_process {
+                let list = self.items[j];
+                list.binary_search_by(|x| (self.by_id)(x, anchor))
+                    .ok()
+                    .map(|i| &list[i])
+            } else {
+                let list = &self.by_holder[j];
+                list.binary_search_by(|x| (self.holder_order)(x, anchor))
+                    .ok()
+                    .map(|i| list[i])
+            };
+            if let Some(hit) = hit {
+                anchor = hit;
+                one_process = true;
+            }
+            found[j] = hit;
+        }
+        Series::from_values(found.into_iter().map(|x| x.map(&value)))
+    }
 }
 
 /// What the detectors found: their suspects and near misses, and the nodes whose dominator
@@ -264,12 +450,13 @@ const NEAR_MISSES_SHOWN: usize = 10;
 
 /// The listener, collection, timer and closure detectors. They read no class totals, so they
 /// can run while the last snapshot's class totals are computed. Listeners and collections are
-/// matched by object id, which only holds within one process (`same`); timers and closures
-/// are keyed by source location, which holds across processes too.
+/// matched by object id within one process and by what holds them across processes
+/// ([`Matched`]); timers and closures are keyed by source location, which holds across
+/// processes too.
 pub(super) fn find_shaped(
     digests: &[&DigestBody],
     last: &Last<'_>,
-    same: bool,
+    comparison: Comparison<'_>,
     th: &Thresholds,
 ) -> Detected {
     let mut found = Detected::default();
@@ -280,12 +467,11 @@ pub(super) fn find_shaped(
         digests,
         newest,
         last,
+        comparison,
         th,
     };
-    if same {
-        listeners::detect(inputs, &mut found);
-        collections::detect(inputs, &mut found);
-    }
+    listeners::detect(inputs, &mut found);
+    collections::detect(inputs, &mut found);
     timers::detect(inputs, &mut found);
     closures::detect(inputs, &mut found);
     found
@@ -293,24 +479,19 @@ pub(super) fn find_shaped(
 
 /// Adds what the class detector finds to what [`find_shaped`] found (with the same
 /// arguments, once every digest has its class totals); the suspects are sorted by score,
-/// highest first, the near misses by retained growth (at most [`NEAR_MISSES_SHOWN`]). Only
-/// within one process: across processes, class totals differ by whatever each run happened to
-/// allocate, and that noise must not be reported as a leak (the class comparison still shows
-/// it).
+/// highest first, the near misses by retained growth (at most [`NEAR_MISSES_SHOWN`]).
 pub(super) fn find(
     digests: &[&Digest],
     last: &Last<'_>,
-    same: bool,
+    comparison: Comparison<'_>,
     th: &Thresholds,
     mut found: Detected,
 ) -> Detected {
-    if same {
-        classes::detect(digests, last, th, &mut found);
-    }
+    classes::detect(digests, last, comparison, th, &mut found);
     sort_by_score(&mut found.suspects);
     found.near_misses.sort_by(|a, b| {
-        retained_growth(&b.retained_sizes)
-            .cmp(&retained_growth(&a.retained_sizes))
+        (b.retained_growth)
+            .cmp(&a.retained_growth)
             .then_with(|| a.kind.cmp(&b.kind))
             .then_with(|| a.subject.cmp(&b.subject))
     });
@@ -425,6 +606,31 @@ impl<'g> Last<'g> {
             description: format!("{what}, held by {how}"),
         };
         Held { path, cut, owner }
+    }
+
+    /// A holder that the last snapshot does not have (its process is younger than the one
+    /// where something grew): described by its key, with no path and id 0.
+    fn unheld(&self, key: &HolderKey, what: String) -> Held {
+        let via = key
+            .steps
+            .first()
+            .map(|step| match &step.reference {
+                Reference::Variable(name) | Reference::Property(name) => name.clone(),
+                Reference::Element => String::new(),
+            })
+            .unwrap_or_default();
+        Held {
+            path: Vec::new(),
+            cut: PathCut::default(),
+            owner: Owner {
+                id: 0,
+                class: key.class.clone(),
+                via,
+                description: format!(
+                    "{what}, held as {key} in an earlier snapshot; the last snapshot's process does not hold it (it is younger)"
+                ),
+            },
+        }
     }
 
     /// The deepest node of the dominator tree that dominates all of `nodes`.

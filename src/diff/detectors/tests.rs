@@ -5,10 +5,11 @@
 use std::path::Path;
 
 use super::{classes, closures, collections, find, find_shaped, listeners, timers};
-use super::{Detected, Inputs, Last, LastPrep, Verdict};
+use super::{Comparison, Detected, Inputs, Last, LastPrep, Verdict};
+use super::Series as Measured;
 use crate::diff::digest::{Digest, DigestBody, Measurement};
 use crate::graph::HeapGraph;
-use crate::report::diff::{MissReason, Suspect, SuspectKind, Thresholds};
+use crate::report::diff::{Matching, MissReason, Suspect, SuspectKind, Thresholds};
 use crate::snapshot::Snapshot;
 
 const NODE_TYPES: [&str; 15] = [
@@ -134,6 +135,18 @@ impl Heap {
 }
 
 /// Thresholds for heaps this small: the defaults but for the retained growth (bytes).
+/// Snapshots of one process, every step counted.
+const ONE_PROCESS: Comparison<'static> = Comparison {
+    matched_by: Matching::Ids,
+    counted: &[],
+    across: &[],
+};
+
+/// A series present in every snapshot.
+fn present(counts: &[u64], retained: &[u64]) -> Measured {
+    Measured::from_values(counts.iter().zip(retained).map(|(&c, &r)| Some((c, r))))
+}
+
 fn thresholds() -> Thresholds {
     Thresholds {
         retained_growth: 1_000,
@@ -194,6 +207,7 @@ fn detect_with(
         digests: &bodies,
         newest: bodies[bodies.len() - 1],
         last: &last,
+        comparison: ONE_PROCESS,
         th,
     };
     detect(inputs, &mut found);
@@ -302,8 +316,8 @@ fn a_growing_array_is_a_collection_suspect_that_explains_its_entries() {
         class_count_growth: 5,
         ..thresholds()
     };
-    let shaped = find_shaped(&bodies, &last, true, &th);
-    let suspects = find(&refs, &last, true, &th, shaped).suspects;
+    let shaped = find_shaped(&bodies, &last, ONE_PROCESS, &th);
+    let suspects = find(&refs, &last, ONE_PROCESS, &th, shaped).suspects;
     assert_eq!(suspects.len(), 1, "{suspects:#?}");
     assert_eq!(suspects[0].kind, SuspectKind::Collection);
 
@@ -435,7 +449,7 @@ fn class_suspects(digests: &[&Digest], last: &Last<'_>, explained: &[u32]) -> Ve
         explained_roots: explained.to_vec(),
         ..Detected::default()
     };
-    classes::detect(digests, last, &thresholds(), &mut found);
+    classes::detect(digests, last, ONE_PROCESS, &thresholds(), &mut found);
     found.suspects
 }
 
@@ -474,8 +488,8 @@ fn steadiness(values: &[u64], _min_step: u64, need: f64) -> Option<f64> {
         retained_growth: 1,
         ..Thresholds::default()
     };
-    let retained = (0..values.len() as u64).map(|i| i * 1_000).collect();
-    match Verdict::of((values.to_vec(), retained), 10, &th)? {
+    let retained: Vec<u64> = (0..values.len() as u64).map(|i| i * 1_000).collect();
+    match Verdict::of(present(values, &retained), &[], 10, &th)? {
         Verdict::Leak(growth) => Some(growth.steadiness),
         Verdict::NearMiss(..) => None,
     }
@@ -515,7 +529,7 @@ fn near_misses_grew_short_of_a_verdict() {
         ..Thresholds::default()
     };
     let verdict = |counts: &[u64], retained: &[u64]| {
-        Verdict::of((counts.to_vec(), retained.to_vec()), 10, &th).map(|v| match v {
+        Verdict::of(present(counts, retained), &[], 10, &th).map(|v| match v {
             Verdict::Leak(_) => None,
             Verdict::NearMiss(_, reason) => Some(reason),
         })
@@ -578,4 +592,106 @@ fn a_listener_list_that_grew_and_stopped_is_a_near_miss() {
         m.reason.to_string(),
         "grew in 1 of 2 steps, not in the last"
     );
+}
+
+#[test]
+fn steps_across_a_restart_or_to_a_process_without_the_thing_are_not_judged() {
+    let th = Thresholds {
+        retained_growth: 5_000,
+        ..thresholds()
+    };
+    let leak = |series: Measured, comparison: Comparison<'_>| {
+        let steps = comparison.steps_for(&series);
+        match Verdict::of(series, &steps, 10, &th) {
+            Some(Verdict::Leak(growth)) => Some(growth.retained_growth),
+            _ => None,
+        }
+    };
+    // Grows in the first process, drops at the restart, grows again in the next.
+    let counts = [100, 200, 300, 20, 120];
+    let retained = [10_000, 20_000, 30_000, 2_000, 12_000];
+    let restart = Comparison {
+        matched_by: Matching::Structure,
+        counted: &[true, true, false, true],
+        across: &[false, false, true, false],
+    };
+    assert_eq!(
+        leak(present(&counts, &retained), restart),
+        Some(30_000),
+        "the growth within each process, none across the restart"
+    );
+    assert_eq!(
+        leak(present(&counts, &retained), ONE_PROCESS),
+        None,
+        "the drop counts when every step does: 2 kB more retained, first to last"
+    );
+
+    // Three processes at increasing uptime; the first does not hold the thing at all.
+    let absent_first = Measured::from_values(
+        [None, Some((200, 20_000)), Some((300, 30_000))].into_iter(),
+    );
+    let across = Comparison {
+        matched_by: Matching::Structure,
+        counted: &[true, true],
+        across: &[true, true],
+    };
+    assert_eq!(
+        across.steps_for(&absent_first),
+        [false, true],
+        "no growth from a process that does not have it"
+    );
+    assert_eq!(leak(absent_first, across), Some(10_000));
+    let absent_first =
+        Measured::from_values([None, Some((200, 20_000)), Some((300, 30_000))].into_iter());
+    assert_eq!(
+        ONE_PROCESS.steps_for(&absent_first),
+        [true, true],
+        "within one process, a new collection grows from nothing"
+    );
+}
+
+/// A module-level `cache` Map in scope `scope_line`, with `k` entries.
+fn cached_heap(k: u32, scope_line: u32, base_id: u32) -> Heap {
+    let mut h = Heap::new();
+    let f = h.node("closure", "handle", base_id, 32);
+    let scope = h.node("hidden", "system / Context", base_id + 2, 40);
+    let map = h.node("object", "Map", base_id + 4, 32);
+    let table = h.node("array", "", base_id + 6, 16);
+    h.located(f, 7, scope_line, 4);
+    h.edge(h.roots, "property", "handle", f);
+    h.edge(f, "internal", "context", scope);
+    h.edge(scope, "context", "cache", map);
+    h.edge(map, "internal", "table", table);
+    for i in 0..k {
+        let v = h.node("object", "Entry", base_id + 100 + 2 * i, 100);
+        h.element(table, i as usize, v);
+    }
+    h
+}
+
+#[test]
+fn holders_are_named_the_same_in_two_processes() {
+    // Two "processes": other ids, other heap order, the same program.
+    let a = cached_heap(3, 11, 1001).graph();
+    let b = cached_heap(9, 11, 5001).graph();
+    let key = |g: &HeapGraph, id: u32| {
+        let shapes = crate::diff::shapes::Shapes::new(g);
+        let node = g.snapshot.find_node_by_id(id).expect("the map");
+        shapes.holder_key(node)
+    };
+    let (ka, kb) = (key(&a, 1005), key(&b, 5005));
+    assert_eq!(ka, kb);
+    assert_eq!(
+        ka.to_string(),
+        "Map ← variable cache of the scope at script#7:12:5"
+    );
+    // Found again in the other process by that key.
+    let shapes = crate::diff::shapes::Shapes::new(&b);
+    assert_eq!(
+        shapes.held_by(&ka),
+        [b.snapshot.find_node_by_id(5005).unwrap()]
+    );
+    // Another scope (another module) is another holder.
+    let c = cached_heap(3, 40, 1001).graph();
+    assert_ne!(key(&c, 1005), ka);
 }

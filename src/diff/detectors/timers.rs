@@ -2,7 +2,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{find_sorted, series, Detected, Finding, Inputs, Verdict};
+use super::{find_sorted, series, Detected, Finding, Inputs};
 use crate::diff::shapes::Timer;
 use crate::report::diff::SuspectKind;
 use crate::report::grouped;
@@ -27,7 +27,7 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             |d| find_sorted(&d.timers, t.key.as_str(), |x| x.key.as_str()),
             |x| (x.count, x.retained_size),
         );
-        let Some(verdict) = Verdict::of(measured, th.timer_growth, th) else {
+        let Some(verdict) = inputs.verdict(measured, th.timer_growth) else {
             continue;
         };
         let Some(group) = by_key.get(&t.key).filter(|g| !g.is_empty()) else {

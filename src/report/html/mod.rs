@@ -28,7 +28,9 @@ use sha2::{Digest as _, Sha256};
 
 mod gc;
 
-use super::diff::{idle_step_labels, ClassChange, DiffReport, Judgement, Suspect};
+use super::diff::{
+    idle_step_labels, restart_step_labels, ClassChange, DiffReport, Judgement, Suspect,
+};
 use super::retainers::{edge_label, node_label};
 use super::strings::DuplicateStrings;
 use super::summary::{Statistics, SummaryReport};
@@ -505,8 +507,15 @@ fn overview(r: &HtmlReport) -> io::Result<Section> {
     if let Some(d) = &r.diff {
         if !d.same_process {
             h.push_str(&format!(
-                "<p class=\"note\"><strong>Not one process:</strong> {}</p>\n",
+                "<p class=\"note\" id=\"not-one-process\"><strong>Not one process:</strong> {}</p>\n",
                 escape(&d.same_process_reason)
+            ));
+        }
+        let restarts = restart_step_labels(d);
+        if !restarts.is_empty() && d.judgement.is_judged() {
+            h.push_str(&format!(
+                "<p class=\"note\" id=\"restart-steps\">Step(s) {} go to a restarted process (it had done less than half the CPU work of the one before): growth across them is not judged.</p>\n",
+                escape(&restarts.join(", "))
             ));
         }
     }

@@ -1,0 +1,67 @@
+//! What holds an object, in terms that carry over from one process of a program to another:
+//! the names of the references to it (a variable of a scope, a property, an array element),
+//! the classes of their holders and, where the walk ends, a source location. Across processes
+//! object ids mean nothing, so collections and listener lists are matched by this key
+//! ([`crate::diff::shapes::Shapes::holder_key`] makes it).
+
+use std::fmt;
+
+use crate::report::SourceLocation;
+
+/// An object's holder, as far up as it takes to name it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HolderKey {
+    /// The held object's class.
+    pub class: String,
+    /// The references up from the object, nearest first.
+    pub steps: Vec<HolderStep>,
+}
+
+/// One reference: how the holder refers to the object below it, and what the holder is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HolderStep {
+    pub reference: Reference,
+    pub holder: Holder,
+}
+
+/// How a holder refers to what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reference {
+    /// A variable of a scope (a closure's context).
+    Variable(String),
+    /// A named property.
+    Property(String),
+    /// An array element (its index depends on what else the array held, so it is left out).
+    Element,
+}
+
+/// What a holder is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Holder {
+    /// A scope, named by the lowest location among its functions: the walk ends here.
+    Scope(SourceLocation),
+    /// An instance of a class with a constructor location: the walk ends here.
+    Instance { class: String, at: SourceLocation },
+    /// Any other object, by class; the walk goes on above it.
+    Object(String),
+}
+
+impl fmt::Display for HolderKey {
+    /// `Map ← variable sessionCache of the scope at /app/cache.js:12:3`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.class)?;
+        for step in &self.steps {
+            match &step.reference {
+                Reference::Variable(name) => write!(f, " ← variable {name}")?,
+                Reference::Property(name) => write!(f, " ← .{name}")?,
+                Reference::Element => f.write_str(" ← element")?,
+            }
+            match &step.holder {
+                Holder::Scope(at) => write!(f, " of the scope at {at}")?,
+                Holder::Instance { class, at } => write!(f, " of {class} ({at})")?,
+                Holder::Object(class) => write!(f, " of {class}")?,
+            }
+        }
+        Ok(())
+    }
+}
