@@ -968,3 +968,36 @@ fn near_misses_are_a_table_under_the_suspects() {
         "{table}"
     );
 }
+
+#[test]
+fn snapshots_of_different_processes_say_they_were_matched_by_structure() {
+    // Three processes of one leaking app, each snapshotted once, after more requests.
+    let node = support::node_binary(Some(20));
+    let caps: Vec<support::Capture> = [300, 700, 1100]
+        .iter()
+        .map(|&n| {
+            let mut opts = support::CaptureOptions::new(1, 0);
+            opts.warmup = 0;
+            opts.requests_before = Some(vec![n]);
+            support::capture_with("leak-cache.js", &["map"], &node, &opts)
+        })
+        .collect();
+    let files: Vec<PathBuf> = caps.iter().map(|c| c.snapshots[0].clone()).collect();
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("processes.html");
+    report(&files, &out, &[]);
+    let page = open_in_chromium(&out, &artifacts().join("processes.png"));
+    assert_clean_page(&page, &["overview", "suspects"], "processes");
+    let note_at = page
+        .dom
+        .find("id=\"not-one-process\"")
+        .unwrap_or_else(|| panic!("no note: {}", page.dom));
+    let note = &page.dom[note_at..note_at + page.dom[note_at..].find("</p>").unwrap()];
+    assert!(note.contains("matched by structure"), "{note}");
+    assert!(
+        page.dom.contains("id=\"suspect-1\"")
+            && page.dom.contains("Map `sessionCache` keeps growing"),
+        "{}",
+        page.dom
+    );
+}

@@ -711,30 +711,57 @@ impl<'g> Shapes<'g> {
         let g = self.graph;
         let s = &g.snapshot;
         let et = s.layout.edge_types;
-        g.retainers_of(node)
+        // Ranked as `Reference` orders: variables, then properties, then elements, each by
+        // name; then by the holder's class. An object can have thousands of retainers under
+        // a few names (`owner` of every entry): each distinct name is decoded once.
+        let mut candidates: Vec<(u8, u32, usize, u32)> = g
+            .retainers_of(node)
             .filter_map(|slot| {
                 let e = g.retainer_edge[slot] as usize;
                 let t = s.edge_type[e];
                 let holder = g.retainer_node[slot];
-                let synthetic = s.node_type[holder as usize] == s.layout.node_types.synthetic;
-                if holder == node || synthetic {
-                    return None;
-                }
-                let reference = if t == et.context {
-                    Reference::Variable(s.edge_name_str(e).into_owned())
+                let rank = if t == et.context {
+                    0u8
                 } else if t == et.property {
-                    Reference::Property(s.edge_name_str(e).into_owned())
+                    1
                 } else if t == et.element {
-                    Reference::Element
+                    2
                 } else {
                     return None;
                 };
-                Some((reference, holder))
+                let synthetic = s.node_type[holder as usize] == s.layout.node_types.synthetic;
+                let name = if rank < 2 { s.edge_name[e] } else { 0 };
+                (holder != node && !synthetic).then_some((rank, name, e, holder))
             })
-            .min_by(|(ra, a), (rb, b)| {
-                ra.cmp(rb)
-                    .then_with(|| g.class_name(*a).cmp(g.class_name(*b)))
-            })
+            .collect();
+        let best_rank = candidates.iter().map(|c| c.0).min()?;
+        candidates.retain(|c| c.0 == best_rank);
+        candidates.sort_unstable_by_key(|c| c.1);
+        let mut best: Option<(std::borrow::Cow<'_, str>, &str, usize, u32)> = None;
+        for group in candidates.chunk_by(|a, b| a.1 == b.1) {
+            let (_, _, e, _) = group[0];
+            let name = if best_rank < 2 {
+                s.edge_name_str(e)
+            } else {
+                Default::default()
+            };
+            for &(_, _, e, holder) in group {
+                let class = g.class_name(holder);
+                let better = best
+                    .as_ref()
+                    .is_none_or(|(n, c, _, _)| (&name, class) < (n, *c));
+                if better {
+                    best = Some((name.clone(), class, e, holder));
+                }
+            }
+        }
+        let (name, _, _, holder) = best?;
+        let reference = match best_rank {
+            0 => Reference::Variable(name.into_owned()),
+            1 => Reference::Property(name.into_owned()),
+            _ => Reference::Element,
+        };
+        Some((reference, holder))
     }
 
     /// The nodes whose [`holder_key`](Self::holder_key) is `key`, in node order: found by

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
+use super::Series as Measured;
 use super::{classes, closures, collections, find, find_shaped, listeners, timers};
 use super::{Comparison, Detected, Inputs, Last, LastPrep, Verdict};
-use super::Series as Measured;
 use crate::diff::digest::{Digest, DigestBody, Measurement};
 use crate::graph::HeapGraph;
 use crate::report::diff::{Matching, MissReason, Suspect, SuspectKind, Thresholds};
@@ -627,9 +627,8 @@ fn steps_across_a_restart_or_to_a_process_without_the_thing_are_not_judged() {
     );
 
     // Three processes at increasing uptime; the first does not hold the thing at all.
-    let absent_first = Measured::from_values(
-        [None, Some((200, 20_000)), Some((300, 30_000))].into_iter(),
-    );
+    let absent_first =
+        Measured::from_values([None, Some((200, 20_000)), Some((300, 30_000))].into_iter());
     let across = Comparison {
         matched_by: Matching::Structure,
         counted: &[true, true],
