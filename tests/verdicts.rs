@@ -339,6 +339,7 @@ fn a_clean_app_across_processes_has_no_suspect() {
     for via in [CaptureVia::HeapscanSnap, CaptureVia::Signal] {
         let (_caps, files) = processes_at_increasing_uptime("ok-lru.js", &[], via);
         assert_clean(&files, &format!("ok-lru across processes {via:?}"));
+        assert_clean(&files[..2], &format!("ok-lru, two processes {via:?}"));
         let (_caps, files) = processes_at_increasing_uptime("ok-listeners.js", &[], via);
         assert_clean(&files, &format!("ok-listeners across processes {via:?}"));
     }
