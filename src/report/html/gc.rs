@@ -6,7 +6,9 @@
 
 use std::io;
 
-use super::{bytes_mb, chart_error, escape, figure, num, Cell, Section, Table};
+use maud::{html, Markup};
+
+use super::{bytes_mb, chart_error, figure, num, Cell, Escaped, Section, Table};
 use crate::gc::analysis::{GcReport, Verdict};
 use crate::gc::plot;
 
@@ -46,54 +48,58 @@ fn verdict_class(verdict: Verdict) -> &'static str {
 
 pub(super) fn section(trace: &GcTrace) -> io::Result<Section> {
     let report = &trace.analysis;
-    let mut h = String::new();
-    growth_verdicts(report, &mut h);
-    if report.processes.iter().any(|p| !p.heap_after.is_empty()) {
+    let chart = if report.processes.iter().any(|p| !p.heap_after.is_empty()) {
         let svg = plot::svg(report).map_err(chart_error)?;
-        h.push_str(&figure(
+        Some(figure(
             &svg,
             "gc-chart",
             "Heap after each GC over time (full GCs marked, fitted growth dashed), and GC pauses",
-        ));
-    }
-
-    processes_table(report, &mut h);
-    collectors_table(report, &mut h);
-    longest_pauses_table(trace, &mut h);
-    log_lines(report, &mut h);
+        ))
+    } else {
+        None
+    };
+    let body = html! {
+        (growth_verdicts(report))
+        @if let Some(chart) = chart { (chart) }
+        h3 { "Pauses per process" }
+        (processes_table(report))
+        h3 { "Pauses per collector" }
+        (collectors_table(report))
+        h3 { "Longest pauses" }
+        (longest_pauses_table(trace))
+        h3 { "Log lines" }
+        (log_lines(report))
+    };
     Ok(Section {
         id: "gc",
         title: "GC trace".to_string(),
-        body: h,
+        body,
     })
 }
 
 /// Each process's growth verdict, one line each.
-fn growth_verdicts(report: &GcReport, h: &mut String) {
-    h.push_str("<ul class=\"gc-growth\" id=\"gc-growth\">\n");
-    for p in &report.processes {
-        let g = &p.growth;
-        let class = verdict_class(g.verdict);
-        h.push_str(&format!(
-            "<li><code>{}</code> pid {} <code>{}</code>: <span class=\"verdict {class}\">{}</span> \
-             {} — {}</li>\n",
-            escape(&p.file),
-            p.pid,
-            escape(&p.isolate),
-            g.verdict.name(),
-            escape(&format!(
-                "{:+.2} MB/min over {:.0} s ({} points, {}, R² {:.2})",
-                g.slope_mb_per_min, g.window_s, g.points, g.basis, g.r2
-            )),
-            escape(&g.why)
-        ));
+fn growth_verdicts(report: &GcReport) -> Markup {
+    html! {
+        ul class="gc-growth" id="gc-growth" {
+            @for p in &report.processes {
+                @let g = &p.growth;
+                li {
+                    code { (Escaped(&p.file)) } " pid " (p.pid) " " code { (Escaped(&p.isolate)) } ": "
+                    span class={ "verdict " (verdict_class(g.verdict)) } { (g.verdict.name()) }
+                    " "
+                    (Escaped(&format!(
+                        "{:+.2} MB/min over {:.0} s ({} points, {}, R² {:.2})",
+                        g.slope_mb_per_min, g.window_s, g.points, g.basis, g.r2
+                    )))
+                    " — " (Escaped(&g.why))
+                }
+            }
+        }
     }
-    h.push_str("</ul>\n");
 }
 
 /// Pauses, utilisation, peak heap and growth per process.
-fn processes_table(report: &GcReport, h: &mut String) {
-    h.push_str("<h3>Pauses per process</h3>\n");
+fn processes_table(report: &GcReport) -> Table {
     let mut processes = Table::new(
         "gc-processes",
         "processes",
@@ -132,12 +138,11 @@ fn processes_table(report: &GcReport, h: &mut String) {
             Cell::Text(p.growth.verdict.name().to_string()),
         ]);
     }
-    processes.render(h);
+    processes
 }
 
 /// Pauses per collector (scavenge, mark-compact, …) of each process.
-fn collectors_table(report: &GcReport, h: &mut String) {
-    h.push_str("<h3>Pauses per collector</h3>\n");
+fn collectors_table(report: &GcReport) -> Table {
     let mut collectors = Table::new(
         "gc-collectors",
         "collectors",
@@ -173,12 +178,11 @@ fn collectors_table(report: &GcReport, h: &mut String) {
             ]);
         }
     }
-    collectors.render(h);
+    collectors
 }
 
 /// The longest pauses over all processes.
-fn longest_pauses_table(trace: &GcTrace, h: &mut String) {
-    h.push_str("<h3>Longest pauses</h3>\n");
+fn longest_pauses_table(trace: &GcTrace) -> Table {
     let mut pauses = Table::new(
         "gc-pauses",
         "pauses",
@@ -201,12 +205,11 @@ fn longest_pauses_table(trace: &GcTrace, h: &mut String) {
             bytes_mb(p.heap_after_mb),
         ]);
     }
-    pauses.render(h);
+    pauses
 }
 
 /// How each log's lines were read, and the lines that are not GC records.
-fn log_lines(report: &GcReport, h: &mut String) {
-    h.push_str("<h3>Log lines</h3>\n");
+fn log_lines(report: &GcReport) -> Markup {
     let mut lines = Table::new(
         "gc-lines",
         "logs",
@@ -229,23 +232,21 @@ fn log_lines(report: &GcReport, h: &mut String) {
             num(f.lines.malformed as u64),
         ]);
     }
-    lines.render(h);
-    for f in report.files.iter().filter(|f| !f.skipped.is_empty()) {
-        h.push_str(&format!(
-            "<details class=\"snapshot\"><summary>Lines of <code>{}</code> that are not GC \
-             records (first {})</summary>\n<ul class=\"gc-skipped\">\n",
-            escape(&f.path),
-            f.skipped.len()
-        ));
-        for s in &f.skipped {
-            h.push_str(&format!(
-                "<li>line {} ({}): <code>{}</code></li>\n",
-                s.line,
-                escape(&s.why),
-                escape(&s.text)
-            ));
+    html! {
+        (lines)
+        @for f in report.files.iter().filter(|f| !f.skipped.is_empty()) {
+            details class="snapshot" {
+                summary {
+                    "Lines of " code { (Escaped(&f.path)) } " that are not GC records (first "
+                    (f.skipped.len()) ")"
+                }
+                ul class="gc-skipped" {
+                    @for s in &f.skipped {
+                        li { "line " (s.line) " (" (Escaped(&s.why)) "): " code { (Escaped(&s.text)) } }
+                    }
+                }
+            }
         }
-        h.push_str("</ul></details>\n");
     }
 }
 

@@ -8,18 +8,20 @@
 //! style sheet and script (by SHA-256 hash) may run.
 //!
 //! Every string that comes from a snapshot (class, property, edge and file names, string
-//! contents) is untrusted: the analysed program chose it. It is written only through
-//! [`escape`] (text and attribute values) or [`json_for_script`] (the embedded JSON), never
-//! into a chart (chart labels are numbers and fixed words), and the script reads it back only
-//! as text. The same model always gives the same bytes: nothing here reads a clock or a random
+//! contents) is untrusted: the analysed program chose it. The page is built with maud's
+//! `html!`, which escapes every value spliced into it; untrusted text goes in as
+//! `(Escaped(…))`, which also escapes `'`. Markup that is not escaped has a type of its own
+//! (`PreEscaped`) and there are three: the page's own style sheet and script, the embedded
+//! JSON ([`json_for_script`], which cannot close its script), and plotters' charts (numbers and
+//! fixed words only, never snapshot data). The script reads the data back only as text. The same model always gives the same bytes: nothing here reads a clock or a random
 //! number; the time appears only when the model carries one (`--timestamp`).
 //!
 //! Sections are built by `sections`, one function each; a new optional section is one more
 //! field of [`HtmlReport`] and one more entry there (the GC trace's lives in `gc`).
 
-use std::borrow::Cow;
 use std::io::{self, Write};
 
+use maud::{html, Markup, PreEscaped, Render, DOCTYPE};
 use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -85,24 +87,25 @@ pub struct GcPause {
     pub heap_after_mb: f64,
 }
 
-/// HTML-escapes `text` for element content and for quoted attribute values: `&`, `<`, `>`,
-/// `"` and `'` become character references. Borrowed when there is nothing to escape.
-pub fn escape(text: &str) -> Cow<'_, str> {
-    if !text.contains(['&', '<', '>', '"', '\'']) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// Text as the page shows it, whatever it holds: `&`, `<`, `>`, `"` and `'` are written as
+/// character references, for element content and quoted attribute values alike. Every string
+/// from a snapshot or a log is spliced in as `(Escaped(…))` (maud escapes a plain `&str` too, but
+/// not `'`).
+struct Escaped<'a>(&'a str);
+
+impl Render for Escaped<'_> {
+    fn render_to(&self, out: &mut String) {
+        for c in self.0.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            }
         }
     }
-    Cow::Owned(out)
 }
 
 /// JSON for a `<script type="application/json">` block: `<`, `>`, `&` and `'` (and the JS line
@@ -148,51 +151,52 @@ pub fn content_security_policy() -> String {
 /// Renders the whole page.
 pub fn render(report: &HtmlReport, out: &mut dyn Write) -> io::Result<()> {
     let sections = sections(report)?;
-    let mut h = String::with_capacity(256 * 1024);
-    h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    h.push_str(&format!(
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">\n",
-        escape(&content_security_policy())
-    ));
-    h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    h.push_str("<meta name=\"referrer\" content=\"no-referrer\">\n");
-    h.push_str("<meta name=\"generator\" content=\"heapscan\">\n");
-    h.push_str("<link rel=\"icon\" href=\"data:,\">\n");
-    h.push_str(&format!("<title>{}</title>\n", escape(&page_title(report))));
-    h.push_str(&format!("<style>{CSS}</style>\n"));
-    h.push_str(&format!("<script>{JS}</script>\n"));
-    h.push_str("</head>\n<body>\n");
-    header(report, &mut h);
-    h.push_str("<nav class=\"toc\" aria-label=\"Sections\">");
-    for s in &sections {
-        h.push_str(&format!("<a href=\"#{}\">{}</a>", s.id, escape(&s.title)));
-    }
-    h.push_str("</nav>\n<main>\n");
-    for s in &sections {
-        h.push_str(&format!(
-            "<section id=\"{}\">\n<h2>{}</h2>\n{}</section>\n",
-            s.id,
-            escape(&s.title),
-            s.body
-        ));
-    }
-    h.push_str("</main>\n");
-    footer(report, &mut h);
-    h.push_str(&format!(
-        "<script type=\"application/json\" id=\"heapscan-data\">{}</script>\n",
-        json_for_script(report)?
-    ));
-    h.push_str("</body>\n</html>\n");
-    out.write_all(h.as_bytes())
+    let data = json_for_script(report)?;
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="Content-Security-Policy" content=(Escaped(&content_security_policy()));
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                meta name="generator" content="heapscan";
+                link rel="icon" href="data:,";
+                title { (Escaped(&page_title(report))) }
+                // The page's own assets and the model as JSON: the only text that is not
+                // escaped (the assets are ours, the JSON cannot close its script).
+                style { (PreEscaped(CSS)) }
+                script { (PreEscaped(JS)) }
+            }
+            body {
+                (header(report))
+                nav class="toc" aria-label="Sections" {
+                    @for s in &sections {
+                        a href={ "#" (s.id) } { (Escaped(&s.title)) }
+                    }
+                }
+                main {
+                    @for s in &sections {
+                        section id=(s.id) {
+                            h2 { (Escaped(&s.title)) }
+                            (s.body)
+                        }
+                    }
+                }
+                (footer(report))
+                script type="application/json" id="heapscan-data" { (PreEscaped(data)) }
+            }
+        }
+    };
+    out.write_all(page.into_string().as_bytes())
 }
 
 /// One `<section>` of the page.
 struct Section {
-    /// Anchor (fixed words only: it is not escaped).
+    /// Anchor (fixed words).
     id: &'static str,
     title: String,
-    /// Finished HTML.
-    body: String,
+    body: Markup,
 }
 
 /// The page's sections in order; each is there when the model has its data.
@@ -230,17 +234,9 @@ fn page_title(r: &HtmlReport) -> String {
     }
 }
 
-fn header(r: &HtmlReport, h: &mut String) {
-    h.push_str("<header class=\"top\">\n<h1>heapscan report</h1>\n<p class=\"files\">");
-    let files: Vec<String> = r
-        .snapshots
-        .iter()
-        .enumerate()
-        .map(|(i, s)| format!("#{} {}", i + 1, escape(&s.snapshot.file)))
-        .collect();
-    h.push_str(&files.join(" · "));
-    h.push_str("</p>\n");
-    let (class, text) = match &r.diff {
+/// The page's verdict: CSS class and text.
+fn verdict(r: &HtmlReport) -> (&'static str, String) {
+    match &r.diff {
         Some(DiffReport {
             judgement: Judgement::CannotJudge { message, .. },
             suspects,
@@ -266,44 +262,51 @@ fn header(r: &HtmlReport, h: &mut String) {
             "info",
             "One snapshot: take two or more of one process to find leaks".to_string(),
         ),
-    };
-    h.push_str(&format!(
-        "<p class=\"verdict {class}\" id=\"verdict\">{}</p>\n",
-        escape(&text)
-    ));
-    if let Some(trace) = &r.gc_trace {
-        let (class, text) = gc::verdict(&trace.analysis);
-        h.push_str(&format!(
-            " <p class=\"verdict {class}\" id=\"gc-verdict\">{}</p>\n",
-            escape(&text)
-        ));
     }
-    h.push_str("</header>\n");
 }
 
-fn footer(r: &HtmlReport, h: &mut String) {
-    h.push_str(&format!(
-        "<footer>Made by heapscan {}",
-        escape(&r.heapscan_version)
-    ));
-    if let Some(at) = &r.generated_at {
-        h.push_str(&format!(" on {}", escape(at)));
+fn header(r: &HtmlReport) -> Markup {
+    let (class, text) = verdict(r);
+    html! {
+        header class="top" {
+            h1 { "heapscan report" }
+            p class="files" {
+                @for (i, s) in r.snapshots.iter().enumerate() {
+                    @if i > 0 { " · " }
+                    "#" (i + 1) " " (Escaped(&s.snapshot.file))
+                }
+            }
+            p class={ "verdict " (class) } id="verdict" { (Escaped(&text)) }
+            @if let Some(trace) = &r.gc_trace {
+                @let (class, text) = gc::verdict(&trace.analysis);
+                p class={ "verdict " (class) } id="gc-verdict" { (Escaped(&text)) }
+            }
+        }
     }
-    h.push_str(
-        ". Sizes in powers of 1000 (kB, MB), as DevTools shows them. The report's data is embedded \
-         as JSON in <code>#heapscan-data</code>.</footer>\n",
-    );
+}
+
+fn footer(r: &HtmlReport) -> Markup {
+    html! {
+        footer {
+            "Made by heapscan " (Escaped(&r.heapscan_version))
+            @if let Some(at) = &r.generated_at { " on " (Escaped(at)) }
+            ". Sizes in powers of 1000 (kB, MB), as DevTools shows them. The report's data is \
+             embedded as JSON in "
+            code { "#heapscan-data" }
+            "."
+        }
+    }
 }
 
 // ── Tables ──────────────────────────────────────────────────────────────────────────────────
 
 /// One table cell.
 enum Cell {
-    /// Untrusted or plain text, escaped.
+    /// Untrusted or plain text.
     Text(String),
-    /// Text in `<code>`, escaped.
+    /// Text in `<code>`.
     Code(String),
-    /// A class name with its source location under it, both escaped.
+    /// A class name with its source location under it.
     Class(String, Option<String>),
     /// A number: the value the script sorts by, and how it reads.
     Num(f64, String),
@@ -311,12 +314,33 @@ enum Cell {
     Swatch(&'static str, &'static str),
 }
 
+impl Render for Cell {
+    fn render(&self) -> Markup {
+        match self {
+            Cell::Text(t) => html! { td { (Escaped(t)) } },
+            Cell::Code(t) => html! { td { code { (Escaped(t)) } } },
+            Cell::Class(name, location) => html! {
+                td {
+                    (Escaped(name))
+                    @if let Some(loc) = location { span class="loc" { (Escaped(loc)) } }
+                }
+            },
+            Cell::Swatch(css, label) => html! {
+                td { span class={ "swatch sw-" (css) } {} (label) }
+            },
+            Cell::Num(v, text) => html! {
+                td class="n" data-v=(sort_value(*v)) { (Escaped(text)) }
+            },
+        }
+    }
+}
+
 /// Tables longer than this get a filter box (every table can be sorted).
 const FILTER_FROM_ROWS: usize = 10;
 
 /// A sortable, filterable table.
 struct Table {
-    /// Element id (fixed words and numbers only).
+    /// Element id (fixed words and numbers).
     id: String,
     /// What the rows are, for the filter box's label.
     what: &'static str,
@@ -359,54 +383,37 @@ impl Table {
             rows: Vec::new(),
         }
     }
+}
 
-    fn render(&self, h: &mut String) {
+impl Render for Table {
+    fn render(&self) -> Markup {
         // Table ids start with `t-`, so they never clash with a section's id.
-        let id = format!("t-{}", escape(&self.id));
-        if self.rows.len() > FILTER_FROM_ROWS {
-            h.push_str(&format!(
-                "<div class=\"table-tools\"><input type=\"search\" class=\"filter\" \
-                 data-table=\"{id}\" placeholder=\"Filter {what}…\" aria-label=\"Filter {what}\">\
-                 <span class=\"count\" id=\"{id}-count\">{n} rows</span></div>\n",
-                what = self.what,
-                n = self.rows.len()
-            ));
-        }
-        h.push_str(&format!(
-            "<div class=\"table-wrap\"><table class=\"data\" id=\"{id}\">\n<thead><tr>"
-        ));
-        for (name, numeric) in &self.columns {
-            let class = if *numeric { " class=\"n\"" } else { "" };
-            h.push_str(&format!("<th{class} scope=\"col\">{}</th>", escape(name)));
-        }
-        h.push_str("</tr></thead>\n<tbody>\n");
-        for row in &self.rows {
-            h.push_str("<tr>");
-            for cell in row {
-                match cell {
-                    Cell::Text(t) => h.push_str(&format!("<td>{}</td>", escape(t))),
-                    Cell::Code(t) => h.push_str(&format!("<td><code>{}</code></td>", escape(t))),
-                    Cell::Class(name, location) => {
-                        h.push_str(&format!("<td>{}", escape(name)));
-                        if let Some(loc) = location {
-                            h.push_str(&format!("<span class=\"loc\">{}</span>", escape(loc)));
-                        }
-                        h.push_str("</td>");
-                    }
-                    Cell::Swatch(css, label) => h.push_str(&format!(
-                        "<td><span class=\"swatch sw-{css}\"></span>{}</td>",
-                        escape(label)
-                    )),
-                    Cell::Num(v, text) => h.push_str(&format!(
-                        "<td class=\"n\" data-v=\"{}\">{}</td>",
-                        sort_value(*v),
-                        escape(text)
-                    )),
+        let id = format!("t-{}", self.id);
+        html! {
+            @if self.rows.len() > FILTER_FROM_ROWS {
+                div class="table-tools" {
+                    input type="search" class="filter" data-table=(id)
+                        placeholder={ "Filter " (self.what) "…" } aria-label={ "Filter " (self.what) };
+                    span class="count" id={ (id) "-count" } { (self.rows.len()) " rows" }
                 }
             }
-            h.push_str("</tr>\n");
+            div class="table-wrap" {
+                table class="data" id=(id) {
+                    thead {
+                        tr {
+                            @for (name, numeric) in &self.columns {
+                                th class=[numeric.then_some("n")] scope="col" { (Escaped(name)) }
+                            }
+                        }
+                    }
+                    tbody {
+                        @for row in &self.rows {
+                            tr { @for cell in row { (cell) } }
+                        }
+                    }
+                }
+            }
         }
-        h.push_str("</tbody></table></div>\n");
     }
 }
 
@@ -475,7 +482,6 @@ fn buckets(s: &Statistics) -> [Bucket; 7] {
 }
 
 fn overview(r: &HtmlReport) -> io::Result<Section> {
-    let mut h = String::new();
     let mut files = Table::new(
         "snapshots",
         "snapshots",
@@ -503,29 +509,14 @@ fn overview(r: &HtmlReport) -> io::Result<Section> {
             num(info.unreachable_nodes),
         ]);
     }
-    files.render(&mut h);
-    if let Some(d) = &r.diff {
-        if !d.same_process {
-            h.push_str(&format!(
-                "<p class=\"note\" id=\"not-one-process\"><strong>Not one process:</strong> {}</p>\n",
-                escape(&d.same_process_reason)
-            ));
-        }
-        let restarts = restart_step_labels(d);
-        if !restarts.is_empty() && d.judgement.is_judged() {
-            h.push_str(&format!(
-                "<p class=\"note\" id=\"restart-steps\">Step(s) {} go to a restarted process (it had done less than half the CPU work of the one before): growth across them is not judged.</p>\n",
-                escape(&restarts.join(", "))
-            ));
-        }
-    }
-    if !r.snapshots.is_empty() {
-        h.push_str("<h3>Statistics</h3>\n");
-        h.push_str(&figure(
+    let statistics = if r.snapshots.is_empty() {
+        None
+    } else {
+        let chart = figure(
             &statistics_chart(&r.snapshots)?,
             "statistics-chart",
             "Heap composition per snapshot (DevTools' Statistics)",
-        ));
+        );
         let mut columns: Vec<(String, bool)> = vec![("Statistics".to_string(), false)];
         for i in 0..r.snapshots.len() {
             columns.push((format!("#{}", i + 1), true));
@@ -551,12 +542,35 @@ fn overview(r: &HtmlReport) -> io::Result<Section> {
             total.push(bytes(s.statistics.total));
         }
         table.rows.push(total);
-        table.render(&mut h);
-    }
+        Some((chart, table))
+    };
+    let restarts = r.diff.as_ref().map(restart_step_labels).unwrap_or_default();
+    let body = html! {
+        (files)
+        @if let Some(d) = &r.diff {
+            @if !d.same_process {
+                p class="note" id="not-one-process" {
+                    strong { "Not one process:" } " " (Escaped(&d.same_process_reason))
+                }
+            }
+            @if !restarts.is_empty() && d.judgement.is_judged() {
+                p class="note" id="restart-steps" {
+                    "Step(s) " (Escaped(&restarts.join(", "))) " go to a restarted process (it had \
+                     done less than half the CPU work of the one before): growth across them is \
+                     not judged."
+                }
+            }
+        }
+        @if let Some((chart, table)) = &statistics {
+            h3 { "Statistics" }
+            (chart)
+            (table)
+        }
+    };
     Ok(Section {
         id: "overview",
         title: "Overview".to_string(),
-        body: h,
+        body,
     })
 }
 
@@ -569,75 +583,63 @@ fn series(values: &[u64], human: bool) -> String {
 }
 
 fn suspects(d: &DiffReport) -> io::Result<Section> {
-    let mut h = String::new();
-    if let Judgement::CannotJudge {
-        message, advice, ..
-    } = &d.judgement
-    {
-        h.push_str(&format!(
-            "<p class=\"bad\" id=\"cannot-judge\"><strong>Cannot judge these snapshots:</strong> {}. {}.</p>\n",
-            escape(message),
-            escape(advice)
-        ));
-    } else if d.suspects.is_empty() {
-        h.push_str(
-            "<p class=\"good\" id=\"no-suspects\">No leak suspects: nothing grows steadily across \
-             these snapshots.</p>\n",
-        );
-    } else {
-        h.push_str(&format!(
-            "<p class=\"note\">Most important first. Each grew in count and retained size across \
-             the {} snapshots; the path is the shortest chain of references from the GC roots to \
-             what holds it.</p>\n",
-            d.snapshots.len()
-        ));
-    }
+    let articles = d
+        .suspects
+        .iter()
+        .enumerate()
+        .map(|(i, s)| suspect(i + 1, s, &d.judged_snapshots))
+        .collect::<io::Result<Vec<Markup>>>()?;
     let idle = idle_step_labels(d);
-    if !idle.is_empty() && d.judgement.is_judged() {
-        let judged: Vec<String> = d
-            .judged_snapshots
-            .iter()
-            .map(|i| format!("#{}", i + 1))
-            .collect();
-        h.push_str(&format!(
-            "<p class=\"note\" id=\"idle-steps\">Idle step(s) {}: the process did (almost) nothing, so they neither confirm nor refute growth; growth is judged over snapshots {}.</p>\n",
-            escape(&idle.join(", ")),
-            judged.join(" ")
-        ));
-    }
-    for (i, s) in d.suspects.iter().enumerate() {
-        suspect(i + 1, s, &d.judged_snapshots, &mut h)?;
-    }
-    near_misses(d, &mut h);
+    let judged: Vec<String> = d
+        .judged_snapshots
+        .iter()
+        .map(|i| format!("#{}", i + 1))
+        .collect();
     let t = &d.thresholds;
-    h.push_str(&format!(
-        "<p class=\"note\">Thresholds per step: {} objects of a class, {} collection entries, {} \
-         listeners, {} timers, {} closure-chain links; at least {} more retained from first to \
-         last; {:.0}% of steps growing.</p>\n",
-        t.class_count_growth,
-        t.collection_entry_growth,
-        t.listener_growth,
-        t.timer_growth,
-        t.closure_chain_growth,
-        human_bytes(t.retained_growth),
-        t.steady_fraction * 100.0
-    ));
+    let body = html! {
+        @if let Judgement::CannotJudge { message, advice, .. } = &d.judgement {
+            p class="bad" id="cannot-judge" {
+                strong { "Cannot judge these snapshots:" } " " (Escaped(message)) ". " (Escaped(advice)) "."
+            }
+        } @else if d.suspects.is_empty() {
+            p class="good" id="no-suspects" {
+                "No leak suspects: nothing grows steadily across these snapshots."
+            }
+        } @else {
+            p class="note" {
+                "Most important first. Each grew in count and retained size across the "
+                (d.snapshots.len())
+                " snapshots; the path is the shortest chain of references from the GC roots to \
+                 what holds it."
+            }
+        }
+        @if !idle.is_empty() && d.judgement.is_judged() {
+            p class="note" id="idle-steps" {
+                "Idle step(s) " (Escaped(&idle.join(", "))) ": the process did (almost) nothing, so \
+                 they neither confirm nor refute growth; growth is judged over snapshots "
+                (judged.join(" ")) "."
+            }
+        }
+        @for article in &articles { (article) }
+        (near_misses(d))
+        p class="note" {
+            "Thresholds per step: " (t.class_count_growth) " objects of a class, "
+            (t.collection_entry_growth) " collection entries, " (t.listener_growth)
+            " listeners, " (t.timer_growth) " timers, " (t.closure_chain_growth)
+            " closure-chain links; at least " (human_bytes(t.retained_growth))
+            " more retained from first to last; " (format!("{:.0}", t.steady_fraction * 100.0))
+            "% of steps growing."
+        }
+    };
     Ok(Section {
         id: "suspects",
         title: "Leak suspects".to_string(),
-        body: h,
+        body,
     })
 }
 
 /// What grew short of a verdict, as a small table.
-fn near_misses(d: &DiffReport, h: &mut String) {
-    if d.near_misses.is_empty() {
-        return;
-    }
-    h.push_str(
-        "<h3 id=\"near-misses\">Near misses</h3>\n<p class=\"note\">These grew, but not the way a \
-         leak does (not steadily, or by too little); they fail no gate.</p>\n",
-    );
+fn near_misses(d: &DiffReport) -> Markup {
     let mut table = Table::new(
         "near-misses",
         "near misses",
@@ -661,94 +663,70 @@ fn near_misses(d: &DiffReport, h: &mut String) {
             Cell::Text(m.reason.to_string()),
         ]);
     }
-    table.render(h);
+    html! {
+        @if !d.near_misses.is_empty() {
+            h3 id="near-misses" { "Near misses" }
+            p class="note" {
+                "These grew, but not the way a leak does (not steadily, or by too little); they \
+                 fail no gate."
+            }
+            (table)
+        }
+    }
 }
 
-fn suspect(rank: usize, s: &Suspect, judged: &[usize], h: &mut String) -> io::Result<()> {
-    h.push_str(&format!(
-        "<article class=\"suspect\" id=\"suspect-{rank}\">\n<h3><span class=\"kind\">{}</span> \
-         {rank}. {}</h3>\n<div class=\"suspect-grid\">\n<dl class=\"facts\">\n",
-        s.kind.name(),
-        escape(&s.title)
-    ));
-    let fact = |h: &mut String, name: &str, html: String| {
-        h.push_str(&format!("<dt>{name}</dt><dd>{html}</dd>\n"));
-    };
-    fact(h, "Accumulates", escape(&s.class).into_owned());
-    fact(
-        h,
-        "Owner",
-        format!(
-            "{} <span class=\"muted\">({} @{}, via <code>{}</code>)</span>",
-            escape(&s.owner.description),
-            escape(&s.owner.class),
-            s.owner.id,
-            escape(&s.owner.via)
-        ),
-    );
-    fact(
-        h,
-        "Source",
-        match &s.location {
-            Some(loc) => format!(
-                "<code class=\"location\">{}</code>",
-                escape(&loc.to_string())
-            ),
-            None => "<span class=\"muted\">not recorded in the snapshot</span>".to_string(),
-        },
-    );
-    fact(h, "Count", escape(&series(&s.counts, false)).into_owned());
-    fact(
-        h,
-        "Retained",
-        escape(&series(&s.retained_sizes, true)).into_owned(),
-    );
-    fact(h, "Fix", escape(&s.hint).into_owned());
-    h.push_str("</dl>\n");
-    h.push_str(&figure(
+fn suspect(rank: usize, s: &Suspect, judged: &[usize]) -> io::Result<Markup> {
+    let chart = figure(
         &growth_chart(s, judged)?,
         &format!("suspect-{rank}-chart"),
         "Count (bars, left axis) and retained size (line, right axis) per snapshot",
-    ));
-    h.push_str("</div>\n<h4>Retainer path</h4>\n");
-    h.push_str(&format!(
-        "<ol class=\"path\" id=\"suspect-{rank}-path\">\n<li>(GC roots)</li>\n"
-    ));
+    );
     let last = s.path.len().saturating_sub(1);
-    for (i, step) in s.path.iter().enumerate() {
-        if s.path_elided > 0 && i as u64 == s.path_elided_after {
-            h.push_str(&format!(
-                "<li class=\"elided\">… {} more steps …</li>\n",
-                grouped(s.path_elided)
-            ));
+    Ok(html! {
+        article class="suspect" id={ "suspect-" (rank) } {
+            h3 { span class="kind" { (s.kind.name()) } " " (rank) ". " (Escaped(&s.title)) }
+            div class="suspect-grid" {
+                dl class="facts" {
+                    dt { "Accumulates" } dd { (Escaped(&s.class)) }
+                    dt { "Owner" }
+                    dd {
+                        (Escaped(&s.owner.description)) " "
+                        span class="muted" {
+                            "(" (Escaped(&s.owner.class)) " @" (s.owner.id) ", via "
+                            code { (Escaped(&s.owner.via)) } ")"
+                        }
+                    }
+                    dt { "Source" }
+                    dd {
+                        @match &s.location {
+                            Some(loc) => code class="location" { (Escaped(&loc.to_string())) },
+                            None => span class="muted" { "not recorded in the snapshot" },
+                        }
+                    }
+                    dt { "Count" } dd { (Escaped(&series(&s.counts, false))) }
+                    dt { "Retained" } dd { (Escaped(&series(&s.retained_sizes, true))) }
+                    dt { "Fix" } dd { (Escaped(&s.hint)) }
+                }
+                (chart)
+            }
+            h4 { "Retainer path" }
+            ol class="path" id={ "suspect-" (rank) "-path" } {
+                li { "(GC roots)" }
+                @for (i, step) in s.path.iter().enumerate() {
+                    @if s.path_elided > 0 && i as u64 == s.path_elided_after {
+                        li class="elided" { "… " (grouped(s.path_elided)) " more steps …" }
+                    }
+                    li class=[(i == last).then_some("owner")] {
+                        "↳ " span class="edge" { (Escaped(&edge_label(step))) }
+                        " → " (Escaped(&node_label(&step.node)))
+                    }
+                }
+            }
         }
-        let class = if i == last { " class=\"owner\"" } else { "" };
-        h.push_str(&format!(
-            "<li{class}>↳ <span class=\"edge\">{}</span> → {}</li>\n",
-            escape(&edge_label(step)),
-            escape(&node_label(&step.node))
-        ));
-    }
-    h.push_str("</ol>\n</article>\n");
-    Ok(())
+    })
 }
 
 fn comparison(d: &DiffReport) -> Section {
-    let mut h = String::new();
-    h.push_str(&format!(
-        "<p class=\"note\">DevTools' Comparison view: snapshot #1 against #{}, biggest growth in \
-         shallow size first, with each class's count in every snapshot{}.</p>\n",
-        d.snapshots.len(),
-        if d.classes.len() < d.class_count {
-            format!(
-                "; the first {} of {} classes that changed (--top)",
-                d.classes.len(),
-                d.class_count
-            )
-        } else {
-            String::new()
-        }
-    ));
     let k = d.snapshots.len();
     let survivors = d.classes.iter().any(|c| c.survivors.is_some());
     let mut columns: Vec<(String, bool)> = vec![("Class".to_string(), false)];
@@ -778,11 +756,22 @@ fn comparison(d: &DiffReport) -> Section {
     for c in &d.classes {
         table.rows.push(comparison_row(c, k, survivors));
     }
-    table.render(&mut h);
+    let body = html! {
+        p class="note" {
+            "DevTools' Comparison view: snapshot #1 against #" (k) ", biggest growth in shallow \
+             size first, with each class's count in every snapshot"
+            @if d.classes.len() < d.class_count {
+                "; the first " (d.classes.len()) " of " (d.class_count)
+                " classes that changed (--top)"
+            }
+            "."
+        }
+        (table)
+    };
     Section {
         id: "comparison",
         title: "Class comparison".to_string(),
-        body: h,
+        body,
     }
 }
 
@@ -807,131 +796,118 @@ fn comparison_row(c: &ClassChange, k: usize, survivors: bool) -> Vec<Cell> {
     row
 }
 
-/// Opens a `<details>` per snapshot (the last one open) and fills it with `body`.
-fn per_snapshot(
-    r: &HtmlReport,
-    h: &mut String,
-    mut body: impl FnMut(usize, &SummaryReport, &mut String),
-) {
+/// A `<details>` per snapshot (the last one open), each holding `body` of that snapshot
+/// (numbered from 1).
+fn per_snapshot(r: &HtmlReport, body: impl Fn(usize, &SummaryReport) -> Markup) -> Markup {
     let k = r.snapshots.len();
-    for (i, s) in r.snapshots.iter().enumerate() {
-        h.push_str(&format!(
-            "<details class=\"snapshot\"{}><summary>#{} {}</summary>\n",
-            if i + 1 == k { " open" } else { "" },
-            i + 1,
-            escape(&s.snapshot.file)
-        ));
-        body(i + 1, s, h);
-        h.push_str("</details>\n");
+    html! {
+        @for (i, s) in r.snapshots.iter().enumerate() {
+            details class="snapshot" open[i + 1 == k] {
+                summary { "#" (i + 1) " " (Escaped(&s.snapshot.file)) }
+                (body(i + 1, s))
+            }
+        }
     }
 }
 
 fn top_classes(r: &HtmlReport) -> Section {
-    let mut h = String::new();
-    h.push_str(
-        "<p class=\"note\">DevTools' Summary view by retained size (an object dominated by \
-         another of its class is counted once).</p>\n",
-    );
-    per_snapshot(r, &mut h, |n, s, h| {
-        let mut t = Table::new(
-            format!("classes-{n}"),
-            "classes",
-            &[
-                ("Class", false),
-                ("Count", true),
-                ("Distance", true),
-                ("Shallow", true),
-                ("Shallow %", true),
-                ("Retained", true),
-                ("Retained %", true),
-            ],
-        );
-        for c in &s.classes {
-            t.rows.push(vec![
-                Cell::Class(c.class.clone(), c.location.clone()),
-                num(c.count),
-                Cell::Num(
-                    c.distance.map_or(f64::NAN, f64::from),
-                    distance_cell(c.distance),
-                ),
-                bytes(c.self_size),
-                percent(c.self_percent),
-                bytes(c.retained_size),
-                percent(c.retained_percent),
-            ]);
+    let body = html! {
+        p class="note" {
+            "DevTools' Summary view by retained size (an object dominated by another of its \
+             class is counted once)."
         }
-        if s.classes.len() < s.matching_classes {
-            h.push_str(&format!(
-                "<p class=\"note\">The {} largest of {} classes (--top).</p>\n",
-                s.classes.len(),
-                grouped(s.matching_classes as u64)
-            ));
-        }
-        t.render(h);
-    });
+        (per_snapshot(r, |n, s| {
+            let mut t = Table::new(
+                format!("classes-{n}"),
+                "classes",
+                &[
+                    ("Class", false),
+                    ("Count", true),
+                    ("Distance", true),
+                    ("Shallow", true),
+                    ("Shallow %", true),
+                    ("Retained", true),
+                    ("Retained %", true),
+                ],
+            );
+            for c in &s.classes {
+                t.rows.push(vec![
+                    Cell::Class(c.class.clone(), c.location.clone()),
+                    num(c.count),
+                    Cell::Num(
+                        c.distance.map_or(f64::NAN, f64::from),
+                        distance_cell(c.distance),
+                    ),
+                    bytes(c.self_size),
+                    percent(c.self_percent),
+                    bytes(c.retained_size),
+                    percent(c.retained_percent),
+                ]);
+            }
+            html! {
+                @if s.classes.len() < s.matching_classes {
+                    p class="note" {
+                        "The " (s.classes.len()) " largest of "
+                        (grouped(s.matching_classes as u64)) " classes (--top)."
+                    }
+                }
+                (t)
+            }
+        }))
+    };
     Section {
         id: "classes",
         title: "Top classes by retained size".to_string(),
-        body: h,
+        body,
     }
 }
 
 fn top_dominators(r: &HtmlReport) -> Section {
-    let mut h = String::new();
-    h.push_str(
-        "<p class=\"note\">The objects that keep the most memory alive: nothing else holds what \
-         they retain.</p>\n",
-    );
-    per_snapshot(r, &mut h, |n, s, h| {
-        let mut t = Table::new(
-            format!("dominators-{n}"),
-            "objects",
-            &[
-                ("Object", false),
-                ("Name", false),
-                ("Id", true),
-                ("Type", false),
-                ("Shallow", true),
-                ("Retained", true),
-                ("Retained %", true),
-                ("Distance", true),
-            ],
-        );
-        for d in &s.dominators {
-            t.rows.push(vec![
-                Cell::Text(d.class.clone()),
-                Cell::Code(d.name.clone()),
-                Cell::Num(f64::from(d.id), format!("@{}", d.id)),
-                Cell::Text(d.node_type.clone()),
-                bytes(d.self_size),
-                bytes(d.retained_size),
-                percent(d.retained_percent),
-                Cell::Num(
-                    d.distance.map_or(f64::NAN, f64::from),
-                    distance_cell(d.distance),
-                ),
-            ]);
+    let body = html! {
+        p class="note" {
+            "The objects that keep the most memory alive: nothing else holds what they retain."
         }
-        t.render(h);
-    });
+        (per_snapshot(r, |n, s| {
+            let mut t = Table::new(
+                format!("dominators-{n}"),
+                "objects",
+                &[
+                    ("Object", false),
+                    ("Name", false),
+                    ("Id", true),
+                    ("Type", false),
+                    ("Shallow", true),
+                    ("Retained", true),
+                    ("Retained %", true),
+                    ("Distance", true),
+                ],
+            );
+            for d in &s.dominators {
+                t.rows.push(vec![
+                    Cell::Text(d.class.clone()),
+                    Cell::Code(d.name.clone()),
+                    Cell::Num(f64::from(d.id), format!("@{}", d.id)),
+                    Cell::Text(d.node_type.clone()),
+                    bytes(d.self_size),
+                    bytes(d.retained_size),
+                    percent(d.retained_percent),
+                    Cell::Num(
+                        d.distance.map_or(f64::NAN, f64::from),
+                        distance_cell(d.distance),
+                    ),
+                ]);
+            }
+            t.render()
+        }))
+    };
     Section {
         id: "dominators",
         title: "Top dominators".to_string(),
-        body: h,
+        body,
     }
 }
 
 fn duplicate_strings(d: &DuplicateStrings) -> Section {
-    let mut h = String::new();
-    h.push_str(&format!(
-        "<p class=\"note\">In <code>{}</code>: {} strings take {}; {} contents are stored more \
-         than once, and the extra copies waste {} in all. The largest wastes:</p>\n",
-        escape(&d.file),
-        grouped(d.string_count),
-        human_bytes(d.string_bytes),
-        grouped(d.duplicated_contents),
-        human_bytes(d.wasted)
-    ));
     let mut t = Table::new(
         "strings",
         "strings",
@@ -955,11 +931,19 @@ fn duplicate_strings(d: &DuplicateStrings) -> Section {
             Cell::Text(ids.join(" ")),
         ]);
     }
-    t.render(&mut h);
+    let body = html! {
+        p class="note" {
+            "In " code { (Escaped(&d.file)) } ": " (grouped(d.string_count)) " strings take "
+            (human_bytes(d.string_bytes)) "; " (grouped(d.duplicated_contents))
+            " contents are stored more than once, and the extra copies waste "
+            (human_bytes(d.wasted)) " in all. The largest wastes:"
+        }
+        (t)
+    };
     Section {
         id: "strings",
         title: "Duplicated strings".to_string(),
-        body: h,
+        body,
     }
 }
 
@@ -969,21 +953,22 @@ fn chart_error(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("cannot draw a chart: {e}"))
 }
 
-/// An inline SVG chart in a `<figure>`; `label` is fixed text (never snapshot data).
-fn figure(svg: &str, id: &str, label: &str) -> String {
-    let svg = svg.trim_start().replacen(
-        "<svg ",
-        &format!(
-            "<svg id=\"{}\" class=\"chart\" role=\"img\" aria-label=\"{}\" ",
-            escape(id),
-            escape(label)
-        ),
-        1,
+/// An inline SVG chart in a `<figure>`. The SVG is plotters' and holds only numbers and fixed
+/// words (never snapshot data), so it is written as it is; `id` and `label` are escaped into
+/// its opening tag.
+fn figure(svg: &str, id: &str, label: &str) -> Markup {
+    let opening = format!(
+        "<svg id=\"{}\" class=\"chart\" role=\"img\" aria-label=\"{}\" ",
+        Escaped(id).render().into_string(),
+        Escaped(label).render().into_string()
     );
-    format!(
-        "<figure class=\"chart\">{svg}<figcaption>{}</figcaption></figure>\n",
-        escape(label)
-    )
+    let svg = svg.trim_start().replacen("<svg ", &opening, 1);
+    html! {
+        figure class="chart" {
+            (PreEscaped(svg))
+            figcaption { (Escaped(label)) }
+        }
+    }
 }
 
 const BLUE_BAR: RGBColor = RGBColor(0x93, 0xb4, 0xf5);
@@ -1159,6 +1144,7 @@ mod tests {
 
     #[test]
     fn escapes_markup_in_text_and_attributes() {
+        let escape = |text: &str| Escaped(text).render().into_string();
         assert_eq!(escape("plain"), "plain");
         assert_eq!(
             escape(r#"<script>alert('x')</script> & "q""#),
@@ -1167,6 +1153,13 @@ mod tests {
         assert_eq!(
             escape("\"><img src=x onerror=alert(1)>"),
             "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
+        );
+        // In markup, attribute values included.
+        let hostile = "\"><img src=x onerror='alert(1)'>";
+        let markup = html! { p title=(Escaped(hostile)) { (Escaped(hostile)) } }.into_string();
+        assert_eq!(
+            markup,
+            "<p title=\"&quot;&gt;&lt;img src=x onerror=&#39;alert(1)&#39;&gt;\">&quot;&gt;&lt;img src=x onerror=&#39;alert(1)&#39;&gt;</p>"
         );
     }
 
