@@ -136,34 +136,30 @@ pub fn json(report: &GcReport, out: &mut dyn Write) -> io::Result<()> {
 
 /// One row per GC: `file,pid,isolate,time_ms,kind,heap_after_mb,pause_ms,for_heap_snapshot`.
 pub fn csv(report: &GcReport, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(
-        out,
-        "file,pid,isolate,time_ms,kind,heap_after_mb,pause_ms,for_heap_snapshot"
-    )?;
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "file",
+        "pid",
+        "isolate",
+        "time_ms",
+        "kind",
+        "heap_after_mb",
+        "pause_ms",
+        "for_heap_snapshot",
+    ])?;
     for p in &report.processes {
         for h in &p.heap_after {
-            writeln!(
-                out,
-                "{},{},{},{},{},{},{},{}",
-                csv_field(&p.file),
-                p.pid,
-                p.isolate,
-                h.time_ms,
-                h.kind.name(),
-                h.heap_after_mb,
-                h.pause_ms,
-                h.for_heap_snapshot
-            )?;
+            w.write_record([
+                p.file.clone(),
+                p.pid.to_string(),
+                p.isolate.clone(),
+                h.time_ms.to_string(),
+                h.kind.name().to_string(),
+                h.heap_after_mb.to_string(),
+                h.pause_ms.to_string(),
+                h.for_heap_snapshot.to_string(),
+            ])?;
         }
     }
-    Ok(())
-}
-
-/// Quotes a CSV field when it needs it (RFC 4180).
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    w.flush()
 }
