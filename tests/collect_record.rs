@@ -48,6 +48,18 @@ fn check_snapshots(dir: &Path) -> usize {
     snaps.len()
 }
 
+/// Sends load in bursts of 200 requests until the session in `dir` logs a restart.
+fn load_until_restart(dir: &Path, port: u16) {
+    wait_for("the memory restart", LONG, || {
+        if events_named(dir, "restart", None).is_empty() {
+            load(port, 200);
+            None
+        } else {
+            Some(())
+        }
+    });
+}
+
 fn gc_report(gc_log: &Path) -> Value {
     let out = heapscan()
         .args(["gc", "--format", "json"])
@@ -187,14 +199,7 @@ fn leaking_app_snapshot_at_rss_threshold_then_memory_restart_keeps_evidence() {
         load(port, 200);
         (!events_named(&dir, "snapshot-finished", Some("rss-threshold")).is_empty()).then_some(())
     });
-    wait_for("the memory restart", LONG, || {
-        if events_named(&dir, "restart", None).is_empty() {
-            load(port, 200);
-            None
-        } else {
-            Some(())
-        }
-    });
+    load_until_restart(&dir, port);
     let port2 = run.port(2);
     assert_eq!(load(port2, 10), 10, "the restarted app serves");
     let (code, stdout) = run.stop(libc::SIGINT, LONG);
@@ -575,32 +580,16 @@ fn a_leak_is_named_across_a_memory_restart() {
         ],
         &[&node20(), app.to_str().unwrap(), "map"],
     ));
-    let nth_port = |nth: usize| {
-        wait_for("the app to listen", LONG, || {
-            rec.text()
-                .lines()
-                .filter_map(|l| l.strip_prefix("LISTENING "))
-                .nth(nth - 1)
-                .and_then(|p| p.trim().parse::<u16>().ok())
-        })
-    };
-    let port = nth_port(1);
+    let port = rec.nth_listening_port(1);
     // ~4 KB kept per request: some load across two snapshots, then until the memory restart.
     wait_for("two snapshots under load", LONG, || {
         load(port, 50);
         std::thread::sleep(Duration::from_millis(100));
         (files_ending(&dir, ".heapsnapshot").len() >= 2).then_some(())
     });
-    wait_for("the memory restart", LONG, || {
-        if events_named(&dir, "restart", None).is_empty() {
-            load(port, 200);
-            None
-        } else {
-            Some(())
-        }
-    });
+    load_until_restart(&dir, port);
     // The restarted process leaks too, across two of its own snapshots.
-    let port = nth_port(2);
+    let port = rec.nth_listening_port(2);
     let restarted_snapshots = files_ending(&dir, ".heapsnapshot").len();
     wait_for("two snapshots of the restarted process", LONG, || {
         load(port, 100);

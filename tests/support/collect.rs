@@ -197,10 +197,17 @@ impl Collected {
 
     /// Waits for `LISTENING <port>` from an app of tests/apps/ (tests/apps/common.js).
     pub fn listening_port(&self) -> u16 {
+        self.nth_listening_port(1)
+    }
+
+    /// The port of the `nth` (1-based) `LISTENING <port>` line: the app's `nth` run under a
+    /// supervisor that restarts it.
+    pub fn nth_listening_port(&self, nth: usize) -> u16 {
         wait_for("the app to listen", Duration::from_secs(60), || {
             self.text()
                 .lines()
-                .find_map(|l| l.strip_prefix("LISTENING "))
+                .filter_map(|l| l.strip_prefix("LISTENING "))
+                .nth(nth - 1)
                 .and_then(|p| p.trim().parse().ok())
         })
     }
