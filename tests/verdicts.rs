@@ -264,23 +264,39 @@ fn a_cache_that_filled_up_and_stopped_is_a_near_miss_not_a_suspect() {
 
 /// One snapshot of a fresh process of `app` after `requests` requests (no warm-up), taken as
 /// `via` says. The capture holds the file.
-fn process_after(app: &str, args: &[&str], requests: usize, via: CaptureVia) -> support::Capture {
+fn process_after(
+    app: &str,
+    args: &[&str],
+    requests: usize,
+    via: CaptureVia,
+    node: u32,
+) -> support::Capture {
     let mut opts = CaptureOptions::new(1, 0);
     opts.warmup = 0;
     opts.requests_before = Some(vec![requests]);
     opts.via = via;
-    support::capture_with(app, args, &support::node_binary(Some(20)), &opts)
+    support::capture_with(app, args, &support::node_binary(Some(node)), &opts)
 }
 
-/// Three processes of `app`, the later ones after more requests.
+/// Three processes of `app` on Node 20, the later ones after more requests.
 fn processes_at_increasing_uptime(
     app: &str,
     args: &[&str],
     via: CaptureVia,
 ) -> (Vec<support::Capture>, Vec<PathBuf>) {
+    processes_on(app, args, via, 20)
+}
+
+/// Three processes of `app` on Node `node`, the later ones after more requests.
+fn processes_on(
+    app: &str,
+    args: &[&str],
+    via: CaptureVia,
+    node: u32,
+) -> (Vec<support::Capture>, Vec<PathBuf>) {
     let caps: Vec<support::Capture> = [300, 700, 1100]
         .iter()
-        .map(|&n| process_after(app, args, n, via))
+        .map(|&n| process_after(app, args, n, via, node))
         .collect();
     let files = caps.iter().map(|c| c.snapshots[0].clone()).collect();
     (caps, files)
@@ -332,6 +348,17 @@ fn a_leak_is_named_across_processes_of_one_app() {
     let (_caps, files) =
         processes_at_increasing_uptime("leak-listener.js", &[], CaptureVia::HeapscanSnap);
     assert_named(&files, "listener", "bus", "listeners across processes");
+    // The oldest and newest Node versions lay scopes and listeners out differently.
+    for node in [16, 24] {
+        let what = format!("Node {node}");
+        let (_caps, files) =
+            processes_on("leak-cache.js", &["map"], CaptureVia::HeapscanSnap, node);
+        assert_named(&files, "collection", "sessionCache", &what);
+        let (_caps, files) = processes_on("leak-listener.js", &[], CaptureVia::HeapscanSnap, node);
+        assert_named(&files, "listener", "bus", &what);
+        let (_caps, files) = processes_on("ok-lru.js", &[], CaptureVia::HeapscanSnap, node);
+        assert_clean(&files, &what);
+    }
 }
 
 #[test]
