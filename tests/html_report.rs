@@ -681,6 +681,20 @@ fn leak_report_shows_the_suspect_with_chart_path_and_line() {
             "x label {label}"
         );
     }
+    // Where to look in the code, from the outside in; the path from the GC roots folded.
+    assert!(
+        article.contains("<dt>Held in</dt>")
+            && article
+                .contains("tests/apps/leak-cache.js (module scope) → sessionCache → Map</code>"),
+        "{article}"
+    );
+    let folded_at = article
+        .find("<details class=\"root-path\"><summary>Shortest path from the GC roots (")
+        .expect("the path from the GC roots, folded");
+    assert!(
+        article[folded_at..].find("<ol class=\"path\"") < article[folded_at..].find("</details>"),
+        "the path is inside the fold"
+    );
     let path_at = article
         .find("<ol class=\"path\" id=\"suspect-1-path\">")
         .expect("path");

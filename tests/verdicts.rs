@@ -337,6 +337,13 @@ fn a_leak_is_named_across_processes_of_one_app() {
             loc.file.ends_with("tests/apps/leak-cache.js") && loc.line == literal_line,
             "{what}: {loc}"
         );
+        let held_in = s.held_in.as_ref().expect("held in a scope");
+        assert!(
+            held_in
+                .from_the_outside()
+                .ends_with("tests/apps/leak-cache.js (module scope) → sessionCache → Map"),
+            "{what}: {held_in}"
+        );
         // The table says how the snapshots were compared.
         let table = heapscan(&["diff"], &files);
         let table = String::from_utf8_lossy(&table.stdout);

@@ -6,10 +6,13 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::report::SourceLocation;
 
 /// An object's holder, as far up as it takes to name it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HolderKey {
     /// The held object's class.
     pub class: String,
@@ -18,14 +21,16 @@ pub struct HolderKey {
 }
 
 /// One reference: how the holder refers to the object below it, and what the holder is.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HolderStep {
     pub reference: Reference,
     pub holder: Holder,
 }
 
 /// How a holder refers to what it holds.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Reference {
     /// A variable of a scope (a closure's context).
     Variable(String),
@@ -36,14 +41,44 @@ pub enum Reference {
 }
 
 /// What a holder is.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Holder {
-    /// A scope, named by the lowest location among its functions: the walk ends here.
-    Scope(SourceLocation),
+    /// A scope, named by the lowest location among its functions (`module`: the top level of
+    /// a module, whose enclosing scope is the global one): the walk ends here.
+    Scope { at: SourceLocation, module: bool },
     /// An instance of a class with a constructor location: the walk ends here.
     Instance { class: String, at: SourceLocation },
     /// Any other object, by class; the walk goes on above it.
     Object(String),
+}
+
+impl HolderKey {
+    /// The way a person finds the object in the code, from the outside in: the scope or the
+    /// class instance that holds it, the names down to it, and its class —
+    /// `/app/cache.js (module scope) → sessionCache → Map`. A walk that did not reach a scope
+    /// or a located instance starts with `…`.
+    pub fn from_the_outside(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        match self.steps.last().map(|step| &step.holder) {
+            Some(Holder::Scope { at, module: true }) => {
+                parts.push(format!("{} (module scope)", at.file))
+            }
+            Some(Holder::Scope { at, module: false }) => parts.push(format!("scope at {at}")),
+            Some(Holder::Instance { class, at }) => parts.push(format!("{class} ({at})")),
+            Some(Holder::Object(class)) => parts.push(format!("… {class}")),
+            None => parts.push("…".to_string()),
+        }
+        for step in self.steps.iter().rev() {
+            parts.push(match &step.reference {
+                Reference::Variable(name) => name.clone(),
+                Reference::Property(name) => format!(".{name}"),
+                Reference::Element => "[…]".to_string(),
+            });
+        }
+        parts.push(self.class.clone());
+        parts.join(" → ")
+    }
 }
 
 impl fmt::Display for HolderKey {
@@ -57,7 +92,7 @@ impl fmt::Display for HolderKey {
                 Reference::Element => f.write_str(" ← element")?,
             }
             match &step.holder {
-                Holder::Scope(at) => write!(f, " of the scope at {at}")?,
+                Holder::Scope { at, .. } => write!(f, " of the scope at {at}")?,
                 Holder::Instance { class, at } => write!(f, " of {class} ({at})")?,
                 Holder::Object(class) => write!(f, " of {class}")?,
             }

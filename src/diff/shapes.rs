@@ -686,7 +686,8 @@ impl<'g> Shapes<'g> {
                 _ => None,
             };
             let (described, ends) = if let Some(at) = scope {
-                (Holder::Scope(at), true)
+                let module = self.is_module_scope(holder);
+                (Holder::Scope { at, module }, true)
             } else if let Some(l) = g.classes.locations[class_id] {
                 let at = self.scripts.location(l.script_id, l.line, l.column);
                 let class = g.class_name(holder).to_string();
@@ -704,6 +705,17 @@ impl<'g> Shapes<'g> {
             node = holder;
         }
         key
+    }
+
+    /// Whether `context` is the top level of a module: the scope it is nested in (`previous`)
+    /// is the global one (V8's NativeContext).
+    fn is_module_scope(&self, context: u32) -> bool {
+        let s = &self.graph.snapshot;
+        s.edges_of(context).any(|e| {
+            s.edge_type[e] == s.layout.edge_types.internal
+                && s.edge_name_str(e) == "previous"
+                && s.node_name_str(s.edge_to[e]) == "system / NativeContext"
+        })
     }
 
     /// The most telling reference to `node` and its holder (see [`Self::holder_key`]).

@@ -9,6 +9,7 @@ use super::retainers::{edge_label, node_label, PathStep};
 use super::{
     align_right, grouped, human_bytes, new_table, signed_bytes, write_json, Format, SourceLocation,
 };
+use crate::diff::holder::HolderKey;
 
 /// The whole comparison.
 #[derive(Debug, Serialize, Deserialize)]
@@ -227,6 +228,10 @@ pub struct Suspect {
     /// What accumulates.
     pub class: String,
     pub owner: Owner,
+    /// Where a person finds the owner in the code: the references up from it to the scope (or
+    /// the instance of a class with a location) that holds it. `None` when it has no named
+    /// holder.
+    pub held_in: Option<HolderKey>,
     /// Shortest path from the GC roots to the owner, weak edges skipped. Paths longer than
     /// 40 steps keep their first 10 and last 25 steps.
     pub path: Vec<PathStep>,
@@ -479,6 +484,9 @@ fn render_suspect(
 ) -> io::Result<()> {
     writeln!(out, "{rank}. [{}] {}", s.kind, s.title)?;
     writeln!(out, "   owner:    {}", s.owner.description)?;
+    if let Some(key) = &s.held_in {
+        writeln!(out, "   held in:  {}", key.from_the_outside())?;
+    }
     if let Some(loc) = &s.location {
         writeln!(out, "   location: {loc}")?;
     }

@@ -155,6 +155,7 @@ impl Growth {
             title: finding.title,
             hint: finding.hint,
             owner: held.owner,
+            held_in: held.held_in,
             path: held.path,
             path_elided: held.cut.steps,
             path_elided_after: held.cut.after,
@@ -197,6 +198,7 @@ struct Held {
     path: Vec<PathStep>,
     cut: PathCut,
     owner: Owner,
+    held_in: Option<HolderKey>,
 }
 
 impl Held {
@@ -605,7 +607,14 @@ impl<'g> Last<'g> {
             via,
             description: format!("{what}, held by {how}"),
         };
-        Held { path, cut, owner }
+        let key = self.shapes.holder_key(node);
+        let held_in = (!key.steps.is_empty()).then_some(key);
+        Held {
+            path,
+            cut,
+            owner,
+            held_in,
+        }
     }
 
     /// A holder that the last snapshot does not have (its process is younger than the one
@@ -622,6 +631,7 @@ impl<'g> Last<'g> {
         Held {
             path: Vec::new(),
             cut: PathCut::default(),
+            held_in: Some(key.clone()),
             owner: Owner {
                 id: 0,
                 class: key.class.clone(),

@@ -609,8 +609,9 @@ fn suspects(d: &DiffReport) -> io::Result<Section> {
             p class="note" {
                 "Most important first. Each grew in count and retained size across the "
                 (d.snapshots.len())
-                " snapshots; the path is the shortest chain of references from the GC roots to \
-                 what holds it."
+                " snapshots. \"Held in\" is where to look in the code: the scope (or class \
+                 instance) that holds it and the names down to it; the shortest chain of \
+                 references from the GC roots is folded under each."
             }
         }
         @if !idle.is_empty() && d.judgement.is_judged() {
@@ -696,6 +697,10 @@ fn suspect(rank: usize, s: &Suspect, judged: &[usize]) -> io::Result<Markup> {
                             code { (Escaped(&s.owner.via)) } ")"
                         }
                     }
+                    @if let Some(key) = &s.held_in {
+                        dt { "Held in" }
+                        dd { code class="held-in" { (Escaped(&key.from_the_outside())) } }
+                    }
                     dt { "Source" }
                     dd {
                         @match &s.location {
@@ -709,8 +714,9 @@ fn suspect(rank: usize, s: &Suspect, judged: &[usize]) -> io::Result<Markup> {
                 }
                 (chart)
             }
-            h4 { "Retainer path" }
-            ol class="path" id={ "suspect-" (rank) "-path" } {
+            details class="root-path" {
+                summary { "Shortest path from the GC roots (" (s.path.len()) " steps)" }
+                ol class="path" id={ "suspect-" (rank) "-path" } {
                 li { "(GC roots)" }
                 @for (i, step) in s.path.iter().enumerate() {
                     @if s.path_elided > 0 && i as u64 == s.path_elided_after {
@@ -720,6 +726,7 @@ fn suspect(rank: usize, s: &Suspect, judged: &[usize]) -> io::Result<Markup> {
                         "↳ " span class="edge" { (Escaped(&edge_label(step))) }
                         " → " (Escaped(&node_label(&step.node)))
                     }
+                }
                 }
             }
         }
