@@ -189,6 +189,38 @@ fn timer_leak() {
 }
 
 #[test]
+fn timer_and_listener_leaks_through_bound_methods_name_the_method() {
+    // `setInterval(this.poll.bind(this))`: the callback is a bound function (V8 names it
+    // `native_bind`); the suspect names its target, Poller#poll, at its line.
+    let (report, _) = run_app("leak-timer.js", &["bound"], 20);
+    let s = only_suspect(&report);
+    assert_eq!(s.kind, SuspectKind::Timer);
+    assert!(
+        s.title.contains("calling poll") && !s.title.contains("native_bind"),
+        "{}",
+        s.title
+    );
+    assert_location(
+        s,
+        "leak-timer.js",
+        line_of("leak-timer.js", "heapscan-expect: bound timer"),
+    );
+    assert_steady(s);
+
+    let (report, _) = run_app("leak-listener.js", &["bound"], 20);
+    let s = only_suspect(&report);
+    assert_eq!(s.kind, SuspectKind::Listener);
+    assert_eq!(s.class, "onMessage");
+    assert_eq!(s.owner.via, "bus");
+    assert_location(
+        s,
+        "leak-listener.js",
+        line_of("leak-listener.js", "heapscan-expect: bound listener"),
+    );
+    assert_steady(s);
+}
+
+#[test]
 fn collection_leaks_map_object_and_array() {
     // The entries are made by makeEntry(); that is the line the report points at.
     let entry_line = line_of("leak-cache.js", "function makeEntry(");

@@ -38,6 +38,7 @@ const ALLOCATION_SITE: usize = 17;
 const FEEDBACK_VECTOR: usize = 18;
 const SHARED: usize = 19;
 const HOLE: usize = 20;
+const BOUND_TARGET: usize = 21;
 const NAMES: &[&str] = &[
     "_events",
     "table",
@@ -60,6 +61,7 @@ const NAMES: &[&str] = &[
     "system / FeedbackVector",
     "shared",
     "system / Hole",
+    "bound_function",
 ];
 
 /// What kind of container a collection is.
@@ -305,11 +307,31 @@ impl<'g> Shapes<'g> {
         }
     }
 
-    /// `once()` wraps a listener in a bound function with a `listener` property.
+    /// The function a listener runs: `once()` wraps a listener in a bound function with a
+    /// `listener` property, and `fn.bind(obj)` makes a bound function ([`Self::unbound`]).
     fn unwrap_once(&self, f: u32) -> u32 {
-        self.edge_named(f, LISTENER)
+        let f = self
+            .edge_named(f, LISTENER)
             .filter(|&l| self.is_closure(l))
-            .unwrap_or(f)
+            .unwrap_or(f);
+        self.unbound(f)
+    }
+
+    /// The function a bound function (`fn.bind(obj)`, which V8 names `native_bind` and which
+    /// has no source location) calls, through any number of bindings; `f` itself otherwise.
+    pub fn unbound(&self, f: u32) -> u32 {
+        let mut f = f;
+        // Bounded: a corrupt snapshot's cycle must not hang us.
+        for _ in 0..16 {
+            match self
+                .edge_named(f, BOUND_TARGET)
+                .filter(|&t| self.is_closure(t))
+            {
+                Some(target) => f = target,
+                None => break,
+            }
+        }
+        f
     }
 
     /// Live `Timeout` and `Immediate` objects that still have a callback.
@@ -330,7 +352,7 @@ impl<'g> Shapes<'g> {
             if let Some(callback) = self.edge_named(n, field).filter(|&c| self.is_closure(c)) {
                 timers.push(Timer {
                     timer: n,
-                    callback,
+                    callback: self.unbound(callback),
                     immediate,
                 });
             }

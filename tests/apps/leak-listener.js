@@ -8,7 +8,7 @@
 const events = require('events');
 const { serve, mode, payload } = require('./common');
 
-const which = mode(['emitter', 'process', 'target']);
+const which = mode(['emitter', 'process', 'target', 'bound']);
 
 const bus = new events.EventEmitter();
 bus.setMaxListeners(0); // no MaxListenersExceededWarning: the leak must stay silent
@@ -41,7 +41,29 @@ function subscribeTarget(req, seq) {
   });
 }
 
-const subscribe = { emitter: subscribeEmitter, process: subscribeProcess, target: subscribeTarget }[which];
+// `node leak-listener.js bound`: a per-request Subscriber's method, bound, on `bus` ('data').
+// (The samples in samples/ were made from this file: lines above must not move.)
+class Subscriber {
+  constructor(req, seq) {
+    this.ctx = requestContext(req, seq);
+  }
+
+  onMessage(message) { // heapscan-expect: bound listener
+    this.ctx.lastMessage = message;
+  }
+}
+
+function subscribeBound(req, seq) {
+  const subscriber = new Subscriber(req, seq);
+  bus.on('data', subscriber.onMessage.bind(subscriber));
+}
+
+const subscribe = {
+  emitter: subscribeEmitter,
+  process: subscribeProcess,
+  target: subscribeTarget,
+  bound: subscribeBound,
+}[which];
 
 serve(function handle(req, res, seq) {
   subscribe(req, seq);

@@ -2,7 +2,14 @@
 // LEAKS: every request starts a setInterval that is never cleared. Its callback closes over a
 // per-request job (~4 KB), so each request leaks a Timeout, the closure, its context and payload.
 // The interval is long (60 s) so the callbacks stay idle while a test runs.
-const { serve, payload } = require('./common');
+//
+//   node leak-timer.js [closure]  the callback is a function expression (pollJob)
+//   node leak-timer.js bound      the callback is a method bound to a per-request Poller
+//                                 (`this.poll.bind(this)`): V8 names the timer's callback
+//                                 `native_bind`, and its target is Poller#poll
+const { serve, mode, payload } = require('./common');
+
+const which = mode(['closure', 'bound']);
 
 function startPolling(req, seq) {
   const job = { id: seq, url: req.url, ticks: 0, samples: payload(seq) };
@@ -11,6 +18,24 @@ function startPolling(req, seq) {
   }, 60000);
 }
 
+class Poller {
+  constructor(req, seq) {
+    this.job = { id: seq, url: req.url, ticks: 0, samples: payload(seq) };
+  }
+
+  poll() { // heapscan-expect: bound timer
+    this.job.ticks += 1;
+  }
+
+  start() {
+    setInterval(this.poll.bind(this), 60000);
+  }
+}
+
 serve(function handle(req, res, seq) {
-  startPolling(req, seq);
+  if (which === 'bound') {
+    new Poller(req, seq).start();
+  } else {
+    startPolling(req, seq);
+  }
 });
