@@ -588,11 +588,17 @@ fn a_leak_is_named_across_a_memory_restart() {
         (files_ending(&dir, ".heapsnapshot").len() >= 2).then_some(())
     });
     load_until_restart(&dir, port);
-    // The restarted process leaks too, across two of its own snapshots.
+    // The restarted process's first snapshot comes before any load: it has done less work
+    // than the one before. Then it leaks too, across two more of its own snapshots.
     let port = rec.nth_listening_port(2);
+    let before_restart = files_ending(&dir, ".heapsnapshot").len();
+    wait_for("the restarted process's first snapshot", LONG, || {
+        std::thread::sleep(Duration::from_millis(50));
+        (files_ending(&dir, ".heapsnapshot").len() > before_restart).then_some(())
+    });
     let restarted_snapshots = files_ending(&dir, ".heapsnapshot").len();
     wait_for("two snapshots of the restarted process", LONG, || {
-        load(port, 100);
+        load(port, 20);
         std::thread::sleep(Duration::from_millis(50));
         (files_ending(&dir, ".heapsnapshot").len() >= restarted_snapshots + 2).then_some(())
     });
@@ -628,9 +634,10 @@ fn a_leak_is_named_across_a_memory_restart() {
         .iter()
         .filter(|s| s["restart"] == true)
         .count();
-    assert_eq!(
-        restarts, 1,
-        "one step goes to the restarted process: {steps}"
+    let restart_events = events_named(&dir, "restart", None).len();
+    assert!(
+        restarts >= 1 && restarts <= restart_events,
+        "a step goes to each restarted process ({restart_events} restarts): {steps}"
     );
     let gate = heapscan().arg("gate").args(&snapshots).output().unwrap();
     assert_eq!(gate.status.code(), Some(1));

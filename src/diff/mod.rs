@@ -187,14 +187,14 @@ fn judge(digests: &[&DigestBody], provenance: &[Option<Provenance>], th: &Thresh
             Some(b.cpu_ms_before.saturating_sub(a.cpu_ms_after))
         })
         .collect();
-    // A later process that had done less than half the work (CPU time) of the earlier one
-    // was started after it: a restart, and what it holds says nothing about growth since the
-    // earlier snapshot. (Half: processes of one app at increasing uptime differ by less than
-    // their start-up work, a restarted one by all its predecessor did.)
+    // A later process that had done less work (CPU time, up to the snapshot: writing one
+    // takes CPU too) than the earlier one is younger: it was started after it, as on a
+    // restart, and what it holds says nothing about growth since the earlier snapshot.
+    // Processes of one app given at increasing uptime each did more work than the one before.
     let restart: Vec<bool> = (1..digests.len())
         .map(|k| {
             !one_process[k - 1]
-                && matches!((side(k - 1), side(k)), (Some(a), Some(b)) if b.cpu_ms_before.saturating_mul(2) < a.cpu_ms_after)
+                && matches!((side(k - 1), side(k)), (Some(a), Some(b)) if b.cpu_ms_before < a.cpu_ms_before)
         })
         .collect();
     let steps = steps(&checks, &cpu, &one_process, &restart, th);
@@ -346,7 +346,7 @@ fn judgement(
     if !counted.contains(&true) {
         return Judgement::CannotJudge {
             problem: Unjudgeable::OnlyRestarts,
-            message: "every step goes to a process that had done less than half the CPU work of the one before (it was restarted), so growth can be neither seen nor ruled out".into(),
+            message: "every step goes to a process that had done less CPU work than the one before (it was restarted, or is younger), so growth can be neither seen nor ruled out".into(),
             advice: "compare two or more snapshots of one process, or of processes of one app at increasing uptime, oldest first".into(),
         };
     }

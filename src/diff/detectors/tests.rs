@@ -363,6 +363,10 @@ fn timers_that_are_never_cleared_are_a_suspect_held_by_their_list() {
         Some("script#4:10:19")
     );
     assert_eq!(s.owner.class, "TimersList", "{:?}", s.owner);
+    assert_eq!(
+        s.owner.description,
+        "Node's list (TimersList @11), holding 30 live Timeout objects that call poll"
+    );
     assert!(s.hint.contains("clearInterval"), "{}", s.hint);
     assert_eq!(found.explained_roots.len(), 30, "every live timer");
 

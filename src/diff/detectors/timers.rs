@@ -41,7 +41,7 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
         let holder = last.holder_of(&nodes);
         let fname = last.function_name(first.callback);
         let timer_class = graph.class_name(first.timer).to_string();
-        let held = last.held(
+        let mut held = last.held(
             holder,
             format!(
                 "{} @{} holding {} live {timer_class} objects that call {fname}",
@@ -50,6 +50,21 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
                 grouped(t.count)
             ),
         );
+        if graph.class_name(holder) == "TimersList" {
+            // Node keeps one list per interval length, as an element of its timer map named by
+            // that length: say so, instead of "element [60000] of Object".
+            let interval = held
+                .path
+                .last()
+                .filter(|step| step.edge_type == "element")
+                .map(|step| format!(" of {} ms timers", step.edge_name))
+                .unwrap_or_default();
+            held.owner.description = format!(
+                "Node's list{interval} (TimersList @{}), holding {} live {timer_class} objects that call {fname}",
+                s.node_id[holder as usize],
+                grouped(t.count)
+            );
+        }
         let (setter, clearer) = if first.immediate {
             ("setImmediate", "clearImmediate")
         } else {
