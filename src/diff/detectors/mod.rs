@@ -72,53 +72,45 @@ impl Verdict {
         let last_step_grew = grows(last_step);
         let share = grew_in as f64 / steps as f64;
         let steady = last_step_grew && share + 1e-9 >= th.steady_fraction;
-        // Growth within the judged steps: first to last when every step counts.
-        let growth_of = |values: &[u64]| -> (u64, u64) {
-            judged.iter().fold((0, 0), |(up, down), &i| {
+        // Net growth over the judged steps: first to last when every step counts.
+        let net = |values: &[u64]| -> u64 {
+            let (up, down) = judged.iter().fold((0u64, 0u64), |(up, down), &i| {
                 let (a, b) = (values[i - 1], values[i]);
                 (up + b.saturating_sub(a), down + a.saturating_sub(b))
-            })
-        };
-        let net = |values: &[u64]| {
-            let (up, down) = growth_of(values);
+            });
             up.saturating_sub(down)
         };
         let retained_growth = net(&retained);
         let big = retained_growth >= th.retained_growth;
-        if steady && big {
-            let growth = Growth {
-                counts,
-                retained,
-                retained_growth,
-                steadiness: share,
-            };
-            return Some(Verdict::Leak(growth));
-        }
         // A near miss grew overall, in the count and in what it retains: an unsteady series
         // by as much as a leak, a steady one by at least half as much.
-        let grew_overall = net(&counts) >= min_step;
-        let reason = if !steady && big {
-            MissReason::Unsteady {
+        let miss = match (steady, big) {
+            (true, true) => None,
+            (false, true) => Some(MissReason::Unsteady {
                 grew_in: grew_in as u64,
                 steps: steps as u64,
                 last_step_grew,
+            }),
+            (true, false) if retained_growth.saturating_mul(2) >= th.retained_growth => {
+                Some(MissReason::SmallRetainedGrowth {
+                    retained_growth,
+                    threshold: th.retained_growth,
+                })
             }
-        } else if steady && retained_growth.saturating_mul(2) >= th.retained_growth {
-            MissReason::SmallRetainedGrowth {
-                retained_growth,
-                threshold: th.retained_growth,
-            }
-        } else {
-            return None;
+            _ => return None,
         };
-        grew_overall.then(|| {
-            let growth = Growth {
-                counts,
-                retained,
-                retained_growth,
-                steadiness: share,
-            };
-            Verdict::NearMiss(growth, reason)
+        if miss.is_some() && net(&counts) < min_step {
+            return None;
+        }
+        let growth = Growth {
+            counts,
+            retained,
+            retained_growth,
+            steadiness: share,
+        };
+        Some(match miss {
+            None => Verdict::Leak(growth),
+            Some(reason) => Verdict::NearMiss(growth, reason),
         })
     }
 
