@@ -1,13 +1,15 @@
-//! `heapscan diff`: comparing successive snapshots of one process and naming what leaks.
+//! `heapscan diff`: comparing successive snapshots of one process, or of processes of one app,
+//! and naming what leaks.
 //!
 //! [`compare`] is the one entry point (`diff`, `gate` and `report` call it); `pipeline`
 //! schedules the work. Each snapshot but the last is reduced to a [`Digest`] as soon as its
 //! graph is built, so a diff of N snapshots holds one full graph at a time. The last
 //! snapshot's graph stays, to describe each suspect: its owner, the shortest path to it from
 //! the GC roots, and where in the source it is created. This module judges whether and how
-//! the snapshots can be compared (one process, in order, which steps were idle) and builds
-//! the class comparison; `detectors` holds the leak detectors, one module per kind. Pure: returns a [`DiffReport`],
-//! prints nothing.
+//! the snapshots can be compared — one process in order, or different processes of one
+//! program (then matched by structure: [`holder`]); which steps were idle, which go to a
+//! restarted process — and builds the class comparison; `detectors` holds the leak detectors,
+//! one module per kind. Pure: returns a [`DiffReport`], prints nothing.
 
 mod detectors;
 pub mod digest;
