@@ -687,7 +687,7 @@ impl<'g> Shapes<'g> {
     }
 
     /// What holds `n`, in terms that carry over between processes of one program (no ids, no
-    /// heap order; see [`HolderKey`]). Up to [`HOLDER_STEPS`] references up, each the most
+    /// heap order; see [`HolderKey`]). Up to `HOLDER_STEPS` (3) references up, each the most
     /// telling one — a variable of a scope, else a property, else an array element — ties
     /// broken by name and the holder's class. The walk ends at a scope (named by the lowest
     /// location among its functions) or at an instance of a class with a constructor location.
