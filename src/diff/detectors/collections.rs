@@ -59,9 +59,15 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
         }
         let (entries, values) = last.shapes.collection_entries(node, c.kind);
         let id = graph.snapshot.node_id[node as usize];
-        let (value_class, value_location) = last
-            .main_class(&values)
-            .unwrap_or_else(|| ("(entries)".to_string(), None));
+        // A collection the last snapshot holds empty (a young process, across processes) has
+        // no entries to name.
+        let main_class = last.main_class(&values);
+        let of_class = main_class
+            .as_ref()
+            .map(|(class, _)| format!(" of {class}"))
+            .unwrap_or_default();
+        let (value_class, value_location) =
+            main_class.unwrap_or_else(|| ("(entries)".to_string(), None));
         let held = last.held(
             node,
             format!("{kind_name} @{id} with {} entries", grouped(entries)),
@@ -84,9 +90,9 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
         let finding = Finding {
             kind: SuspectKind::Collection,
             class: value_class.clone(),
-            subject: format!("{label} (entries of {value_class})"),
+            subject: format!("{label} (entries{of_class})"),
             title: format!(
-                "{label} keeps growing: {} entries of {value_class}",
+                "{label} keeps growing: {} entries{of_class}",
                 verdict.growth().trail()
             ),
             hint: hint(c.kind, &label),
