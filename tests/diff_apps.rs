@@ -263,7 +263,27 @@ fn collection_leaks_map_object_and_array() {
         // layout among those sharing the module's context).
         assert_location(s, "leak-cache.js", entry_line);
         assert_steady(s);
+        // Where to look: the module's variable.
+        let held_in = s.held_in.as_ref().expect("held in").from_the_outside();
+        assert!(
+            held_in.ends_with(&format!(
+                "tests/apps/leak-cache.js (module scope) → {via} → {owner_class}"
+            )),
+            "{mode}: {held_in}"
+        );
     }
+    // A cache on the global object is held in `globalThis`.
+    let (report, _) = run_app("leak-cache.js", &["global"], 20);
+    let s = only_suspect(&report);
+    assert_eq!(
+        (s.owner.class.as_str(), s.owner.via.as_str()),
+        ("Map", "requestCache")
+    );
+    assert_eq!(
+        s.held_in.as_ref().map(|k| k.from_the_outside()).as_deref(),
+        Some("globalThis → .requestCache → Map")
+    );
+    assert_location(s, "leak-cache.js", entry_line);
 }
 
 #[test]

@@ -47,6 +47,8 @@ pub enum Holder {
     /// A scope, named by the lowest location among its functions (`module`: the top level of
     /// a module, whose enclosing scope is the global one): the walk ends here.
     Scope { at: SourceLocation, module: bool },
+    /// The global object (`globalThis`): the walk ends here.
+    Global,
     /// An instance of a class with a constructor location: the walk ends here.
     Instance { class: String, at: SourceLocation },
     /// Any other object, by class; the walk goes on above it.
@@ -65,6 +67,7 @@ impl HolderKey {
                 parts.push(format!("{} (module scope)", at.file))
             }
             Some(Holder::Scope { at, module: false }) => parts.push(format!("scope at {at}")),
+            Some(Holder::Global) => parts.push("globalThis".to_string()),
             Some(Holder::Instance { class, at }) => parts.push(format!("{class} ({at})")),
             Some(Holder::Object(class)) => parts.push(format!("… {class}")),
             None => parts.push("…".to_string()),
@@ -93,6 +96,7 @@ impl fmt::Display for HolderKey {
             }
             match &step.holder {
                 Holder::Scope { at, .. } => write!(f, " of the scope at {at}")?,
+                Holder::Global => f.write_str(" of globalThis")?,
                 Holder::Instance { class, at } => write!(f, " of {class} ({at})")?,
                 Holder::Object(class) => write!(f, " of {class}")?,
             }

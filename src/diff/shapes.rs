@@ -710,6 +710,8 @@ impl<'g> Shapes<'g> {
             let (described, ends) = if let Some(at) = scope {
                 let module = self.is_module_scope(holder);
                 (Holder::Scope { at, module }, true)
+            } else if self.is_global_object(holder) {
+                (Holder::Global, true)
             } else if let Some(l) = g.classes.locations[class_id] {
                 let at = self.scripts.location(l.script_id, l.line, l.column);
                 let class = g.class_name(holder).to_string();
@@ -727,6 +729,11 @@ impl<'g> Shapes<'g> {
             node = holder;
         }
         key
+    }
+
+    /// Whether `node` is the global object (`globalThis`: Node's `global`, a page's `Window`).
+    fn is_global_object(&self, node: u32) -> bool {
+        self.is_object(node) && matches!(self.graph.class_name(node), "global" | "Window")
     }
 
     /// Whether `context` is the top level of a module: the scope it is nested in (`previous`)

@@ -14,7 +14,7 @@
 const { serve, mode, payload } = require('./common');
 const { CacheEntry } = require('./cache-entry');
 
-const which = mode(['map', 'object', 'array', 'set']);
+const which = mode(['map', 'object', 'array', 'set', 'global']);
 const classEntries = process.argv[3] === 'class';
 
 const sessionCache = new Map();
@@ -36,9 +36,16 @@ function remember(req, seq) {
     sessionsById[key] = entry; // leaks here (object)
   } else if (which === 'array') {
     auditLog.push(entry); // leaks here (array)
+  } else if (which === 'global') {
+    globalCache().set(key, entry); // leaks here (global: `globalThis.requestCache`, a Map)
   } else {
     pendingJobs.add(entry); // leaks here (set)
   }
+}
+
+function globalCache() {
+  if (!globalThis.requestCache) globalThis.requestCache = new Map();
+  return globalThis.requestCache;
 }
 
 serve(function handle(req, res, seq) {
