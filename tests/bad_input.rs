@@ -953,6 +953,30 @@ fn strings_empty() {
     );
 }
 
+#[test]
+fn trace_tree_malformed() {
+    // A trace node with three numbers before its children, and one with too many: the
+    // allocation traces are read, so a broken tree is an error that names it.
+    let text = traced();
+    let body = array_body(text, "trace_tree");
+    let tree = &text[body.clone()];
+    let first_children = tree.iter().position(|&b| b == b'[').expect("children") + body.start;
+    // `1,0,0,0,[` becomes `1,0,0,[`: drop the number before the children list.
+    let comma = text[..first_children - 1]
+        .iter()
+        .rposition(|&b| b == b',')
+        .expect("a comma");
+    let short = splice(text, comma..first_children - 1, b"");
+    bad_bytes(
+        "short-trace.heapsnapshot",
+        &short,
+        &["trace_tree", "numbers before its children"],
+    );
+    let long = splice(text, first_children..first_children, b"7,");
+    let long = splice(&long, first_children - 1..first_children - 1, b",9");
+    bad_bytes("long-trace.heapsnapshot", &long, &["trace_tree"]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Truncation sweep through the library
 

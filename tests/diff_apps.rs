@@ -589,3 +589,57 @@ fn snapshots_of_two_runs_of_one_app_are_compared_by_structure() {
         "{text}"
     );
 }
+
+/// With allocation tracking on (`node --track-heap-objects`), a suspect shows the stacks that
+/// allocated what accumulates, down to the app's own lines; without it, none.
+#[test]
+fn allocation_stacks_when_the_process_tracked_allocations() {
+    let entry_line = line_of("leak-cache.js", "function makeEntry(");
+    for major in [16, 20, 24] {
+        let node = support::node_binary(Some(major));
+        let mut opts = support::CaptureOptions::new(3, REQUESTS);
+        opts.node_flags = vec!["--track-heap-objects".to_string()];
+        let cap = support::capture_with("leak-cache.js", &["map"], &node, &opts);
+        let (report, code) = diff(&cap.snapshots, &[]);
+        assert_eq!(code, 1, "Node {major}");
+        let s = only_suspect(&report);
+        assert_eq!(s.owner.via, "sessionCache", "Node {major}");
+        let stack = s
+            .allocation_stacks
+            .first()
+            .unwrap_or_else(|| panic!("Node {major}: no allocation stack: {s:#?}"));
+        assert!(
+            stack.count >= s.counts[2] / 2 && stack.count <= s.counts[2],
+            "Node {major}: {} of {} entries",
+            stack.count,
+            s.counts[2]
+        );
+        let top = &stack.frames[0];
+        assert_eq!(top.function, "makeEntry", "Node {major}: {stack:#?}");
+        assert!(top.app, "Node {major}");
+        let at = top.location.as_ref().expect("the allocating line");
+        assert!(
+            at.file.ends_with("tests/apps/leak-cache.js") && at.line == entry_line,
+            "Node {major}: {at}"
+        );
+        let callers: Vec<&str> = stack.frames.iter().map(|f| f.function.as_str()).collect();
+        assert!(
+            callers.starts_with(&["makeEntry", "remember", "handle"]),
+            "Node {major}: {callers:?}"
+        );
+        let table = Command::cargo_bin("heapscan")
+            .expect("binary")
+            .arg("diff")
+            .args(&cap.snapshots)
+            .output()
+            .expect("run heapscan");
+        let table = String::from_utf8_lossy(&table.stdout);
+        assert!(
+            table.contains("   allocated: ") && table.contains(" × makeEntry "),
+            "{table}"
+        );
+    }
+    // Untracked snapshots have no stacks.
+    let (report, _) = run_app("leak-cache.js", &["map"], 20);
+    assert!(only_suspect(&report).allocation_stacks.is_empty());
+}

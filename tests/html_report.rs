@@ -1015,3 +1015,27 @@ fn snapshots_of_different_processes_say_they_were_matched_by_structure() {
         page.dom
     );
 }
+
+#[test]
+fn allocation_stacks_are_listed_with_the_apps_frames_marked() {
+    let node = support::node_binary(Some(20));
+    let mut opts = support::CaptureOptions::new(3, 200);
+    opts.node_flags = vec!["--track-heap-objects".to_string()];
+    let cap = support::capture_with("leak-cache.js", &["map"], &node, &opts);
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("stacks.html");
+    report(&cap.snapshots, &out, &[]);
+    let page = open_in_chromium(&out, &artifacts().join("allocation-stacks.png"));
+    assert_clean_page(&page, &["overview", "suspects"], "allocation stacks");
+    let at = page
+        .dom
+        .find("<dt>Allocated by</dt>")
+        .unwrap_or_else(|| panic!("no allocation stacks: {}", page.dom));
+    let stacks = &page.dom[at..at + page.dom[at..].find("</dd>").expect("end")];
+    assert!(
+        stacks.contains("<li class=\"app\">makeEntry ")
+            && stacks.contains("tests/apps/leak-cache.js:")
+            && stacks.contains("calls outside the app"),
+        "{stacks}"
+    );
+}

@@ -242,6 +242,9 @@ pub struct Suspect {
     pub path_elided_after: u64,
     /// `file:line:column` (1-based) of the constructor, listener or callback.
     pub location: Option<SourceLocation>,
+    /// When the snapshots carry allocation traces (`node --track-heap-objects`): the stacks
+    /// that allocated what accumulates in the last snapshot, most objects first (at most 3).
+    pub allocation_stacks: Vec<AllocationStack>,
     /// What is counted (objects, entries, listeners, timers, chain length), one per snapshot.
     pub counts: Vec<u64>,
     /// Bytes retained by what accumulates, one per snapshot.
@@ -254,6 +257,66 @@ pub struct Suspect {
     pub title: String,
     /// One line: what to change.
     pub hint: String,
+}
+
+/// A stack that allocated some of what a suspect accumulates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllocationStack {
+    /// How many of the objects it allocated.
+    pub count: u64,
+    /// The calls, innermost (the allocating function) first.
+    pub frames: Vec<StackFrame>,
+}
+
+/// One call of an allocation stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackFrame {
+    pub function: String,
+    /// `file:line:column`, when V8 knew the script.
+    pub location: Option<SourceLocation>,
+    /// The app's own code (not Node's, not a package under `node_modules`).
+    pub app: bool,
+}
+
+impl AllocationStack {
+    /// The calls worth reading: up to the outermost one in the app's own code (all of them
+    /// when none is), and how many calls further out are left.
+    pub fn shown_frames(&self) -> (&[StackFrame], usize) {
+        let end = self
+            .frames
+            .iter()
+            .rposition(|f| f.app)
+            .map_or(self.frames.len(), |i| i + 1);
+        (&self.frames[..end], self.frames.len() - end)
+    }
+}
+
+impl StackFrame {
+    /// Where the call's code lives, for frames outside the app: `node` for Node's own,
+    /// `lib` for a package or anything else.
+    pub fn origin(&self) -> Option<&'static str> {
+        match &self.location {
+            _ if self.app => None,
+            Some(l) if l.file.starts_with("node:") => Some("node"),
+            _ => Some("lib"),
+        }
+    }
+}
+
+impl std::fmt::Display for StackFrame {
+    /// `makeEntry /app/cache.js:25:19`, `[node] emit node:events:519:28`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(origin) = self.origin() {
+            write!(f, "[{origin}] ")?;
+        }
+        f.write_str(&self.function)?;
+        if let Some(l) = &self.location {
+            write!(f, " {l}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Something that grew across the judged snapshots but not the way a leak does.
@@ -489,6 +552,21 @@ fn render_suspect(
     }
     if let Some(loc) = &s.location {
         writeln!(out, "   location: {loc}")?;
+    }
+    for stack in &s.allocation_stacks {
+        let (frames, more) = stack.shown_frames();
+        let calls: Vec<String> = frames.iter().map(ToString::to_string).collect();
+        let more = if more > 0 {
+            format!(" (+{more} calls outside the app)")
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "   allocated: {} × {}{more}",
+            grouped(stack.count),
+            calls.join(" ← ")
+        )?;
     }
     if r.judged_snapshots.len() == r.snapshots.len() {
         writeln!(out, "   growth:   {}", series(&s.counts, false))?;

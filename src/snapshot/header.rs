@@ -135,6 +135,9 @@ pub struct Layout {
     pub edge_types: EdgeTypes,
     /// Numbers per `trace_function_infos` record, when present.
     pub trace_function_info_width: usize,
+    /// Where a `trace_function_infos` record holds the function's name, script name, line
+    /// and column, when it has all four.
+    pub trace_function_fields: Option<[usize; 4]>,
     /// Numbers per `locations` record and where the fields sit, when present.
     pub location_width: usize,
     pub location_fields: Option<[usize; 4]>,
@@ -340,6 +343,18 @@ impl Layout {
             node_types,
             edge_types,
             trace_function_info_width: meta.trace_function_info_fields.len(),
+            trace_function_fields: {
+                let field = |name| index_of(&meta.trace_function_info_fields, name);
+                match (
+                    field("name"),
+                    field("script_name"),
+                    field("line"),
+                    field("column"),
+                ) {
+                    (Some(n), Some(s), Some(l), Some(c)) => Some([n, s, l, c]),
+                    _ => None,
+                }
+            },
             location_width: meta.location_fields.len(),
             location_fields,
         })

@@ -11,6 +11,7 @@ mod numbers;
 mod read_ahead;
 mod source;
 mod strings;
+pub mod trace;
 
 use std::ops::Range;
 use std::path::Path;
@@ -28,6 +29,7 @@ use header::RawHeader;
 pub(crate) use numbers::split_lengths;
 use numbers::{parse_chunk, split_records, Chunk, NumberError};
 use strings::StringText;
+use trace::TraceTree;
 
 /// One parsed snapshot: node and edge columns, the string table, and what the header said.
 pub struct Snapshot {
@@ -57,6 +59,8 @@ pub struct Snapshot {
     pub locations: Vec<Location>,
     /// `trace_function_infos` as flat numbers (width `layout.trace_function_info_width`).
     pub trace_function_infos: Vec<u64>,
+    /// The allocation-trace tree (empty when allocations were not tracked).
+    pub trace_tree: TraceTree,
     /// `extra_native_bytes` from the header (Chrome only), counted in the total size.
     pub extra_native_bytes: u64,
     /// Size of the decompressed snapshot text in bytes.
@@ -81,6 +85,7 @@ struct Sections {
     nodes: Option<Range<usize>>,
     edges: Option<Range<usize>>,
     trace_function_infos: Option<Range<usize>>,
+    trace_tree: Option<Range<usize>>,
     locations: Option<Range<usize>>,
     strings: Option<(Range<usize>, Vec<Range<u64>>)>,
 }
@@ -207,6 +212,16 @@ impl Snapshot {
             _ => Vec::new(),
         };
 
+        let trace_tree = match &sections.trace_tree {
+            Some(span) => TraceTree::parse(text, span.clone()).map_err(|problem| {
+                Error::bad(
+                    &path,
+                    format!("malformed snapshot: `trace_tree`: {problem}"),
+                )
+            })?,
+            None => TraceTree::default(),
+        };
+
         let file_size = text.len() as u64;
         let compressed_size = source.compressed_len();
         // Keep only what the string table needs: for a mapped file, let the kernel drop every
@@ -245,6 +260,7 @@ impl Snapshot {
             strings,
             locations,
             trace_function_infos,
+            trace_tree,
             extra_native_bytes: header.extra_native_bytes.map_or(0, |b| b.max(0.0) as u64),
             file_size,
             compressed_size,
@@ -614,8 +630,10 @@ impl<'a> Cursor<'a> {
         Ok(start..start + len)
     }
 
-    /// Skips a nested array of numbers (`trace_tree`) by counting brackets.
-    fn nested_array(&mut self, section: &str) -> Result<()> {
+    /// Skips a nested array of numbers (`trace_tree`) by counting brackets; returns its span,
+    /// brackets included.
+    fn nested_array(&mut self, section: &str) -> Result<Range<usize>> {
+        let start = self.pos;
         self.expect(b'[', section)?;
         let mut depth = 1usize;
         while depth > 0 {
@@ -627,11 +645,11 @@ impl<'a> Cursor<'a> {
             match self.text[self.pos] {
                 b'[' => depth += 1,
                 b']' => depth -= 1,
-                _ => return self.skip_value_at_cursor(section).map(|_| ()),
+                _ => return self.skip_value_at_cursor(section).map(|_| start..start),
             }
             self.pos += 1;
         }
-        Ok(())
+        Ok(start..self.pos)
     }
 
     fn skip_value_at_cursor(&mut self, section: &str) -> Result<()> {
@@ -794,7 +812,7 @@ fn walk(path: &Path, text: &[u8]) -> Result<Sections> {
             "samples" => {
                 cur.flat_array(key)?;
             }
-            "trace_tree" => cur.nested_array(key)?,
+            "trace_tree" => sections.trace_tree = Some(cur.nested_array(key)?),
             "strings" => sections.strings = Some(cur.string_array()?),
             _ => cur.skip_value(key)?,
         }

@@ -79,6 +79,7 @@ pub(super) fn detect(
                 cd.name, cd.name
             ),
             location: cd.location.clone(),
+            allocation_stacks: last.allocation_stacks(&unexplained),
         };
         found.add(verdict, finding, held);
     }

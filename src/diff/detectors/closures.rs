@@ -75,6 +75,7 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             ),
             hint: format!("do not capture the previous closure: clear `{link}` once it has been used, or keep only the data you need instead of the closure"),
             location: last.shapes.location_of(head),
+            allocation_stacks: last.allocation_stacks(&[head]),
         };
         found.add(verdict, finding, held);
     }

@@ -50,6 +50,7 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
                 title: format!("{label} kept growing: {} entries", verdict.growth().trail()),
                 hint: hint(c.kind, &label),
                 location: None,
+                allocation_stacks: Vec::new(),
             };
             found.add(verdict, finding, held);
             continue;
@@ -97,6 +98,7 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             ),
             hint: hint(c.kind, &label),
             location,
+            allocation_stacks: last.allocation_stacks(&values),
         };
         found.add(verdict, finding, held);
     }

@@ -55,6 +55,7 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
                 ),
                 subject,
                 location: None,
+                allocation_stacks: Vec::new(),
             };
             found.add(verdict, finding, held);
             continue;
@@ -88,6 +89,7 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
                 l.event
             ),
             location,
+            allocation_stacks: last.allocation_stacks(&list.listeners),
         };
         found.add(verdict, finding, held);
     }

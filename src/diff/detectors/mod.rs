@@ -20,6 +20,7 @@ use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
 
+use super::digest::is_app_script;
 use super::digest::{Digest, DigestBody, Measurement};
 use super::holder::{HolderKey, Reference};
 use super::shapes::{ListenerList, Shapes, Timer};
@@ -27,10 +28,12 @@ use crate::graph::bits::BitSet;
 use crate::graph::{HeapGraph, RetainerGraph};
 use crate::paths::{path_steps, ShortestPaths};
 use crate::report::diff::{
-    Matching, MissReason, NearMiss, Owner, Suspect, SuspectKind, Thresholds,
+    AllocationStack, Matching, MissReason, NearMiss, Owner, StackFrame, Suspect, SuspectKind,
+    Thresholds,
 };
 use crate::report::retainers::PathStep;
 use crate::report::{grouped, SourceLocation};
+use crate::snapshot::trace::NO_PARENT;
 
 /// A measurement that grew across the judged snapshots: its count (entries, listeners,
 /// timers, chain length, objects) per judged snapshot, what it retains, and the share of steps
@@ -152,6 +155,7 @@ impl Growth {
             path_elided: held.cut.steps,
             path_elided_after: held.cut.after,
             location: finding.location,
+            allocation_stacks: finding.allocation_stacks,
             growth_per_snapshot: (last - first) / steps,
             score: (self.retained_growth as f64 * self.steadiness).round(),
             counts: self.counts,
@@ -183,6 +187,9 @@ struct Finding {
     title: String,
     hint: String,
     location: Option<SourceLocation>,
+    /// The stacks that allocated what accumulates, when the snapshot has them
+    /// ([`Last::allocation_stacks`]).
+    allocation_stacks: Vec<AllocationStack>,
 }
 
 /// A holder as a suspect shows it: the path to it from the GC roots and its owner line.
@@ -439,6 +446,10 @@ impl Detected {
     }
 }
 
+/// How many allocation stacks a suspect shows, and how many calls of each.
+const STACKS_SHOWN: usize = 3;
+const FRAMES_SHOWN: usize = 12;
+
 /// How many near misses a report lists: the largest growth first, briefly.
 const NEAR_MISSES_SHOWN: usize = 10;
 
@@ -633,6 +644,76 @@ impl<'g> Last<'g> {
                 ),
             },
         }
+    }
+
+    /// The stacks that allocated `nodes`, when the snapshot carries allocation traces: grouped
+    /// by stack, most objects first, at most [`STACKS_SHOWN`], each innermost call first and at
+    /// most [`FRAMES_SHOWN`] calls deep. Empty without traces.
+    fn allocation_stacks(&self, nodes: &[u32]) -> Vec<AllocationStack> {
+        let s = &self.graph.snapshot;
+        let tree = &s.trace_tree;
+        let Some([name, script, line, column]) = s.layout.trace_function_fields else {
+            return Vec::new();
+        };
+        if tree.is_empty() {
+            return Vec::new();
+        }
+        let mut per_trace: FxHashMap<u32, u64> = FxHashMap::default();
+        for &n in nodes {
+            let trace = s.node_trace_id[n as usize];
+            if trace != 0 {
+                *per_trace.entry(trace).or_default() += 1;
+            }
+        }
+        let mut traces: Vec<(u32, u64)> = per_trace.into_iter().collect();
+        traces.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        traces.truncate(STACKS_SHOWN);
+        let width = s.layout.trace_function_info_width;
+        let info = |record: u32, field: usize| {
+            s.trace_function_infos
+                .get(record as usize * width + field)
+                .copied()
+        };
+        traces
+            .into_iter()
+            .filter_map(|(trace, count)| {
+                let mut frames = Vec::new();
+                let mut at = tree.position(trace)?;
+                while at != NO_PARENT && frames.len() < FRAMES_SHOWN {
+                    let record = tree.function_info[at as usize];
+                    let function = info(record, name)
+                        .map(|i| s.strings.get(i as u32).into_owned())
+                        .unwrap_or_default();
+                    at = tree.parent[at as usize];
+                    if at == NO_PARENT && function == "(root)" {
+                        break;
+                    }
+                    let file = info(record, script)
+                        .map(|i| s.strings.get(i as u32).into_owned())
+                        .unwrap_or_default();
+                    // V8 writes these lines and columns 1-based, 0 when unknown.
+                    let location = match (info(record, line), info(record, column)) {
+                        (Some(l), Some(c)) if !file.is_empty() && l > 0 => Some(SourceLocation {
+                            file,
+                            line: l as u32,
+                            column: c as u32,
+                        }),
+                        _ => None,
+                    };
+                    let app = location.as_ref().is_some_and(|l| is_app_script(&l.file));
+                    frames.push(StackFrame {
+                        function: if function.is_empty() {
+                            "(anonymous)".to_string()
+                        } else {
+                            function
+                        },
+                        location,
+                        app,
+                    });
+                }
+                (!frames.is_empty()).then_some(AllocationStack { count, frames })
+            })
+            .collect()
     }
 
     /// The deepest node of the dominator tree that dominates all of `nodes`.

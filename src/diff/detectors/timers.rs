@@ -80,6 +80,7 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             ),
             hint: format!("keep the handle {setter} returns and call {clearer} when the work is done (or stop starting a timer per call)"),
             location: last.shapes.location_of(first.callback),
+            allocation_stacks: last.allocation_stacks(&nodes),
         };
         found.add(verdict, finding, held);
     }

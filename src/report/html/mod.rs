@@ -708,6 +708,27 @@ fn suspect(rank: usize, s: &Suspect, judged: &[usize]) -> io::Result<Markup> {
                             None => span class="muted" { "not recorded in the snapshot" },
                         }
                     }
+                    @if !s.allocation_stacks.is_empty() {
+                        dt { "Allocated by" }
+                        dd {
+                            @for stack in &s.allocation_stacks {
+                                @let (frames, more) = stack.shown_frames();
+                                div class="stack" {
+                                    (grouped(stack.count)) " ×"
+                                    ol class="stack" {
+                                        @for frame in frames {
+                                            li class=[frame.app.then_some("app")] {
+                                                (Escaped(&frame.to_string()))
+                                            }
+                                        }
+                                        @if more > 0 {
+                                            li class="more" { "+" (more) " calls outside the app" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                     dt { "Count" } dd { (Escaped(&series(&s.counts, false))) }
                     dt { "Retained" } dd { (Escaped(&series(&s.retained_sizes, true))) }
                     dt { "Fix" } dd { (Escaped(&s.hint)) }
