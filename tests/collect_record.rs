@@ -672,3 +672,53 @@ fn a_leak_is_named_across_a_memory_restart() {
         "{suspect}"
     );
 }
+
+/// `record --track-allocations`: Node runs with `--track-heap-objects` (through NODE_OPTIONS,
+/// so wrappers get it too), and the diff of the session names the leak with the stack that
+/// allocated its entries.
+#[test]
+fn track_allocations_gives_suspects_their_allocation_stacks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("session");
+    let app = support::app_path("leak-cache.js");
+    let rec = Collected::spawn(record(
+        &dir,
+        &["--snapshot-every", "1s", "--track-allocations"],
+        &[
+            "sh",
+            "-c",
+            &format!("exec {} {} map", node20(), app.display()),
+        ],
+    ));
+    let port = rec.listening_port();
+    wait_for("three snapshots under load", LONG, || {
+        load(port, 30);
+        std::thread::sleep(Duration::from_millis(50));
+        (files_ending(&dir, ".heapsnapshot").len() >= 3).then_some(())
+    });
+    let (code, _) = rec.stop(libc::SIGINT, LONG);
+    assert!(code.is_some());
+    let session: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("session.json")).unwrap()).unwrap();
+    assert!(
+        session.to_string().contains("--track-heap-objects"),
+        "{session}"
+    );
+    let snapshots = files_ending(&dir, ".heapsnapshot");
+    let out = heapscan()
+        .args(["diff", "--format", "json"])
+        .args(&snapshots)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let suspect = report["suspects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["owner"]["via"] == "sessionCache")
+        .unwrap_or_else(|| panic!("{}: {}", report["steps"], report["suspects"]));
+    let frames = &suspect["allocation_stacks"][0]["frames"];
+    assert_eq!(frames[0]["function"], "makeEntry", "{suspect}");
+    assert_eq!(frames[0]["app"], true);
+    assert_eq!(frames[1]["function"], "remember");
+}

@@ -56,6 +56,11 @@ pub struct RecordArgs {
     /// Give up on a snapshot that takes longer than this.
     #[arg(long, value_parser = parse_duration, default_value = "10m")]
     pub snapshot_timeout: Duration,
+    /// Record allocation stacks (Node's --track-heap-objects): every suspect of a diff then
+    /// shows the code that allocated what accumulates. Costs the app time and memory: for
+    /// reproducing a leak, not for production.
+    #[arg(long)]
+    pub track_allocations: bool,
     /// The command to run, after `--` (e.g. `-- node server.js`, `-- npm start`).
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -80,6 +85,7 @@ pub fn run(args: RecordArgs) -> Outcome {
         max_disk: args.max_disk,
         kill_timeout: args.kill_timeout,
         snapshot_timeout: args.snapshot_timeout,
+        track_allocations: args.track_allocations,
     };
     let outcome = record::record(cfg, std::sync::Arc::new(super::progress::Lines))?;
     let dir = outcome.session.display();

@@ -65,6 +65,9 @@ pub struct RecordConfig {
     /// After SIGINT, how long the app has to exit before SIGKILL (memory restarts).
     pub kill_timeout: Duration,
     pub snapshot_timeout: Duration,
+    /// Start Node with allocation tracking (`--track-heap-objects`, through NODE_OPTIONS), so
+    /// that snapshots carry the stacks that allocated each object.
+    pub track_allocations: bool,
 }
 
 /// What `record` returns: the code heapscan exits with and where the session is.
@@ -227,6 +230,9 @@ fn prepare_command(
         "--heapsnapshot-signal=SIGUSR2".to_string(),
         node_option_word("--diagnostic-dir", &absolute(&incoming)),
     ];
+    if cfg.track_allocations {
+        node_options.push("--track-heap-objects".to_string());
+    }
     let mut argv_added = Vec::new();
     let mut preload = None;
     if is_node_command(program) {

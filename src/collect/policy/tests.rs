@@ -21,6 +21,7 @@ fn config() -> RecordConfig {
         max_disk: None,
         kill_timeout: Duration::from_secs(5),
         snapshot_timeout: Duration::from_secs(60),
+        track_allocations: false,
     }
 }
 
