@@ -48,6 +48,20 @@ fn check_snapshots(dir: &Path) -> usize {
     snaps.len()
 }
 
+/// `heapscan diff --format json --fail-on-leak` of `snapshots`: the report, the exit code and
+/// what it said on stderr.
+fn diff_json(snapshots: &[std::path::PathBuf]) -> (Value, Option<i32>, String) {
+    let out = heapscan()
+        .args(["diff", "--format", "json", "--fail-on-leak"])
+        .args(snapshots)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no diff JSON ({e}): {stderr}"));
+    (report, out.status.code(), stderr)
+}
+
 /// Sends load in bursts of 200 requests until the session in `dir` logs a restart.
 fn load_until_restart(dir: &Path, port: u16) {
     wait_for("the memory restart", LONG, || {
@@ -533,13 +547,8 @@ fn a_recorded_leak_is_named_when_the_last_snapshots_come_after_the_load() {
         )),
         "{stderr}"
     );
-    let out = heapscan()
-        .args(["diff", "--format", "json", "--fail-on-leak"])
-        .args(&snapshots)
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", report["steps"]);
+    let (report, code, stderr) = diff_json(&snapshots);
+    assert_eq!(code, Some(1), "{}: {stderr}", report["steps"]);
     assert!(
         report["suspects"]
             .as_array()
@@ -605,19 +614,9 @@ fn a_leak_is_named_across_a_memory_restart() {
     let (code, _) = rec.stop(libc::SIGINT, LONG);
     assert!(code.is_some());
     let snapshots = files_ending(&dir, ".heapsnapshot");
-    let out = heapscan()
-        .args(["diff", "--format", "json", "--fail-on-leak"])
-        .args(&snapshots)
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (report, code, stderr) = diff_json(&snapshots);
     let steps = &report["steps"];
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{steps} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(code, Some(1), "{steps} {stderr}");
     assert_eq!(report["matched_by"], "structure");
     assert!(
         report["suspects"]
@@ -651,13 +650,8 @@ fn a_leak_is_named_across_a_memory_restart() {
         .position(|s| s["restart"] == true)
         .unwrap();
     let up_to_restart = &snapshots[..restart_step + 2];
-    let out = heapscan()
-        .args(["diff", "--format", "json", "--fail-on-leak"])
-        .args(up_to_restart)
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", report["steps"]);
+    let (report, code, stderr) = diff_json(up_to_restart);
+    assert_eq!(code, Some(1), "{}: {stderr}", report["steps"]);
     let suspect = report["suspects"]
         .as_array()
         .unwrap()
@@ -705,12 +699,7 @@ fn track_allocations_gives_suspects_their_allocation_stacks() {
         "{session}"
     );
     let snapshots = files_ending(&dir, ".heapsnapshot");
-    let out = heapscan()
-        .args(["diff", "--format", "json"])
-        .args(&snapshots)
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (report, code, stderr) = diff_json(&snapshots);
     let suspect = report["suspects"]
         .as_array()
         .unwrap()
