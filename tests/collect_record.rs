@@ -700,6 +700,7 @@ fn track_allocations_gives_suspects_their_allocation_stacks() {
     );
     let snapshots = files_ending(&dir, ".heapsnapshot");
     let (report, code, stderr) = diff_json(&snapshots);
+    assert_eq!(code, Some(1), "{}: {stderr}", report["steps"]);
     let suspect = report["suspects"]
         .as_array()
         .unwrap()
