@@ -39,6 +39,8 @@ const FEEDBACK_VECTOR: usize = 18;
 const SHARED: usize = 19;
 const HOLE: usize = 20;
 const BOUND_TARGET: usize = 21;
+const PREVIOUS: usize = 22;
+const NATIVE_CONTEXT: usize = 23;
 const NAMES: &[&str] = &[
     "_events",
     "table",
@@ -62,6 +64,8 @@ const NAMES: &[&str] = &[
     "shared",
     "system / Hole",
     "bound_function",
+    "previous",
+    "system / NativeContext",
 ];
 
 /// What kind of container a collection is.
@@ -740,10 +744,11 @@ impl<'g> Shapes<'g> {
     /// is the global one (V8's NativeContext).
     fn is_module_scope(&self, context: u32) -> bool {
         let s = &self.graph.snapshot;
+        // An internal edge: a variable of the scope may be called `previous` too.
         s.edges_of(context).any(|e| {
             s.edge_type[e] == s.layout.edge_types.internal
-                && s.edge_name_str(e) == "previous"
-                && s.node_name_str(s.edge_to[e]) == "system / NativeContext"
+                && self.is_name(s.edge_name[e], PREVIOUS)
+                && self.raw_name_is(s.edge_to[e], NATIVE_CONTEXT)
         })
     }
 

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::retainers::{edge_label, node_label, PathStep};
 use super::{
-    align_right, grouped, human_bytes, new_table, signed_bytes, write_json, Format, SourceLocation,
+    align_right, grouped, human_bytes, new_table, series, signed_bytes, write_json, Format,
+    SourceLocation,
 };
 use crate::diff::holder::HolderKey;
 
@@ -420,14 +421,6 @@ pub fn render(report: &DiffReport, format: Format, out: &mut dyn Write) -> io::R
         Format::Table => render_table(report, out),
         _ => write_json(out, report),
     }
-}
-
-fn series(values: &[u64], human: bool) -> String {
-    values
-        .iter()
-        .map(|&v| if human { human_bytes(v) } else { grouped(v) })
-        .collect::<Vec<_>>()
-        .join(" → ")
 }
 
 /// The idle steps, each as `#2→#3 (0 ms of CPU)` or `#2→#3 (61 new objects)`.

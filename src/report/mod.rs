@@ -55,6 +55,16 @@ pub fn signed_bytes(v: i64) -> String {
 }
 
 /// A count with thousands separators: `1,234,567`.
+/// Values one per snapshot as people read them: `500 → 700 → 900` (`human`: as sizes,
+/// `1.2 MB → 2.4 MB`).
+pub fn series(values: &[u64], human: bool) -> String {
+    values
+        .iter()
+        .map(|&v| if human { human_bytes(v) } else { grouped(v) })
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
 pub fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);

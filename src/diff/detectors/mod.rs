@@ -32,7 +32,7 @@ use crate::report::diff::{
     Thresholds,
 };
 use crate::report::retainers::PathStep;
-use crate::report::{grouped, SourceLocation};
+use crate::report::SourceLocation;
 use crate::snapshot::trace::NO_PARENT;
 
 /// A measurement that grew across the judged snapshots: its count (entries, listeners,
@@ -131,11 +131,7 @@ impl Verdict {
 impl Growth {
     /// The counts as people read them: `500 → 700 → 900`.
     fn trail(&self) -> String {
-        self.counts
-            .iter()
-            .map(|c| grouped(*c))
-            .collect::<Vec<_>>()
-            .join(" → ")
+        crate::report::series(&self.counts, false)
     }
 
     /// The suspect: what a detector says about it, with the holder's description and these

@@ -36,7 +36,7 @@ use super::diff::{
 use super::retainers::{edge_label, node_label};
 use super::strings::DuplicateStrings;
 use super::summary::{Statistics, SummaryReport};
-use super::{distance_cell, grouped, human_bytes};
+use super::{distance_cell, grouped, human_bytes, series};
 use crate::gc::analysis::GcReport;
 use crate::gc::parse::GcKind;
 
@@ -572,14 +572,6 @@ fn overview(r: &HtmlReport) -> io::Result<Section> {
         title: "Overview".to_string(),
         body,
     })
-}
-
-fn series(values: &[u64], human: bool) -> String {
-    values
-        .iter()
-        .map(|&v| if human { human_bytes(v) } else { grouped(v) })
-        .collect::<Vec<_>>()
-        .join(" → ")
 }
 
 fn suspects(d: &DiffReport) -> io::Result<Section> {
