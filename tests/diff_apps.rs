@@ -643,3 +643,32 @@ fn allocation_stacks_when_the_process_tracked_allocations() {
     let (report, _) = run_app("leak-cache.js", &["map"], 20);
     assert!(only_suspect(&report).allocation_stacks.is_empty());
 }
+
+/// The `replaceThing` leak: each new object's method shares its scope with a function that
+/// uses the previous object, so the chain runs closure → context → object → closure. It is a
+/// closure chain (not a growing plain-object class), named by the captured variable and the
+/// property that holds the previous closure.
+#[test]
+fn closure_chain_through_objects_names_the_captured_variable() {
+    let (report, code) = run_app("leak-closure.js", &["object"], 20);
+    assert_eq!(code, 1);
+    let s = only_suspect(&report);
+    assert_eq!(s.kind, SuspectKind::Closure, "{}", s.title);
+    assert_eq!(s.class, "Function someMethod");
+    assert!(
+        s.title.contains("`originalThing`") && s.title.contains("`.someMethod`"),
+        "{}",
+        s.title
+    );
+    assert!(s.hint.contains("`originalThing = null`"), "{}", s.hint);
+    assert!(s.hint.contains("one context per scope"), "{}", s.hint);
+    assert_eq!(s.owner.via, "someMethod");
+    let held_in = s.held_in.as_ref().expect("held in").from_the_outside();
+    assert!(held_in.contains("(module scope) → theThing"), "{held_in}");
+    assert_location(
+        s,
+        "leak-closure.js",
+        line_of("leak-closure.js", "heapscan-expect: object chain"),
+    );
+    assert_steady(s);
+}

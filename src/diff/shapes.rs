@@ -110,6 +110,21 @@ pub struct Timer {
     pub immediate: bool,
 }
 
+/// The link from a closure to the previous closure of its chain ([`Shapes::chain_link`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ChainLink {
+    /// The previous closure (created by the same function).
+    pub previous: u32,
+    /// The context edge (a captured variable) the link starts with.
+    pub variable: usize,
+    /// When the variable holds an object, not the closure: the object's property edge that
+    /// holds the previous closure.
+    pub property: Option<usize>,
+}
+
+/// How many properties of a captured object [`Shapes::chain_link`] looks at.
+const LINK_PROPERTIES: usize = 64;
+
 /// The shape reader for one graph.
 pub struct Shapes<'g> {
     pub graph: &'g RetainerGraph,
@@ -536,6 +551,17 @@ impl<'g> Shapes<'g> {
     /// The closure a closure's context captures that was created by the same function, if
     /// any: the link of a closure chain (`prev` in `last = () => prev…`).
     pub fn previous_in_chain(&self, closure: u32) -> Option<u32> {
+        self.chain_link(closure).map(|link| link.previous)
+    }
+
+    /// How a closure's context keeps an earlier closure of the same function alive: directly
+    /// (a captured variable is that closure: `last = () => prev…`), or through an object (a
+    /// captured variable is an object whose property is that closure — the `replaceThing`
+    /// leak, where a method shares its scope with a sibling function that uses the previous
+    /// object). The direct link wins; among objects, the first in edge order, and only the
+    /// first [`LINK_PROPERTIES`] properties of each are looked at (a huge dictionary captured
+    /// by a module scope is not a link, and is not scanned once per closure of the module).
+    pub fn chain_link(&self, closure: u32) -> Option<ChainLink> {
         let s = &self.graph.snapshot;
         let locations = &self.location_keys;
         let own = locations[closure as usize];
@@ -543,19 +569,56 @@ impl<'g> Shapes<'g> {
             return None;
         }
         let context = self.edge_named(closure, CONTEXT)?;
-        s.edges_of(context)
-            .filter(|&e| s.edge_type[e] == s.layout.edge_types.context)
-            .map(|e| s.edge_to[e])
-            .find(|&t| t != closure && self.is_closure(t) && locations[t as usize] == own)
+        let captured = || {
+            s.edges_of(context)
+                .filter(|&e| s.edge_type[e] == s.layout.edge_types.context)
+        };
+        let same_function =
+            |t: u32| t != closure && self.is_closure(t) && locations[t as usize] == own;
+        if let Some(e) = captured().find(|&e| same_function(s.edge_to[e])) {
+            return Some(ChainLink {
+                previous: s.edge_to[e],
+                variable: e,
+                property: None,
+            });
+        }
+        captured().find_map(|e| {
+            let object = s.edge_to[e];
+            if !self.is_object(object) {
+                return None;
+            }
+            s.edges_of(object)
+                .filter(|&p| s.edge_type[p] == s.layout.edge_types.property)
+                .take(LINK_PROPERTIES)
+                .find(|&p| same_function(s.edge_to[p]))
+                .map(|p| ChainLink {
+                    previous: s.edge_to[p],
+                    variable: e,
+                    property: Some(p),
+                })
+        })
     }
 
-    /// The variable name (context edge) through which a closure's context captures `target`.
-    pub fn captured_as(&self, closure: u32, target: u32) -> Option<String> {
-        let s = &self.graph.snapshot;
-        let context = self.edge_named(closure, CONTEXT)?;
-        s.edges_of(context)
-            .find(|&e| s.edge_type[e] == s.layout.edge_types.context && s.edge_to[e] == target)
-            .map(|e| s.edge_name_str(e).into_owned())
+    /// The other closures whose context is `closure`'s (they share its scope, so what one of
+    /// them uses stays alive as long as any of them lives), lowest location first.
+    pub fn context_siblings(&self, closure: u32) -> Vec<u32> {
+        let g = self.graph;
+        let Some(context) = self.edge_named(closure, CONTEXT) else {
+            return Vec::new();
+        };
+        let mut siblings: Vec<(Option<(String, u32, u32)>, u32)> = g
+            .retainers_of(context)
+            .filter(|&slot| self.is_name_edge(g.retainer_edge[slot] as usize, CONTEXT))
+            .map(|slot| g.retainer_node[slot])
+            .filter(|&c| c != closure && self.is_closure(c))
+            .map(|c| {
+                let at = self.location_of(c).map(|l| (l.file, l.line, l.column));
+                (at, c)
+            })
+            .collect();
+        siblings.sort();
+        siblings.dedup_by(|a, b| a.0.is_some() && a.0 == b.0);
+        siblings.into_iter().map(|(_, c)| c).collect()
     }
 
     /// Where the objects `values` (a collection's entries) were created, from the code that

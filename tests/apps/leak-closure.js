@@ -1,10 +1,20 @@
 'use strict';
-// LEAKS: the classic closure chain. Each request replaces `last` with a new closure whose
-// context keeps `prev` (the previous closure) and `big` (an 8 KB array) alive, so every closure
-// ever created stays reachable through the chain last -> context.prev -> context.prev -> ...
+// LEAKS: closure chains, in one of two modes.
+//
+// `direct` (default): each request replaces `last` with a new closure whose context keeps
+// `prev` (the previous closure) and `big` (an 8 KB array) alive, so every closure ever created
+// stays reachable through the chain last -> context.prev -> context.prev -> ...
 // (`big` holds small integers, not strings, so the snapshot has no per-element edges for it and
 // stays small.)
-const { serve } = require('./common');
+//
+// `object`: the well-known `replaceThing` leak. Each request replaces `theThing` with a new
+// object whose method `someMethod` does not use `originalThing` (the previous object), but
+// shares its context with `unused`, which does: V8 keeps one context per scope, so the new
+// object keeps the previous one alive through someMethod -> context.originalThing ->
+// .someMethod -> context.originalThing -> ...
+const { serve, mode } = require('./common');
+
+const which = mode(['direct', 'object']);
 
 let last = null;
 
@@ -16,6 +26,24 @@ function handler() {
   };
 }
 
+let theThing = null;
+
+function replaceThing() {
+  const originalThing = theThing;
+  const unused = function () {
+    if (originalThing) return 'hi';
+    return '';
+  };
+  theThing = {
+    longArray: new Array(1000).fill(0),
+    someMethod: function () { // heapscan-expect: object chain
+      return theThing.longArray.length;
+    },
+  };
+  return unused;
+}
+
 serve(function handle(req, res, seq) {
-  handler();
+  if (which === 'direct') handler();
+  else replaceThing();
 });

@@ -2,7 +2,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{find_sorted, series, Detected, Finding, Inputs};
+use super::{find_sorted, series, Detected, Finding, Inputs, Last};
 use crate::diff::shapes::NO_LOCATION;
 use crate::report::diff::SuspectKind;
 use crate::report::grouped;
@@ -53,11 +53,7 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             found.explained_roots.push(head);
         }
         let fname = last.function_name(head);
-        let link = last
-            .shapes
-            .previous_in_chain(head)
-            .and_then(|prev| last.shapes.captured_as(head, prev))
-            .unwrap_or_else(|| "a variable".to_string());
+        let chain = describe_chain(last, head, &fname);
         let held = last.held(
             head,
             format!(
@@ -68,15 +64,73 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
         let finding = Finding {
             kind: SuspectKind::Closure,
             class: format!("Function {fname}"),
-            subject: format!("chain of `{fname}` closures linked through `{link}`"),
-            title: format!(
-                "each new `{fname}` closure keeps the previous one alive through `{link}`: chain length {}",
-                verdict.growth().trail()
-            ),
-            hint: format!("do not capture the previous closure: clear `{link}` once it has been used, or keep only the data you need instead of the closure"),
+            subject: chain.subject,
+            title: format!("{}: chain length {}", chain.title, verdict.growth().trail()),
+            hint: chain.hint,
             location: last.shapes.location_of(head),
             allocation_stacks: last.allocation_stacks(&[head]),
         };
         found.add(verdict, finding, held);
+    }
+}
+
+/// How a chain of `fname` closures is linked, in words: the near-miss subject, the title
+/// (without its numbers) and the hint.
+struct ChainWords {
+    subject: String,
+    title: String,
+    hint: String,
+}
+
+/// Names the captured variable that links `head` (a `fname` closure) to the previous closure
+/// of its chain, and — when the link passes through an object — the property that holds the
+/// previous closure and the functions that share `head`'s scope (one of them uses the
+/// variable; `head` itself need not).
+fn describe_chain(last: &Last<'_>, head: u32, fname: &str) -> ChainWords {
+    let s = &last.graph.snapshot;
+    let Some(link) = last.shapes.chain_link(head) else {
+        return ChainWords {
+            subject: format!("chain of `{fname}` closures"),
+            title: format!("each new `{fname}` closure keeps the previous one alive"),
+            hint: format!("find what `{fname}` captures that leads to the previous `{fname}` (`heapscan retainers` on its id) and stop capturing it"),
+        };
+    };
+    let variable = s.edge_name_str(link.variable).into_owned();
+    let Some(property) = link.property else {
+        return ChainWords {
+            subject: format!("chain of `{fname}` closures linked through `{variable}`"),
+            title: format!("each new `{fname}` closure keeps the previous one alive through `{variable}`"),
+            hint: format!("do not capture the previous closure: clear `{variable}` once it has been used, or keep only the data you need instead of the closure"),
+        };
+    };
+    let property = s.edge_name_str(property).into_owned();
+    let siblings: Vec<String> = last
+        .shapes
+        .context_siblings(head)
+        .into_iter()
+        .take(3)
+        .map(|f| match last.shapes.location_of(f) {
+            Some(at) => format!("`{}` ({at})", last.function_name(f)),
+            None => format!("`{}`", last.function_name(f)),
+        })
+        .collect();
+    let shared = if siblings.is_empty() {
+        format!(
+            "`{variable}` is a variable of the scope `{fname}` is created in, and V8 keeps one context per scope: every closure made there keeps each variable that any function of that scope uses, even if `{fname}` never uses it"
+        )
+    } else {
+        format!(
+            "`{fname}` shares its scope with {}, and V8 keeps one context per scope: `{variable}` lives as long as any of them does, even if `{fname}` never uses it",
+            siblings.join(", ")
+        )
+    };
+    ChainWords {
+        subject: format!("chain of `{fname}` closures linked through `{variable}.{property}`"),
+        title: format!(
+            "each new `{fname}` closure keeps the previous object alive: its context captures `{variable}`, whose `.{property}` is the previous `{fname}`"
+        ),
+        hint: format!(
+            "{shared}; set `{variable} = null` once it has been used, or move the code that uses it out of that scope"
+        ),
     }
 }
