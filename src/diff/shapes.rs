@@ -606,15 +606,12 @@ impl<'g> Shapes<'g> {
         let Some(context) = self.edge_named(closure, CONTEXT) else {
             return Vec::new();
         };
-        let mut siblings: Vec<(Option<(String, u32, u32)>, u32)> = g
+        let mut siblings: Vec<(Option<SourceLocation>, u32)> = g
             .retainers_of(context)
             .filter(|&slot| self.is_name_edge(g.retainer_edge[slot] as usize, CONTEXT))
             .map(|slot| g.retainer_node[slot])
             .filter(|&c| c != closure && self.is_closure(c))
-            .map(|c| {
-                let at = self.location_of(c).map(|l| (l.file, l.line, l.column));
-                (at, c)
-            })
+            .map(|c| (self.location_of(c), c))
             .collect();
         siblings.sort();
         siblings.dedup_by(|a, b| a.0.is_some() && a.0 == b.0);
