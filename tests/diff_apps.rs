@@ -5,92 +5,9 @@
 
 mod support;
 
-use std::path::Path;
-
 use assert_cmd::Command;
-use heapscan::report::diff::{DiffReport, Judgement, Suspect, SuspectKind, Unjudgeable};
-
-/// Requests between snapshots: enough that every leak grows by hundreds of items per step.
-const REQUESTS: usize = 200;
-
-fn diff(snapshots: &[std::path::PathBuf], extra: &[&str]) -> (DiffReport, i32) {
-    let mut cmd = Command::cargo_bin("heapscan").expect("binary");
-    cmd.arg("diff")
-        .args(snapshots)
-        .args(["--format", "json", "--fail-on-leak"])
-        .args(extra);
-    let out = cmd.output().expect("run heapscan");
-    let code = out.status.code().unwrap_or(-1);
-    // 2 with a report on stdout: it could not judge (and says why on stderr).
-    assert!(
-        (0..=2).contains(&code) && !out.stdout.is_empty(),
-        "heapscan diff failed ({code}): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: DiffReport = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("diff JSON does not match the documented schema: {e}"));
-    (report, code)
-}
-
-fn line_of(app: &str, needle: &str) -> u32 {
-    let text = std::fs::read_to_string(support::app_path(app)).expect("app source");
-    let hits: Vec<usize> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains(needle))
-        .map(|(i, _)| i + 1)
-        .collect();
-    assert_eq!(hits.len(), 1, "{needle:?} must occur once in {app}");
-    hits[0] as u32
-}
-
-/// `file:line:col` → (file, line).
-fn file_line(location: &str) -> (String, u32) {
-    let mut parts = location.rsplitn(3, ':');
-    let _col = parts.next();
-    let line = parts.next().and_then(|l| l.parse().ok()).unwrap_or(0);
-    (parts.next().unwrap_or("").to_string(), line)
-}
-
-fn assert_location(s: &Suspect, app: &str, line: u32) {
-    let loc = s
-        .location
-        .as_ref()
-        .map(ToString::to_string)
-        .unwrap_or_else(|| panic!("suspect has no location: {s:?}"));
-    let (file, got) = file_line(&loc);
-    assert!(
-        Path::new(&file).ends_with(Path::new("tests/apps").join(app)),
-        "location {loc} is not in {app}"
-    );
-    assert_eq!(got, line, "location {loc} should be line {line} of {app}");
-}
-
-/// Captures `app args` on Node `major` and diffs it; returns the report and exit code.
-fn run_app(app: &str, args: &[&str], major: u32) -> (DiffReport, i32) {
-    let node = support::node_binary(Some(major));
-    let cap = support::capture(app, args, &node, 3, REQUESTS);
-    let report = diff(&cap.snapshots, &[]);
-    assert!(report.0.same_process, "{}", report.0.same_process_reason);
-    assert_eq!(report.0.snapshots.len(), 3);
-    assert_eq!(
-        report.0.judgement,
-        Judgement::Judged,
-        "{app} under load: {:?}",
-        report.0.steps
-    );
-    report
-}
-
-fn only_suspect(report: &DiffReport) -> &Suspect {
-    assert_eq!(
-        report.suspects.len(),
-        1,
-        "expected exactly one suspect, got {:#?}",
-        report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()
-    );
-    &report.suspects[0]
-}
+use heapscan::report::diff::{Judgement, Suspect, SuspectKind, Unjudgeable};
+use support::report::{assert_location, diff, line_of, only_suspect, run_app, REQUESTS};
 
 fn assert_steady(s: &Suspect) {
     assert_eq!(s.counts.len(), 3);

@@ -14,8 +14,10 @@
 mod detectors;
 pub mod digest;
 pub mod holder;
+pub mod owners;
 mod pipeline;
 pub mod shapes;
+pub mod views;
 
 use std::collections::BTreeMap;
 

@@ -125,6 +125,22 @@ pub struct ChainLink {
 /// How many properties of a captured object [`Shapes::chain_link`] looks at.
 const LINK_PROPERTIES: usize = 64;
 
+/// Where the entries of a Map's or Set's hash table (an OrderedHashMap/OrderedHashSet
+/// FixedArray of `size` bytes) start, from its length: three header slots (element count,
+/// deleted count, bucket count), one slot per bucket, then `stride` slots per entry with two
+/// entries per bucket — `3 + (1 + 2 * stride) * buckets` slots, buckets a power of two. Slots
+/// are 8 bytes (Node) or 4 (pointer compression, Chrome), after a two-slot FixedArray header.
+/// `None` when no slot width gives such a length.
+fn entries_start(size: u64, stride: u32) -> Option<u32> {
+    let per_bucket = 1 + 2 * u64::from(stride);
+    [8u64, 4].into_iter().find_map(|slot| {
+        let slots = size.checked_sub(2 * slot)? / slot;
+        let buckets = slots.checked_sub(3)? / per_bucket;
+        let exact = size % slot == 0 && 3 + per_bucket * buckets == slots;
+        (exact && buckets.is_power_of_two()).then(|| 3 + buckets as u32)
+    })
+}
+
 /// The shape reader for one graph.
 pub struct Shapes<'g> {
     pub graph: &'g RetainerGraph,
@@ -493,14 +509,21 @@ impl<'g> Shapes<'g> {
             })
             .collect();
         raw.sort_unstable();
-        let mut seen = [false; 3];
-        for &(i, _) in &raw {
-            seen[(i % stride) as usize] = true;
-        }
-        let chain = (0..stride)
-            .find(|&r| !seen[r as usize] && seen[((r + 1) % stride) as usize])
-            .unwrap_or(stride - 1);
-        let key = (chain + 1) % stride;
+        let key = match entries_start(s.node_self_size[table as usize], stride) {
+            Some(start) => start % stride,
+            None => {
+                // The chain slot is never an edge; the slot after it is the key. (When keys
+                // are small integers too, only the size above tells keys from values.)
+                let mut seen = [false; 3];
+                for &(i, _) in &raw {
+                    seen[(i % stride) as usize] = true;
+                }
+                let chain = (0..stride)
+                    .find(|&r| !seen[r as usize] && seen[((r + 1) % stride) as usize])
+                    .unwrap_or(stride - 1);
+                (chain + 1) % stride
+            }
+        };
         let value = if kind == CollectionKind::Map {
             (key + 1) % stride
         } else {
@@ -951,3 +974,20 @@ const HOLDER_STEPS: usize = 3;
 
 /// "No location" in per-node location tables.
 pub const NO_LOCATION: u32 = u32::MAX;
+
+#[cfg(test)]
+mod tests {
+    use super::entries_start;
+
+    #[test]
+    fn hash_table_entries_start_after_the_buckets() {
+        // Node (8-byte slots): a Map with 512 buckets is 3 + 7 * 512 slots plus a header.
+        assert_eq!(entries_start(16 + 8 * (3 + 7 * 512), 3), Some(3 + 512));
+        assert_eq!(entries_start(120, 2), Some(5)); // a Set with 2 buckets
+                                                    // Pointer compression (4-byte slots): a Map with 4 buckets.
+        assert_eq!(entries_start(8 + 4 * (3 + 7 * 4), 3), Some(7));
+        // Neither width gives a power of two of buckets.
+        assert_eq!(entries_start(16 + 8 * (3 + 7 * 3), 3), None);
+        assert_eq!(entries_start(0, 3), None);
+    }
+}

@@ -221,6 +221,96 @@ impl std::fmt::Display for SuspectKind {
     }
 }
 
+/// How a suspect's `location` was chosen, most certain first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LocationBasis {
+    /// The listener, timer callback or closure function itself (a bound function's target).
+    Function,
+    /// The constructor of the class whose objects accumulate.
+    Constructor,
+    /// The function whose object literal creates the entries (V8's allocation site).
+    AllocationSite,
+    /// The innermost frame outside Node of the stack that allocated most of what accumulates.
+    AllocationStack,
+    /// A function of the scope that holds the owner: the snapshot does not say which function
+    /// adds the entries (allocation tracking would).
+    HoldingScope,
+    /// Nothing in the snapshot locates it (see [`LocationBasis::UNKNOWN_REASON`]).
+    Unknown,
+}
+
+impl LocationBasis {
+    /// Why a suspect has no location, in one line.
+    pub const UNKNOWN_REASON: &'static str = "what accumulates has no source location of its own (strings, arrays, plain data, Node internals) and the snapshots have no allocation stacks: take them with `heapscan record --track-allocations` (or `node --track-heap-objects`) to get the line that allocates them";
+
+    /// What a reader should know about a location of this basis, if anything.
+    pub fn caveat(self) -> Option<&'static str> {
+        match self {
+            LocationBasis::HoldingScope => Some("a function of the scope that holds it: the snapshot does not say which function adds the entries; `--track-allocations` would"),
+            _ => None,
+        }
+    }
+}
+
+/// What a suspect's hint tells a person to change: the fix that fits what grows and who
+/// holds it (the rules are in `docs/diff-json.md`, "The fixes"). The generic fixes of each kind
+/// come only when nothing more specific is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fix {
+    /// Remove the listener when its work is done (or add it once).
+    RemoveListener,
+    /// Keep the timer's handle and clear it.
+    ClearTimer,
+    /// An object that owns a timer is never closed: call its `close()`/`destroy()`.
+    CloseOwner,
+    /// Evict entries from a cache-like collection (LRU, TTL) or delete them when done.
+    Evict,
+    /// An array that only grows: cap it or stop keeping every item.
+    Cap,
+    /// A closure captures the previous one: stop capturing it.
+    StopCapturing,
+    /// A variable of a shared scope keeps the previous object alive: clear it.
+    ClearScopeVariable,
+    /// A metrics library's label map: bound the label values.
+    BoundLabelValues,
+    /// A callback registered into a library per call: register once.
+    RegisterOnce,
+    /// A library keeps what a factory makes per call: create it once.
+    CreateOnce,
+    /// A memoisation cache fed fresh object keys: key by value.
+    KeyByValue,
+    /// A cache meant to live per request lives as long as the process: one per request.
+    PerRequest,
+    /// Small views (sliced strings, Buffer/TypedArray views) keep large parents alive: copy.
+    CopyOut,
+    /// Objects accumulate: find what keeps them and drop the reference.
+    DropReference,
+}
+
+impl Fix {
+    /// The word used in JSON and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fix::RemoveListener => "remove-listener",
+            Fix::ClearTimer => "clear-timer",
+            Fix::CloseOwner => "close-owner",
+            Fix::Evict => "evict",
+            Fix::Cap => "cap",
+            Fix::StopCapturing => "stop-capturing",
+            Fix::ClearScopeVariable => "clear-scope-variable",
+            Fix::BoundLabelValues => "bound-label-values",
+            Fix::RegisterOnce => "register-once",
+            Fix::CreateOnce => "create-once",
+            Fix::KeyByValue => "key-by-value",
+            Fix::PerRequest => "per-request",
+            Fix::CopyOut => "copy-out",
+            Fix::DropReference => "drop-reference",
+        }
+    }
+}
+
 /// One leak suspect.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -241,8 +331,18 @@ pub struct Suspect {
     /// Where in `path` they were left out: the steps before this index come before the cut
     /// (0 when none).
     pub path_elided_after: u64,
-    /// `file:line:column` (1-based) of the constructor, listener or callback.
+    /// `file:line:column` (1-based) of the code a person changes: the constructor, listener or
+    /// callback, the function that creates the entries, or a frame of their allocation stack
+    /// (`location_basis` says which). Never a Node internal when the app or a library has a
+    /// frame.
     pub location: Option<SourceLocation>,
+    /// Why `location` is where it is (or why there is none).
+    pub location_basis: LocationBasis,
+    /// The npm package `location` is in (`node_modules/<package>/…`), if any.
+    pub package: Option<String>,
+    /// When `location` is in a package or Node: the nearest frame in the app's own files that
+    /// leads to it, from the allocation stacks (only snapshots with allocation tracking).
+    pub app_location: Option<SourceLocation>,
     /// When the snapshots carry allocation traces (`node --track-heap-objects`): the stacks
     /// that allocated what accumulates in the last snapshot, most objects first (at most 3).
     pub allocation_stacks: Vec<AllocationStack>,
@@ -258,6 +358,8 @@ pub struct Suspect {
     pub title: String,
     /// One line: what to change.
     pub hint: String,
+    /// Which fix the hint names.
+    pub fix: Fix,
 }
 
 /// A stack that allocated some of what a suspect accumulates.
@@ -296,12 +398,14 @@ impl AllocationStack {
 
 impl StackFrame {
     /// Where the call's code lives, for frames outside the app: `node` for Node's own,
-    /// `lib` for a package or anything else.
-    pub fn origin(&self) -> Option<&'static str> {
+    /// `builtin` for V8's (no script), the package's name for a file under `node_modules`,
+    /// `lib` for any other file.
+    pub fn origin(&self) -> Option<String> {
         match &self.location {
             _ if self.app => None,
-            Some(l) if l.file.starts_with("node:") => Some("node"),
-            _ => Some("lib"),
+            None => Some("builtin".to_string()),
+            Some(l) if l.file.starts_with("node:") => Some("node".to_string()),
+            Some(l) => Some(l.package().unwrap_or_else(|| "lib".to_string())),
         }
     }
 }
@@ -543,8 +647,26 @@ fn render_suspect(
     if let Some(key) = &s.held_in {
         writeln!(out, "   held in:  {}", key.from_the_outside())?;
     }
-    if let Some(loc) = &s.location {
-        writeln!(out, "   location: {loc}")?;
+    match &s.location {
+        Some(loc) => {
+            let package = s
+                .package
+                .as_ref()
+                .map(|p| format!(" (package {p})"))
+                .unwrap_or_default();
+            writeln!(out, "   location: {loc}{package}")?;
+            if let Some(caveat) = s.location_basis.caveat() {
+                writeln!(out, "             ({caveat})")?;
+            }
+        }
+        None => writeln!(
+            out,
+            "   location: unknown: {}",
+            LocationBasis::UNKNOWN_REASON
+        )?,
+    }
+    if let Some(app) = &s.app_location {
+        writeln!(out, "   from app: {app}")?;
     }
     for stack in &s.allocation_stacks {
         let (frames, more) = stack.shown_frames();

@@ -16,6 +16,21 @@ pub struct SourceLocation {
 }
 
 impl SourceLocation {
+    /// The npm package the file belongs to: the name after its last `node_modules/` (with its
+    /// scope, `@scope/name`).
+    pub fn package(&self) -> Option<String> {
+        let file = self.file.replace('\\', "/");
+        let rest = &file[file.rfind("/node_modules/")? + "/node_modules/".len()..];
+        let mut parts = rest.split('/');
+        let first = parts.next().filter(|p| !p.is_empty())?;
+        if first.starts_with('@') {
+            let second = parts.next().filter(|p| !p.is_empty())?;
+            Some(format!("{first}/{second}"))
+        } else {
+            Some(first.to_string())
+        }
+    }
+
     /// The location with `file` relative to `root` and without `file://`, so that baselines
     /// and annotations do not depend on where the checkout lives.
     pub fn relative_to(&self, root: Option<&Path>) -> SourceLocation {

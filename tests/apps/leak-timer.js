@@ -7,9 +7,13 @@
 //   node leak-timer.js bound      the callback is a method bound to a per-request Poller
 //                                 (`this.poll.bind(this)`): V8 names the timer's callback
 //                                 `native_bind`, and its target is Poller#poll
+//   node leak-timer.js owner      each request opens a `Subscription` that polls with a timer
+//                                 it keeps (`this.timer`) and clears in `close()`, which is
+//                                 never called
+//   node leak-timer.js owner-closed  the same, closed when the response ends: no leak
 const { serve, mode, payload } = require('./common');
 
-const which = mode(['closure', 'bound']);
+const which = mode(['closure', 'bound', 'owner', 'owner-closed']);
 
 function startPolling(req, seq) {
   const job = { id: seq, url: req.url, ticks: 0, samples: payload(seq) };
@@ -32,8 +36,26 @@ class Poller {
   }
 }
 
+class Subscription {
+  constructor(req, seq) { // heapscan-expect: owner timer
+    this.job = { id: seq, url: req.url, ticks: 0, samples: payload(seq) };
+    this.timer = setInterval(() => this.refresh(), 60000);
+  }
+
+  refresh() {
+    this.job.ticks += 1;
+  }
+
+  close() {
+    clearInterval(this.timer);
+  }
+}
+
 serve(function handle(req, res, seq) {
-  if (which === 'bound') {
+  if (which === 'owner' || which === 'owner-closed') {
+    const subscription = new Subscription(req, seq);
+    if (which === 'owner-closed') res.on('finish', () => subscription.close());
+  } else if (which === 'bound') {
     new Poller(req, seq).start();
   } else {
     startPolling(req, seq);

@@ -18,6 +18,7 @@
 mod collect;
 #[allow(unused_imports)]
 pub use collect::*;
+pub mod report;
 
 use std::collections::{HashMap, HashSet};
 use std::fs;

@@ -2,10 +2,11 @@
 
 use rustc_hash::FxHashMap;
 
+use super::Clues;
 use super::{Comparison, Detected, Finding, Last, Series, Verdict};
 use crate::diff::digest::{is_app_script, ClassDigest, Digest};
 use crate::graph::bits::BitSet;
-use crate::report::diff::{Matching, SuspectKind, Thresholds};
+use crate::report::diff::{Fix, LocationBasis, Matching, SuspectKind, Thresholds};
 
 /// Classes whose object count grows steadily, largest retained growth first, each reported
 /// only when at least half of its new objects (allocated after the first snapshot) lie outside
@@ -78,7 +79,8 @@ pub(super) fn detect(
                 "{} objects are created and never released; find what keeps them (the owner above, or `heapscan retainers LAST.heapsnapshot --class '{}'`) and drop the reference when done",
                 cd.name, cd.name
             ),
-            location: cd.location.clone(),
+            fix: Fix::DropReference,
+            clues: Clues::own(cd.location.clone(), LocationBasis::Constructor),
             allocation_stacks: last.allocation_stacks(&unexplained),
         };
         found.add(verdict, finding, held);

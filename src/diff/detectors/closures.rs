@@ -2,9 +2,10 @@
 
 use rustc_hash::FxHashMap;
 
+use super::Clues;
 use super::{find_sorted, series, Detected, Finding, Inputs, Last};
 use crate::diff::shapes::NO_LOCATION;
-use crate::report::diff::SuspectKind;
+use crate::report::diff::{Fix, LocationBasis, SuspectKind};
 use crate::report::grouped;
 
 /// Every function of the last snapshot (keyed by its location) whose longest closure chain
@@ -67,7 +68,8 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             subject: chain.subject,
             title: format!("{}: chain length {}", chain.title, verdict.growth().trail()),
             hint: chain.hint,
-            location: last.shapes.location_of(head),
+            fix: chain.fix,
+            clues: Clues::own(last.shapes.location_of(head), LocationBasis::Function),
             allocation_stacks: last.allocation_stacks(&[head]),
         };
         found.add(verdict, finding, held);
@@ -80,6 +82,7 @@ struct ChainWords {
     subject: String,
     title: String,
     hint: String,
+    fix: Fix,
 }
 
 /// Names the captured variable that links `head` (a `fname` closure) to the previous closure
@@ -93,6 +96,7 @@ fn describe_chain(last: &Last<'_>, head: u32, fname: &str) -> ChainWords {
             subject: format!("chain of `{fname}` closures"),
             title: format!("each new `{fname}` closure keeps the previous one alive"),
             hint: format!("find what `{fname}` captures that leads to the previous `{fname}` (`heapscan retainers` on its id) and stop capturing it"),
+            fix: Fix::StopCapturing,
         };
     };
     let variable = s.edge_name_str(link.variable).into_owned();
@@ -101,6 +105,7 @@ fn describe_chain(last: &Last<'_>, head: u32, fname: &str) -> ChainWords {
             subject: format!("chain of `{fname}` closures linked through `{variable}`"),
             title: format!("each new `{fname}` closure keeps the previous one alive through `{variable}`"),
             hint: format!("do not capture the previous closure: clear `{variable}` once it has been used, or keep only the data you need instead of the closure"),
+            fix: Fix::StopCapturing,
         };
     };
     let property = s.edge_name_str(property).into_owned();
@@ -132,5 +137,6 @@ fn describe_chain(last: &Last<'_>, head: u32, fname: &str) -> ChainWords {
         hint: format!(
             "{shared}; set `{variable} = null` once it has been used, or move the code that uses it out of that scope"
         ),
+        fix: Fix::ClearScopeVariable,
     }
 }

@@ -1,10 +1,12 @@
 //! Maps, Sets, arrays and dictionary objects whose entries keep growing.
 
-use super::{Detected, Finding, Inputs, Matched};
+use super::place::is_file;
+use super::{Clues, Detected, Finding, Inputs, Matched};
 use crate::diff::digest::CollectionDigest;
 use crate::diff::shapes::CollectionKind;
-use crate::report::diff::SuspectKind;
-use crate::report::grouped;
+use crate::diff::views::{views, ViewKind, Views};
+use crate::report::diff::{AllocationStack, Fix, LocationBasis, SuspectKind};
+use crate::report::{grouped, human_bytes};
 
 /// Every tracked collection of the last snapshot (matched by id, or across processes by what
 /// holds it) whose entry count grows; each explains its own subtree.
@@ -49,7 +51,8 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
                 subject: label.clone(),
                 title: format!("{label} kept growing: {} entries", verdict.growth().trail()),
                 hint: hint(c.kind, &label),
-                location: None,
+                fix: generic_fix(c.kind),
+                clues: Clues::own(None, LocationBasis::AllocationSite),
                 allocation_stacks: Vec::new(),
             };
             found.add(verdict, finding, held);
@@ -74,20 +77,31 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             format!("{kind_name} @{id} with {} entries", grouped(entries)),
         );
         // Where the entries come from, most specific first: the entries' constructor (class
-        // instances are located), else the function whose object literal makes them (through
-        // V8's allocation sites), else — as a last resort — a function of the context that
-        // holds the collection. Each step is deterministic.
-        let location = value_location
-            .or_else(|| last.shapes.allocation_location(&values))
-            .or_else(|| {
-                held.path
-                    .len()
-                    .checked_sub(2)
-                    .and_then(|i| last.node(held.path[i].node.id))
-                    .filter(|&h| graph.class_name(h) == "system / Context")
-                    .and_then(|ctx| last.shapes.context_function_location(ctx))
-            });
+        // instances are located) in the app or a package, else the function whose object
+        // literal makes them (through V8's allocation sites), else a Node constructor; and, as
+        // a last resort for `place`, a function of the context that holds the collection.
+        // Each step is deterministic.
+        let own = match value_location {
+            Some(l) if is_file(&l.file) => Some((l, LocationBasis::Constructor)),
+            node_class => last
+                .shapes
+                .allocation_location(&values)
+                .map(|l| (l, LocationBasis::AllocationSite))
+                .or(node_class.map(|l| (l, LocationBasis::Constructor))),
+        };
+        let holding_scope = held
+            .path
+            .len()
+            .checked_sub(2)
+            .and_then(|i| last.node(held.path[i].node.id))
+            .filter(|&h| graph.class_name(h) == "system / Context")
+            .and_then(|ctx| last.shapes.context_function_location(ctx));
         let label = held.label(kind_name, format!("{kind_name} @{id}"));
+        let allocation_stacks = last.allocation_stacks(&values);
+        let (fix, hint_text) = match views(graph, &values) {
+            Some(v) => view_hint(c.kind, &label, v, &allocation_stacks),
+            None => (generic_fix(c.kind), hint(c.kind, &label)),
+        };
         let finding = Finding {
             kind: SuspectKind::Collection,
             class: value_class.clone(),
@@ -96,9 +110,10 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
                 "{label} keeps growing: {} entries{of_class}",
                 verdict.growth().trail()
             ),
-            hint: hint(c.kind, &label),
-            location,
-            allocation_stacks: last.allocation_stacks(&values),
+            hint: hint_text,
+            fix,
+            clues: Clues { own, holding_scope },
+            allocation_stacks,
         };
         found.add(verdict, finding, held);
     }
@@ -109,5 +124,56 @@ fn hint(kind: CollectionKind, label: &str) -> String {
     match kind {
         CollectionKind::Array => format!("{label} only grows: cap it (drop old items, use a ring buffer) or stop keeping every item"),
         _ => format!("bound {label}: evict old entries (an LRU with a maximum size, or a TTL), or delete each entry when its work is done"),
+    }
+}
+
+/// The fix [`hint`] names.
+fn generic_fix(kind: CollectionKind) -> Fix {
+    match kind {
+        CollectionKind::Array => Fix::Cap,
+        _ => Fix::Evict,
+    }
+}
+
+/// The fix for a collection `label` whose entries are views keeping larger parents alive.
+fn view_hint(
+    kind: CollectionKind,
+    label: &str,
+    v: Views,
+    stacks: &[AllocationStack],
+) -> (Fix, String) {
+    let parent = human_bytes(v.average_parent);
+    // Node's `Buffer#subarray`/`slice` are JavaScript (`node:buffer`): when the allocation
+    // stacks show them, buffers that hold their ArrayBuffers alone are views too.
+    let sliced = stacks.iter().any(|stack| {
+        stack.frames.iter().any(|f| {
+            matches!(f.function.as_str(), "subarray" | "slice")
+                && f.location.as_ref().is_some_and(|l| l.file == "node:buffer")
+        })
+    });
+    let kind_of_view = match v.kind {
+        ViewKind::LargeBuffer if sliced => ViewKind::SharedBuffer,
+        other => other,
+    };
+    match kind_of_view {
+        ViewKind::SlicedString => (
+            Fix::CopyOut,
+            format!(
+                "copy the pieces out: the entries of {label} are slices (`slice`, `substring`) of larger strings, and each keeps its whole parent alive ({parent} per entry); keep a copy (`Buffer.from(piece).toString()`) instead of the slice, and bound {label} if it should not keep every piece"
+            ),
+        ),
+        ViewKind::SharedBuffer => (
+            Fix::CopyOut,
+            format!(
+                "copy the pieces out: the entries of {label} are Buffer views (`subarray`, `slice`) of larger ArrayBuffers ({parent} per view); keep a copy (`Buffer.from(view)`) so the large buffers can be freed, and bound {label} if it should not keep every piece"
+            ),
+        ),
+        ViewKind::LargeBuffer => (
+            generic_fix(kind),
+            format!(
+                "{}; each entry holds an ArrayBuffer of {parent} of its own: if the entries are views (`subarray`, `slice`) of larger buffers, keep copies (`Buffer.from(view)`) instead",
+                hint(kind, label)
+            ),
+        ),
     }
 }

@@ -1,8 +1,9 @@
 //! Listeners that pile up on one event of one emitter (EventEmitter `_events`, EventTarget).
 
+use super::Clues;
 use super::{Detected, Finding, Inputs, Matched};
 use crate::diff::digest::ListenerDigest;
-use crate::report::diff::SuspectKind;
+use crate::report::diff::{Fix, LocationBasis, SuspectKind};
 
 /// Every listener list of the last snapshot (matched by emitter id and event, or across
 /// processes by what holds the emitter and the event) whose length grows; each explains its
@@ -54,7 +55,8 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
                     l.event
                 ),
                 subject,
-                location: None,
+                clues: Clues::own(None, LocationBasis::Function),
+                fix: Fix::RemoveListener,
                 allocation_stacks: Vec::new(),
             };
             found.add(verdict, finding, held);
@@ -88,7 +90,8 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
                 "remove the listener when its work is done (emitter.off('{}', {fname}) or emitter.once), or register it once instead of per call",
                 l.event
             ),
-            location,
+            clues: Clues::own(location, LocationBasis::Function),
+            fix: Fix::RemoveListener,
             allocation_stacks: last.allocation_stacks(&list.listeners),
         };
         found.add(verdict, finding, held);

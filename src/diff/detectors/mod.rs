@@ -14,6 +14,7 @@ mod classes;
 mod closures;
 mod collections;
 mod listeners;
+mod place;
 mod timers;
 
 use std::sync::OnceLock;
@@ -28,12 +29,13 @@ use crate::graph::bits::BitSet;
 use crate::graph::{HeapGraph, RetainerGraph};
 use crate::paths::{path_steps, ShortestPaths};
 use crate::report::diff::{
-    AllocationStack, Matching, MissReason, NearMiss, Owner, StackFrame, Suspect, SuspectKind,
+    AllocationStack, Fix, Matching, MissReason, NearMiss, Owner, StackFrame, Suspect, SuspectKind,
     Thresholds,
 };
 use crate::report::retainers::PathStep;
 use crate::report::SourceLocation;
 use crate::snapshot::trace::NO_PARENT;
+use place::{place, Clues};
 
 /// A measurement that grew across the judged snapshots: its count (entries, listeners,
 /// timers, chain length, objects) per judged snapshot, what it retains, and the share of steps
@@ -137,6 +139,7 @@ impl Growth {
     /// The suspect: what a detector says about it, with the holder's description and these
     /// numbers.
     fn suspect(self, finding: Finding, held: Held) -> Suspect {
+        let placed = place(finding.clues, &finding.allocation_stacks);
         let steps = (self.counts.len() - 1).max(1) as f64;
         let first = self.counts[0] as f64;
         let last = self.counts[self.counts.len() - 1] as f64;
@@ -145,12 +148,16 @@ impl Growth {
             class: finding.class,
             title: finding.title,
             hint: finding.hint,
+            fix: finding.fix,
             owner: held.owner,
             held_in: held.held_in,
             path: held.path,
             path_elided: held.cut.steps,
             path_elided_after: held.cut.after,
-            location: finding.location,
+            location: placed.location,
+            location_basis: placed.basis,
+            package: placed.package,
+            app_location: placed.app_location,
             allocation_stacks: finding.allocation_stacks,
             growth_per_snapshot: (last - first) / steps,
             score: (self.retained_growth as f64 * self.steadiness).round(),
@@ -161,10 +168,11 @@ impl Growth {
 
     /// The near miss: what grew, and why that is no verdict.
     fn near_miss(self, finding: Finding, reason: MissReason) -> NearMiss {
+        let placed = place(finding.clues, &finding.allocation_stacks);
         NearMiss {
             kind: finding.kind,
             subject: finding.subject,
-            location: finding.location,
+            location: placed.location,
             counts: self.counts,
             retained_sizes: self.retained,
             retained_growth: self.retained_growth,
@@ -182,7 +190,10 @@ struct Finding {
     subject: String,
     title: String,
     hint: String,
-    location: Option<SourceLocation>,
+    /// Which fix `hint` names.
+    fix: Fix,
+    /// What the detector knows of where it comes from ([`place`] picks the location).
+    clues: Clues,
     /// The stacks that allocated what accumulates, when the snapshot has them
     /// ([`Last::allocation_stacks`]).
     allocation_stacks: Vec<AllocationStack>,

@@ -2,10 +2,15 @@
 
 use rustc_hash::FxHashMap;
 
+use super::Clues;
 use super::{find_sorted, series, Detected, Finding, Inputs};
+use crate::diff::owners::timer_owners;
 use crate::diff::shapes::Timer;
-use crate::report::diff::SuspectKind;
+use crate::report::diff::{Fix, LocationBasis, SuspectKind};
 use crate::report::grouped;
+
+/// How many timers of a group are looked at to find the objects that own them.
+const OWNERS_LOOKED_AT: usize = 200;
 
 /// Every callback of the last snapshot's live timers (keyed by its location) whose number of
 /// live timers grows; each explains its timers.
@@ -51,6 +56,8 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             ),
         );
         if graph.class_name(holder) == "TimersList" {
+            // Node's list, reached from one of its timers: no place in the app's code.
+            held.held_in = None;
             // Node keeps one list per interval length, as an element of its timer map named by
             // that length: say so, instead of "element [60000] of Object".
             let interval = held
@@ -70,16 +77,67 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
         } else {
             ("setInterval/setTimeout", "clearInterval/clearTimeout")
         };
+        // An object of the app (or a package) that started the timers and is never closed:
+        // the fix is to close it, and it is the owner a person knows.
+        let pairs: Vec<(u32, u32)> = group
+            .iter()
+            .take(OWNERS_LOOKED_AT)
+            .map(|x| (x.timer, x.callback))
+            .collect();
+        let owners = timer_owners(graph, &pairs);
+        let started_by = owners
+            .as_ref()
+            .map(|o| graph.classes.names[o.class as usize].clone());
+        let (fix, hint) = match owners {
+            Some(owners) => {
+                let class = &graph.classes.names[owners.class as usize];
+                let at = graph.classes.locations[owners.class as usize]
+                    .map(|l| {
+                        format!(
+                            " ({})",
+                            last.shapes.scripts.location(l.script_id, l.line, l.column)
+                        )
+                    })
+                    .unwrap_or_default();
+                held.owner.description = format!(
+                    "`{class}` objects{at} that started them and are never closed (e.g. @{}); {}",
+                    s.node_id[owners.example as usize], held.owner.description
+                );
+                let hint = match &owners.release {
+                    Some(method) => format!(
+                        "each `{class}` starts a timer and is never closed: call its `{method}()` when you are done with it (it must call {clearer}), or start the timer only while it is needed"
+                    ),
+                    None => format!(
+                        "each `{class}` starts a timer and nothing clears it: give `{class}` a `close()` that calls {clearer} on the handle it keeps, and call it when you are done with the object"
+                    ),
+                };
+                (Fix::CloseOwner, hint)
+            }
+            None => (
+                Fix::ClearTimer,
+                format!("keep the handle {setter} returns and call {clearer} when the work is done (or stop starting a timer per call)"),
+            ),
+        };
         let finding = Finding {
             kind: SuspectKind::Timer,
             class: timer_class,
             subject: format!("live timers calling {fname}"),
-            title: format!(
-                "timers calling {fname} are never cleared: {} live",
-                verdict.growth().trail()
+            title: match started_by {
+                Some(class) if fname == "(anonymous)" => format!(
+                    "timers started by `{class}` objects are never cleared: {} live",
+                    verdict.growth().trail()
+                ),
+                _ => format!(
+                    "timers calling {fname} are never cleared: {} live",
+                    verdict.growth().trail()
+                ),
+            },
+            hint,
+            fix,
+            clues: Clues::own(
+                last.shapes.location_of(first.callback),
+                LocationBasis::Function,
             ),
-            hint: format!("keep the handle {setter} returns and call {clearer} when the work is done (or stop starting a timer per call)"),
-            location: last.shapes.location_of(first.callback),
             allocation_stacks: last.allocation_stacks(&nodes),
         };
         found.add(verdict, finding, held);

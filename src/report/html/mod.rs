@@ -31,7 +31,8 @@ use sha2::{Digest as _, Sha256};
 mod gc;
 
 use super::diff::{
-    idle_step_labels, restart_step_labels, ClassChange, DiffReport, Judgement, Suspect,
+    idle_step_labels, restart_step_labels, ClassChange, DiffReport, Judgement, LocationBasis,
+    Suspect,
 };
 use super::retainers::{edge_label, node_label};
 use super::strings::DuplicateStrings;
@@ -696,9 +697,21 @@ fn suspect(rank: usize, s: &Suspect, judged: &[usize]) -> io::Result<Markup> {
                     dt { "Source" }
                     dd {
                         @match &s.location {
-                            Some(loc) => code class="location" { (Escaped(&loc.to_string())) },
-                            None => span class="muted" { "not recorded in the snapshot" },
+                            Some(loc) => {
+                                code class="location" { (Escaped(&loc.to_string())) }
+                                @if let Some(package) = &s.package {
+                                    " " span class="muted" { "(package " code { (Escaped(package)) } ")" }
+                                }
+                                @if let Some(caveat) = s.location_basis.caveat() {
+                                    br; span class="muted caveat" { (Escaped(caveat)) }
+                                }
+                            },
+                            None => span class="muted" { "unknown: " (Escaped(LocationBasis::UNKNOWN_REASON)) },
                         }
+                    }
+                    @if let Some(app) = &s.app_location {
+                        dt { "From the app" }
+                        dd { code class="app-location" { (Escaped(&app.to_string())) } }
                     }
                     @if !s.allocation_stacks.is_empty() {
                         dt { "Allocated by" }

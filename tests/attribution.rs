@@ -1,0 +1,162 @@
+//! Where to act, on real Node.js processes: each suspect names the fix that fits what grows and
+//! who holds it, a location a person can open (or says why there is none), and an owner with a
+//! name. Apps in `tests/apps/` leak through Node core (sliced strings, Buffer views, objects
+//! that own timers); their clean twins get no suspect.
+
+mod support;
+
+use heapscan::report::diff::{Fix, LocationBasis, SuspectKind};
+use support::report::{assert_location, diff, line_of, only_suspect, run_app, REQUESTS};
+
+/// Sliced strings kept in a Map: each 40-character piece keeps its 16 KB parent. The fix is to
+/// copy the pieces; without allocation tracking the location is a function of the module that
+/// holds the Map, and says so; with it, the function that slices.
+#[test]
+fn sliced_strings_keeping_their_parents_are_copied_out() {
+    let (report, code) = run_app("leak-view.js", &["string"], 20);
+    assert_eq!(code, 1);
+    let s = only_suspect(&report);
+    assert_eq!(
+        (s.kind, s.fix),
+        (SuspectKind::Collection, Fix::CopyOut),
+        "{}",
+        s.hint
+    );
+    assert_eq!(s.owner.via, "recentPrefixes");
+    assert_eq!(s.class, "(sliced string)");
+    assert!(
+        s.hint
+            .contains("slices (`slice`, `substring`) of larger strings"),
+        "{}",
+        s.hint
+    );
+    assert!(s.hint.contains("16.4 kB per entry"), "{}", s.hint);
+    assert_eq!(s.location_basis, LocationBasis::HoldingScope);
+    let at = s
+        .location
+        .as_ref()
+        .expect("a function of the holding scope");
+    assert!(at.file.ends_with("tests/apps/leak-view.js"), "{at}");
+
+    // Tracked allocations (Node 16): the function that made the slices.
+    let node = support::node_binary(Some(16));
+    let mut opts = support::CaptureOptions::new(3, REQUESTS);
+    opts.node_flags = vec!["--track-heap-objects".to_string()];
+    let cap = support::capture_with("leak-view.js", &["string"], &node, &opts);
+    let (report, code) = diff(&cap.snapshots, &[]);
+    assert_eq!(code, 1);
+    let s = only_suspect(&report);
+    assert_eq!(s.fix, Fix::CopyOut);
+    assert_eq!(s.location_basis, LocationBasis::AllocationStack);
+    assert_location(
+        s,
+        "leak-view.js",
+        line_of("leak-view.js", "heapscan-expect: view string"),
+    );
+}
+
+/// Buffer views (`subarray`) sharing their 16 KB ArrayBuffers, kept in an array: copy them.
+/// On Node 24; with allocation tracking on Node 20 the stack shows `subarray` and the location
+/// is the app's function that calls it, not `node:buffer`.
+#[test]
+fn buffer_views_keeping_their_parents_are_copied_out() {
+    let (report, code) = run_app("leak-view.js", &["buffer"], 24);
+    assert_eq!(code, 1);
+    let s = only_suspect(&report);
+    assert_eq!(
+        (s.kind, s.fix),
+        (SuspectKind::Collection, Fix::CopyOut),
+        "{}",
+        s.hint
+    );
+    assert_eq!(s.owner.via, "recentFields");
+    assert!(s.hint.contains("`Buffer.from(view)`"), "{}", s.hint);
+    let at = s.location.as_ref().expect("a location");
+    assert!(!at.file.starts_with("node:"), "a Node internal alone: {at}");
+
+    let node = support::node_binary(Some(20));
+    let mut opts = support::CaptureOptions::new(3, REQUESTS);
+    opts.node_flags = vec!["--track-heap-objects".to_string()];
+    let cap = support::capture_with("leak-view.js", &["buffer"], &node, &opts);
+    let (report, _) = diff(&cap.snapshots, &[]);
+    let s = only_suspect(&report);
+    assert_eq!(s.fix, Fix::CopyOut);
+    assert_eq!(s.location_basis, LocationBasis::AllocationStack);
+    assert_location(
+        s,
+        "leak-view.js",
+        line_of("leak-view.js", "heapscan-expect: view buffer"),
+    );
+    assert!(
+        s.allocation_stacks[0]
+            .frames
+            .iter()
+            .any(|f| f.function == "subarray"),
+        "{:#?}",
+        s.allocation_stacks
+    );
+}
+
+/// The twins keep bounded copies: nothing to report.
+#[test]
+fn copied_pieces_are_no_leak() {
+    for mode in ["string-copy", "buffer-copy"] {
+        let (report, code) = run_app("leak-view.js", &[mode], 20);
+        assert!(
+            report.suspects.is_empty(),
+            "{mode}: {:#?}",
+            report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()
+        );
+        assert_eq!(code, 0, "{mode}");
+    }
+}
+
+/// Objects that start a timer and are never closed: the owner is the app's class (not Node's
+/// timer list) and the fix is to call its `close()`. Node 20 and 16; closing them is no leak.
+#[test]
+fn objects_that_own_timers_and_are_never_closed() {
+    for major in [20, 16] {
+        let (report, code) = run_app("leak-timer.js", &["owner"], major);
+        assert_eq!(code, 1, "Node {major}");
+        let s = only_suspect(&report);
+        assert_eq!(
+            (s.kind, s.fix),
+            (SuspectKind::Timer, Fix::CloseOwner),
+            "Node {major}"
+        );
+        assert!(
+            s.title.contains("timers started by `Subscription` objects"),
+            "Node {major}: {}",
+            s.title
+        );
+        let constructor = line_of("leak-timer.js", "heapscan-expect: owner timer");
+        assert!(
+            s.owner.description.starts_with("`Subscription` objects (")
+                && s.owner
+                    .description
+                    .contains(&format!("tests/apps/leak-timer.js:{constructor}:")),
+            "Node {major}: {}",
+            s.owner.description
+        );
+        assert!(
+            s.hint.contains("call its `close()`"),
+            "Node {major}: {}",
+            s.hint
+        );
+        assert!(
+            s.held_in.is_none(),
+            "Node's timer list is no place in the code"
+        );
+        // Where the timer is started: the callback passed to setInterval in the constructor.
+        assert_location(s, "leak-timer.js", constructor + 2);
+    }
+    let (report, code) = run_app("leak-timer.js", &["owner-closed"], 20);
+    assert!(report.suspects.is_empty(), "{:#?}", report.suspects);
+    assert_eq!(code, 0);
+
+    // A bound method of an object with no releasing method: add one.
+    let (report, _) = run_app("leak-timer.js", &["bound"], 20);
+    let s = only_suspect(&report);
+    assert_eq!(s.fix, Fix::CloseOwner);
+    assert!(s.hint.contains("give `Poller` a `close()`"), "{}", s.hint);
+}
