@@ -2,7 +2,9 @@
 # The whole test suite, as the README gives it. First it installs what the tests need beside
 # Rust, so that the tests themselves only test: Node.js 16, 18, 20, 22 and 24 (from the npm
 # registry through samples/node-version.sh, cached outside the repo) and Chromium for the
-# HTML report's browser test (Debian's package; set HEAPSCAN_CHROMIUM to use another binary).
+# HTML report's browser test (Debian's package; set HEAPSCAN_CHROMIUM to use another binary);
+# and the npm packages the apps in tests/apps/packages leak through (pinned in its
+# package-lock.json, installed with `npm ci` from the npm registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +26,13 @@ if ! have_chromium; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium </dev/null >/dev/null
   }
   install_chromium || { apt-get update </dev/null >/dev/null && install_chromium; }
+fi
+
+packages=tests/apps/packages
+if [[ ! -f "$packages/node_modules/.package-lock.json" ||
+  "$packages/package-lock.json" -nt "$packages/node_modules/.package-lock.json" ]]; then
+  echo "scripts/test.sh: installing the test apps' npm packages (npm ci)..." >&2
+  (cd "$packages" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 HEAPSCAN_NODE_NO_FETCH=1 cargo test --profile ci "$@"

@@ -160,3 +160,142 @@ fn objects_that_own_timers_and_are_never_closed() {
     assert_eq!(s.fix, Fix::CloseOwner);
     assert!(s.hint.contains("give `Poller` a `close()`"), "{}", s.hint);
 }
+
+/// Apps through real npm packages (tests/apps/packages, pinned): each leak is named with the
+/// fix its tracker's threads ended with, and the twin that follows that advice is clean.
+fn assert_clean(app: &str, mode: &str, major: u32) {
+    let (report, code) = run_app(app, &[mode], major);
+    assert!(
+        report.suspects.is_empty(),
+        "{app} {mode} on Node {major}: {:#?}",
+        report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()
+    );
+    assert_eq!(code, 0, "{app} {mode}");
+}
+
+/// prom-client: a Counter labelled with raw paths keeps a label set per request (bound the
+/// label values); a Counter made per request stays in the registry (create it once, and with
+/// allocation tracking the app's line that makes them).
+#[test]
+fn prom_client_label_sets_and_counters_made_per_call() {
+    let app = "packages/leak-metrics.js";
+    let (report, code) = run_app(app, &["labels"], 20);
+    assert_eq!(code, 1);
+    let s = only_suspect(&report);
+    assert_eq!(
+        (s.kind, s.fix),
+        (SuspectKind::Collection, Fix::BoundLabelValues)
+    );
+    assert_eq!(s.owner.via, "hashMap");
+    let held_in = s.held_in.as_ref().expect("held in").from_the_outside();
+    assert!(
+        held_in
+            .ends_with("leak-metrics.js (module scope) → requests (Counter) → .hashMap → Object"),
+        "{held_in}"
+    );
+    assert_eq!(s.package.as_deref(), Some("prom-client"));
+    let at = s.location.as_ref().expect("prom-client's line");
+    assert!(
+        at.file.ends_with("node_modules/prom-client/lib/counter.js"),
+        "{at}"
+    );
+    assert_clean(app, "labels-bounded", 20);
+
+    let (report, code) = run_app(app, &["per-call"], 24);
+    assert_eq!(code, 1);
+    let s = only_suspect(&report);
+    assert_eq!((s.kind, s.fix), (SuspectKind::Collection, Fix::CreateOnce));
+    assert_eq!(s.owner.via, "_metrics");
+    assert!(
+        s.hint.starts_with("prom-client keeps every `Counter` made"),
+        "{}",
+        s.hint
+    );
+    assert_clean(app, "per-call-once", 24);
+
+    let node = support::node_binary(Some(20));
+    let mut opts = support::CaptureOptions::new(3, REQUESTS);
+    opts.node_flags = vec!["--track-heap-objects".to_string()];
+    let cap = support::capture_with(app, &["per-call"], &node, &opts);
+    let (report, _) = diff(&cap.snapshots, &[]);
+    let s = only_suspect(&report);
+    assert_eq!(s.fix, Fix::CreateOnce);
+    assert_eq!(s.package.as_deref(), Some("prom-client"));
+    let from_app = s.app_location.as_ref().expect("the app's frame");
+    assert!(
+        from_app
+            .file
+            .ends_with("tests/apps/packages/leak-metrics.js"),
+        "{from_app}"
+    );
+    assert_eq!(
+        from_app.line,
+        line_of(app, "heapscan-expect: per-call counter")
+    );
+}
+
+/// axios: an interceptor added per request piles up in the client's InterceptorManager: the
+/// app's function is named at its line, and the fix is to register it once. Node 16 and 20.
+#[test]
+fn axios_interceptors_registered_per_request() {
+    let app = "packages/leak-interceptors.js";
+    for major in [16, 20] {
+        let (report, code) = run_app(app, &["per-call"], major);
+        assert_eq!(code, 1, "Node {major}");
+        let s = only_suspect(&report);
+        assert_eq!(s.fix, Fix::RegisterOnce, "Node {major}: {}", s.hint);
+        assert!(s.hint.contains("registers `addTraceId`"), "{}", s.hint);
+        assert!(
+            s.owner.description.starts_with("InterceptorManager @"),
+            "{}",
+            s.owner.description
+        );
+        assert_eq!(s.package.as_deref(), Some("axios"), "Node {major}");
+        let from_app = s.app_location.as_ref().expect("the app's function");
+        assert!(from_app
+            .file
+            .ends_with("tests/apps/packages/leak-interceptors.js"));
+        assert_eq!(from_app.line, line_of(app, "heapscan-expect: interceptor"));
+    }
+    assert_clean(app, "once", 20);
+}
+
+/// dataloader: a DataLoader made at startup caches every key: make one per request.
+#[test]
+fn a_dataloader_shared_by_every_request() {
+    let app = "packages/leak-dataloader.js";
+    let (report, code) = run_app(app, &["shared"], 20);
+    assert_eq!(code, 1);
+    let s = only_suspect(&report);
+    assert_eq!((s.kind, s.fix), (SuspectKind::Collection, Fix::PerRequest));
+    assert_eq!(s.owner.via, "_cacheMap");
+    let held_in = s.held_in.as_ref().expect("held in").from_the_outside();
+    assert!(
+        held_in.contains("(module scope) → userLoader (DataLoader) → ._cacheMap"),
+        "{held_in}"
+    );
+    // Promises have no location: a function of the module that holds the loader, said so.
+    assert_eq!(s.location_basis, LocationBasis::HoldingScope);
+    assert_clean(app, "per-request", 20);
+}
+
+/// lodash's memoize called with a fresh object per call: key by value. Node 24.
+#[test]
+fn memoize_fed_fresh_object_keys() {
+    let app = "packages/leak-memoize.js";
+    let (report, code) = run_app(app, &["fresh-keys"], 24);
+    assert_eq!(code, 1);
+    let s = only_suspect(&report);
+    assert_eq!((s.kind, s.fix), (SuspectKind::Collection, Fix::KeyByValue));
+    let held_in = s.held_in.as_ref().expect("held in").from_the_outside();
+    assert!(
+        held_in.contains("(module scope) → cachedPrice → .cache (MapCache)"),
+        "{held_in}"
+    );
+    assert_location(
+        s,
+        "packages/leak-memoize.js",
+        line_of(app, "heapscan-expect: memoized entry"),
+    );
+    assert_clean(app, "by-value", 24);
+}

@@ -49,7 +49,9 @@ pub enum Holder {
     Scope { at: SourceLocation, module: bool },
     /// The global object (`globalThis`): the walk ends here.
     Global,
-    /// An instance of a class with a constructor location: the walk ends here.
+    /// An instance of a class with a constructor location: the walk ends here when the class
+    /// is the app's own, and goes on above a package's or Node's instance to the app's
+    /// variable that holds it.
     Instance { class: String, at: SourceLocation },
     /// Any other object, by class; the walk goes on above it.
     Object(String),
@@ -72,11 +74,23 @@ impl HolderKey {
             Some(Holder::Object(class)) => parts.push(format!("… {class}")),
             None => parts.push("…".to_string()),
         }
-        for step in self.steps.iter().rev() {
-            parts.push(match &step.reference {
+        for (i, step) in self.steps.iter().enumerate().rev() {
+            let reference = match &step.reference {
                 Reference::Variable(name) => name.clone(),
                 Reference::Property(name) => format!(".{name}"),
                 Reference::Element => "[…]".to_string(),
+            };
+            // What the reference names, when it is a package's instance the walk went through:
+            // `userLoader (DataLoader) → ._cacheMap → Map`.
+            let named = i
+                .checked_sub(1)
+                .and_then(|below| match &self.steps[below].holder {
+                    Holder::Instance { class, .. } => Some(class),
+                    _ => None,
+                });
+            parts.push(match named {
+                Some(class) => format!("{reference} ({class})"),
+                None => reference,
             });
         }
         parts.push(self.class.clone());

@@ -774,10 +774,11 @@ impl<'g> Shapes<'g> {
     }
 
     /// What holds `n`, in terms that carry over between processes of one program (no ids, no
-    /// heap order; see [`HolderKey`]). Up to `HOLDER_STEPS` (3) references up, each the most
+    /// heap order; see [`HolderKey`]). Up to `HOLDER_STEPS` (4) references up, each the most
     /// telling one — a variable of a scope, else a property, else an array element — ties
     /// broken by name and the holder's class. The walk ends at a scope (named by the lowest
-    /// location among its functions) or at an instance of a class with a constructor location.
+    /// location among its functions) or at an instance of the app's own class (one with a
+    /// constructor location outside `node_modules`; a package's instance is a step on the way).
     pub fn holder_key(&self, n: u32) -> HolderKey {
         let mut key = HolderKey {
             class: self.graph.class_name(n).to_string(),
@@ -802,7 +803,10 @@ impl<'g> Shapes<'g> {
             } else if let Some(l) = g.classes.locations[class_id] {
                 let at = self.scripts.location(l.script_id, l.line, l.column);
                 let class = g.class_name(holder).to_string();
-                (Holder::Instance { class, at }, true)
+                // A package's instance (a DataLoader, an axios client) is not where the app's
+                // code holds it: go on up to the app's variable.
+                let ends = at.package().is_none();
+                (Holder::Instance { class, at }, ends)
             } else {
                 (Holder::Object(g.class_name(holder).to_string()), false)
             };
@@ -970,7 +974,7 @@ struct TableSlot {
 
 /// How many references up [`Shapes::holder_key`] looks for a name that carries over between
 /// processes.
-const HOLDER_STEPS: usize = 3;
+const HOLDER_STEPS: usize = 4;
 
 /// "No location" in per-node location tables.
 pub const NO_LOCATION: u32 = u32::MAX;

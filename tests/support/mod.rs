@@ -36,10 +36,19 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The path of an app in `tests/apps/`, e.g. `app_path("leak-cache.js")`.
+/// The path of an app in `tests/apps/`, e.g. `app_path("leak-cache.js")`; apps under
+/// `packages/` need the npm packages `scripts/test.sh` installs there.
 pub fn app_path(app: &str) -> PathBuf {
-    let path = repo_root().join("tests").join("apps").join(app);
+    let apps = repo_root().join("tests").join("apps");
+    let path = apps.join(app);
     assert!(path.is_file(), "no test app {}", path.display());
+    if app.starts_with("packages/") {
+        let installed = apps.join("packages/node_modules/.package-lock.json");
+        assert!(
+            installed.is_file(),
+            "{app} runs through npm packages that are not installed: run scripts/test.sh (it installs them with `npm ci` in tests/apps/packages)"
+        );
+    }
     path
 }
 

@@ -2,6 +2,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::fixes::{specific_fix, Accumulation};
 use super::Clues;
 use super::{Comparison, Detected, Finding, Last, Series, Verdict};
 use crate::diff::digest::{is_app_script, ClassDigest, Digest};
@@ -66,6 +67,35 @@ pub(super) fn detect(
                 s.node_id[holder as usize]
             ),
         );
+        let label = format!("the `{}` objects", cd.name);
+        let accumulation = Accumulation {
+            entries: &unexplained,
+            holder,
+            held_in: held.held_in.as_ref(),
+            label: &label,
+            map: None,
+        };
+        let specific = specific_fix(last, &accumulation);
+        // Objects made by a literal have no constructor; V8's allocation site names the
+        // function whose literal makes them.
+        let own = match cd.location.clone() {
+            Some(l) => Some((l, LocationBasis::Constructor)),
+            None => last
+                .shapes
+                .allocation_location(&unexplained)
+                .map(|l| (l, LocationBasis::AllocationSite)),
+        };
+        let (fix, hint, app) = match specific {
+            Some(specific) => (specific.fix, specific.hint, specific.app_location),
+            None => (
+                Fix::DropReference,
+                format!(
+                    "{} objects are created and never released; find what keeps them (the owner above, or `heapscan retainers LAST.heapsnapshot --class '{}'`) and drop the reference when done",
+                    cd.name, cd.name
+                ),
+                None,
+            ),
+        };
         let finding = Finding {
             kind: SuspectKind::Class,
             class: cd.name.clone(),
@@ -75,12 +105,13 @@ pub(super) fn detect(
                 cd.name,
                 verdict.growth().trail()
             ),
-            hint: format!(
-                "{} objects are created and never released; find what keeps them (the owner above, or `heapscan retainers LAST.heapsnapshot --class '{}'`) and drop the reference when done",
-                cd.name, cd.name
-            ),
-            fix: Fix::DropReference,
-            clues: Clues::own(cd.location.clone(), LocationBasis::Constructor),
+            hint,
+            fix,
+            clues: Clues {
+                own,
+                holding_scope: last.holding_scope(&held),
+                app,
+            },
             allocation_stacks: last.allocation_stacks(&unexplained),
         };
         found.add(verdict, finding, held);

@@ -1,5 +1,6 @@
 //! Maps, Sets, arrays and dictionary objects whose entries keep growing.
 
+use super::fixes::{specific_fix, Accumulation};
 use super::place::is_file;
 use super::{Clues, Detected, Finding, Inputs, Matched};
 use crate::diff::digest::CollectionDigest;
@@ -89,18 +90,27 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
                 .map(|l| (l, LocationBasis::AllocationSite))
                 .or(node_class.map(|l| (l, LocationBasis::Constructor))),
         };
-        let holding_scope = held
-            .path
-            .len()
-            .checked_sub(2)
-            .and_then(|i| last.node(held.path[i].node.id))
-            .filter(|&h| graph.class_name(h) == "system / Context")
-            .and_then(|ctx| last.shapes.context_function_location(ctx));
+        let holding_scope = last.holding_scope(&held);
         let label = held.label(kind_name, format!("{kind_name} @{id}"));
         let allocation_stacks = last.allocation_stacks(&values);
-        let (fix, hint_text) = match views(graph, &values) {
-            Some(v) => view_hint(c.kind, &label, v, &allocation_stacks),
-            None => (generic_fix(c.kind), hint(c.kind, &label)),
+        let (fix, hint_text, app) = match views(graph, &values) {
+            Some(v) => {
+                let (fix, hint) = view_hint(c.kind, &label, v, &allocation_stacks);
+                (fix, hint, None)
+            }
+            None => {
+                let accumulation = Accumulation {
+                    entries: &values,
+                    holder: node,
+                    held_in: held.held_in.as_ref(),
+                    label: &label,
+                    map: (c.kind == CollectionKind::Map).then_some(node),
+                };
+                match specific_fix(last, &accumulation) {
+                    Some(specific) => (specific.fix, specific.hint, specific.app_location),
+                    None => (generic_fix(c.kind), hint(c.kind, &label), None),
+                }
+            }
         };
         let finding = Finding {
             kind: SuspectKind::Collection,
@@ -112,7 +122,11 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             ),
             hint: hint_text,
             fix,
-            clues: Clues { own, holding_scope },
+            clues: Clues {
+                own,
+                holding_scope,
+                app,
+            },
             allocation_stacks,
         };
         found.add(verdict, finding, held);

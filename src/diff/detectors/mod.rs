@@ -13,6 +13,7 @@
 mod classes;
 mod closures;
 mod collections;
+mod fixes;
 mod listeners;
 mod place;
 mod timers;
@@ -23,7 +24,7 @@ use rustc_hash::FxHashMap;
 
 use super::digest::is_app_script;
 use super::digest::{Digest, DigestBody, Measurement};
-use super::holder::{HolderKey, Reference};
+use super::holder::{Holder, HolderKey, Reference};
 use super::shapes::{ListenerList, Shapes, Timer};
 use crate::graph::bits::BitSet;
 use crate::graph::{HeapGraph, RetainerGraph};
@@ -721,6 +722,25 @@ impl<'g> Last<'g> {
                 (!frames.is_empty()).then_some(AllocationStack { count, frames })
             })
             .collect()
+    }
+
+    /// A function of the scope that holds `held`'s node: the context the path reaches it from,
+    /// else the app's scope where its holder key ends (the module that holds a package's
+    /// instance). Only a fallback for a location ([`place`]): many functions share a scope.
+    fn holding_scope(&self, held: &Held) -> Option<SourceLocation> {
+        let from_path = held
+            .path
+            .len()
+            .checked_sub(2)
+            .and_then(|i| self.node(held.path[i].node.id))
+            .filter(|&h| self.graph.class_name(h) == "system / Context")
+            .and_then(|ctx| self.shapes.context_function_location(ctx));
+        from_path.or_else(|| match &held.held_in.as_ref()?.steps.last()?.holder {
+            Holder::Scope { at, .. } if at.package().is_none() && place::is_file(&at.file) => {
+                Some(at.clone())
+            }
+            _ => None,
+        })
     }
 
     /// The deepest node of the dominator tree that dominates all of `nodes`.

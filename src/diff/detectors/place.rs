@@ -21,6 +21,9 @@ pub(super) struct Clues {
     pub own: Option<(SourceLocation, LocationBasis)>,
     /// A function of the scope that holds the owner, for when nothing better is known.
     pub holding_scope: Option<SourceLocation>,
+    /// The app's code that leads to a location in a package, when the detector knows it (the
+    /// app's function registered into a library); an allocation stack's app frame wins.
+    pub app: Option<SourceLocation>,
 }
 
 impl Clues {
@@ -28,6 +31,7 @@ impl Clues {
         Clues {
             own: location.map(|l| (l, basis)),
             holding_scope: None,
+            app: None,
         }
     }
 }
@@ -80,6 +84,7 @@ pub(super) fn place(clues: Clues, stacks: &[AllocationStack]) -> Placed {
             .first()
             .and_then(|stack| stack.frames.iter().find(|f| f.app))
             .and_then(|f| f.location.clone())
+            .or(clues.app)
     } else {
         None
     };
@@ -144,6 +149,7 @@ mod tests {
         let clues = || Clues {
             own: Some((at("node:buffer", 268), LocationBasis::Constructor)),
             holding_scope: Some(at("/app/server.js", 5)),
+            app: None,
         };
         let placed = place(clues(), &stacks);
         assert_eq!(
