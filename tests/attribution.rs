@@ -299,3 +299,32 @@ fn memoize_fed_fresh_object_keys() {
     );
     assert_clean(app, "by-value", 24);
 }
+
+/// A promise that never settles while every request awaits it: kind `promise`, the awaiting
+/// function named at its line, the fix is to settle it (or await with a timeout). Node 16, 20
+/// and 24 (whose PromiseReaction edges differ); settled, it is no leak.
+#[test]
+fn a_promise_that_never_settles_while_calls_await_it() {
+    let line = line_of("leak-promise.js", "heapscan-expect: awaiting function");
+    for major in [20, 16, 24] {
+        let (report, code) = run_app("leak-promise.js", &["pending"], major);
+        assert_eq!(code, 1, "Node {major}");
+        let s = only_suspect(&report);
+        assert_eq!(
+            (s.kind, s.fix),
+            (SuspectKind::Promise, Fix::SettlePromise),
+            "Node {major}"
+        );
+        assert_eq!(s.owner.via, "databaseReady", "Node {major}");
+        assert!(
+            s.title.contains("the calls of `lookUpUser` awaiting it"),
+            "Node {major}: {}",
+            s.title
+        );
+        assert_eq!(s.location_basis, LocationBasis::Function);
+        assert_location(s, "leak-promise.js", line);
+    }
+    let (report, code) = run_app("leak-promise.js", &["settled"], 20);
+    assert!(report.suspects.is_empty(), "{:#?}", report.suspects);
+    assert_eq!(code, 0);
+}

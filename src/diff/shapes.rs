@@ -41,6 +41,11 @@ const HOLE: usize = 20;
 const BOUND_TARGET: usize = 21;
 const PREVIOUS: usize = 22;
 const NATIVE_CONTEXT: usize = 23;
+const REACTIONS: usize = 24;
+const PROMISE_REACTION: usize = 25;
+const PROMISE_CLASS: usize = 26;
+const EXTENSION: usize = 27;
+const FUNCTION: usize = 28;
 const NAMES: &[&str] = &[
     "_events",
     "table",
@@ -66,6 +71,11 @@ const NAMES: &[&str] = &[
     "bound_function",
     "previous",
     "system / NativeContext",
+    "reactions_or_result",
+    "system / PromiseReaction",
+    "Promise",
+    "extension",
+    "function",
 ];
 
 /// What kind of container a collection is.
@@ -78,6 +88,9 @@ pub enum CollectionKind {
     Set,
     Array,
     Object,
+    /// A pending promise, whose entries are its reactions: the calls awaiting it (`await p`,
+    /// `p.then(f)`), in V8's linked list of PromiseReactions.
+    Promise,
 }
 
 impl CollectionKind {
@@ -87,6 +100,7 @@ impl CollectionKind {
             CollectionKind::Set => "Set",
             CollectionKind::Array => "Array",
             CollectionKind::Object => "Object",
+            CollectionKind::Promise => "Promise",
         }
     }
 }
@@ -409,9 +423,64 @@ impl<'g> Shapes<'g> {
             Some(CollectionKind::Array)
         } else if self.is_name(name, OBJECT) {
             Some(CollectionKind::Object)
+        } else if self.is_name(name, PROMISE_CLASS) && self.first_reaction(node).is_some() {
+            Some(CollectionKind::Promise)
         } else {
             None
         }
+    }
+
+    /// A pending promise's first reaction: what its `reactions_or_result` holds while it is
+    /// pending and awaited (once settled, that is its result).
+    fn first_reaction(&self, promise: u32) -> Option<u32> {
+        self.edge_named(promise, REACTIONS)
+            .filter(|&r| self.raw_name_is(r, PROMISE_REACTION))
+    }
+
+    /// A pending promise's reactions, in V8's list order (newest first). The link to the next
+    /// reaction is the edge to another PromiseReaction (named `next`, or an index in the
+    /// versions that leave it unnamed); bounded by the node count, so a corrupt cycle cannot
+    /// hang us.
+    pub fn promise_reactions(&self, promise: u32) -> Vec<u32> {
+        let s = &self.graph.snapshot;
+        let mut reactions = Vec::new();
+        let mut current = self.first_reaction(promise);
+        while let Some(r) = current {
+            if reactions.len() >= s.node_count() {
+                break;
+            }
+            reactions.push(r);
+            current = s
+                .edges_of(r)
+                .map(|e| s.edge_to[e])
+                .find(|&t| t != r && self.raw_name_is(t, PROMISE_REACTION));
+        }
+        reactions
+    }
+
+    /// The function a reaction resumes: for `await`, the async function whose call is
+    /// suspended (V8's await handlers are builtins whose context's `extension` is the
+    /// suspended call, a generator object, whose `function` is the async function); for
+    /// `then(f)`, `f` itself (unbound).
+    pub fn reaction_function(&self, reaction: u32) -> Option<u32> {
+        let s = &self.graph.snapshot;
+        let handlers = s
+            .edges_of(reaction)
+            .map(|e| s.edge_to[e])
+            .filter(|&t| self.is_closure(t));
+        let mut builtin = None;
+        for h in handlers {
+            let f = self.unbound(h);
+            if self.location_keys[f as usize] != NO_LOCATION {
+                return Some(f);
+            }
+            builtin.get_or_insert(h);
+        }
+        let suspended = self
+            .edge_named(builtin?, CONTEXT)
+            .and_then(|context| self.edge_named(context, EXTENSION))?;
+        self.edge_named(suspended, FUNCTION)
+            .filter(|&f| self.is_closure(f))
     }
 
     /// The entries of a collection and the nodes stored in it (values for Maps, members for
@@ -438,6 +507,10 @@ impl<'g> Shapes<'g> {
                 let values: Vec<u32> = self.member_values(node, kind).collect();
                 (values.len() as u64, values)
             }
+            CollectionKind::Promise => {
+                let reactions = self.promise_reactions(node);
+                (reactions.len() as u64, reactions)
+            }
         }
     }
 
@@ -446,7 +519,9 @@ impl<'g> Shapes<'g> {
     /// found too small to track).
     pub fn collection_entry_count(&self, node: u32, kind: CollectionKind) -> u64 {
         match kind {
-            CollectionKind::Map | CollectionKind::Set => self.collection_entries(node, kind).0,
+            CollectionKind::Map | CollectionKind::Set | CollectionKind::Promise => {
+                self.collection_entries(node, kind).0
+            }
             CollectionKind::Array | CollectionKind::Object => {
                 self.member_values(node, kind).count() as u64
             }
@@ -458,7 +533,7 @@ impl<'g> Shapes<'g> {
     /// many small objects of a heap are ruled out without a random read per member.
     pub fn may_hold(&self, node: u32, kind: CollectionKind, min: u64) -> bool {
         match kind {
-            CollectionKind::Map | CollectionKind::Set => true,
+            CollectionKind::Map | CollectionKind::Set | CollectionKind::Promise => true,
             CollectionKind::Array | CollectionKind::Object => {
                 self.member_edges(node, kind).count() as u64 >= min
             }

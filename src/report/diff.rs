@@ -198,6 +198,8 @@ pub enum SuspectKind {
     Collection,
     /// Each new closure keeps the previous one alive.
     Closure,
+    /// A promise that never settles while the calls awaiting it pile up.
+    Promise,
     /// Instances of a class accumulate and nothing above explains them.
     Class,
 }
@@ -210,6 +212,7 @@ impl SuspectKind {
             SuspectKind::Timer => "timer",
             SuspectKind::Collection => "collection",
             SuspectKind::Closure => "closure",
+            SuspectKind::Promise => "promise",
             SuspectKind::Class => "class",
         }
     }
@@ -285,6 +288,8 @@ pub enum Fix {
     PerRequest,
     /// Small views (sliced strings, Buffer/TypedArray views) keep large parents alive: copy.
     CopyOut,
+    /// A promise never settles while calls await it: settle it, or await with a timeout.
+    SettlePromise,
     /// Objects accumulate: find what keeps them and drop the reference.
     DropReference,
 }
@@ -306,6 +311,7 @@ impl Fix {
             Fix::KeyByValue => "key-by-value",
             Fix::PerRequest => "per-request",
             Fix::CopyOut => "copy-out",
+            Fix::SettlePromise => "settle-promise",
             Fix::DropReference => "drop-reference",
         }
     }

@@ -2,7 +2,7 @@
 
 use super::fixes::{specific_fix, Accumulation};
 use super::place::is_file;
-use super::{Clues, Detected, Finding, Inputs, Matched};
+use super::{promises, Clues, Detected, Finding, Inputs, Matched};
 use crate::diff::digest::CollectionDigest;
 use crate::diff::shapes::CollectionKind;
 use crate::diff::views::{views, ViewKind, Views};
@@ -75,8 +75,17 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
             main_class.unwrap_or_else(|| ("(entries)".to_string(), None));
         let held = last.held(
             node,
-            format!("{kind_name} @{id} with {} entries", grouped(entries)),
+            format!(
+                "{kind_name} @{id} with {} {}",
+                grouped(entries),
+                entries_word(c.kind)
+            ),
         );
+        if c.kind == CollectionKind::Promise {
+            let finding = promises::finding(last, &held, &values, &verdict);
+            found.add(verdict, finding, held);
+            continue;
+        }
         // Where the entries come from, most specific first: the entries' constructor (class
         // instances are located) in the app or a package, else the function whose object
         // literal makes them (through V8's allocation sites), else a Node constructor; and, as
@@ -189,5 +198,13 @@ fn view_hint(
                 hint(kind, label)
             ),
         ),
+    }
+}
+
+/// What a collection's entries are called.
+fn entries_word(kind: CollectionKind) -> &'static str {
+    match kind {
+        CollectionKind::Promise => "calls waiting",
+        _ => "entries",
     }
 }

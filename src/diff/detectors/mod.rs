@@ -16,6 +16,7 @@ mod collections;
 mod fixes;
 mod listeners;
 mod place;
+mod promises;
 mod timers;
 
 use std::sync::OnceLock;
