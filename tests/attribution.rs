@@ -328,3 +328,62 @@ fn a_promise_that_never_settles_while_calls_await_it() {
     assert!(report.suspects.is_empty(), "{:#?}", report.suspects);
     assert_eq!(code, 0);
 }
+
+/// A Writable whose destination stalled, written to per request without heeding `write()`'s
+/// return value: kind `stream`, named by the variable that holds the stream, the fix is to
+/// respect backpressure. Node 20 and 16 (`[kBufferedValue]` vs `buffered`); with allocation
+/// tracking (Node 24) the location is the app's function that writes; draining, no leak.
+#[test]
+fn a_writable_stream_that_nothing_drains() {
+    for major in [20, 16] {
+        let (report, code) = run_app("leak-stream.js", &["stalled"], major);
+        assert_eq!(code, 1, "Node {major}");
+        let s = only_suspect(&report);
+        assert_eq!(
+            (s.kind, s.fix),
+            (SuspectKind::Stream, Fix::RespectBackpressure),
+            "Node {major}"
+        );
+        assert!(
+            s.title
+                .starts_with("the write buffer of Writable `auditSink` keeps growing"),
+            "Node {major}: {}",
+            s.title
+        );
+        assert!(
+            s.owner
+                .description
+                .starts_with("the write buffer of Writable `auditSink`"),
+            "{}",
+            s.owner.description
+        );
+        let held_in = s.held_in.as_ref().expect("held in").from_the_outside();
+        assert!(
+            held_in.contains("(module scope) → auditSink (Writable) → ._writableState"),
+            "{held_in}"
+        );
+        assert!(!s
+            .location
+            .as_ref()
+            .expect("a location")
+            .file
+            .starts_with("node:"));
+    }
+    let node = support::node_binary(Some(24));
+    let mut opts = support::CaptureOptions::new(3, REQUESTS);
+    opts.node_flags = vec!["--track-heap-objects".to_string()];
+    let cap = support::capture_with("leak-stream.js", &["stalled"], &node, &opts);
+    let (report, _) = diff(&cap.snapshots, &[]);
+    let s = only_suspect(&report);
+    assert_eq!(s.kind, SuspectKind::Stream);
+    assert_eq!(s.location_basis, LocationBasis::AllocationStack);
+    assert_location(
+        s,
+        "leak-stream.js",
+        line_of("leak-stream.js", "heapscan-expect: stream writer"),
+    );
+
+    let (report, code) = run_app("leak-stream.js", &["drained"], 20);
+    assert!(report.suspects.is_empty(), "{:#?}", report.suspects);
+    assert_eq!(code, 0);
+}

@@ -50,7 +50,7 @@ pub enum Holder {
     /// The global object (`globalThis`): the walk ends here.
     Global,
     /// An instance of a class with a constructor location: the walk ends here when the class
-    /// is the app's own, and goes on above a package's or Node's instance to the app's
+    /// is the app's own, and goes on above a package's or Node's instance towards the app's
     /// variable that holds it.
     Instance { class: String, at: SourceLocation },
     /// Any other object, by class; the walk goes on above it.
@@ -80,7 +80,7 @@ impl HolderKey {
                 Reference::Property(name) => format!(".{name}"),
                 Reference::Element => "[…]".to_string(),
             };
-            // What the reference names, when it is a package's instance the walk went through:
+            // What the reference names, when it is an instance the walk went through:
             // `userLoader (DataLoader) → ._cacheMap → Map`.
             let named = i
                 .checked_sub(1)

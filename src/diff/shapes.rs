@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::digest::is_app_script;
 use super::holder::{Holder, HolderKey, HolderStep, Reference};
 use crate::graph::bits::BitSet;
 use crate::graph::locations::ScriptNames;
@@ -853,7 +854,8 @@ impl<'g> Shapes<'g> {
     /// telling one — a variable of a scope, else a property, else an array element — ties
     /// broken by name and the holder's class. The walk ends at a scope (named by the lowest
     /// location among its functions) or at an instance of the app's own class (one with a
-    /// constructor location outside `node_modules`; a package's instance is a step on the way).
+    /// constructor location outside Node and `node_modules`; a package's or Node's instance is
+    /// a step on the way).
     pub fn holder_key(&self, n: u32) -> HolderKey {
         let mut key = HolderKey {
             class: self.graph.class_name(n).to_string(),
@@ -878,9 +880,10 @@ impl<'g> Shapes<'g> {
             } else if let Some(l) = g.classes.locations[class_id] {
                 let at = self.scripts.location(l.script_id, l.line, l.column);
                 let class = g.class_name(holder).to_string();
-                // A package's instance (a DataLoader, an axios client) is not where the app's
-                // code holds it: go on up to the app's variable.
-                let ends = at.package().is_none();
+                // A package's or Node's instance (a DataLoader, an axios client, a stream's
+                // WritableState) is not where the app's code holds it: go on up to the app's
+                // variable.
+                let ends = is_app_script(&at.file);
                 (Holder::Instance { class, at }, ends)
             } else {
                 (Holder::Object(g.class_name(holder).to_string()), false)

@@ -200,6 +200,8 @@ pub enum SuspectKind {
     Closure,
     /// A promise that never settles while the calls awaiting it pile up.
     Promise,
+    /// A writable stream's write buffer grows: nothing drains it.
+    Stream,
     /// Instances of a class accumulate and nothing above explains them.
     Class,
 }
@@ -213,6 +215,7 @@ impl SuspectKind {
             SuspectKind::Collection => "collection",
             SuspectKind::Closure => "closure",
             SuspectKind::Promise => "promise",
+            SuspectKind::Stream => "stream",
             SuspectKind::Class => "class",
         }
     }
@@ -290,6 +293,8 @@ pub enum Fix {
     CopyOut,
     /// A promise never settles while calls await it: settle it, or await with a timeout.
     SettlePromise,
+    /// A stream's write buffer grows: stop writing when `write()` returns false.
+    RespectBackpressure,
     /// Objects accumulate: find what keeps them and drop the reference.
     DropReference,
 }
@@ -312,6 +317,7 @@ impl Fix {
             Fix::PerRequest => "per-request",
             Fix::CopyOut => "copy-out",
             Fix::SettlePromise => "settle-promise",
+            Fix::RespectBackpressure => "respect-backpressure",
             Fix::DropReference => "drop-reference",
         }
     }

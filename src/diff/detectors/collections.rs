@@ -2,7 +2,7 @@
 
 use super::fixes::{specific_fix, Accumulation};
 use super::place::is_file;
-use super::{promises, Clues, Detected, Finding, Inputs, Matched};
+use super::{promises, streams, Clues, Detected, Finding, Inputs, Matched};
 use crate::diff::digest::CollectionDigest;
 use crate::diff::shapes::CollectionKind;
 use crate::diff::views::{views, ViewKind, Views};
@@ -83,6 +83,17 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
         );
         if c.kind == CollectionKind::Promise {
             let finding = promises::finding(last, &held, &values, &verdict);
+            found.add(verdict, finding, held);
+            continue;
+        }
+        if let Some(stream) = held.held_in.as_ref().and_then(streams::write_buffer_of) {
+            let finding = streams::finding(last, &held, &stream, &values, &verdict);
+            let mut held = held;
+            held.owner.description = format!(
+                "the write buffer of {} ({kind_name} @{id} in its WritableState) with {} chunks waiting",
+                stream.label,
+                grouped(entries)
+            );
             found.add(verdict, finding, held);
             continue;
         }

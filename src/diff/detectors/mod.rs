@@ -17,6 +17,7 @@ mod fixes;
 mod listeners;
 mod place;
 mod promises;
+mod streams;
 mod timers;
 
 use std::sync::OnceLock;
