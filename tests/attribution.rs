@@ -387,3 +387,58 @@ fn a_writable_stream_that_nothing_drains() {
     assert!(report.suspects.is_empty(), "{:#?}", report.suspects);
     assert_eq!(code, 0);
 }
+
+/// The `diff` table's suspects, as a person reads them, against `tests/golden/tables/NAME.txt`:
+/// captured live, so what varies from run to run is normalised (ids, byte sizes, the checkout's
+/// path, the snapshots' names) and the shortest path from the GC roots (which of Node's many
+/// equal-length routes is shortest depends on heap layout) is left out; the class table is
+/// below what is compared. `HEAPSCAN_BLESS=1` writes the files instead.
+fn assert_golden_table(name: &str, app: &str, args: &[&str], major: u32) {
+    let node = support::node_binary(Some(major));
+    let cap = support::capture(app, args, &node, 3, REQUESTS);
+    let table = support::report::diff_table(&cap.snapshots, &["--top", "0"]);
+    let root = support::repo_root().display().to_string();
+    let ids = regex::Regex::new(r"@\d+").expect("regex");
+    let sizes = regex::Regex::new(r"\d[\d,.]* (B|kB|MB|GB)\b").expect("regex");
+    let mut normal = String::new();
+    for line in table.lines() {
+        if line.starts_with('┌') {
+            break;
+        }
+        if line.starts_with('#') || line.starts_with("   path:") {
+            continue;
+        }
+        let line = line.replace(&root, "<repo>");
+        let line = ids.replace_all(&line, "@<id>");
+        let line = sizes.replace_all(&line, "<size>");
+        normal.push_str(line.trim_end());
+        normal.push('\n');
+    }
+    let golden = support::repo_root()
+        .join("tests/golden/tables")
+        .join(format!("{name}.txt"));
+    if std::env::var_os("HEAPSCAN_BLESS").is_some() {
+        std::fs::create_dir_all(golden.parent().expect("dir")).expect("golden dir");
+        std::fs::write(&golden, &normal).expect("write golden table");
+        return;
+    }
+    let want = std::fs::read_to_string(&golden)
+        .unwrap_or_else(|e| panic!("{}: {e} (HEAPSCAN_BLESS=1 writes it)", golden.display()));
+    assert_eq!(
+        normal, want,
+        "{name}: the diff table changed (HEAPSCAN_BLESS=1 rewrites it)"
+    );
+}
+
+#[test]
+fn golden_diff_tables() {
+    assert_golden_table("closure-through-object", "leak-closure.js", &["object"], 20);
+    assert_golden_table("sliced-strings", "leak-view.js", &["string"], 20);
+    assert_golden_table("timer-owner", "leak-timer.js", &["owner"], 20);
+    assert_golden_table(
+        "axios-interceptors",
+        "packages/leak-interceptors.js",
+        &["per-call"],
+        20,
+    );
+}
