@@ -527,3 +527,71 @@ fn a_process_of_another_user_writes_into_its_own_folder() {
     );
     assert_listener_leak_named(&files, "another user");
 }
+
+/// `snap --track-allocations` on an app started without flags: the first snap installs the
+/// hook and turns tracking on (inside the process, after the install session is gone, so ids
+/// still match); the suspects of the series then carry the stacks that allocated what grew,
+/// down to the app's line. A snapshot with `--via signal` cannot track: refused. Node 20 and 16.
+#[test]
+fn separate_snaps_with_track_allocations_give_allocation_stacks() {
+    let _turn = inspector_turn();
+    let entry_line = support::report::line_of("leak-cache.js", "function makeEntry(");
+    for major in [20, 16] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (app, port) = start_test_app(&node(major), &[], "leak-cache.js", tmp.path());
+        let pid = app.guard.pid().to_string();
+        let mut files = Vec::new();
+        for i in 1..=3 {
+            assert_eq!(load(port, 200), 200, "node {major} serving");
+            let out = tmp.path().join(format!("t{i}.heapsnapshot"));
+            let (code, json, err) = snap(&[
+                "--pid",
+                &pid,
+                "--track-allocations",
+                "-o",
+                out.to_str().unwrap(),
+            ]);
+            assert_eq!(code, Some(0), "node {major}, snap {i}: {err}");
+            assert_eq!(json[0]["method"], "hook", "node {major}");
+            assert!(
+                err.contains("allocation tracking is on in the process"),
+                "{err}"
+            );
+            files.push(out);
+        }
+        let diff = diff_json(&files);
+        assert_eq!(
+            diff["same_process"], true,
+            "node {major}: {}",
+            diff["same_process_reason"]
+        );
+        let suspect = &diff["suspects"][0];
+        assert_eq!(
+            suspect["owner"]["via"], "sessionCache",
+            "node {major}: {diff}"
+        );
+        let stack = &suspect["allocation_stacks"][0];
+        assert_eq!(
+            stack["frames"][0]["function"], "makeEntry",
+            "node {major}: {suspect}"
+        );
+        assert!(
+            stack["frames"][0]["location"]
+                .as_str()
+                .is_some_and(|l| l.contains(&format!("leak-cache.js:{entry_line}:"))),
+            "node {major}: {stack}"
+        );
+        // Allocated after tracking began: the 400 entries of the last two steps.
+        assert!(
+            stack["count"].as_u64().unwrap() >= 380,
+            "node {major}: {stack}"
+        );
+        let (code, _, err) = snap(&["--pid", &pid, "--track-allocations", "--via", "signal"]);
+        assert_eq!(code, Some(2), "node {major}: {err}");
+        assert!(
+            err.contains("--track-allocations needs heapscan's snapshot hook"),
+            "{err}"
+        );
+        drop(app);
+    }
+}

@@ -75,6 +75,13 @@ pub struct SnapArgs {
     /// configured. Every way keeps the process's object ids, so they can be mixed.
     #[arg(long, value_enum, default_value_t = ViaArg::Auto)]
     pub via: ViaArg,
+    /// Turn allocation tracking on in the process first (through heapscan's snapshot hook,
+    /// as `node --track-heap-objects` would have): from then on every snapshot carries the
+    /// stacks that allocated its objects, and `heapscan diff` shows them for each suspect.
+    /// Tracking stays on until the process exits, and slows allocation (see the README):
+    /// use it where you reproduce a leak. Objects allocated before it started have no stack.
+    #[arg(long)]
+    pub track_allocations: bool,
     #[arg(long, value_enum, default_value_t = SnapFormat::Table)]
     pub format: SnapFormat,
 }
@@ -151,6 +158,7 @@ pub fn run(args: SnapArgs) -> Outcome {
             every: args.every,
             timeout: args.timeout,
             via: args.via.into(),
+            track_allocations: args.track_allocations,
             stop: &stop,
         },
         &mut |round, r| {
@@ -190,6 +198,11 @@ pub fn run(args: SnapArgs) -> Outcome {
         writeln!(stdout)?;
     }
     let rounds = outcome?;
+    if args.track_allocations && rounds > 0 {
+        eprintln!(
+            "heapscan: allocation tracking is on in the process until it exits; objects allocated from the first snapshot on have their stacks"
+        );
+    }
     if args.count > 1 {
         if rounds < args.count {
             eprintln!("heapscan: stopped after {rounds} of {} rounds", args.count);

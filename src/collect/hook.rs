@@ -65,6 +65,9 @@ fn install_script(dir: &str) -> String {
     throw new Error(dir + ' exists and is not a private directory of this user');
   const sock = path.join(dir, 'hook.sock');
   fs.rmSync(sock, {{ force: true }});
+  // An in-process inspector session, opened on the first `track` request and never closed:
+  // closing a session makes V8 stop tracking and forget every object id.
+  let tracking = null;
   const server = net.createServer(function heapscanSnapshotRequest(conn) {{
     let line = '';
     conn.setEncoding('utf8');
@@ -73,6 +76,22 @@ fn install_script(dir: &str) -> String {
       line += chunk;
       const end = line.indexOf('\n');
       if (end < 0) {{ if (line.length > 512) conn.destroy(); return; }}
+      if (line.slice(0, end) === 'track') {{
+        let answer = 'ok';
+        try {{
+          if (!tracking) {{
+            const session = new inspector.Session();
+            session.connect();
+            session.post('HeapProfiler.enable');
+            session.post('HeapProfiler.startTrackingHeapObjects', {{ trackAllocations: true }});
+            tracking = session;
+          }}
+        }} catch (e) {{
+          answer = 'error ' + String(e && e.message).replace(/\n/g, ' ');
+        }}
+        conn.end(answer + '\n');
+        return;
+      }}
       if (line.slice(0, end) === 'close-inspector') {{
         // Closed from the app's own thread once no session is connected: closing it from a
         // session blocks until that session hangs up.
@@ -164,6 +183,28 @@ fn ask(pid: u32, request: &str, wait: Duration) -> Result<String, CollectError> 
         .read_line(&mut answer)
         .map_err(|e| fail(format!("no answer: {e}")))?;
     Ok(answer.trim_end().to_string())
+}
+
+/// Asks the hook in `pid` to track allocations from now on (`HeapProfiler.startTrackingHeapObjects`
+/// with `trackAllocations`, over a session inside the process that stays open, so tracking and
+/// the object ids last until the process exits): every later snapshot carries the stacks that
+/// allocated its objects. Idempotent. A hook installed by an older heapscan does not know the
+/// request.
+pub fn start_tracking(pid: u32) -> Result<(), CollectError> {
+    match ask(pid, "track\n", Duration::from_secs(30))?.as_str() {
+        "ok" => Ok(()),
+        "error bad request" => Err(hook_error(
+            pid,
+            "it was installed by an older heapscan and cannot track allocations; restart the process (or start it with `heapscan record --track-allocations`)".to_string(),
+        )),
+        other => Err(hook_error(
+            pid,
+            format!(
+                "could not start tracking allocations: {}",
+                other.strip_prefix("error ").unwrap_or(other)
+            ),
+        )),
+    }
 }
 
 /// Asks the hook in `pid` to close the process's inspector (the one heapscan opened to install

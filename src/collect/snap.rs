@@ -86,6 +86,8 @@ pub struct SnapOptions<'a> {
     pub via: Via,
     /// Progress: bytes of the snapshot written so far (where heapscan can see the file grow).
     pub progress: &'a mut dyn FnMut(u64),
+    /// Turn allocation tracking on in the process (through the hook) before the snapshot.
+    pub track_allocations: bool,
 }
 
 /// A flag's value from argv-like words: `--name=value` or `--name value`.
@@ -177,6 +179,11 @@ pub fn snapshot_pid(pid: u32, opts: SnapOptions) -> Result<SnapResult, CollectEr
     let started = Instant::now();
     let status = procfs::status(pid)?;
     if let Some((record_pid, dir)) = recording_session(pid) {
+        if opts.track_allocations {
+            return Err(CollectError::Refused(format!(
+                "process {pid} runs under `heapscan record` (pid {record_pid}): allocation tracking is set when the session starts (`heapscan record --track-allocations`)"
+            )));
+        }
         // The recorder writes the side file of its own snapshots.
         return via_session(pid, record_pid, &dir, &opts, started);
     }
@@ -226,11 +233,19 @@ fn take(
     }
     let out_dir = parent_dir(&out);
     safety::check_room(status.vm_rss, &out_dir)?;
+    if opts.track_allocations && opts.via == Via::Signal {
+        return Err(CollectError::Refused(
+            "--track-allocations needs heapscan's snapshot hook, which --via signal does not use: use --via auto or hook".to_string(),
+        ));
+    }
     if opts.via != Via::Signal && hook::present(pid) {
+        if opts.track_allocations {
+            hook::start_tracking(pid)?;
+        }
         return via_hook(pid, out, opts, started);
     }
     let options = node_options(pid);
-    if opts.via != Via::Hook {
+    if opts.via != Via::Hook && !opts.track_allocations {
         let flag = flag_value(&options, "--heapsnapshot-signal");
         match flag.as_deref().map(|name| (name, signal_number(name))) {
             Some((name, Some(sig))) if status.catches(sig) => {
@@ -475,6 +490,15 @@ fn via_inspector(
         opened_by_heapscan: inspector.opened,
     };
     if let Err(why) = installed {
+        if opts.track_allocations {
+            if inspector.opened {
+                let _ = session.close_inspector();
+            }
+            session.close();
+            return Err(CollectError::Inspector(format!(
+                "--track-allocations needs heapscan's snapshot hook in process {pid}, which could not be installed: {why}"
+            )));
+        }
         let result = session_snapshot(&mut session, pid, out, &opts, started, via, why);
         if inspector.opened {
             let _ = session.close_inspector();
@@ -495,6 +519,10 @@ fn via_inspector(
         // A session on an inspector that stays open ends on the process's main thread a
         // moment after the hang-up; the hook's request must come after it.
         std::thread::sleep(Duration::from_millis(300));
+    }
+    // Only now: the install session's end stopped any tracking and cleared the ids.
+    if opts.track_allocations {
+        hook::start_tracking(pid)?;
     }
     let mut result = via_hook(pid, out, opts, started)?;
     result.method = Method::Hook {
@@ -746,6 +774,8 @@ pub struct SeriesPlan<'a> {
     pub every: Duration,
     pub timeout: Duration,
     pub via: Via,
+    /// Turn allocation tracking on in each process before its first snapshot.
+    pub track_allocations: bool,
     /// Set (e.g. by Ctrl-C) to stop after the snapshot being taken.
     pub stop: &'a std::sync::atomic::AtomicBool,
 }
@@ -784,6 +814,7 @@ pub fn series(
                     timeout: plan.timeout,
                     via: plan.via,
                     progress: &mut |bytes| on_progress(target.pid, bytes),
+                    track_allocations: plan.track_allocations,
                 },
             )?;
             on_snapshot(round, &result);
