@@ -442,3 +442,41 @@ fn golden_diff_tables() {
         20,
     );
 }
+
+/// Objects kept as properties of the global object: the owner is `globalThis`, named with one
+/// of the properties, never "global @…, held by shortcut edge 2 of (GC roots)".
+#[test]
+fn objects_kept_as_properties_of_the_global_object() {
+    let (report, code) = run_app("leak-class.js", &["global"], 20);
+    assert_eq!(code, 1);
+    let s = only_suspect(&report);
+    assert_eq!(s.kind, SuspectKind::Class);
+    assert!(
+        s.owner
+            .description
+            .starts_with("globalThis (the global object, global @")
+            && s.owner.description.contains("as its properties (`request-"),
+        "{}",
+        s.owner.description
+    );
+    assert!(
+        !s.owner.description.contains("GC roots"),
+        "{}",
+        s.owner.description
+    );
+    let held_in = s.held_in.as_ref().expect("held in").from_the_outside();
+    assert!(
+        held_in.starts_with("globalThis → .request-") && held_in.ends_with("→ RequestRecord"),
+        "{held_in}"
+    );
+    assert!(
+        s.hint.contains("property of the global object"),
+        "{}",
+        s.hint
+    );
+    assert_location(
+        s,
+        "leak-class.js",
+        line_of("leak-class.js", "heapscan-expect: class"),
+    );
+}

@@ -901,7 +901,7 @@ impl<'g> Shapes<'g> {
     }
 
     /// Whether `node` is the global object (`globalThis`: Node's `global`, a page's `Window`).
-    fn is_global_object(&self, node: u32) -> bool {
+    pub fn is_global_object(&self, node: u32) -> bool {
         self.is_object(node) && matches!(self.graph.class_name(node), "global" | "Window")
     }
 

@@ -5,9 +5,12 @@
 //   node leak-class.js [list]  each record links to the previous one; only the newest is held
 //   node leak-class.js tree    each record becomes a child of an earlier record (many small
 //                              `children` arrays, none of which grows steadily)
+//   node leak-class.js global  each record is stored as a property of the global object
+//                              (`globalThis['request-' + seq]`), as code that uses globals as
+//                              a registry does
 const { serve, mode } = require('./common');
 
-const which = mode(['list', 'tree']);
+const which = mode(['list', 'tree', 'global']);
 
 class RequestRecord {
   constructor(req, seq, previous) { // heapscan-expect: class
@@ -31,6 +34,10 @@ let parentPick = 1;
 function record(req, seq) {
   if (which === 'list') {
     newestRecord = new RequestRecord(req, seq, newestRecord);
+    return;
+  }
+  if (which === 'global') {
+    globalThis['request-' + seq] = new RequestRecord(req, seq, null);
     return;
   }
   const rec = new RequestRecord(req, seq, null);

@@ -6,6 +6,7 @@ use super::fixes::{specific_fix, Accumulation};
 use super::Clues;
 use super::{Comparison, Detected, Finding, Last, Series, Verdict};
 use crate::diff::digest::{is_app_script, ClassDigest, Digest};
+use crate::diff::holder::{Holder, HolderKey, HolderStep, Reference};
 use crate::graph::bits::BitSet;
 use crate::report::diff::{Fix, LocationBasis, Matching, SuspectKind, Thresholds};
 
@@ -59,7 +60,7 @@ pub(super) fn detect(
             last.mark_subtrees(&unexplained, &mut explained);
         }
         let holder = last.holder_of(&unexplained);
-        let held = last.held(
+        let mut held = last.held(
             holder,
             format!(
                 "{} @{}",
@@ -67,6 +68,10 @@ pub(super) fn detect(
                 s.node_id[holder as usize]
             ),
         );
+        let in_globals = last.shapes.is_global_object(holder);
+        if in_globals {
+            name_global_holder(last, holder, &unexplained, &cd.name, &mut held);
+        }
         let label = format!("the `{}` objects", cd.name);
         let accumulation = Accumulation {
             entries: &unexplained,
@@ -87,6 +92,14 @@ pub(super) fn detect(
         };
         let (fix, hint, app) = match specific {
             Some(specific) => (specific.fix, specific.hint, specific.app_location),
+            None if in_globals => (
+                Fix::DropReference,
+                format!(
+                    "each {} is stored as a property of the global object, and nothing deletes it: keep them in a Map of your own that is bounded (or delete the property when its work is done), not in globalThis",
+                    cd.name
+                ),
+                None,
+            ),
             None => (
                 Fix::DropReference,
                 format!(
@@ -187,4 +200,53 @@ fn new_objects_by_class(last: &Last<'_>, first_max_id: u32) -> Vec<Vec<u32>> {
         }
     }
     class_nodes
+}
+
+/// When the objects are held as properties of the global object: the owner is `globalThis`,
+/// said as such (not "global @6047, held by shortcut edge 2 of (GC roots)"), and `held_in`
+/// names one of the properties (the one named lowest, so the answer does not depend on heap
+/// order).
+fn name_global_holder(
+    last: &Last<'_>,
+    global: u32,
+    objects: &[u32],
+    class: &str,
+    held: &mut super::Held,
+) {
+    let s = &last.graph.snapshot;
+    let mut members = BitSet::new(s.node_count());
+    for &n in objects {
+        members.set(n as usize);
+    }
+    let mut names: Vec<String> = s
+        .edges_of(global)
+        .filter(|&e| s.edge_type[e] == s.layout.edge_types.property)
+        .filter(|&e| members.get(s.edge_to[e] as usize))
+        .map(|e| s.edge_name_str(e).into_owned())
+        .collect();
+    names.sort_unstable();
+    let held_as = names.len();
+    held.owner.description = match names.first() {
+        Some(first) => format!(
+            "globalThis (the global object, {} @{}), which holds {} of them as its properties (`{first}`, …)",
+            last.graph.class_name(global),
+            s.node_id[global as usize],
+            crate::report::grouped(held_as as u64)
+        ),
+        None => format!(
+            "globalThis (the global object, {} @{})",
+            last.graph.class_name(global),
+            s.node_id[global as usize]
+        ),
+    };
+    if let Some(first) = names.into_iter().next() {
+        held.owner.via = first.clone();
+        held.held_in = Some(HolderKey {
+            class: class.to_string(),
+            steps: vec![HolderStep {
+                reference: Reference::Property(first),
+                holder: Holder::Global,
+            }],
+        });
+    }
 }

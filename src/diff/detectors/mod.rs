@@ -769,10 +769,22 @@ impl<'g> Last<'g> {
         v
     }
 
-    /// The node a person would call the holder of `nodes`: their deepest common dominator,
-    /// or `nodes[0]` itself when that is the root or a synthetic node (nothing to act on).
+    /// The node a person would call the holder of `nodes`: their deepest common dominator
+    /// (above V8's hidden records), or `nodes[0]` itself when that is the root or a synthetic
+    /// node (nothing to act on).
     fn holder_of(&self, nodes: &[u32]) -> u32 {
-        let holder = self.common_dominator(nodes);
+        let mut holder = self.common_dominator(nodes);
+        // V8's internal records (`(system)`, a PromiseReaction, a FixedArray of a hash table)
+        // are nothing to act on: the nearest JavaScript object above them is.
+        let hidden = self.graph.snapshot.layout.node_types.hidden;
+        let mut steps = 0;
+        while holder != self.graph.root
+            && self.graph.snapshot.node_type[holder as usize] == hidden
+            && steps < 64
+        {
+            holder = self.graph.idom(holder);
+            steps += 1;
+        }
         if holder == self.graph.root || self.is_synthetic(holder) {
             nodes[0]
         } else {
