@@ -706,7 +706,10 @@ fn render_suspect(
         )?;
     }
     writeln!(out, "   retained: {}", series(&s.retained_sizes, true))?;
-    if !s.path.is_empty() {
+    // The shortest path from the GC roots often runs through unrelated code (a signal
+    // handler sharing the module's scope): `held in` is the path for people. The table shows
+    // the GC-roots path only when there is nothing better; JSON and HTML always have it.
+    if s.held_in.is_none() && !s.path.is_empty() {
         let path: Vec<String> = s
             .path
             .iter()
