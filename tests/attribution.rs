@@ -5,22 +5,37 @@
 
 mod support;
 
-use heapscan::report::diff::{Fix, LocationBasis, SuspectKind};
-use support::report::{assert_location, diff, line_of, only_suspect, run_app, REQUESTS};
+use heapscan::report::diff::{Fix, LocationBasis, Suspect, SuspectKind};
+use support::report::{
+    assert_clean, assert_location, line_of, only_suspect, run_app, run_tracked, REQUESTS,
+};
+
+/// Captures `app args` on Node `major` and diffs it: exactly one suspect, of `kind`, whose
+/// hint names `fix`, and `--fail-on-leak` fails.
+fn leak(app: &str, args: &[&str], major: u32, kind: SuspectKind, fix: Fix) -> Suspect {
+    let (report, code) = run_app(app, args, major);
+    assert_eq!(code, 1, "{app} {args:?} on Node {major}");
+    let s = only_suspect(&report).clone();
+    assert_eq!(
+        (s.kind, s.fix),
+        (kind, fix),
+        "{app} {args:?} on Node {major}: {}",
+        s.hint
+    );
+    s
+}
 
 /// Sliced strings kept in a Map: each 40-character piece keeps its 16 KB parent. The fix is to
 /// copy the pieces; without allocation tracking the location is a function of the module that
 /// holds the Map, and says so; with it, the function that slices.
 #[test]
 fn sliced_strings_keeping_their_parents_are_copied_out() {
-    let (report, code) = run_app("leak-view.js", &["string"], 20);
-    assert_eq!(code, 1);
-    let s = only_suspect(&report);
-    assert_eq!(
-        (s.kind, s.fix),
-        (SuspectKind::Collection, Fix::CopyOut),
-        "{}",
-        s.hint
+    let s = &leak(
+        "leak-view.js",
+        &["string"],
+        20,
+        SuspectKind::Collection,
+        Fix::CopyOut,
     );
     assert_eq!(s.owner.via, "recentPrefixes");
     assert_eq!(s.class, "(sliced string)");
@@ -39,11 +54,7 @@ fn sliced_strings_keeping_their_parents_are_copied_out() {
     assert!(at.file.ends_with("tests/apps/leak-view.js"), "{at}");
 
     // Tracked allocations (Node 16): the function that made the slices.
-    let node = support::node_binary(Some(16));
-    let mut opts = support::CaptureOptions::new(3, REQUESTS);
-    opts.node_flags = vec!["--track-heap-objects".to_string()];
-    let cap = support::capture_with("leak-view.js", &["string"], &node, &opts);
-    let (report, code) = diff(&cap.snapshots, &[]);
+    let (report, code) = run_tracked("leak-view.js", &["string"], 16);
     assert_eq!(code, 1);
     let s = only_suspect(&report);
     assert_eq!(s.fix, Fix::CopyOut);
@@ -60,25 +71,19 @@ fn sliced_strings_keeping_their_parents_are_copied_out() {
 /// is the app's function that calls it, not `node:buffer`.
 #[test]
 fn buffer_views_keeping_their_parents_are_copied_out() {
-    let (report, code) = run_app("leak-view.js", &["buffer"], 24);
-    assert_eq!(code, 1);
-    let s = only_suspect(&report);
-    assert_eq!(
-        (s.kind, s.fix),
-        (SuspectKind::Collection, Fix::CopyOut),
-        "{}",
-        s.hint
+    let s = &leak(
+        "leak-view.js",
+        &["buffer"],
+        24,
+        SuspectKind::Collection,
+        Fix::CopyOut,
     );
     assert_eq!(s.owner.via, "recentFields");
     assert!(s.hint.contains("`Buffer.from(view)`"), "{}", s.hint);
     let at = s.location.as_ref().expect("a location");
     assert!(!at.file.starts_with("node:"), "a Node internal alone: {at}");
 
-    let node = support::node_binary(Some(20));
-    let mut opts = support::CaptureOptions::new(3, REQUESTS);
-    opts.node_flags = vec!["--track-heap-objects".to_string()];
-    let cap = support::capture_with("leak-view.js", &["buffer"], &node, &opts);
-    let (report, _) = diff(&cap.snapshots, &[]);
+    let (report, _) = run_tracked("leak-view.js", &["buffer"], 20);
     let s = only_suspect(&report);
     assert_eq!(s.fix, Fix::CopyOut);
     assert_eq!(s.location_basis, LocationBasis::AllocationStack);
@@ -101,13 +106,7 @@ fn buffer_views_keeping_their_parents_are_copied_out() {
 #[test]
 fn copied_pieces_are_no_leak() {
     for mode in ["string-copy", "buffer-copy"] {
-        let (report, code) = run_app("leak-view.js", &[mode], 20);
-        assert!(
-            report.suspects.is_empty(),
-            "{mode}: {:#?}",
-            report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()
-        );
-        assert_eq!(code, 0, "{mode}");
+        assert_clean("leak-view.js", &[mode], 20);
     }
 }
 
@@ -116,13 +115,12 @@ fn copied_pieces_are_no_leak() {
 #[test]
 fn objects_that_own_timers_and_are_never_closed() {
     for major in [20, 16] {
-        let (report, code) = run_app("leak-timer.js", &["owner"], major);
-        assert_eq!(code, 1, "Node {major}");
-        let s = only_suspect(&report);
-        assert_eq!(
-            (s.kind, s.fix),
-            (SuspectKind::Timer, Fix::CloseOwner),
-            "Node {major}"
+        let s = &leak(
+            "leak-timer.js",
+            &["owner"],
+            major,
+            SuspectKind::Timer,
+            Fix::CloseOwner,
         );
         assert!(
             s.title.contains("timers started by `Subscription` objects"),
@@ -150,9 +148,7 @@ fn objects_that_own_timers_and_are_never_closed() {
         // Where the timer is started: the callback passed to setInterval in the constructor.
         assert_location(s, "leak-timer.js", constructor + 2);
     }
-    let (report, code) = run_app("leak-timer.js", &["owner-closed"], 20);
-    assert!(report.suspects.is_empty(), "{:#?}", report.suspects);
-    assert_eq!(code, 0);
+    assert_clean("leak-timer.js", &["owner-closed"], 20);
 
     // A bound method of an object with no releasing method: add one.
     let (report, _) = run_app("leak-timer.js", &["bound"], 20);
@@ -161,30 +157,18 @@ fn objects_that_own_timers_and_are_never_closed() {
     assert!(s.hint.contains("give `Poller` a `close()`"), "{}", s.hint);
 }
 
-/// Apps through real npm packages (tests/apps/packages, pinned): each leak is named with the
-/// fix its tracker's threads ended with, and the twin that follows that advice is clean.
-fn assert_clean(app: &str, mode: &str, major: u32) {
-    let (report, code) = run_app(app, &[mode], major);
-    assert!(
-        report.suspects.is_empty(),
-        "{app} {mode} on Node {major}: {:#?}",
-        report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()
-    );
-    assert_eq!(code, 0, "{app} {mode}");
-}
-
 /// prom-client: a Counter labelled with raw paths keeps a label set per request (bound the
 /// label values); a Counter made per request stays in the registry (create it once, and with
 /// allocation tracking the app's line that makes them).
 #[test]
 fn prom_client_label_sets_and_counters_made_per_call() {
     let app = "packages/leak-metrics.js";
-    let (report, code) = run_app(app, &["labels"], 20);
-    assert_eq!(code, 1);
-    let s = only_suspect(&report);
-    assert_eq!(
-        (s.kind, s.fix),
-        (SuspectKind::Collection, Fix::BoundLabelValues)
+    let s = &leak(
+        app,
+        &["labels"],
+        20,
+        SuspectKind::Collection,
+        Fix::BoundLabelValues,
     );
     assert_eq!(s.owner.via, "hashMap");
     let held_in = s.held_in.as_ref().expect("held in").from_the_outside();
@@ -199,25 +183,24 @@ fn prom_client_label_sets_and_counters_made_per_call() {
         at.file.ends_with("node_modules/prom-client/lib/counter.js"),
         "{at}"
     );
-    assert_clean(app, "labels-bounded", 20);
+    assert_clean(app, &["labels-bounded"], 20);
 
-    let (report, code) = run_app(app, &["per-call"], 24);
-    assert_eq!(code, 1);
-    let s = only_suspect(&report);
-    assert_eq!((s.kind, s.fix), (SuspectKind::Collection, Fix::CreateOnce));
+    let s = &leak(
+        app,
+        &["per-call"],
+        24,
+        SuspectKind::Collection,
+        Fix::CreateOnce,
+    );
     assert_eq!(s.owner.via, "_metrics");
     assert!(
         s.hint.starts_with("prom-client keeps every `Counter` made"),
         "{}",
         s.hint
     );
-    assert_clean(app, "per-call-once", 24);
+    assert_clean(app, &["per-call-once"], 24);
 
-    let node = support::node_binary(Some(20));
-    let mut opts = support::CaptureOptions::new(3, REQUESTS);
-    opts.node_flags = vec!["--track-heap-objects".to_string()];
-    let cap = support::capture_with(app, &["per-call"], &node, &opts);
-    let (report, _) = diff(&cap.snapshots, &[]);
+    let (report, _) = run_tracked(app, &["per-call"], 20);
     let s = only_suspect(&report);
     assert_eq!(s.fix, Fix::CreateOnce);
     assert_eq!(s.package.as_deref(), Some("prom-client"));
@@ -257,17 +240,20 @@ fn axios_interceptors_registered_per_request() {
             .ends_with("tests/apps/packages/leak-interceptors.js"));
         assert_eq!(from_app.line, line_of(app, "heapscan-expect: interceptor"));
     }
-    assert_clean(app, "once", 20);
+    assert_clean(app, &["once"], 20);
 }
 
 /// dataloader: a DataLoader made at startup caches every key: make one per request.
 #[test]
 fn a_dataloader_shared_by_every_request() {
     let app = "packages/leak-dataloader.js";
-    let (report, code) = run_app(app, &["shared"], 20);
-    assert_eq!(code, 1);
-    let s = only_suspect(&report);
-    assert_eq!((s.kind, s.fix), (SuspectKind::Collection, Fix::PerRequest));
+    let s = &leak(
+        app,
+        &["shared"],
+        20,
+        SuspectKind::Collection,
+        Fix::PerRequest,
+    );
     assert_eq!(s.owner.via, "_cacheMap");
     let held_in = s.held_in.as_ref().expect("held in").from_the_outside();
     assert!(
@@ -276,17 +262,20 @@ fn a_dataloader_shared_by_every_request() {
     );
     // Promises have no location: a function of the module that holds the loader, said so.
     assert_eq!(s.location_basis, LocationBasis::HoldingScope);
-    assert_clean(app, "per-request", 20);
+    assert_clean(app, &["per-request"], 20);
 }
 
 /// lodash's memoize called with a fresh object per call: key by value. Node 24.
 #[test]
 fn memoize_fed_fresh_object_keys() {
     let app = "packages/leak-memoize.js";
-    let (report, code) = run_app(app, &["fresh-keys"], 24);
-    assert_eq!(code, 1);
-    let s = only_suspect(&report);
-    assert_eq!((s.kind, s.fix), (SuspectKind::Collection, Fix::KeyByValue));
+    let s = &leak(
+        app,
+        &["fresh-keys"],
+        24,
+        SuspectKind::Collection,
+        Fix::KeyByValue,
+    );
     let held_in = s.held_in.as_ref().expect("held in").from_the_outside();
     assert!(
         held_in.contains("(module scope) → cachedPrice → .cache (MapCache)"),
@@ -297,7 +286,7 @@ fn memoize_fed_fresh_object_keys() {
         "packages/leak-memoize.js",
         line_of(app, "heapscan-expect: memoized entry"),
     );
-    assert_clean(app, "by-value", 24);
+    assert_clean(app, &["by-value"], 24);
 }
 
 /// A promise that never settles while every request awaits it: kind `promise`, the awaiting
@@ -307,13 +296,12 @@ fn memoize_fed_fresh_object_keys() {
 fn a_promise_that_never_settles_while_calls_await_it() {
     let line = line_of("leak-promise.js", "heapscan-expect: awaiting function");
     for major in [20, 16, 24] {
-        let (report, code) = run_app("leak-promise.js", &["pending"], major);
-        assert_eq!(code, 1, "Node {major}");
-        let s = only_suspect(&report);
-        assert_eq!(
-            (s.kind, s.fix),
-            (SuspectKind::Promise, Fix::SettlePromise),
-            "Node {major}"
+        let s = &leak(
+            "leak-promise.js",
+            &["pending"],
+            major,
+            SuspectKind::Promise,
+            Fix::SettlePromise,
         );
         assert_eq!(s.owner.via, "databaseReady", "Node {major}");
         assert!(
@@ -324,9 +312,7 @@ fn a_promise_that_never_settles_while_calls_await_it() {
         assert_eq!(s.location_basis, LocationBasis::Function);
         assert_location(s, "leak-promise.js", line);
     }
-    let (report, code) = run_app("leak-promise.js", &["settled"], 20);
-    assert!(report.suspects.is_empty(), "{:#?}", report.suspects);
-    assert_eq!(code, 0);
+    assert_clean("leak-promise.js", &["settled"], 20);
 }
 
 /// A Writable whose destination stalled, written to per request without heeding `write()`'s
@@ -336,13 +322,12 @@ fn a_promise_that_never_settles_while_calls_await_it() {
 #[test]
 fn a_writable_stream_that_nothing_drains() {
     for major in [20, 16] {
-        let (report, code) = run_app("leak-stream.js", &["stalled"], major);
-        assert_eq!(code, 1, "Node {major}");
-        let s = only_suspect(&report);
-        assert_eq!(
-            (s.kind, s.fix),
-            (SuspectKind::Stream, Fix::RespectBackpressure),
-            "Node {major}"
+        let s = &leak(
+            "leak-stream.js",
+            &["stalled"],
+            major,
+            SuspectKind::Stream,
+            Fix::RespectBackpressure,
         );
         assert!(
             s.title
@@ -369,11 +354,7 @@ fn a_writable_stream_that_nothing_drains() {
             .file
             .starts_with("node:"));
     }
-    let node = support::node_binary(Some(24));
-    let mut opts = support::CaptureOptions::new(3, REQUESTS);
-    opts.node_flags = vec!["--track-heap-objects".to_string()];
-    let cap = support::capture_with("leak-stream.js", &["stalled"], &node, &opts);
-    let (report, _) = diff(&cap.snapshots, &[]);
+    let (report, _) = run_tracked("leak-stream.js", &["stalled"], 24);
     let s = only_suspect(&report);
     assert_eq!(s.kind, SuspectKind::Stream);
     assert_eq!(s.location_basis, LocationBasis::AllocationStack);
@@ -383,9 +364,7 @@ fn a_writable_stream_that_nothing_drains() {
         line_of("leak-stream.js", "heapscan-expect: stream writer"),
     );
 
-    let (report, code) = run_app("leak-stream.js", &["drained"], 20);
-    assert!(report.suspects.is_empty(), "{:#?}", report.suspects);
-    assert_eq!(code, 0);
+    assert_clean("leak-stream.js", &["drained"], 20);
 }
 
 /// The `diff` table's suspects, as a person reads them, against `tests/golden/tables/NAME.txt`:
@@ -447,10 +426,13 @@ fn golden_diff_tables() {
 /// of the properties, never "global @…, held by shortcut edge 2 of (GC roots)".
 #[test]
 fn objects_kept_as_properties_of_the_global_object() {
-    let (report, code) = run_app("leak-class.js", &["global"], 20);
-    assert_eq!(code, 1);
-    let s = only_suspect(&report);
-    assert_eq!(s.kind, SuspectKind::Class);
+    let s = &leak(
+        "leak-class.js",
+        &["global"],
+        20,
+        SuspectKind::Class,
+        Fix::DropReference,
+    );
     assert!(
         s.owner
             .description

@@ -7,7 +7,9 @@ mod support;
 
 use assert_cmd::Command;
 use heapscan::report::diff::{Judgement, Suspect, SuspectKind, Unjudgeable};
-use support::report::{assert_location, diff, line_of, only_suspect, run_app, REQUESTS};
+use support::report::{
+    assert_clean, assert_location, diff, line_of, only_suspect, run_app, REQUESTS,
+};
 
 fn assert_steady(s: &Suspect) {
     assert_eq!(s.counts.len(), 3);
@@ -261,13 +263,7 @@ fn apps_that_do_not_leak_have_no_suspects() {
         ("ok-plateau.js", &[]),
         ("ok-garbage.js", &[]),
     ] {
-        let (report, code) = run_app(app, args, 20);
-        assert!(
-            report.suspects.is_empty(),
-            "{app} does not leak, but heapscan says: {:#?}",
-            report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()
-        );
-        assert_eq!(code, 0, "{app}: --fail-on-leak passes");
+        assert_clean(app, args, 20);
     }
 }
 

@@ -105,3 +105,24 @@ pub fn only_suspect(report: &DiffReport) -> &Suspect {
     );
     &report.suspects[0]
 }
+
+/// Like [`run_app`], with the app started under `node --track-heap-objects`: the snapshots
+/// carry allocation stacks.
+pub fn run_tracked(app: &str, args: &[&str], major: u32) -> (DiffReport, i32) {
+    let node = super::node_binary(Some(major));
+    let mut opts = super::CaptureOptions::new(3, REQUESTS);
+    opts.node_flags = vec!["--track-heap-objects".to_string()];
+    let cap = super::capture_with(app, args, &node, &opts);
+    diff(&cap.snapshots, &[])
+}
+
+/// `app args` on Node `major` has no suspect, and `--fail-on-leak` passes.
+pub fn assert_clean(app: &str, args: &[&str], major: u32) {
+    let (report, code) = run_app(app, args, major);
+    assert!(
+        report.suspects.is_empty(),
+        "{app} {args:?} does not leak on Node {major}, but heapscan says: {:#?}",
+        report.suspects.iter().map(|s| &s.title).collect::<Vec<_>>()
+    );
+    assert_eq!(code, 0, "{app} {args:?}: --fail-on-leak passes");
+}
