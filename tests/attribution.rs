@@ -462,3 +462,33 @@ fn objects_kept_as_properties_of_the_global_object() {
         line_of("leak-class.js", "heapscan-expect: class"),
     );
 }
+
+/// A FinalizationRegistry whose held values hold their targets: the owner is the registry by
+/// its variable, the fix is to hold an id only, and the twin that does is clean. Node 20, 24.
+#[test]
+fn a_finalization_registry_whose_held_values_keep_their_targets() {
+    for major in [20, 24] {
+        let s = &leak(
+            "leak-registry.js",
+            &["held-target"],
+            major,
+            SuspectKind::Class,
+            Fix::HoldIdOnly,
+        );
+        assert!(
+            s.owner.description.starts_with("FinalizationRegistry @")
+                && s.owner.via == "connectionCleanup",
+            "Node {major}: {:?}",
+            s.owner
+        );
+        assert!(
+            s.hint
+                .starts_with("FinalizationRegistry `connectionCleanup` keeps each held value"),
+            "{}",
+            s.hint
+        );
+        let at = s.location.as_ref().expect("the literal's function");
+        assert!(at.file.ends_with("tests/apps/leak-registry.js"), "{at}");
+    }
+    assert_clean("leak-registry.js", &["held-id"], 20);
+}

@@ -295,6 +295,8 @@ pub enum Fix {
     SettlePromise,
     /// A stream's write buffer grows: stop writing when `write()` returns false.
     RespectBackpressure,
+    /// A FinalizationRegistry's held values keep their targets alive: hold an id only.
+    HoldIdOnly,
     /// Objects accumulate: find what keeps them and drop the reference.
     DropReference,
 }
@@ -318,6 +320,7 @@ impl Fix {
             Fix::CopyOut => "copy-out",
             Fix::SettlePromise => "settle-promise",
             Fix::RespectBackpressure => "respect-backpressure",
+            Fix::HoldIdOnly => "hold-id-only",
             Fix::DropReference => "drop-reference",
         }
     }

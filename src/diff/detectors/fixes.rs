@@ -2,6 +2,9 @@
 //! container's generic hint ("evict old entries", "cap it") is known. The rules, in order (the
 //! first that matches wins; `docs/diff-json.md`, "The fixes", says the same for users):
 //!
+//! 0. **hold-id-only** — a FinalizationRegistry holds what accumulates: its held values, which
+//!    it keeps strongly until their targets are collected (a held value that references its
+//!    target keeps it forever): hold only what the cleanup needs.
 //! 1. **create-once** — the entries are instances of a class of the package that holds them
 //!    (prom-client's registry keeping every `Counter` made per call): make it once and reuse it.
 //! 2. **bound-label-values** — the holder is a metrics package's instance (prom-client's
@@ -20,7 +23,7 @@
 use rustc_hash::FxHashMap;
 
 use super::Last;
-use crate::diff::holder::{Holder, HolderKey};
+use crate::diff::holder::{Holder, HolderKey, Reference};
 use crate::report::diff::Fix;
 use crate::report::SourceLocation;
 
@@ -67,6 +70,25 @@ pub(super) struct Accumulation<'a> {
 pub(super) fn specific_fix(last: &Last<'_>, acc: &Accumulation<'_>) -> Option<SpecificFix> {
     let sample = &acc.entries[..acc.entries.len().min(LOOKED_AT)];
     let label = acc.label;
+    // 0. A FinalizationRegistry's held values.
+    if last.graph.class_name(acc.holder) == "FinalizationRegistry" {
+        let registry = acc
+            .held_in
+            .and_then(|key| match &key.steps.first()?.reference {
+                Reference::Variable(name) | Reference::Property(name) => {
+                    Some(format!("FinalizationRegistry `{name}`"))
+                }
+                Reference::Element => None,
+            })
+            .unwrap_or_else(|| "the FinalizationRegistry".to_string());
+        return Some(SpecificFix {
+            fix: Fix::HoldIdOnly,
+            hint: format!(
+                "{registry} keeps each held value passed to `register()` until its target is collected, and these held values ({label}) keep their targets alive, so none ever is: pass only what the cleanup needs (an id, a handle), never the target or an object holding it"
+            ),
+            app_location: None,
+        });
+    }
     let holder = package_instance(last, acc.holder, acc.held_in);
     // 1. Entries that are the holding package's own objects.
     if let (Some((holder_class, package)), Some((class, Some(at)))) =
