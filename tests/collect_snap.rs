@@ -530,8 +530,8 @@ fn a_process_of_another_user_writes_into_its_own_folder() {
 
 /// `snap --track-allocations` on an app started without flags: the first snap installs the
 /// hook and turns tracking on (inside the process, after the install session is gone, so ids
-/// still match); the suspects of the series then carry the stacks that allocated what grew,
-/// down to the app's line. A snapshot with `--via signal` cannot track: refused. Node 20 and 16.
+/// still match); the third, with `--stop-tracking`, turns it off after its snapshot; the
+/// suspects of the series carry the stacks that allocated what grew, down to the app's line. A snapshot with `--via signal` cannot track: refused. Node 20 and 16.
 #[test]
 fn separate_snaps_with_track_allocations_give_allocation_stacks() {
     let _turn = inspector_turn();
@@ -544,19 +544,23 @@ fn separate_snaps_with_track_allocations_give_allocation_stacks() {
         for i in 1..=3 {
             assert_eq!(load(port, 200), 200, "node {major} serving");
             let out = tmp.path().join(format!("t{i}.heapsnapshot"));
-            let (code, json, err) = snap(&[
-                "--pid",
-                &pid,
-                "--track-allocations",
-                "-o",
-                out.to_str().unwrap(),
-            ]);
+            // The last snap stops the tracking once it has its snapshot.
+            let how = if i == 3 {
+                "--stop-tracking"
+            } else {
+                "--track-allocations"
+            };
+            let (code, json, err) = snap(&["--pid", &pid, how, "-o", out.to_str().unwrap()]);
             assert_eq!(code, Some(0), "node {major}, snap {i}: {err}");
             assert_eq!(json[0]["method"], "hook", "node {major}");
-            assert!(
-                err.contains("allocation tracking is on in the process"),
-                "{err}"
-            );
+            if i < 3 {
+                assert!(
+                    err.contains("allocation tracking is on in the process until"),
+                    "{err}"
+                );
+            } else {
+                assert!(err.contains("allocation tracking stopped"), "{err}");
+            }
             files.push(out);
         }
         let diff = diff_json(&files);

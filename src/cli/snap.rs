@@ -78,10 +78,15 @@ pub struct SnapArgs {
     /// Turn allocation tracking on in the process first (through heapscan's snapshot hook,
     /// as `node --track-heap-objects` would have): from then on every snapshot carries the
     /// stacks that allocated its objects, and `heapscan diff` shows them for each suspect.
-    /// Tracking stays on until the process exits, and slows allocation (see the README):
-    /// use it where you reproduce a leak. Objects allocated before it started have no stack.
+    /// It slows allocation and keeps the process from exiting by itself (see the README): a
+    /// series (`--count` 2 or more) stops it after its last snapshot; single snapshots leave
+    /// it on until `--stop-tracking`. Objects allocated before it started have no stack.
     #[arg(long)]
     pub track_allocations: bool,
+    /// After this run's snapshots, stop the allocation tracking an earlier
+    /// `--track-allocations` started.
+    #[arg(long)]
+    pub stop_tracking: bool,
     #[arg(long, value_enum, default_value_t = SnapFormat::Table)]
     pub format: SnapFormat,
 }
@@ -197,10 +202,30 @@ pub fn run(args: SnapArgs) -> Outcome {
         serde_json::to_writer_pretty(&mut stdout, &results)?;
         writeln!(stdout)?;
     }
+    // A series that tracked stops tracking at its end, as does --stop-tracking, even when
+    // the series failed or was cut short.
+    let stop = args.stop_tracking || (args.track_allocations && args.count > 1);
+    if stop {
+        let mut pids: Vec<u32> = results.iter().map(|r| r.pid).collect();
+        if let Some(pid) = args.pid {
+            pids.push(pid);
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        for pid in pids {
+            match snap::stop_tracking(pid) {
+                Ok(true) => eprintln!("heapscan: pid {pid}: allocation tracking stopped"),
+                Ok(false) => eprintln!(
+                    "heapscan: pid {pid}: no snapshot hook, so no tracking of heapscan's to stop"
+                ),
+                Err(e) => eprintln!("heapscan: pid {pid}: {e}"),
+            }
+        }
+    }
     let rounds = outcome?;
-    if args.track_allocations && rounds > 0 {
+    if args.track_allocations && !stop && rounds > 0 {
         eprintln!(
-            "heapscan: allocation tracking is on in the process until it exits; objects allocated from the first snapshot on have their stacks"
+            "heapscan: allocation tracking is on in the process until `heapscan snap --pid PID --stop-tracking` (or it exits): it slows allocation and keeps the process from exiting by itself; objects allocated from the first snapshot on have their stacks"
         );
     }
     if args.count > 1 {

@@ -737,6 +737,16 @@ fn via_session(
     }
 }
 
+/// Stops the allocation tracking `--track-allocations` started in `pid` (through its snapshot
+/// hook). `false` when the process has no hook, so heapscan never started tracking there.
+pub fn stop_tracking(pid: u32) -> Result<bool, CollectError> {
+    if !hook::present(pid) {
+        return Ok(false);
+    }
+    hook::stop_tracking(pid)?;
+    Ok(true)
+}
+
 /// The `index`-th file (1-based) of a series written to `base`: `name-001.heapsnapshot`, …
 /// (zero-padded, so that a shell glob lists them in order).
 pub fn numbered(base: &Path, index: u32) -> PathBuf {
