@@ -1039,3 +1039,48 @@ fn allocation_stacks_are_listed_with_the_apps_frames_marked() {
         "{stacks}"
     );
 }
+
+/// A leak through a package: the Source names the package, the app's function registered
+/// per call is shown under "From the app", and a location chosen as a function of the holding
+/// scope says so (the sliced strings of leak-view.js).
+#[test]
+fn package_locations_and_their_app_frame_are_shown() {
+    let node = support::node_binary(Some(20));
+    let dir = tempfile::tempdir().expect("tmp");
+    let cap = support::capture(
+        "packages/leak-interceptors.js",
+        &["per-call"],
+        &node,
+        3,
+        200,
+    );
+    let out = dir.path().join("package.html");
+    report(&cap.snapshots, &out, &[]);
+    let page = open_in_chromium(&out, &artifacts().join("package-location.png"));
+    assert_clean_page(&page, &["overview", "suspects"], "package location");
+    assert!(
+        page.dom.contains("(package <code>axios</code>)"),
+        "no package: {}",
+        page.dom
+    );
+    let at = page
+        .dom
+        .find("<dt>From the app</dt>")
+        .unwrap_or_else(|| panic!("no app frame: {}", page.dom));
+    let app = &page.dom[at..at + page.dom[at..].find("</dd>").expect("end")];
+    assert!(
+        app.contains("tests/apps/packages/leak-interceptors.js:"),
+        "{app}"
+    );
+
+    let cap = support::capture("leak-view.js", &["string"], &node, 3, 200);
+    let out = dir.path().join("scope.html");
+    report(&cap.snapshots, &out, &[]);
+    let page = open_in_chromium(&out, &artifacts().join("holding-scope.png"));
+    assert!(
+        page.dom
+            .contains("a function of the scope that holds it: the snapshot does not say which function adds the entries"),
+        "no caveat: {}",
+        page.dom
+    );
+}
