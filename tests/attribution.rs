@@ -492,3 +492,38 @@ fn a_finalization_registry_whose_held_values_keep_their_targets() {
     }
     assert_clean("leak-registry.js", &["held-id"], 20);
 }
+
+/// Per-request data kept in an AsyncLocalStorage store that the whole server shares: the
+/// holder is named as the storage's store (not the async resource that happens to carry it),
+/// and the fix is a store per request. Node 20 (`[kResourceStore]`) and 24 (AsyncContextFrame).
+#[test]
+fn an_async_local_storage_store_shared_by_every_request() {
+    for major in [20, 24] {
+        let s = &leak(
+            "leak-context.js",
+            &["shared-store"],
+            major,
+            SuspectKind::Collection,
+            Fix::PerRequest,
+        );
+        let held_in = s.held_in.as_ref().expect("held in").from_the_outside();
+        assert!(
+            held_in.ends_with(
+                "leak-context.js (module scope) → requestContext (AsyncLocalStorage) → (its store) → .trail → Array"
+            ),
+            "Node {major}: {held_in}"
+        );
+        assert!(
+            s.hint
+                .contains("the store of AsyncLocalStorage `requestContext`"),
+            "{}",
+            s.hint
+        );
+        assert_location(
+            s,
+            "leak-context.js",
+            line_of("leak-context.js", "heapscan-expect: context entry"),
+        );
+    }
+    assert_clean("leak-context.js", &["per-request"], 20);
+}

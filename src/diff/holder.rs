@@ -38,6 +38,9 @@ pub enum Reference {
     Property(String),
     /// An array element (its index depends on what else the array held, so it is left out).
     Element,
+    /// The store of an `AsyncLocalStorage` (what `run(store, …)` was given): the holder is the
+    /// storage, reached through whichever async resources carry its context.
+    Store,
 }
 
 /// What a holder is.
@@ -79,6 +82,7 @@ impl HolderKey {
                 Reference::Variable(name) => name.clone(),
                 Reference::Property(name) => format!(".{name}"),
                 Reference::Element => "[…]".to_string(),
+                Reference::Store => "(its store)".to_string(),
             };
             // What the reference names, when it is an instance the walk went through:
             // `userLoader (DataLoader) → ._cacheMap → Map`.
@@ -107,6 +111,7 @@ impl fmt::Display for HolderKey {
                 Reference::Variable(name) => write!(f, " ← variable {name}")?,
                 Reference::Property(name) => write!(f, " ← .{name}")?,
                 Reference::Element => f.write_str(" ← element")?,
+                Reference::Store => f.write_str(" ← the store")?,
             }
             match &step.holder {
                 Holder::Scope { at, .. } => write!(f, " of the scope at {at}")?,

@@ -170,6 +170,8 @@ pub struct Shapes<'g> {
     /// Per node: a dense id of its (script, line, column), or [`NO_LOCATION`]; equal
     /// locations share an id, so closures of one function compare equal.
     location_keys: Vec<u32>,
+    /// The app's AsyncLocalStorage instances, found on first need.
+    async_storages: std::sync::OnceLock<Vec<u32>>,
 }
 
 impl<'g> Shapes<'g> {
@@ -191,6 +193,7 @@ impl<'g> Shapes<'g> {
             scripts: ScriptNames::find(&graph.snapshot),
             location_index,
             location_keys,
+            async_storages: std::sync::OnceLock::new(),
         }
     }
 
@@ -863,7 +866,13 @@ impl<'g> Shapes<'g> {
         };
         let mut node = n;
         for _ in 0..HOLDER_STEPS {
-            let Some((reference, holder)) = self.best_reference(node) else {
+            // The store of an AsyncLocalStorage is held by the async resources that carry its
+            // context, none of which the app knows: the storage is the holder a person knows.
+            let reference = match self.async_storage_of(node) {
+                Some(storage) => Some((Reference::Store, storage)),
+                None => self.best_reference(node),
+            };
+            let Some((reference, holder)) = reference else {
                 break;
             };
             let g = self.graph;
@@ -898,6 +907,68 @@ impl<'g> Shapes<'g> {
             node = holder;
         }
         key
+    }
+
+    /// The AsyncLocalStorage whose store `node` is, if it is one: since Node 24, a value of an
+    /// `AsyncContextFrame` (a Map from each storage to its store); before, a property
+    /// `[kResourceStore]` of async resources, which says only that it is some storage's store —
+    /// named when the heap has one storage outside Node's own code.
+    fn async_storage_of(&self, node: u32) -> Option<u32> {
+        let g = self.graph;
+        let s = &g.snapshot;
+        let mut in_frame = None;
+        let mut resource_store = false;
+        for slot in g.retainers_of(node) {
+            let e = g.retainer_edge[slot] as usize;
+            let holder = g.retainer_node[slot];
+            if !s.layout.edge_name_is_index(s.edge_type[e])
+                && s.edge_name_str(e) == "<symbol kResourceStore>"
+            {
+                resource_store = true;
+            } else if in_frame.is_none() {
+                in_frame = g
+                    .retainers_of(holder)
+                    .map(|up| g.retainer_node[up])
+                    .find(|&frame| g.class_name(frame) == "AsyncContextFrame");
+            }
+        }
+        if let Some(frame) = in_frame {
+            return self
+                .map_pairs(frame)
+                .into_iter()
+                .find(|&(_, value)| value == node)
+                .and_then(|(key, _)| key);
+        }
+        if !resource_store {
+            return None;
+        }
+        let storages = self.async_storages.get_or_init(|| {
+            (0..s.node_count() as u32)
+                .filter(|&n| self.is_object(n) && g.class_name(n) == "AsyncLocalStorage")
+                .filter(|&n| {
+                    // The app's: held by something other than Node's own modules.
+                    !self.holder_key_is_node_internal(n)
+                })
+                .collect()
+        });
+        match storages.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
+    /// Whether what holds `n` directly is a variable of one of Node's own scripts.
+    fn holder_key_is_node_internal(&self, n: u32) -> bool {
+        let g = self.graph;
+        let s = &g.snapshot;
+        g.retainers_of(n).all(|slot| {
+            let e = g.retainer_edge[slot] as usize;
+            if s.edge_type[e] != s.layout.edge_types.context {
+                return true;
+            }
+            self.context_function_location(g.retainer_node[slot])
+                .is_none_or(|at| !is_app_script(&at.file))
+        })
     }
 
     /// Whether `node` is the global object (`globalThis`: Node's `global`, a page's `Window`).
@@ -996,6 +1067,7 @@ impl<'g> Shapes<'g> {
                             t == et.property && s.edge_name_str(e) == *name
                         }
                         Reference::Element => t == et.element,
+                        Reference::Store => true,
                     }
                 }),
             })

@@ -5,6 +5,8 @@
 //! 0. **hold-id-only** — a FinalizationRegistry holds what accumulates: its held values, which
 //!    it keeps strongly until their targets are collected (a held value that references its
 //!    target keeps it forever): hold only what the cleanup needs.
+//!    An AsyncLocalStorage's store that every request sees (**per-request**) comes next: what
+//!    accumulates in it was meant to live for one request.
 //! 1. **create-once** — the entries are instances of a class of the package that holds them
 //!    (prom-client's registry keeping every `Counter` made per call): make it once and reuse it.
 //! 2. **bound-label-values** — the holder is a metrics package's instance (prom-client's
@@ -78,7 +80,7 @@ pub(super) fn specific_fix(last: &Last<'_>, acc: &Accumulation<'_>) -> Option<Sp
                 Reference::Variable(name) | Reference::Property(name) => {
                     Some(format!("FinalizationRegistry `{name}`"))
                 }
-                Reference::Element => None,
+                Reference::Element | Reference::Store => None,
             })
             .unwrap_or_else(|| "the FinalizationRegistry".to_string());
         return Some(SpecificFix {
@@ -88,6 +90,24 @@ pub(super) fn specific_fix(last: &Last<'_>, acc: &Accumulation<'_>) -> Option<Sp
             ),
             app_location: None,
         });
+    }
+    // 0b. An AsyncLocalStorage store shared by every request.
+    if let Some(steps) = acc.held_in.map(|key| &key.steps) {
+        if let Some(at) = steps.iter().position(|s| s.reference == Reference::Store) {
+            let storage = match steps.get(at + 1).map(|s| &s.reference) {
+                Some(Reference::Variable(name) | Reference::Property(name)) => {
+                    format!("AsyncLocalStorage `{name}`")
+                }
+                _ => "an AsyncLocalStorage".to_string(),
+            };
+            return Some(SpecificFix {
+                fix: Fix::PerRequest,
+                hint: format!(
+                    "{label} is kept in the store of {storage}, and that one store is seen by every request (it was given to `run()` or `enterWith()` around long-lived work, such as starting the server): give each request its own store (`run(newStore, handler)` per request), or keep per-request data out of a shared store"
+                ),
+                app_location: None,
+            });
+        }
     }
     let holder = package_instance(last, acc.holder, acc.held_in);
     // 1. Entries that are the holding package's own objects.

@@ -638,7 +638,7 @@ impl<'g> Last<'g> {
             .first()
             .map(|step| match &step.reference {
                 Reference::Variable(name) | Reference::Property(name) => name.clone(),
-                Reference::Element => String::new(),
+                Reference::Element | Reference::Store => String::new(),
             })
             .unwrap_or_default();
         Held {

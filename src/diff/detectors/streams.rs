@@ -32,7 +32,7 @@ pub(super) fn write_buffer_of(held_in: &HolderKey) -> Option<WriteBuffer> {
             .reference
         {
             Reference::Variable(name) | Reference::Property(name) => format!("{class} `{name}`"),
-            Reference::Element => format!("a {class}"),
+            Reference::Element | Reference::Store => format!("a {class}"),
         },
         Some((Holder::Instance { class, .. } | Holder::Object(class), None)) => {
             format!("a {class}")
