@@ -527,3 +527,34 @@ fn an_async_local_storage_store_shared_by_every_request() {
     }
     assert_clean("leak-context.js", &["per-request"], 20);
 }
+
+/// Objects a scope reaches through two variables (the two ends of a linked list): the owner is
+/// the module scope with those variables, never "system / Context @…, held by internal edge".
+#[test]
+fn objects_a_scope_holds_by_two_variables() {
+    let s = &leak(
+        "leak-class.js",
+        &["linked"],
+        20,
+        SuspectKind::Class,
+        Fix::DropReference,
+    );
+    assert!(
+        s.owner.description.starts_with("the module scope of ")
+            && s.owner
+                .description
+                .contains("whose variables `newestRecord`, `oldestRecord` reach them"),
+        "{}",
+        s.owner.description
+    );
+    let held_in = s.held_in.as_ref().expect("held in").from_the_outside();
+    assert!(
+        held_in.ends_with("leak-class.js (module scope) → newestRecord → RequestRecord"),
+        "{held_in}"
+    );
+    assert_location(
+        s,
+        "leak-class.js",
+        line_of("leak-class.js", "heapscan-expect: class"),
+    );
+}

@@ -978,7 +978,7 @@ impl<'g> Shapes<'g> {
 
     /// Whether `context` is the top level of a module: the scope it is nested in (`previous`)
     /// is the global one (V8's NativeContext).
-    fn is_module_scope(&self, context: u32) -> bool {
+    pub fn is_module_scope(&self, context: u32) -> bool {
         let s = &self.graph.snapshot;
         // An internal edge: a variable of the scope may be called `previous` too.
         s.edges_of(context).any(|e| {

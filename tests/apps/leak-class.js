@@ -5,12 +5,15 @@
 //   node leak-class.js [list]  each record links to the previous one; only the newest is held
 //   node leak-class.js tree    each record becomes a child of an earlier record (many small
 //                              `children` arrays, none of which grows steadily)
+//   node leak-class.js linked  each record is appended to a doubly linked list that the
+//                              module holds by both ends (`oldestRecord`, `newestRecord`), as
+//                              an LRU list without eviction does
 //   node leak-class.js global  each record is stored as a property of the global object
 //                              (`globalThis['request-' + seq]`), as code that uses globals as
 //                              a registry does
 const { serve, mode } = require('./common');
 
-const which = mode(['list', 'tree', 'global']);
+const which = mode(['list', 'tree', 'global', 'linked']);
 
 class RequestRecord {
   constructor(req, seq, previous) { // heapscan-expect: class
@@ -26,6 +29,7 @@ class RequestRecord {
 }
 
 let newestRecord = null;
+let oldestRecord = null; // `linked` mode
 const rootRecord = { children: [] };
 const recentRecords = []; // `tree` mode: a window of the last 50 records, to pick parents from
 let recentCount = 0;
@@ -34,6 +38,13 @@ let parentPick = 1;
 function record(req, seq) {
   if (which === 'list') {
     newestRecord = new RequestRecord(req, seq, newestRecord);
+    return;
+  }
+  if (which === 'linked') {
+    const rec = new RequestRecord(req, seq, newestRecord);
+    if (newestRecord) newestRecord.next = rec;
+    else oldestRecord = rec;
+    newestRecord = rec;
     return;
   }
   if (which === 'global') {

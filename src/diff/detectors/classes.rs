@@ -71,6 +71,8 @@ pub(super) fn detect(
         let in_globals = last.shapes.is_global_object(holder);
         if in_globals {
             name_global_holder(last, holder, &unexplained, &cd.name, &mut held);
+        } else if graph.class_name(holder) == "system / Context" {
+            name_scope_holder(last, holder, class_id as u32, &cd.name, &mut held);
         }
         let label = format!("the `{}` objects", cd.name);
         let accumulation = Accumulation {
@@ -246,6 +248,61 @@ fn name_global_holder(
             steps: vec![HolderStep {
                 reference: Reference::Property(first),
                 holder: Holder::Global,
+            }],
+        });
+    }
+}
+
+/// When the objects' holder is a scope (a closure context: variables that reach them between
+/// them, as the two ends of a linked list do): the owner is that scope and its variables that
+/// hold objects of the class (not "system / Context @…, held by internal edge context of
+/// Function"), and `held_in` names the first of them.
+fn name_scope_holder(
+    last: &Last<'_>,
+    context: u32,
+    class_id: u32,
+    class: &str,
+    held: &mut super::Held,
+) {
+    let graph = last.graph;
+    let s = &graph.snapshot;
+    let mut names: Vec<String> = s
+        .edges_of(context)
+        .filter(|&e| s.edge_type[e] == s.layout.edge_types.context)
+        .filter(|&e| graph.classes.class_of[s.edge_to[e] as usize] == class_id)
+        .map(|e| s.edge_name_str(e).into_owned())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let Some(at) = last.shapes.context_function_location(context) else {
+        return;
+    };
+    let module = last.shapes.is_module_scope(context);
+    let scope = if module {
+        format!("the module scope of {}", at.file)
+    } else {
+        format!("the scope at {at}")
+    };
+    let variables: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    held.owner.description = if variables.is_empty() {
+        format!(
+            "{scope} (system / Context @{})",
+            s.node_id[context as usize]
+        )
+    } else {
+        format!(
+            "{scope}, whose variables {} reach them (system / Context @{})",
+            variables.join(", "),
+            s.node_id[context as usize]
+        )
+    };
+    if let Some(first) = names.into_iter().next() {
+        held.owner.via = first.clone();
+        held.held_in = Some(HolderKey {
+            class: class.to_string(),
+            steps: vec![HolderStep {
+                reference: Reference::Variable(first),
+                holder: Holder::Scope { at, module },
             }],
         });
     }
