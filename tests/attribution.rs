@@ -558,3 +558,26 @@ fn objects_a_scope_holds_by_two_variables() {
         line_of("leak-class.js", "heapscan-expect: class"),
     );
 }
+
+/// A Map of WeakRefs that is never pruned: the targets go, the WeakRefs and their keys stay;
+/// the hint says to delete the dead entries. Bounded, no leak.
+#[test]
+fn weakrefs_whose_entries_are_never_pruned() {
+    let s = &leak(
+        "leak-weakref.js",
+        &["never-pruned"],
+        20,
+        SuspectKind::Collection,
+        Fix::Evict,
+    );
+    assert_eq!(s.owner.via, "responseRefs");
+    assert_eq!(s.class, "WeakRef");
+    assert!(
+        s.hint
+            .starts_with("the entries of Map `responseRefs` are WeakRefs")
+            && s.hint.contains("`deref()` returns undefined"),
+        "{}",
+        s.hint
+    );
+    assert_clean("leak-weakref.js", &["bounded"], 20);
+}

@@ -5,7 +5,8 @@
 //! 0. **hold-id-only** — a FinalizationRegistry holds what accumulates: its held values, which
 //!    it keeps strongly until their targets are collected (a held value that references its
 //!    target keeps it forever): hold only what the cleanup needs.
-//!    An AsyncLocalStorage's store that every request sees (**per-request**) comes next: what
+//!    Then entries that are WeakRefs (**evict**, the dead ones): the targets go, the cells
+//!    stay; and an AsyncLocalStorage's store that every request sees (**per-request**): what
 //!    accumulates in it was meant to live for one request.
 //! 1. **create-once** — the entries are instances of a class of the package that holds them
 //!    (prom-client's registry keeping every `Counter` made per call): make it once and reuse it.
@@ -90,6 +91,18 @@ pub(super) fn specific_fix(last: &Last<'_>, acc: &Accumulation<'_>) -> Option<Sp
             ),
             app_location: None,
         });
+    }
+    // 0a. WeakRefs whose entries outlive their targets.
+    if let Some((class, _)) = last.main_class(sample) {
+        if class == "WeakRef" {
+            return Some(SpecificFix {
+                fix: Fix::Evict,
+                hint: format!(
+                    "the entries of {label} are WeakRefs: their targets can be collected, but each WeakRef and its key stay in {label} for good: delete an entry once `deref()` returns undefined (from a FinalizationRegistry callback registered with its key, or when it is looked up), or bound {label}"
+                ),
+                app_location: None,
+            });
+        }
     }
     // 0b. An AsyncLocalStorage store shared by every request.
     if let Some(steps) = acc.held_in.map(|key| &key.steps) {
