@@ -55,23 +55,22 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
                 grouped(t.count)
             ),
         );
-        if graph.class_name(holder) == "TimersList" {
-            // Node's list, reached from one of its timers: no place in the app's code.
+        // Node's list, reached from one of its timers: no place in the app's code. Node keeps
+        // one list per interval length, as an element of its timer map named by that length:
+        // say so, instead of "element [60000] of Object".
+        let timer_list = (graph.class_name(holder) == "TimersList").then(|| {
             held.held_in = None;
-            // Node keeps one list per interval length, as an element of its timer map named by
-            // that length: say so, instead of "element [60000] of Object".
             let interval = held
                 .path
                 .last()
                 .filter(|step| step.edge_type == "element")
                 .map(|step| format!(" of {} ms timers", step.edge_name))
                 .unwrap_or_default();
-            held.owner.description = format!(
-                "Node's list{interval} (TimersList @{}), holding {} live {timer_class} objects that call {fname}",
-                s.node_id[holder as usize],
-                grouped(t.count)
-            );
-        }
+            format!(
+                "Node's list{interval} (TimersList @{})",
+                s.node_id[holder as usize]
+            )
+        });
         let (setter, clearer) = if first.immediate {
             ("setImmediate", "clearImmediate")
         } else {
@@ -99,9 +98,13 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
                         )
                     })
                     .unwrap_or_default();
+                let kept_by = timer_list.as_deref().map_or_else(
+                    || held.owner.description.clone(),
+                    |list| format!("{list} holds their live timers"),
+                );
                 held.owner.description = format!(
-                    "`{class}` objects{at} that started them and are never closed (e.g. @{}); {}",
-                    s.node_id[owners.example as usize], held.owner.description
+                    "`{class}` objects{at} that started them and are never closed (e.g. @{}); {kept_by}",
+                    s.node_id[owners.example as usize]
                 );
                 let hint = match &owners.release {
                     Some(method) => format!(
@@ -113,10 +116,18 @@ pub(super) fn detect(inputs: Inputs<'_, '_>, found: &mut Detected) {
                 };
                 (Fix::CloseOwner, hint)
             }
-            None => (
-                Fix::ClearTimer,
-                format!("keep the handle {setter} returns and call {clearer} when the work is done (or stop starting a timer per call)"),
-            ),
+            None => {
+                if let Some(list) = &timer_list {
+                    held.owner.description = format!(
+                        "nothing of the app's: only {list} holds the {} live {timer_class} objects that call {fname}",
+                        grouped(t.count)
+                    );
+                }
+                (
+                    Fix::ClearTimer,
+                    format!("keep the handle {setter} returns and call {clearer} when the work is done (or stop starting a timer per call)"),
+                )
+            }
         };
         let finding = Finding {
             kind: SuspectKind::Timer,
