@@ -201,18 +201,11 @@ fn ask(pid: u32, request: &str, wait: Duration) -> Result<String, CollectError> 
 /// request.
 pub fn start_tracking(pid: u32) -> Result<(), CollectError> {
     match ask(pid, "track\n", Duration::from_secs(30))?.as_str() {
-        "ok" => Ok(()),
         "error bad request" => Err(hook_error(
             pid,
             "it was installed by an older heapscan and cannot track allocations; restart the process (or start it with `heapscan record --track-allocations`)".to_string(),
         )),
-        other => Err(hook_error(
-            pid,
-            format!(
-                "could not start tracking allocations: {}",
-                other.strip_prefix("error ").unwrap_or(other)
-            ),
-        )),
+        answer => answered_ok(pid, answer, "start tracking allocations"),
     }
 }
 
@@ -220,28 +213,29 @@ pub fn start_tracking(pid: u32) -> Result<(), CollectError> {
 /// have no new stacks). Stopping costs the process about one snapshot's work (V8's inspector
 /// takes one on stop). Nothing to do when it does not track.
 pub fn stop_tracking(pid: u32) -> Result<(), CollectError> {
-    match ask(pid, "untrack\n", Duration::from_secs(600))?.as_str() {
-        "ok" => Ok(()),
-        other => Err(hook_error(
-            pid,
-            format!(
-                "could not stop tracking allocations: {}",
-                other.strip_prefix("error ").unwrap_or(other)
-            ),
-        )),
-    }
+    let answer = ask(pid, "untrack\n", Duration::from_secs(600))?;
+    answered_ok(pid, &answer, "stop tracking allocations")
 }
 
 /// Asks the hook in `pid` to close the process's inspector (the one heapscan opened to install
 /// it), once no inspector session is connected.
 pub fn close_inspector(pid: u32) -> Result<(), CollectError> {
-    match ask(pid, "close-inspector\n", Duration::from_secs(10))?.as_str() {
-        "ok" => Ok(()),
-        other => Err(hook_error(
-            pid,
-            format!("could not close the inspector: {other}"),
-        )),
+    let answer = ask(pid, "close-inspector\n", Duration::from_secs(10))?;
+    answered_ok(pid, &answer, "close the inspector")
+}
+
+/// `Ok` for the hook's `ok`; anything else is the error of a hook that could not `what`.
+fn answered_ok(pid: u32, answer: &str, what: &str) -> Result<(), CollectError> {
+    if answer == "ok" {
+        return Ok(());
     }
+    Err(hook_error(
+        pid,
+        format!(
+            "could not {what}: {}",
+            answer.strip_prefix("error ").unwrap_or(answer)
+        ),
+    ))
 }
 
 /// Is a hook listening in `pid`? (A stale socket of an earlier process with the same pid
