@@ -599,3 +599,39 @@ fn separate_snaps_with_track_allocations_give_allocation_stacks() {
         drop(app);
     }
 }
+
+/// A process started with `--track-heap-objects`: the inspector session that installs the hook
+/// ends V8's tracking, so the hook turns it back on (and says what was lost); the series still
+/// has allocation stacks without `--track-allocations`.
+#[test]
+fn snaps_of_a_process_started_with_track_heap_objects_keep_tracking() {
+    let _turn = inspector_turn();
+    let tmp = tempfile::tempdir().unwrap();
+    let (app, port) = start_test_app(
+        &node(20),
+        &["--track-heap-objects"],
+        "leak-cache.js",
+        tmp.path(),
+    );
+    let pid = app.guard.pid().to_string();
+    let mut files = Vec::new();
+    for i in 1..=3 {
+        assert_eq!(load(port, 200), 200);
+        let out = tmp.path().join(format!("f{i}.heapsnapshot"));
+        let (code, json, err) = snap(&["--pid", &pid, "-o", out.to_str().unwrap()]);
+        assert_eq!(code, Some(0), "snap {i}: {err}");
+        if i == 1 {
+            assert!(
+                json[0]["warning"]
+                    .as_str()
+                    .is_some_and(|w| w.contains("was started with --track-heap-objects")),
+                "{json}"
+            );
+        }
+        files.push(out);
+    }
+    let diff = diff_json(&files);
+    let stack = &diff["suspects"][0]["allocation_stacks"][0];
+    assert_eq!(stack["frames"][0]["function"], "makeEntry", "{diff}");
+    drop(app);
+}

@@ -233,18 +233,21 @@ fn take(
     }
     let out_dir = parent_dir(&out);
     safety::check_room(status.vm_rss, &out_dir)?;
+    let options = node_options(pid);
+    // A process started with --track-heap-objects tracks from the start; the inspector
+    // session that installs the hook stops that when it ends, so the hook turns it back on.
+    let tracked_from_start = options.iter().any(|w| w == "--track-heap-objects");
     if opts.track_allocations && opts.via == Via::Signal {
         return Err(CollectError::Refused(
             "--track-allocations needs heapscan's snapshot hook, which --via signal does not use: use --via auto or hook".to_string(),
         ));
     }
     if opts.via != Via::Signal && hook::present(pid) {
-        if opts.track_allocations {
+        if opts.track_allocations || tracked_from_start {
             hook::start_tracking(pid)?;
         }
         return via_hook(pid, out, opts, started);
     }
-    let options = node_options(pid);
     if opts.via != Via::Hook && !opts.track_allocations {
         let flag = flag_value(&options, "--heapsnapshot-signal");
         match flag.as_deref().map(|name| (name, signal_number(name))) {
@@ -521,14 +524,19 @@ fn via_inspector(
         std::thread::sleep(Duration::from_millis(300));
     }
     // Only now: the install session's end stopped any tracking and cleared the ids.
-    if opts.track_allocations {
+    let tracked_from_start = options.iter().any(|w| w == "--track-heap-objects");
+    if opts.track_allocations || tracked_from_start {
         hook::start_tracking(pid)?;
     }
     let mut result = via_hook(pid, out, opts, started)?;
     result.method = Method::Hook {
         installed_now: Some(via_inspector_info(&inspector)),
     };
-    if let Some(signal) = flag_value(options, "--heapsnapshot-signal") {
+    if tracked_from_start {
+        result.warning = Some(format!(
+            "process {pid} was started with --track-heap-objects: installing heapscan's hook ended that tracking and made V8 forget the object ids, so the hook tracks again from now on; objects allocated before this snapshot have no allocation stack, and snapshots taken before it cannot be compared with it"
+        ));
+    } else if let Some(signal) = flag_value(options, "--heapsnapshot-signal") {
         result.warning = Some(format!(
             "process {pid} also takes snapshots on {signal}: installing heapscan's hook made V8 forget the object ids, so snapshots taken before this one cannot be compared with this one and later ones (a diff says it cannot judge them)"
         ));
