@@ -365,7 +365,7 @@ fn timers_that_are_never_cleared_are_a_suspect_held_by_their_list() {
     assert_eq!(s.owner.class, "TimersList", "{:?}", s.owner);
     assert_eq!(
         s.owner.description,
-        "Node's list (TimersList @11), holding 30 live Timeout objects that call poll"
+        "nothing of the app's: only Node's list (TimersList @11) holds the 30 live Timeout objects that call poll"
     );
     assert!(s.hint.contains("clearInterval"), "{}", s.hint);
     assert_eq!(found.explained_roots.len(), 30, "every live timer");
