@@ -172,6 +172,8 @@ pub struct Shapes<'g> {
     location_keys: Vec<u32>,
     /// The app's AsyncLocalStorage instances, found on first need.
     async_storages: std::sync::OnceLock<Vec<u32>>,
+    /// Whether the heap has any AsyncLocalStorage (its class), found on first need.
+    any_async_storage: std::sync::OnceLock<bool>,
 }
 
 impl<'g> Shapes<'g> {
@@ -194,6 +196,7 @@ impl<'g> Shapes<'g> {
             location_index,
             location_keys,
             async_storages: std::sync::OnceLock::new(),
+            any_async_storage: std::sync::OnceLock::new(),
         }
     }
 
@@ -916,6 +919,13 @@ impl<'g> Shapes<'g> {
     fn async_storage_of(&self, node: u32) -> Option<u32> {
         let g = self.graph;
         let s = &g.snapshot;
+        // Most heaps have no storage at all: then nothing is a store, at no cost per step.
+        let any = *self.any_async_storage.get_or_init(|| {
+            g.classes.names.iter().any(|name| name == "AsyncLocalStorage")
+        });
+        if !any {
+            return None;
+        }
         let mut in_frame = None;
         let mut resource_store = false;
         for slot in g.retainers_of(node) {
@@ -925,7 +935,8 @@ impl<'g> Shapes<'g> {
                 && s.edge_name_str(e) == "<symbol kResourceStore>"
             {
                 resource_store = true;
-            } else if in_frame.is_none() {
+            } else if in_frame.is_none() && s.node_type[holder as usize] == s.layout.node_types.array {
+                // An AsyncContextFrame's entries live in its hash table, an array.
                 in_frame = g
                     .retainers_of(holder)
                     .map(|up| g.retainer_node[up])
