@@ -921,7 +921,10 @@ impl<'g> Shapes<'g> {
         let s = &g.snapshot;
         // Most heaps have no storage at all: then nothing is a store, at no cost per step.
         let any = *self.any_async_storage.get_or_init(|| {
-            g.classes.names.iter().any(|name| name == "AsyncLocalStorage")
+            g.classes
+                .names
+                .iter()
+                .any(|name| name == "AsyncLocalStorage")
         });
         if !any {
             return None;
@@ -935,7 +938,9 @@ impl<'g> Shapes<'g> {
                 && s.edge_name_str(e) == "<symbol kResourceStore>"
             {
                 resource_store = true;
-            } else if in_frame.is_none() && s.node_type[holder as usize] == s.layout.node_types.array {
+            } else if in_frame.is_none()
+                && s.node_type[holder as usize] == s.layout.node_types.array
+            {
                 // An AsyncContextFrame's entries live in its hash table, an array.
                 in_frame = g
                     .retainers_of(holder)
