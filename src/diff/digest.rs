@@ -243,11 +243,16 @@ impl DigestBody {
     }
 }
 
-/// Whether a script is the program's own: not one of Node's (`node:…`, or a bare internal
-/// name) nor a package's under `node_modules` (unrelated apps share those).
+/// Whether a script is a file (the app's or a package's), not one of Node's (`node:…`, or a
+/// bare internal name).
+pub(crate) fn is_script_file(name: &str) -> bool {
+    name.starts_with('/') || name.starts_with("file://") || name.contains(":\\")
+}
+
+/// Whether a script is the program's own: a file ([`is_script_file`]) not under
+/// `node_modules` (unrelated apps share those).
 pub(crate) fn is_app_script(name: &str) -> bool {
-    (name.starts_with('/') || name.starts_with("file://") || name.contains(":\\"))
-        && !name.contains("/node_modules/")
+    is_script_file(name) && !name.contains("/node_modules/")
 }
 
 /// A digest to finish ([`Digest::finish_later`]): what it reads of its graph.

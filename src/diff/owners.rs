@@ -45,12 +45,8 @@ pub fn timer_owners(graph: &HeapGraph, timers: &[(u32, u32)]) -> Option<TimerOwn
             && !matches!(graph.class_name(n), "TimersList" | "Timeout" | "Immediate")
     };
     let edge_to = |n: u32, name: &str, internal: bool| {
-        s.edges_of(n)
-            .find(|&e| {
-                (!internal || s.edge_type[e] == et.internal)
-                    && !s.layout.edge_name_is_index(s.edge_type[e])
-                    && s.edge_name_str(e) == name
-            })
+        s.edges_named(n, name)
+            .find(|&e| !internal || s.edge_type[e] == et.internal)
             .map(|e| s.edge_to[e])
     };
     let mut per_class: FxHashMap<u32, (usize, u32)> = FxHashMap::default();
@@ -102,8 +98,8 @@ fn releasing_method(graph: &HeapGraph, object: u32) -> Option<String> {
     let mut at = object;
     for _ in 0..PROTOTYPES {
         let Some(proto) = s
-            .edges_of(at)
-            .find(|&e| s.edge_type[e] == et.property && s.edge_name_str(e) == "__proto__")
+            .edges_named(at, "__proto__")
+            .find(|&e| s.edge_type[e] == et.property)
             .map(|e| s.edge_to[e])
         else {
             break;

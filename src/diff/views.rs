@@ -26,14 +26,10 @@ pub enum ViewKind {
     LargeBuffer,
 }
 
-/// The views among a collection's entries: how many of the entries looked at, what they show
-/// (characters of a sliced string; unknown for a typed array) and what their parents hold.
+/// The views among a collection's entries: their kind and what their parents hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Views {
     pub kind: ViewKind,
-    /// Entries that are views, of `looked_at`.
-    pub views: u64,
-    pub looked_at: u64,
     /// Bytes of the parent strings or ArrayBuffers per view (a parent shared by several views
     /// counted once).
     pub average_parent: u64,
@@ -54,11 +50,7 @@ pub fn views(graph: &RetainerGraph, values: &[u32]) -> Option<Views> {
     if sample.is_empty() {
         return None;
     }
-    let edge_to = |n: u32, name: &str| {
-        s.edges_of(n)
-            .find(|&e| !s.layout.edge_name_is_index(s.edge_type[e]) && s.edge_name_str(e) == name)
-            .map(|e| s.edge_to[e])
-    };
+    let edge_to = |n: u32, name: &str| s.edges_named(n, name).next().map(|e| s.edge_to[e]);
     // (parent, its size) per sliced string and per typed array.
     let mut strings: Vec<(u32, u64)> = Vec::new();
     let mut buffers: Vec<(u32, u64)> = Vec::new();
@@ -81,8 +73,6 @@ pub fn views(graph: &RetainerGraph, values: &[u32]) -> Option<Views> {
     if most(strings.shared + strings.alone) {
         return Some(Views {
             kind: ViewKind::SlicedString,
-            views: strings.shared + strings.alone,
-            looked_at,
             average_parent: strings.per_view(),
         });
     }
@@ -97,8 +87,6 @@ pub fn views(graph: &RetainerGraph, values: &[u32]) -> Option<Views> {
     };
     Some(Views {
         kind,
-        views: shared.max(large),
-        looked_at,
         average_parent: buffers.per_view(),
     })
 }

@@ -287,6 +287,15 @@ impl Snapshot {
         self.strings.get(self.node_name[n as usize])
     }
 
+    /// Node `n`'s edges with a string name equal to `name` (never element or hidden edges,
+    /// whose names are indexes), in edge order.
+    pub fn edges_named<'a>(&'a self, n: u32, name: &'a str) -> impl Iterator<Item = usize> + 'a {
+        self.edges_of(n).filter(move |&e| {
+            !self.layout.edge_name_is_index(self.edge_type[e])
+                && self.strings.get(self.edge_name[e]) == name
+        })
+    }
+
     /// Edge `e`'s name as DevTools shows it: the property name, or the index for element and
     /// hidden edges.
     pub fn edge_name_str(&self, e: usize) -> std::borrow::Cow<'_, str> {

@@ -6,7 +6,7 @@ use super::fixes::{specific_fix, Accumulation};
 use super::Clues;
 use super::{Comparison, Detected, Finding, Last, Series, Verdict};
 use crate::diff::digest::{is_app_script, ClassDigest, Digest};
-use crate::diff::holder::{Holder, HolderKey, HolderStep, Reference};
+use crate::diff::holder::{Holder, Reference};
 use crate::graph::bits::BitSet;
 use crate::report::diff::{Fix, LocationBasis, Matching, SuspectKind, Thresholds};
 
@@ -242,14 +242,7 @@ fn name_global_holder(
         ),
     };
     if let Some(first) = names.into_iter().next() {
-        held.owner.via = first.clone();
-        held.held_in = Some(HolderKey {
-            class: class.to_string(),
-            steps: vec![HolderStep {
-                reference: Reference::Property(first),
-                holder: Holder::Global,
-            }],
-        });
+        held.held_in_one_step(class, Reference::Property(first), Holder::Global);
     }
 }
 
@@ -297,13 +290,10 @@ fn name_scope_holder(
         )
     };
     if let Some(first) = names.into_iter().next() {
-        held.owner.via = first.clone();
-        held.held_in = Some(HolderKey {
-            class: class.to_string(),
-            steps: vec![HolderStep {
-                reference: Reference::Variable(first),
-                holder: Holder::Scope { at, module },
-            }],
-        });
+        held.held_in_one_step(
+            class,
+            Reference::Variable(first),
+            Holder::Scope { at, module },
+        );
     }
 }

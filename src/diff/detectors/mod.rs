@@ -26,7 +26,7 @@ use rustc_hash::FxHashMap;
 
 use super::digest::is_app_script;
 use super::digest::{Digest, DigestBody, Measurement};
-use super::holder::{Holder, HolderKey, Reference};
+use super::holder::{Holder, HolderKey, HolderStep, Reference};
 use super::shapes::{ListenerList, Shapes, Timer};
 use crate::graph::bits::BitSet;
 use crate::graph::{HeapGraph, RetainerGraph};
@@ -211,6 +211,18 @@ struct Held {
 }
 
 impl Held {
+    /// Names the holder by one reference to it (a property of the global object, a variable
+    /// of a scope): `via` and a one-step `held_in` for objects of `class`.
+    fn held_in_one_step(&mut self, class: &str, reference: Reference, holder: Holder) {
+        if let Reference::Variable(name) | Reference::Property(name) = &reference {
+            self.owner.via = name.clone();
+        }
+        self.held_in = Some(HolderKey {
+            class: class.to_string(),
+            steps: vec![HolderStep { reference, holder }],
+        });
+    }
+
     /// How titles name the holder: `Map `sessionCache`` when the last path step names it,
     /// else `fallback` (such as `Map @1234`).
     fn label(&self, kind: &str, fallback: String) -> String {

@@ -4,6 +4,7 @@
 //! that holds the owner. A Node internal (`node:buffer:…`) is shown only when nothing in the
 //! app or a package locates the suspect.
 
+pub(super) use crate::diff::digest::is_script_file as is_file;
 use crate::report::diff::{AllocationStack, LocationBasis};
 use crate::report::SourceLocation;
 
@@ -34,11 +35,6 @@ impl Clues {
             app: None,
         }
     }
-}
-
-/// Whether a script is the app's or a package's (a file), not Node's (`node:…`, bare names).
-pub(super) fn is_file(name: &str) -> bool {
-    name.starts_with('/') || name.starts_with("file://") || name.contains(":\\")
 }
 
 /// The rules, in order:
