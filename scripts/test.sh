@@ -35,4 +35,10 @@ if [[ ! -f "$packages/node_modules/.package-lock.json" ||
   (cd "$packages" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
+# The tests run heapscan with its persisted index on, as users do, in a cache of their own
+# that starts empty (so a run reads some snapshots fresh and some from their index, and the
+# outputs must not differ), never in the user's own cache.
+export HEAPSCAN_INDEX_DIR="${HEAPSCAN_INDEX_DIR:-$PWD/target/test-index}"
+rm -rf "$HEAPSCAN_INDEX_DIR"
+
 HEAPSCAN_NODE_NO_FETCH=1 cargo test --profile ci "$@"

@@ -14,11 +14,13 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod collect;
+pub mod column;
 pub mod diff;
 pub mod error;
 pub mod gate;
 pub mod gc;
 pub mod graph;
+pub mod index;
 pub mod nodes;
 pub mod observe;
 pub mod paths;

@@ -38,6 +38,10 @@ enum Command {
     Record(cli::record::RecordArgs),
     /// Take a heap snapshot of a running Node.js process (by pid or PM2 name).
     Snap(cli::snap::SnapArgs),
+    /// Analyse snapshots now and save their indexes, so later commands on them start at once.
+    Index(cli::index::IndexFilesArgs),
+    /// List or clear the saved snapshot indexes.
+    Cache(cli::index::CacheArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +56,8 @@ fn main() -> ExitCode {
         Command::Gc(args) => cli::gc::run(args),
         Command::Record(args) => cli::record::run(args),
         Command::Snap(args) => cli::snap::run(args),
+        Command::Index(args) => cli::index::run_index(args),
+        Command::Cache(args) => cli::index::run_cache(args),
     };
     cli::finish(outcome)
 }

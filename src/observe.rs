@@ -11,6 +11,10 @@ pub enum Stage<'a> {
     Reading(&'a Path),
     /// Building a snapshot's graph: one of [`crate::graph::PHASES`].
     Building(&'a Path, &'a str),
+    /// Reading a snapshot's analysis from its persisted index.
+    LoadingIndex(&'a Path),
+    /// Saving a snapshot's analysis as an index.
+    SavingIndex(&'a Path),
     /// Comparing digested snapshots and describing the leak suspects.
     Comparing,
 }

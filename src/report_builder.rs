@@ -11,6 +11,7 @@ use crate::diff::{compare_visiting, DiffOptions};
 use crate::error::Result;
 use crate::gc::analysis::GcReport;
 use crate::graph::{Columns, HeapGraph};
+use crate::index::IndexCache;
 use crate::observe::Observer;
 use crate::report::diff::Thresholds;
 use crate::report::html::{GcPause, GcTrace, HtmlReport};
@@ -48,6 +49,7 @@ pub fn build(
     files: &[PathBuf],
     gc: Option<GcReport>,
     options: &ReportOptions,
+    index: Option<&IndexCache>,
     observer: &dyn Observer,
 ) -> Result<HtmlReport> {
     let summary_options = SummaryOptions {
@@ -68,7 +70,7 @@ pub fn build(
     let diff = match files {
         [] => None,
         [only] => {
-            visit(0, &HeapGraph::open(only, observer)?);
+            visit(0, &HeapGraph::open(only, index, observer)?);
             None
         }
         _ => Some(compare_visiting(
@@ -79,6 +81,7 @@ pub fn build(
                 max_suspects: None,
             },
             Columns::All,
+            index,
             observer,
             visit,
         )?),

@@ -32,6 +32,8 @@ pub struct DiffArgs {
     /// Write to FILE instead of standard output (`-` is standard output).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub index: super::index::IndexArgs,
 }
 
 /// The leak thresholds (growth is per step between consecutive snapshots).
@@ -106,8 +108,13 @@ pub enum DiffFormat {
 pub fn analyse(
     files: &[PathBuf],
     options: &DiffOptions,
+    index: &super::index::IndexArgs,
 ) -> heapscan::error::Result<heapscan::report::diff::DiffReport> {
-    let report = compare(files, options, &Shown::new());
+    let shown = Shown::new();
+    let cache = index.cache();
+    let report = heapscan::index::recover(cache.as_ref(), &shown, |cache| {
+        compare(files, options, cache, &shown)
+    });
     timing(None);
     report
 }
@@ -122,7 +129,7 @@ pub fn run(args: DiffArgs) -> Outcome {
         top: args.top.or((format == Format::Table).then_some(20)),
         max_suspects: None,
     };
-    let report = analyse(&args.files, &options)?;
+    let report = analyse(&args.files, &options, &args.index)?;
     let mut out = open_output(args.output.as_deref())?;
     render(&report, format, &mut out)?;
     out.flush()?;

@@ -78,6 +78,8 @@ pub struct GateArgs {
     /// A step with less than this share of the busiest step's activity is idle (default 0.1).
     #[arg(long, value_name = "FRACTION")]
     pub idle_fraction: Option<f64>,
+    #[command(flatten)]
+    pub index: super::index::IndexArgs,
 }
 
 /// `heapscan.toml`.
@@ -177,7 +179,7 @@ pub fn run(args: GateArgs) -> Outcome {
     };
     let root = std::env::current_dir().ok();
 
-    let diff = super::diff::analyse(&args.files, &options)?;
+    let diff = super::diff::analyse(&args.files, &options, &args.index)?;
     if let Some(path) = &args.write_baseline {
         let baseline = Baseline::from_diff(&diff, root.as_deref());
         write_file(path, &(serde_json::to_string_pretty(&baseline)? + "\n"))?;

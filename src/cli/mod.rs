@@ -12,6 +12,7 @@ use anyhow::Context;
 pub mod diff;
 pub mod gate;
 pub mod gc;
+pub mod index;
 pub mod nodes;
 pub mod progress;
 pub mod record;

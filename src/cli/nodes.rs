@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use heapscan::nodes::{rows, NodeFilter};
 use heapscan::report::nodes::{write_csv, write_jsonl};
 
-use super::{open_output, progress::load_graph, Outcome};
+use super::{open_output, progress::with_graph, Outcome};
 
 #[derive(Args)]
 pub struct NodesArgs {
@@ -28,6 +28,8 @@ pub struct NodesArgs {
     /// Write to FILE instead of standard output (`-` is standard output).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub index: super::index::IndexArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -46,13 +48,16 @@ pub fn run(args: NodesArgs) -> Outcome {
             .context("--class is not a valid regular expression")?,
         min_retained: args.min_retained,
     };
-    let graph = load_graph(&args.file)?;
-    let mut out = open_output(args.output.as_deref())?;
-    let rows = rows(&graph, &filter);
-    match args.format {
-        NodesFormat::Csv => write_csv(rows, &mut out)?,
-        NodesFormat::Jsonl => write_jsonl(rows, &mut out)?,
-    };
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    with_graph(&args.file, &args.index, |graph| {
+        // Rows stream out as they are made: every checksum is checked before the first.
+        graph.check_columns();
+        let mut out = open_output(args.output.as_deref())?;
+        let rows = rows(graph, &filter);
+        match args.format {
+            NodesFormat::Csv => write_csv(rows, &mut out)?,
+            NodesFormat::Jsonl => write_jsonl(rows, &mut out)?,
+        };
+        out.flush()?;
+        Ok(ExitCode::SUCCESS)
+    })
 }

@@ -79,6 +79,16 @@ impl Observer for Shown {
                 timing(Some(phase));
                 self.progress.phase(format!("{}: {phase}", path.display()));
             }
+            Stage::LoadingIndex(path) => {
+                timing(Some("load-index"));
+                self.progress
+                    .phase(format!("{}: reading its index", path.display()));
+            }
+            Stage::SavingIndex(path) => {
+                timing(Some("save-index"));
+                self.progress
+                    .phase(format!("{}: saving its index", path.display()));
+            }
             Stage::Comparing => {
                 timing(Some("digest+suspects"));
                 self.progress.phase("comparing");
@@ -110,9 +120,20 @@ impl Observer for Lines {
     }
 }
 
-/// Reads and analyses one snapshot with progress shown.
-pub fn load_graph(path: &Path) -> heapscan::error::Result<HeapGraph> {
-    HeapGraph::open(path, &Shown::new())
+/// Reads and analyses one snapshot with progress shown (from its index when it has one), and
+/// runs `work` on it. A damaged index is removed and the snapshot read again
+/// ([`heapscan::index::recover`]), so `work` may run twice: it computes, it does not print.
+pub fn with_graph<T>(
+    path: &Path,
+    index: &super::index::IndexArgs,
+    mut work: impl FnMut(&HeapGraph) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let shown = Shown::new();
+    let cache = index.cache();
+    heapscan::index::recover(cache.as_ref(), &shown, |cache| {
+        let graph = HeapGraph::open(path, cache, &shown)?;
+        work(&graph)
+    })
 }
 
 /// The running phase of `HEAPSCAN_TIMINGS`: when the command started, when the phase did.

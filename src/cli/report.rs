@@ -48,6 +48,8 @@ pub struct ReportArgs {
     pub timestamp: bool,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
+    #[command(flatten)]
+    pub index: super::index::IndexArgs,
 }
 
 pub fn run(args: ReportArgs) -> Outcome {
@@ -72,7 +74,11 @@ pub fn run(args: ReportArgs) -> Outcome {
         };
         Some(gc::analyse_logs(&args.gc, &rule)?)
     };
-    let report = build(&args.files, gc_trace, &options, &Shown::new())?;
+    let shown = Shown::new();
+    let cache = args.index.cache();
+    let report = heapscan::index::recover(cache.as_ref(), &shown, |cache| {
+        build(&args.files, gc_trace.clone(), &options, cache, &shown)
+    })?;
     timing(Some("render"));
     let to_stdout = args.output.as_os_str() == "-";
     let mut out = open_output(Some(&args.output))?;

@@ -11,7 +11,7 @@ use heapscan::paths::{node_ref, retainer_paths, ShortestPaths};
 use heapscan::report::retainers::{render, RetainersReport};
 use heapscan::report::Format;
 
-use super::{open_output, progress::load_graph, Outcome};
+use super::{open_output, progress::with_graph, Outcome};
 
 #[derive(Args)]
 pub struct RetainersArgs {
@@ -32,6 +32,8 @@ pub struct RetainersArgs {
     /// Write to FILE instead of standard output (`-` is standard output).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub index: super::index::IndexArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -49,40 +51,41 @@ pub fn run(args: RetainersArgs) -> Outcome {
         ),
         None => None,
     };
-    let graph = load_graph(&args.file)?;
-    let s = &graph.snapshot;
-    let (target, class_members) = match (wanted_id, &args.class) {
-        (Some(id), _) => match s.find_node_by_id(id) {
-            Some(n) => (n, None),
-            None => bail!("{}: no object has id @{id}", args.file.display()),
-        },
-        (None, Some(class)) => {
-            let members: Vec<u32> = (0..s.node_count() as u32)
-                .filter(|&n| graph.class_name(n) == class.as_str())
-                .collect();
-            let Some(&largest) = members.iter().max_by(|&&a, &&b| {
-                graph
-                    .retained_size(a)
-                    .cmp(&graph.retained_size(b))
-                    .then(s.node_id[b as usize].cmp(&s.node_id[a as usize]))
-            }) else {
-                bail!(
-                    "{}: no object has class `{class}` (see `heapscan summary`)",
-                    args.file.display()
-                );
-            };
-            (largest, Some(members.len() as u64))
-        }
-        (None, None) => bail!("give an object id (@1234) or --class NAME"),
-    };
-    let tree = ShortestPaths::compute(&graph);
-    let report = RetainersReport {
-        file: args.file.display().to_string(),
-        target: node_ref(&graph, target),
-        class_members,
-        distance: tree.hops(target),
-        paths: retainer_paths(&graph, &tree, target, args.paths),
-    };
+    let report = with_graph(&args.file, &args.index, |graph| {
+        let s = &graph.snapshot;
+        let (target, class_members) = match (wanted_id, &args.class) {
+            (Some(id), _) => match s.find_node_by_id(id) {
+                Some(n) => (n, None),
+                None => bail!("{}: no object has id @{id}", args.file.display()),
+            },
+            (None, Some(class)) => {
+                let members: Vec<u32> = (0..s.node_count() as u32)
+                    .filter(|&n| graph.class_name(n) == class.as_str())
+                    .collect();
+                let Some(&largest) = members.iter().max_by(|&&a, &&b| {
+                    graph
+                        .retained_size(a)
+                        .cmp(&graph.retained_size(b))
+                        .then(s.node_id[b as usize].cmp(&s.node_id[a as usize]))
+                }) else {
+                    bail!(
+                        "{}: no object has class `{class}` (see `heapscan summary`)",
+                        args.file.display()
+                    );
+                };
+                (largest, Some(members.len() as u64))
+            }
+            (None, None) => bail!("give an object id (@1234) or --class NAME"),
+        };
+        let tree = ShortestPaths::compute(graph);
+        Ok(RetainersReport {
+            file: args.file.display().to_string(),
+            target: node_ref(graph, target),
+            class_members,
+            distance: tree.hops(target),
+            paths: retainer_paths(graph, &tree, target, args.paths),
+        })
+    })?;
     let format = match args.format {
         RetainersFormat::Table => Format::Table,
         RetainersFormat::Json => Format::Json,

@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use heapscan::report::{summary::render, Format};
 use heapscan::summary::{summarize, SortKey, SummaryOptions};
 
-use super::progress::{load_graph, timing};
+use super::progress::{timing, with_graph};
 use super::{open_output, Outcome};
 
 #[derive(Args)]
@@ -36,6 +36,8 @@ pub struct SummaryArgs {
     /// Write to FILE instead of standard output (`-` is standard output).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub index: super::index::IndexArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -78,9 +80,10 @@ pub fn run(args: SummaryArgs) -> Outcome {
         class_filter,
         dominators: args.dominators,
     };
-    let graph = load_graph(&args.file)?;
-    timing(Some("summary"));
-    let report = summarize(&graph, &args.file.display().to_string(), &options);
+    let report = with_graph(&args.file, &args.index, |graph| {
+        timing(Some("summary"));
+        Ok(summarize(graph, &args.file.display().to_string(), &options))
+    })?;
     timing(Some("render"));
     let mut out = open_output(args.output.as_deref())?;
     render(&report, format, &mut out)?;

@@ -5,6 +5,8 @@
 //! diffing N snapshots holds one graph at a time.
 
 use rayon::prelude::*;
+
+use crate::column::Column;
 use rustc_hash::FxHashMap;
 
 use super::holder::HolderKey;
@@ -290,10 +292,10 @@ struct DigestColumns {
     edge_count: u64,
     total_size: u64,
     classes: Classes,
-    self_size: Vec<u64>,
-    retained_size: Vec<u64>,
-    dominator_order: Vec<u32>,
-    dominator_order_idom: Vec<u32>,
+    self_size: Column<u64>,
+    retained_size: Column<u64>,
+    dominator_order: Column<u32>,
+    dominator_order_idom: Column<u32>,
 }
 
 impl DigestColumns {

@@ -14,19 +14,29 @@ use super::digest::{Digest, DigestBody, DigestJob, Measurement};
 use super::{detectors, judge, report, DiffOptions};
 use crate::error::{Error, Result};
 use crate::graph::{Columns, HeapGraph, RetainerGraph};
+use crate::index::{FileIdentity, IndexCache};
 use crate::observe::{Observer, Stage};
 use crate::report::diff::DiffReport;
 use crate::snapshot::ReadAhead;
 use crate::summary::ClassAggregates;
 
 /// Compares snapshots of one process, `files` oldest first (two or more), and names the leak
-/// suspects. `observer` is told each file's stages as they start.
+/// suspects. Snapshots indexed in `index` are read from their index, the others are saved
+/// there. `observer` is told each file's stages as they start.
 pub fn compare(
     files: &[PathBuf],
     options: &DiffOptions,
+    index: Option<&IndexCache>,
     observer: &dyn Observer,
 ) -> Result<DiffReport> {
-    compare_visiting(files, options, Columns::NoDistances, observer, |_, _| {})
+    compare_visiting(
+        files,
+        options,
+        Columns::NoDistances,
+        index,
+        observer,
+        |_, _| {},
+    )
 }
 
 /// [`compare`] that builds each graph with `columns` and shows it to `visit` (with its index in
@@ -36,6 +46,7 @@ pub(crate) fn compare_visiting(
     files: &[PathBuf],
     options: &DiffOptions,
     columns: Columns,
+    index: Option<&IndexCache>,
     observer: &dyn Observer,
     mut visit: impl FnMut(usize, &HeapGraph),
 ) -> Result<DiffReport> {
@@ -44,7 +55,11 @@ pub(crate) fn compare_visiting(
     };
     let mut digests = Vec::with_capacity(files.len());
     let mut unfinished: Option<DigestJob> = None;
-    let mut ahead = Some(ReadAhead::start(files[1].clone()));
+    // An indexed file is not read, so not read ahead either.
+    let indexed = |file: &PathBuf| {
+        index.is_some_and(|cache| FileIdentity::of(file).is_ok_and(|identity| cache.has(&identity)))
+    };
+    let mut ahead = (!indexed(&files[1])).then(|| ReadAhead::start(files[1].clone()));
     for (k, file) in earlier.iter().enumerate() {
         let source = if k == 1 { ahead.take() } else { None };
         let job = unfinished.take();
@@ -52,6 +67,7 @@ pub(crate) fn compare_visiting(
             file,
             source,
             columns,
+            index,
             observer,
             move || job.map(DigestJob::run),
             Measurement::of_earlier,
@@ -69,6 +85,7 @@ pub(crate) fn compare_visiting(
         last_file,
         ahead.take(),
         columns,
+        index,
         observer,
         move || job.map(DigestJob::run),
         LastMeasurement::with_paths,

@@ -41,6 +41,16 @@ impl BitSet {
         self.words[i >> 6] &= !(1 << (i & 63));
     }
 
+    /// The bits as 64-bit words, bit `i` in word `i / 64` (what an index file stores).
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
+    /// A set of `len` bits from its words, or `None` when their number does not fit `len`.
+    pub fn from_words(words: Vec<u64>, len: usize) -> Option<BitSet> {
+        (words.len() == len.div_ceil(64)).then_some(BitSet { words, len })
+    }
+
     /// Number of set bits.
     pub fn count_ones(&self) -> usize {
         self.words.iter().map(|w| w.count_ones() as usize).sum()

@@ -16,13 +16,16 @@
 use rustc_hash::FxHashMap;
 
 use super::bits::BitSet;
+use crate::column::Column;
 use crate::snapshot::Snapshot;
 
 /// Dense class index.
 pub type ClassId = u32;
 
 /// Where a location-keyed class's constructor is: script id, 0-based line and column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ClassLocation {
     pub script_id: u32,
     pub line: u32,
@@ -33,7 +36,7 @@ pub struct ClassLocation {
 #[derive(Default)]
 pub struct Classes {
     /// Per node: its class.
-    pub class_of: Vec<ClassId>,
+    pub class_of: Column<ClassId>,
     /// Per class: its name.
     pub names: Vec<String>,
     /// Per class: the location it is keyed by, for `object` nodes with a location.
@@ -179,7 +182,7 @@ impl Classes {
             };
         }
         Classes {
-            class_of,
+            class_of: class_of.into(),
             names,
             locations,
         }

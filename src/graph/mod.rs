@@ -19,7 +19,9 @@ use rayon::prelude::*;
 
 use std::path::Path;
 
+use crate::column::Column;
 use crate::error::Result;
+use crate::index::{FileIdentity, IndexCache, Lookup, Stored};
 use crate::observe::{Observer, Stage};
 use crate::snapshot::{ReadAhead, Snapshot};
 use bits::BitSet;
@@ -41,15 +43,15 @@ pub struct RetainerGraph {
     /// The root node's ordinal (always 0 in V8 snapshots).
     pub root: u32,
     /// `first_retainer[n]..first_retainer[n + 1]` index `retainer_edge`/`retainer_node`.
-    pub first_retainer: Vec<u32>,
+    pub first_retainer: Column<u32>,
     /// Per retainer slot: the retaining edge's index.
-    pub retainer_edge: Vec<u32>,
+    pub retainer_edge: Column<u32>,
     /// Per retainer slot: the retaining node's ordinal.
-    pub retainer_node: Vec<u32>,
+    pub retainer_node: Column<u32>,
     /// Per edge: whether it retains for dominator purposes (DevTools' essential edges).
     pub essential: BitSet,
     /// Per node: shallow size after DevTools' pre-pass (owned arrays/hidden moved to owners).
-    pub self_size: Vec<u64>,
+    pub self_size: Column<u64>,
     /// Per node: whether DevTools renames it `Detached …` (a detached DOM node).
     pub detached: BitSet,
     /// Class of every node and the class table.
@@ -61,16 +63,16 @@ pub struct RetainerGraph {
 /// The dominator tree of a [`RetainerGraph`] and the retained sizes it gives.
 pub struct DominatorTree {
     /// Per node: immediate dominator (the root's is itself).
-    pub idom: Vec<u32>,
+    pub idom: Column<u32>,
     /// Every node once, each after its immediate dominator (the dominators' DFS order, root
     /// first): bottom-up passes walk it backwards, top-down passes forwards, with no tree.
-    pub order: Vec<u32>,
+    pub order: Column<u32>,
     /// Per position in `order`: the position of that node's immediate dominator (always a
     /// smaller one; the root's is 0). Top-down and bottom-up passes over the dominator tree
     /// read it in sequence instead of looking `idom` up node by node.
-    pub order_idom: Vec<u32>,
+    pub order_idom: Column<u32>,
     /// Per node: retained size.
-    pub retained_size: Vec<u64>,
+    pub retained_size: Column<u64>,
     /// How many nodes the root could not reach through essential edges.
     pub unreachable_count: usize,
 }
@@ -83,7 +85,7 @@ pub struct HeapGraph {
     pub dominators: DominatorTree,
     /// Per node: BFS distance from the roots, or [`NO_DISTANCE`]; `None` when built with
     /// [`Columns::NoDistances`].
-    pub distance: Option<Vec<i32>>,
+    pub distance: Option<Column<i32>>,
 }
 
 impl std::ops::Deref for HeapGraph {
@@ -91,6 +93,47 @@ impl std::ops::Deref for HeapGraph {
 
     fn deref(&self) -> &RetainerGraph {
         &self.retainers
+    }
+}
+
+/// The identity of the snapshot at `path` for its index, or `None` for what has no lasting
+/// identity (standard input, pipes).
+fn indexed_identity(path: &Path) -> Option<FileIdentity> {
+    if path == Path::new("-") {
+        return None;
+    }
+    FileIdentity::of(path).ok()
+}
+
+/// Saves `graph`, analysed from the file at `path` whose identity was `identity` before it
+/// was read, unless the file changed while it was read. Failing to save is a note, not an
+/// error: the command has its answer.
+fn save_index(
+    cache: &IndexCache,
+    path: &Path,
+    identity: &FileIdentity,
+    graph: &HeapGraph,
+    observer: &dyn Observer,
+) {
+    if indexed_identity(path).as_ref() != Some(identity) {
+        observer.note(&format!(
+            "{} changed while it was read; its index is not saved",
+            path.display()
+        ));
+        return;
+    }
+    match cache.store(identity, graph) {
+        Ok(Stored::Written { .. }) => {}
+        Ok(Stored::TooBig { bytes }) => observer.note(&format!(
+            "the index of {} ({} MB) is larger than the index cache's bound; it is not saved (raise --index-max-size)",
+            path.display(),
+            bytes >> 20
+        )),
+        Err(e) => observer.note(&format!(
+            "cannot save the index of {} in {} ({e}); going on without it",
+            path.display(),
+            cache.dir().display()
+        )),
     }
 }
 
@@ -114,33 +157,71 @@ pub enum Columns {
 impl HeapGraph {
     /// Reads and analyses the snapshot at `path` (every column), telling `observer` its
     /// stages.
-    pub fn open(path: &Path, observer: &dyn Observer) -> Result<HeapGraph> {
-        Ok(Self::open_alongside(path, None, Columns::All, observer, || (), |_| ())?.0)
+    pub fn open(
+        path: &Path,
+        index: Option<&IndexCache>,
+        observer: &dyn Observer,
+    ) -> Result<HeapGraph> {
+        Ok(Self::open_alongside(path, None, Columns::All, index, observer, || (), |_| ())?.0)
     }
 
     /// [`open`](Self::open) with `columns`, running `first` and `alongside` as
     /// [`build_alongside`](Self::build_alongside) does. `ahead` is the snapshot at `path` if
     /// it is already being read.
+    ///
+    /// With an `index` cache, a snapshot indexed before is read from its index (then `first`
+    /// and `alongside` run side by side on the loaded graph), and one that is not is saved
+    /// there after it is built. An index that cannot be used, or cannot be saved, is noted to
+    /// the observer and the work goes on without it.
     pub(crate) fn open_alongside<Q: Send, R: Send>(
         path: &Path,
         ahead: Option<ReadAhead>,
         columns: Columns,
+        index: Option<&IndexCache>,
         observer: &dyn Observer,
         first: impl FnOnce() -> Q + Send,
         alongside: impl FnOnce(&RetainerGraph) -> R + Send,
     ) -> Result<(HeapGraph, Q, R)> {
+        let identity = index.and_then(|_| indexed_identity(path));
+        if let (Some(cache), Some(identity)) = (index, &identity) {
+            observer.stage(Stage::LoadingIndex(path));
+            match cache.load(identity) {
+                Lookup::Found(graph) => {
+                    let mut graph = *graph;
+                    // Only when the index appeared after the read started (callers do not
+                    // read indexed files ahead): that read is left to end on its own.
+                    drop(ahead);
+                    if columns == Columns::All {
+                        graph.ensure_distances();
+                    }
+                    let (first_result, beside) = rayon::join(first, || alongside(&graph));
+                    return Ok((graph, first_result, beside));
+                }
+                Lookup::Absent => {}
+                Lookup::Unusable(why) => observer.note(&format!(
+                    "the index of {} in {} is not used: {why}; it is rebuilt",
+                    path.display(),
+                    cache.dir().display()
+                )),
+            }
+        }
         observer.stage(Stage::Reading(path));
         let snapshot = match ahead {
             Some(reading) => reading.finish()?,
             None => Snapshot::open(path)?,
         };
-        Ok(Self::build_alongside(
+        let built = Self::build_alongside(
             snapshot,
             columns,
             &|phase| observer.stage(Stage::Building(path, phase)),
             first,
             alongside,
-        ))
+        );
+        if let (Some(cache), Some(identity)) = (index, identity) {
+            observer.stage(Stage::SavingIndex(path));
+            save_index(cache, path, &identity, &built.0, observer);
+        }
+        Ok(built)
     }
 
     /// Builds every derived column. `progress` is told each phase as it starts.
@@ -188,7 +269,7 @@ impl HeapGraph {
                 let detached = propagate_dom_state(s);
                 let has_user_roots = s.edges_of(root).any(|e| is_user_root(s, s.edge_to[e]));
                 let self_size = if has_user_roots {
-                    shallow_sizes(s, root)
+                    shallow_sizes(s, root).into()
                 } else {
                     s.node_self_size.clone()
                 };
@@ -205,9 +286,9 @@ impl HeapGraph {
         let graph = RetainerGraph {
             snapshot,
             root,
-            first_retainer,
-            retainer_edge,
-            retainer_node,
+            first_retainer: first_retainer.into(),
+            retainer_edge: retainer_edge.into(),
+            retainer_node: retainer_node.into(),
             essential,
             self_size,
             detached,
@@ -244,21 +325,74 @@ impl HeapGraph {
         let dominators = DominatorTree {
             // The dominators' first DFS is the one from the root over essential edges.
             unreachable_count: graph.node_count() - doms.reachable,
-            idom: doms.idom,
-            order: doms.preorder,
-            order_idom: doms.idom_number,
-            retained_size,
+            idom: doms.idom.into(),
+            order: doms.preorder.into(),
+            order_idom: doms.idom_number.into(),
+            retained_size: retained_size.into(),
         };
         let graph = HeapGraph {
             retainers: graph,
             dominators,
-            distance,
+            distance: distance.map(Column::from),
         };
         (graph, first_result, beside)
     }
 
+    /// A graph from its parts, as an index file stores them.
+    pub(crate) fn from_parts(
+        retainers: RetainerGraph,
+        dominators: DominatorTree,
+        distance: Option<Column<i32>>,
+    ) -> HeapGraph {
+        HeapGraph {
+            retainers,
+            dominators,
+            distance,
+        }
+    }
+
+    /// Reads every column once, so that a graph loaded from an index has had all its
+    /// checksums checked (a damaged one panics here, for [`crate::index::recover`]) before a
+    /// caller starts writing output from it.
+    pub fn check_columns(&self) {
+        let s = &self.retainers.snapshot;
+        let _ = (&s.node_type[..], &s.node_name[..], &s.node_id[..]);
+        let _ = (&s.node_self_size[..], &s.node_trace_id[..]);
+        let _ = (
+            &s.node_detachedness[..],
+            &s.first_edge[..],
+            &s.edge_type[..],
+        );
+        let _ = (&s.edge_name[..], &s.edge_to[..], &s.locations[..]);
+        let _ = (&s.trace_function_infos[..], s.strings.raw(0));
+        let g = &self.retainers;
+        let _ = (
+            &g.first_retainer[..],
+            &g.retainer_edge[..],
+            &g.retainer_node[..],
+        );
+        let _ = (&g.self_size[..], &g.classes.class_of[..]);
+        let d = &self.dominators;
+        let _ = (
+            &d.idom[..],
+            &d.order[..],
+            &d.order_idom[..],
+            &d.retained_size[..],
+        );
+        let _ = self.distance.as_deref();
+    }
+
+    /// Computes the distances if this graph was built without them.
+    pub(crate) fn ensure_distances(&mut self) {
+        if self.distance.is_none() {
+            let s = &self.retainers.snapshot;
+            let weakmaps = WeakMapEdgeNames::find(s);
+            self.distance = Some(distances(s, self.retainers.root, &weakmaps).into());
+        }
+    }
+
     /// The retainer graph, taken apart from the dominator tree and distances.
-    pub fn into_parts(self) -> (RetainerGraph, DominatorTree, Option<Vec<i32>>) {
+    pub fn into_parts(self) -> (RetainerGraph, DominatorTree, Option<Column<i32>>) {
         (self.retainers, self.dominators, self.distance)
     }
 
@@ -361,7 +495,7 @@ fn propagate_dom_state(s: &Snapshot) -> BitSet {
     let native = s.layout.node_types.native;
     let hidden_edge = s.layout.edge_types.hidden;
     let weak_edge = s.layout.edge_types.weak;
-    let mut state = s.node_detachedness.clone();
+    let mut state = s.node_detachedness.to_vec();
     let mut visited = BitSet::new(n);
     // Nodes to spread from: `lists[1]` attached ones, `lists[2]` detached ones.
     let mut lists: [Vec<u32>; 3] = Default::default();
@@ -531,7 +665,7 @@ fn shallow_sizes(s: &Snapshot, root: u32) -> Vec<u64> {
             }
         }
     }
-    let mut sizes = s.node_self_size.clone();
+    let mut sizes = s.node_self_size.to_vec();
     for i in 0..n {
         let owner = owners[i];
         if owner == UNVISITED || owner == MULTIPLE || owner == i as u32 {

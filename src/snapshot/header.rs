@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -111,7 +111,7 @@ pub const NO_TYPE: u8 = u8::MAX;
 
 /// Where each field sits in a node or edge record, and the index of each type name we care
 /// about (or [`NO_TYPE`] when this V8 version does not have it).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Layout {
     /// Numbers per node record (6 or 7 in practice).
     pub node_width: usize,
@@ -144,7 +144,7 @@ pub struct Layout {
 }
 
 /// Indexes of the node types the analysis distinguishes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct NodeTypes {
     pub hidden: u8,
     pub array: u8,
@@ -164,7 +164,7 @@ pub struct NodeTypes {
 }
 
 /// Indexes of the edge types.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct EdgeTypes {
     pub context: u8,
     pub element: u8,

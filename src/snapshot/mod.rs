@@ -24,6 +24,7 @@ pub(crate) use read_ahead::ReadAhead;
 pub use source::Source;
 pub use strings::{decode_json_string, Strings};
 
+use crate::column::Column;
 use crate::error::{Error, Result};
 use header::RawHeader;
 pub(crate) use numbers::split_lengths;
@@ -35,30 +36,30 @@ use trace::TraceTree;
 pub struct Snapshot {
     pub layout: Layout,
     /// Per node: type index into `layout.node_type_names`.
-    pub node_type: Vec<u8>,
+    pub node_type: Column<u8>,
     /// Per node: string index of its name.
-    pub node_name: Vec<u32>,
+    pub node_name: Column<u32>,
     /// Per node: V8's object id (stable within one process).
-    pub node_id: Vec<u32>,
+    pub node_id: Column<u32>,
     /// Per node: shallow size in bytes.
-    pub node_self_size: Vec<u64>,
+    pub node_self_size: Column<u64>,
     /// Per node: allocation trace node id (0 when absent or not tracked).
-    pub node_trace_id: Vec<u32>,
+    pub node_trace_id: Column<u32>,
     /// Per node: detachedness (0 unknown, 1 attached, 2 detached).
-    pub node_detachedness: Vec<u8>,
+    pub node_detachedness: Column<u8>,
     /// `first_edge[n]..first_edge[n + 1]` are node `n`'s outgoing edges; length `node_count + 1`.
-    pub first_edge: Vec<u32>,
+    pub first_edge: Column<u32>,
     /// Per edge: type index into `layout.edge_type_names`.
-    pub edge_type: Vec<u8>,
+    pub edge_type: Column<u8>,
     /// Per edge: string index of its name, or the element/hidden index.
-    pub edge_name: Vec<u32>,
+    pub edge_name: Column<u32>,
     /// Per edge: ordinal of the target node.
-    pub edge_to: Vec<u32>,
+    pub edge_to: Column<u32>,
     pub strings: Strings,
     /// `locations` records: (node ordinal, script id, line, column), lines and columns 0-based.
-    pub locations: Vec<Location>,
+    pub locations: Column<Location>,
     /// `trace_function_infos` as flat numbers (width `layout.trace_function_info_width`).
-    pub trace_function_infos: Vec<u64>,
+    pub trace_function_infos: Column<u64>,
     /// The allocation-trace tree (empty when allocations were not tracked).
     pub trace_tree: TraceTree,
     /// `extra_native_bytes` from the header (Chrome only), counted in the total size.
@@ -70,7 +71,8 @@ pub struct Snapshot {
 }
 
 /// Where an object or function was created in the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
 pub struct Location {
     pub node: u32,
     pub script_id: u32,
@@ -247,19 +249,19 @@ impl Snapshot {
 
         Ok(Snapshot {
             layout,
-            node_type: nodes.node_type,
-            node_name: nodes.node_name,
-            node_id: nodes.node_id,
-            node_self_size: nodes.node_self_size,
-            node_trace_id: nodes.node_trace_id,
-            node_detachedness: nodes.node_detachedness,
-            first_edge,
-            edge_type: edges.edge_type,
-            edge_name: edges.edge_name,
-            edge_to: edges.edge_to,
+            node_type: nodes.node_type.into(),
+            node_name: nodes.node_name.into(),
+            node_id: nodes.node_id.into(),
+            node_self_size: nodes.node_self_size.into(),
+            node_trace_id: nodes.node_trace_id.into(),
+            node_detachedness: nodes.node_detachedness.into(),
+            first_edge: first_edge.into(),
+            edge_type: edges.edge_type.into(),
+            edge_name: edges.edge_name.into(),
+            edge_to: edges.edge_to.into(),
             strings,
-            locations,
-            trace_function_infos,
+            locations: locations.into(),
+            trace_function_infos: trace_function_infos.into(),
             trace_tree,
             extra_native_bytes: header.extra_native_bytes.map_or(0, |b| b.max(0.0) as u64),
             file_size,

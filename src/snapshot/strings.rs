@@ -9,12 +9,15 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::source::Source;
+use crate::column::Column;
 
 /// The text the string spans point into: the mapped/decompressed file, or a copy of just the
 /// strings section when the rest of a decompressed buffer was freed.
 pub(crate) enum StringText {
     Source(Source),
     Owned(Vec<u8>),
+    /// The escaped text of every string, back to back, as an index file stores it.
+    Column(Column<u8>),
 }
 
 impl StringText {
@@ -22,6 +25,7 @@ impl StringText {
         match self {
             StringText::Source(s) => s.bytes(),
             StringText::Owned(v) => v,
+            StringText::Column(c) => c,
         }
     }
 }
@@ -30,14 +34,42 @@ impl StringText {
 pub struct Strings {
     text: StringText,
     /// Byte span of string `i` (between its quotes) in `text`.
-    starts: Vec<u64>,
-    ends: Vec<u64>,
+    starts: Column<u64>,
+    ends: Column<u64>,
 }
 
 impl Strings {
     pub(crate) fn new(text: StringText, spans: Vec<Range<u64>>) -> Strings {
-        let (starts, ends) = spans.into_iter().map(|r| (r.start, r.end)).unzip();
-        Strings { text, starts, ends }
+        let (starts, ends): (Vec<u64>, Vec<u64>) =
+            spans.into_iter().map(|r| (r.start, r.end)).unzip();
+        Strings {
+            text,
+            starts: starts.into(),
+            ends: ends.into(),
+        }
+    }
+
+    /// A table whose string `i` is `text[starts[i]..ends[i]]` (as an index file stores it,
+    /// whose checksums vouch for the spans).
+    pub(crate) fn from_columns(
+        text: Column<u8>,
+        starts: Column<u64>,
+        ends: Column<u64>,
+    ) -> Strings {
+        Strings {
+            text: StringText::Column(text),
+            starts,
+            ends,
+        }
+    }
+
+    /// The strings' escaped text and each string's span in it, for an index file. Only the
+    /// part of the text the spans cover is returned, with the spans made relative to it.
+    pub(crate) fn parts(&self) -> (&[u8], u64, &[u64], &[u64]) {
+        let base = self.starts.iter().copied().min().unwrap_or(0);
+        let end = self.ends.iter().copied().max().unwrap_or(0);
+        let text = &self.text.bytes()[base as usize..end.max(base) as usize];
+        (text, base, &self.starts, &self.ends)
     }
 
     /// Number of strings.

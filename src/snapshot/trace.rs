@@ -113,14 +113,44 @@ impl TraceTree {
         if !parents.is_empty() || read != 0 {
             return Err("the list ends before its nodes do".to_string());
         }
-        tree.by_id = tree
+        tree.index_ids();
+        Ok(tree)
+    }
+
+    /// A tree from its columns (as an index file stores them), or `None` when their lengths
+    /// differ or a parent is not an earlier node.
+    pub(crate) fn from_columns(
+        id: Vec<u32>,
+        function_info: Vec<u32>,
+        parent: Vec<u32>,
+    ) -> Option<TraceTree> {
+        let consistent = id.len() == function_info.len()
+            && id.len() == parent.len()
+            && parent
+                .iter()
+                .enumerate()
+                .all(|(p, &q)| q == NO_PARENT || (q as usize) < p);
+        if !consistent {
+            return None;
+        }
+        let mut tree = TraceTree {
+            id,
+            function_info,
+            parent,
+            by_id: Vec::new(),
+        };
+        tree.index_ids();
+        Some(tree)
+    }
+
+    fn index_ids(&mut self) {
+        self.by_id = self
             .id
             .iter()
             .enumerate()
             .map(|(p, &id)| (id, p as u32))
             .collect();
-        tree.by_id.sort_unstable();
-        Ok(tree)
+        self.by_id.sort_unstable();
     }
 
     fn push(&mut self, fields: [u64; 4], parent: u32) -> Result<(), String> {

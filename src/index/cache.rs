@@ -1,0 +1,292 @@
+//! The cache directory of index files: where it is, looking an index up, storing one (write,
+//! then rename), least-recently-used eviction under a size bound, listing and clearing.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use memmap2::{Mmap, MmapOptions};
+
+use super::format::{self, Unusable};
+use super::identity::FileIdentity;
+use crate::graph::HeapGraph;
+
+/// The size bound when none is given: 10 GiB.
+pub const DEFAULT_MAX_BYTES: u64 = 10 << 30;
+
+/// Index files end in this.
+const EXTENSION: &str = "hsidx";
+
+/// A temporary file older than this was left by a process that died while writing.
+const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
+
+/// A directory of index files with a size bound.
+#[derive(Debug, Clone)]
+pub struct IndexCache {
+    dir: PathBuf,
+    max_bytes: u64,
+}
+
+/// What looking a snapshot's index up found.
+pub enum Lookup {
+    /// The analysed graph, read from the index.
+    Found(Box<HeapGraph>),
+    /// No index for this version of the file.
+    Absent,
+    /// An index exists but cannot answer; the reason is for a note.
+    Unusable(Unusable),
+}
+
+/// What storing an index did.
+#[derive(Debug)]
+pub enum Stored {
+    /// Written, `bytes` long; `evicted` older indexes were removed to stay under the bound.
+    Written { bytes: u64, evicted: usize },
+    /// Not kept: bigger than the whole bound.
+    TooBig { bytes: u64 },
+}
+
+/// One index file in the cache.
+#[derive(Debug, Clone)]
+pub struct CacheEntry {
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// When it was last used (its modification time, which a lookup refreshes).
+    pub used: SystemTime,
+    /// The snapshot's size, nodes and edges, when the file reads as an index.
+    pub described: Option<(u64, u64, u64)>,
+}
+
+/// This build of heapscan, as an index records it: the version and the executable's size and
+/// modification time, so a rebuilt binary (whose analysis may differ) does not trust indexes
+/// an older build wrote.
+pub fn producer() -> &'static str {
+    static PRODUCER: OnceLock<String> = OnceLock::new();
+    PRODUCER.get_or_init(|| {
+        let stamp = std::env::current_exe()
+            .and_then(fs::metadata)
+            .ok()
+            .map(|m| {
+                let mtime = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                format!("{}-{mtime}", m.len())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        format!(
+            "heapscan {} format {} build {stamp}",
+            env!("CARGO_PKG_VERSION"),
+            format::FORMAT_VERSION
+        )
+    })
+}
+
+impl IndexCache {
+    /// A cache in `dir` holding at most `max_bytes` of indexes.
+    pub fn new(dir: impl Into<PathBuf>, max_bytes: u64) -> IndexCache {
+        IndexCache {
+            dir: dir.into(),
+            max_bytes,
+        }
+    }
+
+    /// The platform's cache directory for heapscan's indexes (`$XDG_CACHE_HOME/heapscan/index`
+    /// or `~/.cache/heapscan/index` on Linux), if the platform has one.
+    pub fn default_dir() -> Option<PathBuf> {
+        dirs::cache_dir().map(|d| d.join("heapscan").join("index"))
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path_for(&self, identity: &FileIdentity) -> PathBuf {
+        self.dir.join(format!("{}.{EXTENSION}", identity.key()))
+    }
+
+    /// Whether an index for the file with `identity` exists (not whether it is usable).
+    pub fn has(&self, identity: &FileIdentity) -> bool {
+        self.path_for(identity).is_file()
+    }
+
+    /// Looks up the index of the file with `identity` and reads it.
+    pub fn load(&self, identity: &FileIdentity) -> Lookup {
+        let path = self.path_for(identity);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Lookup::Absent,
+            Err(e) => {
+                return Lookup::Unusable(Unusable::Corrupt(format!("it cannot be opened: {e}")))
+            }
+        };
+        // SAFETY: index files are only ever created whole and renamed into place, never
+        // written in place, so the mapped bytes do not change under us.
+        let map = match unsafe { MmapOptions::new().map(&file) } {
+            Ok(m) => Arc::new(m),
+            Err(e) => {
+                return Lookup::Unusable(Unusable::Corrupt(format!("it cannot be mapped: {e}")))
+            }
+        };
+        match format::read(map, &path, identity, producer()) {
+            Ok(graph) => {
+                // Mark it used for the eviction order; a read-only cache stays as it is.
+                let _ = file.set_modified(SystemTime::now());
+                Lookup::Found(Box::new(graph))
+            }
+            Err(why) => Lookup::Unusable(why),
+        }
+    }
+
+    /// Saves `graph`, analysed from the file with `identity`, then evicts least recently used
+    /// indexes until the cache fits its bound.
+    pub fn store(&self, identity: &FileIdentity, graph: &HeapGraph) -> io::Result<Stored> {
+        fs::create_dir_all(&self.dir)?;
+        let target = self.path_for(identity);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let temporary = self.dir.join(format!(
+            ".{}.{}.{nanos}.tmp",
+            identity.key(),
+            std::process::id()
+        ));
+        let written = (|| {
+            let file = File::create(&temporary)?;
+            let mut out = BufWriter::with_capacity(1 << 20, file);
+            let bytes = format::write(graph, identity, producer(), &mut out)?;
+            out.into_inner().map_err(|e| e.into_error())?;
+            Ok::<u64, io::Error>(bytes)
+        })();
+        let bytes = match written {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let _ = fs::remove_file(&temporary);
+                return Err(e);
+            }
+        };
+        if bytes > self.max_bytes {
+            let _ = fs::remove_file(&temporary);
+            return Ok(Stored::TooBig { bytes });
+        }
+        if let Err(e) = fs::rename(&temporary, &target) {
+            let _ = fs::remove_file(&temporary);
+            return Err(e);
+        }
+        let evicted = self.evict(&target)?;
+        Ok(Stored::Written { bytes, evicted })
+    }
+
+    /// Removes the least recently used indexes (never `keep`) until the cache fits its bound,
+    /// and temporary files that a dead writer left. Returns how many indexes it removed.
+    fn evict(&self, keep: &Path) -> io::Result<usize> {
+        self.remove_stale_temporaries();
+        let mut entries = self.entries()?;
+        let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
+        entries.sort_by(|a, b| a.used.cmp(&b.used).then_with(|| a.path.cmp(&b.path)));
+        let mut removed = 0;
+        for entry in entries {
+            if total <= self.max_bytes {
+                break;
+            }
+            if entry.path == keep {
+                continue;
+            }
+            match fs::remove_file(&entry.path) {
+                Ok(()) => {
+                    total -= entry.bytes;
+                    removed += 1;
+                }
+                // Another process removed it first.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => total -= entry.bytes,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
+    fn remove_stale_temporaries(&self) {
+        let Ok(read) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in read.flatten() {
+            let name = entry.file_name();
+            let is_temporary = name.to_string_lossy().ends_with(".tmp");
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_TEMPORARY);
+            if is_temporary && old {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    /// Every index file in the cache, in name order (empty when the directory does not
+    /// exist).
+    pub fn entries(&self) -> io::Result<Vec<CacheEntry>> {
+        let read = match fs::read_dir(&self.dir) {
+            Ok(r) => r,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut entries = Vec::new();
+        for entry in read {
+            let entry = entry?;
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != EXTENSION) {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            entries.push(CacheEntry {
+                bytes: meta.len(),
+                used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                described: describe(&path),
+                path,
+            });
+        }
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(entries)
+    }
+
+    /// Removes every index (and temporary file) in the cache. Returns how many indexes and
+    /// how many bytes.
+    pub fn clear(&self) -> io::Result<(usize, u64)> {
+        let entries = self.entries()?;
+        let mut removed = (0, 0);
+        for entry in entries {
+            match fs::remove_file(&entry.path) {
+                Ok(()) => {
+                    removed.0 += 1;
+                    removed.1 += entry.bytes;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if let Ok(read) = fs::read_dir(&self.dir) {
+            for entry in read.flatten() {
+                if entry.file_name().to_string_lossy().ends_with(".tmp") {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// The snapshot size, nodes and edges an index file was made for.
+fn describe(path: &Path) -> Option<(u64, u64, u64)> {
+    let file = File::open(path).ok()?;
+    // SAFETY: as in `load`: index files are never written in place.
+    let map: Mmap = unsafe { Mmap::map(&file) }.ok()?;
+    format::describe(&map).map(|(identity, _, nodes, edges)| (identity.size, nodes, edges))
+}

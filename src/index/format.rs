@@ -1,0 +1,437 @@
+//! The index file: an analysed snapshot's columns as raw little-endian arrays, each aligned to
+//! 64 bytes so it can be used in place from a memory map, followed by a JSON manifest that
+//! names every section with its place, size and xxh3 checksum.
+//!
+//! ```text
+//! "HEAPSCAN-INDEX\0\0"  format version (u32)  padding to 64
+//! section … section                             (each 64-aligned)
+//! manifest (JSON)
+//! footer: manifest offset (u64), manifest length (u64), manifest xxh3 (u64), "HSIXEND\0"
+//! ```
+//!
+//! The reader trusts nothing it has not checked: the magic and version first (an index of
+//! another format is "old", not corrupt), then the footer and the manifest's checksum, then
+//! every section's bounds and alignment, then that the columns' lengths agree with the counts.
+//! Each column's checksum is checked when the column is first read ([`crate::column`]), so a
+//! command reads only what it uses, and a torn, truncated or altered file gives a reason to
+//! rebuild, never a wrong answer.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytemuck::Pod;
+use memmap2::Mmap;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::identity::FileIdentity;
+use crate::column::{Column, MappedSection};
+use crate::graph::bits::BitSet;
+use crate::graph::classes::ClassLocation;
+use crate::graph::{Classes, DominatorTree, HeapGraph, RetainerGraph};
+use crate::snapshot::trace::TraceTree;
+use crate::snapshot::{Layout, Location, Snapshot, Strings};
+
+/// Bumped whenever the layout of the file or the meaning of a section changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+const MAGIC: &[u8; 16] = b"HEAPSCAN-INDEX\0\0";
+const END_MAGIC: &[u8; 8] = b"HSIXEND\0";
+const ALIGN: usize = 64;
+const FOOTER: usize = 32;
+
+/// Why an index file cannot answer. Each says what the user sees in the note.
+#[derive(Debug)]
+pub enum Unusable {
+    /// Written by another format version of heapscan.
+    OtherFormat { found: u32 },
+    /// Written by another heapscan build, whose analysis may differ.
+    OtherBuild { found: String },
+    /// Made for another version of the snapshot file.
+    OtherFile,
+    /// Damaged: cut short, altered, or not an index at all.
+    Corrupt(String),
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unusable::OtherFormat { found } => write!(
+                f,
+                "it has index format {found}, this heapscan reads format {FORMAT_VERSION}"
+            ),
+            Unusable::OtherBuild { found } => {
+                write!(f, "it was made by another heapscan build ({found})")
+            }
+            Unusable::OtherFile => write!(f, "it was made for another version of the file"),
+            Unusable::Corrupt(why) => write!(f, "it is damaged ({why})"),
+        }
+    }
+}
+
+fn corrupt(why: impl Into<String>) -> Unusable {
+    Unusable::Corrupt(why.into())
+}
+
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    producer: String,
+    identity: FileIdentity,
+    layout: Layout,
+    node_count: u64,
+    edge_count: u64,
+    root: u32,
+    has_user_roots: bool,
+    unreachable_count: u64,
+    extra_native_bytes: u64,
+    file_size: u64,
+    compressed_size: Option<u64>,
+    class_names: Vec<String>,
+    class_locations: Vec<Option<ClassLocation>>,
+    has_distances: bool,
+    sections: Vec<Section>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct Section {
+    name: String,
+    offset: u64,
+    bytes: u64,
+    hash: u64,
+}
+
+/// One column to be written: its name and its bytes.
+struct Out<'a> {
+    name: &'static str,
+    bytes: &'a [u8],
+}
+
+fn out<'a, T: Pod>(name: &'static str, values: &'a [T]) -> Out<'a> {
+    Out {
+        name,
+        bytes: bytemuck::cast_slice(values),
+    }
+}
+
+/// Writes `graph`, made from the file with `identity` by the build `producer`, as an index
+/// to `to`. Returns the number of bytes written.
+pub fn write(
+    graph: &HeapGraph,
+    identity: &FileIdentity,
+    producer: &str,
+    to: &mut impl Write,
+) -> io::Result<u64> {
+    let s = &graph.snapshot;
+    let (text, base, starts, ends) = s.strings.parts();
+    let starts: Vec<u64> = starts.iter().map(|&v| v - base).collect();
+    let ends: Vec<u64> = ends.iter().map(|&v| v - base).collect();
+    let dom = &graph.dominators;
+    let mut columns = vec![
+        out("node_type", &s.node_type),
+        out("node_name", &s.node_name),
+        out("node_id", &s.node_id),
+        out("node_self_size", &s.node_self_size),
+        out("node_trace_id", &s.node_trace_id),
+        out("node_detachedness", &s.node_detachedness),
+        out("first_edge", &s.first_edge),
+        out("edge_type", &s.edge_type),
+        out("edge_name", &s.edge_name),
+        out("edge_to", &s.edge_to),
+        out("strings_text", text),
+        out("strings_start", &starts),
+        out("strings_end", &ends),
+        out("locations", &s.locations),
+        out("trace_function_infos", &s.trace_function_infos),
+        out("trace_id", &s.trace_tree.id),
+        out("trace_function_info", &s.trace_tree.function_info),
+        out("trace_parent", &s.trace_tree.parent),
+        out("first_retainer", &graph.first_retainer),
+        out("retainer_edge", &graph.retainer_edge),
+        out("retainer_node", &graph.retainer_node),
+        out("essential", graph.essential.words()),
+        out("self_size", &graph.self_size),
+        out("detached", graph.detached.words()),
+        out("class_of", &graph.classes.class_of),
+        out("idom", &dom.idom),
+        out("order", &dom.order),
+        out("order_idom", &dom.order_idom),
+        out("retained_size", &dom.retained_size),
+    ];
+    if let Some(distance) = &graph.distance {
+        columns.push(out("distance", distance));
+    }
+    let hashes: Vec<u64> = columns
+        .par_iter()
+        .map(|c| xxhash_rust::xxh3::xxh3_64(c.bytes))
+        .collect();
+
+    let mut file = Counting { to, at: 0 };
+    file.put(MAGIC)?;
+    file.put(&FORMAT_VERSION.to_le_bytes())?;
+    let mut sections = Vec::with_capacity(columns.len());
+    for (column, hash) in columns.iter().zip(hashes) {
+        file.align()?;
+        sections.push(Section {
+            name: column.name.to_string(),
+            offset: file.at,
+            bytes: column.bytes.len() as u64,
+            hash,
+        });
+        file.put(column.bytes)?;
+    }
+    let manifest = Manifest {
+        producer: producer.to_string(),
+        identity: *identity,
+        layout: s.layout.clone(),
+        node_count: s.node_count() as u64,
+        edge_count: s.edge_count() as u64,
+        root: graph.root,
+        has_user_roots: graph.has_user_roots,
+        unreachable_count: dom.unreachable_count as u64,
+        extra_native_bytes: s.extra_native_bytes,
+        file_size: s.file_size,
+        compressed_size: s.compressed_size,
+        class_names: graph.classes.names.clone(),
+        class_locations: graph.classes.locations.clone(),
+        has_distances: graph.distance.is_some(),
+        sections,
+    };
+    let json = serde_json::to_vec(&manifest).map_err(io::Error::other)?;
+    let manifest_at = file.at;
+    file.put(&json)?;
+    let mut footer = Vec::with_capacity(FOOTER);
+    footer.extend_from_slice(&manifest_at.to_le_bytes());
+    footer.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    footer.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&json).to_le_bytes());
+    footer.extend_from_slice(END_MAGIC);
+    file.put(&footer)?;
+    Ok(file.at)
+}
+
+/// A writer that knows how many bytes it has written, to place and align sections.
+struct Counting<'w, W: Write> {
+    to: &'w mut W,
+    at: u64,
+}
+
+impl<W: Write> Counting<'_, W> {
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.to.write_all(bytes)?;
+        self.at += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn align(&mut self) -> io::Result<()> {
+        let pad = (self.at.next_multiple_of(ALIGN as u64) - self.at) as usize;
+        self.put(&[0u8; ALIGN][..pad])
+    }
+}
+
+/// A checked index file, ready to hand out columns.
+struct Reader {
+    map: Arc<Mmap>,
+    path: PathBuf,
+    manifest: Manifest,
+}
+
+impl Reader {
+    /// The section `name` as a column of `T`, or why it cannot be.
+    fn column<T: Pod>(&self, name: &str) -> Result<Column<T>, Unusable> {
+        let section = self
+            .manifest
+            .sections
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| corrupt(format!("no `{name}` section")))?;
+        let mapped = MappedSection::new(
+            &self.map,
+            self.path.clone(),
+            name.to_string(),
+            section.offset as usize,
+            section.bytes as usize,
+            section.hash,
+        )
+        .ok_or_else(|| corrupt(format!("`{name}` lies outside the file")))?;
+        Column::mapped(Arc::new(mapped))
+            .ok_or_else(|| corrupt(format!("`{name}` is not whole, aligned values")))
+    }
+
+    /// The section `name` as a column of `len` values.
+    fn column_of<T: Pod>(&self, name: &str, len: usize) -> Result<Column<T>, Unusable> {
+        let column = self.column(name)?;
+        if column.len() != len {
+            return Err(corrupt(format!(
+                "`{name}` has {} values where {len} belong",
+                column.len()
+            )));
+        }
+        Ok(column)
+    }
+
+    fn bits(&self, name: &str, len: usize) -> Result<BitSet, Unusable> {
+        let words: Column<u64> = self.column(name)?;
+        BitSet::from_words(words.into_vec(), len)
+            .ok_or_else(|| corrupt(format!("`{name}` has the wrong number of bits")))
+    }
+}
+
+/// Checks the file in `map` as far as the manifest: magic, version, footer, manifest checksum,
+/// identity and producer.
+fn open_manifest(
+    map: &[u8],
+    identity: &FileIdentity,
+    producer: &str,
+) -> Result<Manifest, Unusable> {
+    if map.len() < ALIGN + FOOTER || &map[..MAGIC.len()] != MAGIC {
+        return Err(corrupt("not a heapscan index"));
+    }
+    let version = u32::from_le_bytes(map[16..20].try_into().map_err(|_| corrupt("short"))?);
+    if version != FORMAT_VERSION {
+        return Err(Unusable::OtherFormat { found: version });
+    }
+    let footer = &map[map.len() - FOOTER..];
+    if &footer[24..] != END_MAGIC {
+        return Err(corrupt("it is cut short"));
+    }
+    let word = |i: usize| {
+        u64::from_le_bytes(
+            footer[i * 8..i * 8 + 8]
+                .try_into()
+                .expect("an 8-byte slice"),
+        )
+    };
+    let (at, len, hash) = (word(0), word(1), word(2));
+    let end = at
+        .checked_add(len)
+        .filter(|&e| e == (map.len() - FOOTER) as u64)
+        .ok_or_else(|| corrupt("its footer points outside the file"))?;
+    let json = &map[at as usize..end as usize];
+    if xxhash_rust::xxh3::xxh3_64(json) != hash {
+        return Err(corrupt("its manifest does not match its checksum"));
+    }
+    let manifest: Manifest = serde_json::from_slice(json)
+        .map_err(|e| corrupt(format!("its manifest does not read: {e}")))?;
+    if manifest.producer != producer {
+        return Err(Unusable::OtherBuild {
+            found: manifest.producer,
+        });
+    }
+    if manifest.identity != *identity {
+        return Err(Unusable::OtherFile);
+    }
+    let data_end = at;
+    for s in &manifest.sections {
+        let fits = s.offset % ALIGN as u64 == 0
+            && s.offset >= ALIGN as u64
+            && s.offset.checked_add(s.bytes).is_some_and(|e| e <= data_end);
+        if !fits {
+            return Err(corrupt(format!(
+                "section `{}` lies outside the data",
+                s.name
+            )));
+        }
+    }
+    Ok(manifest)
+}
+
+/// Reads the index in `map` (the file at `path`), made for the file with `identity` by
+/// `producer`, back into an analysed graph whose columns point into the map.
+pub fn read(
+    map: Arc<Mmap>,
+    path: &Path,
+    identity: &FileIdentity,
+    producer: &str,
+) -> Result<HeapGraph, Unusable> {
+    let manifest = open_manifest(&map, identity, producer)?;
+    let reader = Reader {
+        map,
+        path: path.to_path_buf(),
+        manifest,
+    };
+    assemble(&reader)
+}
+
+fn assemble(r: &Reader) -> Result<HeapGraph, Unusable> {
+    let m = &r.manifest;
+    let nodes = usize::try_from(m.node_count).map_err(|_| corrupt("node count"))?;
+    let edges = usize::try_from(m.edge_count).map_err(|_| corrupt("edge count"))?;
+    if nodes == 0 || m.root as usize >= nodes || m.class_names.len() != m.class_locations.len() {
+        return Err(corrupt("its counts disagree"));
+    }
+    let strings = Strings::from_columns(
+        r.column("strings_text")?,
+        r.column("strings_start")?,
+        r.column("strings_end")?,
+    );
+    let trace_tree = TraceTree::from_columns(
+        r.column::<u32>("trace_id")?.into_vec(),
+        r.column::<u32>("trace_function_info")?.into_vec(),
+        r.column::<u32>("trace_parent")?.into_vec(),
+    )
+    .ok_or_else(|| corrupt("the allocation-trace tree is inconsistent"))?;
+    let snapshot = Snapshot {
+        layout: m.layout.clone(),
+        node_type: r.column_of("node_type", nodes)?,
+        node_name: r.column_of("node_name", nodes)?,
+        node_id: r.column_of("node_id", nodes)?,
+        node_self_size: r.column_of("node_self_size", nodes)?,
+        node_trace_id: r.column_of("node_trace_id", nodes)?,
+        node_detachedness: r.column_of("node_detachedness", nodes)?,
+        first_edge: r.column_of("first_edge", nodes + 1)?,
+        edge_type: r.column_of("edge_type", edges)?,
+        edge_name: r.column_of("edge_name", edges)?,
+        edge_to: r.column_of("edge_to", edges)?,
+        strings,
+        locations: r.column::<Location>("locations")?,
+        trace_function_infos: r.column("trace_function_infos")?,
+        trace_tree,
+        extra_native_bytes: m.extra_native_bytes,
+        file_size: m.file_size,
+        compressed_size: m.compressed_size,
+    };
+    let classes = Classes {
+        class_of: r.column_of("class_of", nodes)?,
+        names: m.class_names.clone(),
+        locations: m.class_locations.clone(),
+    };
+    let retainers = RetainerGraph {
+        root: m.root,
+        first_retainer: r.column_of("first_retainer", nodes + 1)?,
+        retainer_edge: r.column_of("retainer_edge", edges)?,
+        retainer_node: r.column_of("retainer_node", edges)?,
+        essential: r.bits("essential", edges)?,
+        self_size: r.column_of("self_size", nodes)?,
+        detached: r.bits("detached", nodes)?,
+        classes,
+        has_user_roots: m.has_user_roots,
+        snapshot,
+    };
+    let dominators = DominatorTree {
+        idom: r.column_of("idom", nodes)?,
+        order: r.column_of("order", nodes)?,
+        order_idom: r.column_of("order_idom", nodes)?,
+        retained_size: r.column_of("retained_size", nodes)?,
+        unreachable_count: m.unreachable_count as usize,
+    };
+    let distance = if m.has_distances {
+        Some(r.column_of("distance", nodes)?)
+    } else {
+        None
+    };
+    Ok(HeapGraph::from_parts(retainers, dominators, distance))
+}
+
+/// Reads just enough of an index file to say what it was made for: the manifest's identity
+/// and producer, or `None` when the file is not a readable index.
+pub fn describe(map: &[u8]) -> Option<(FileIdentity, String, u64, u64)> {
+    if map.len() < ALIGN + FOOTER || &map[..MAGIC.len()] != MAGIC {
+        return None;
+    }
+    let footer = &map[map.len() - FOOTER..];
+    let at = u64::from_le_bytes(footer[0..8].try_into().ok()?) as usize;
+    let len = u64::from_le_bytes(footer[8..16].try_into().ok()?) as usize;
+    let json = map.get(at..at.checked_add(len)?)?;
+    let m: Manifest = serde_json::from_slice(json).ok()?;
+    Some((m.identity, m.producer, m.node_count, m.edge_count))
+}
