@@ -132,6 +132,18 @@ impl<T: Pod> Column<T> {
         })
     }
 
+    /// Number of values (without reading, so without checking, a mapped column).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no values.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Whether the values live in a mapped index file.
     pub fn is_mapped(&self) -> bool {
         matches!(self._owner, Owner::Mapped(_))

@@ -70,7 +70,12 @@ pub fn build(
     let diff = match files {
         [] => None,
         [only] => {
-            visit(0, &HeapGraph::open(only, index, observer)?);
+            let mut graph = HeapGraph::open(only, index, observer)?;
+            visit(0, &graph);
+            if let Some(mut saving) = graph.take_saving() {
+                saving.seal(&graph);
+                saving.wait_noting(observer);
+            }
             None
         }
         _ => Some(compare_visiting(

@@ -273,6 +273,11 @@ pub fn statistics(graph: &HeapGraph) -> Statistics {
 /// The objects that hold the most: non-synthetic nodes directly under the root or under a
 /// synthetic root category in the dominator tree, by retained size.
 pub fn top_dominators(graph: &HeapGraph, limit: usize) -> Vec<u32> {
+    top_dominators_of(graph, limit).0
+}
+
+/// [`top_dominators`] and how many candidates there were in all.
+fn top_dominators_of(graph: &HeapGraph, limit: usize) -> (Vec<u32>, usize) {
     let s = &graph.snapshot;
     let synthetic = s.layout.node_types.synthetic;
     let mut picks: Vec<u32> = (0..s.node_count() as u32)
@@ -289,8 +294,9 @@ pub fn top_dominators(graph: &HeapGraph, limit: usize) -> Vec<u32> {
             .cmp(&graph.retained_size(a))
             .then(s.node_id[a as usize].cmp(&s.node_id[b as usize]))
     });
+    let candidates = picks.len();
     picks.truncate(limit);
-    picks
+    (picks, candidates)
 }
 
 /// A node's display name: its name cut to `max` characters on one line.
@@ -316,36 +322,109 @@ fn percent(part: u64, total: u64) -> f64 {
     }
 }
 
+/// How many top dominators a snapshot's [`SummaryFacts`] keep, when fewer are asked for.
+pub const KEPT_DOMINATORS: usize = 100;
+
+/// What a summary of one snapshot is made of, before the user's sorting, filtering and
+/// cutting: per-class totals with each class's location, the Statistics, the top dominators
+/// and the total size. Computed once per graph ([`summary_facts`]) and saved in the
+/// snapshot's index, so a summary of an indexed snapshot reads none of its columns.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SummaryFacts {
+    pub total_size: u64,
+    pub count: Vec<u64>,
+    pub distance: Option<Vec<i32>>,
+    pub self_size: Vec<u64>,
+    pub retained_size: Vec<u64>,
+    /// Per class: its constructor's location, formatted, for location-keyed classes.
+    pub class_locations: Vec<Option<String>>,
+    pub statistics: Statistics,
+    /// The top dominators, largest first: at least [`KEPT_DOMINATORS`] unless there are fewer.
+    pub dominators: Vec<DominatorRow>,
+    /// Whether `dominators` holds every candidate (so a longer list cannot be asked of it).
+    pub dominators_complete: bool,
+}
+
+impl SummaryFacts {
+    /// Computes the facts of `graph`, keeping at least `dominators` top dominators.
+    pub fn compute(graph: &HeapGraph, dominators: usize) -> SummaryFacts {
+        let s = &graph.snapshot;
+        let keep = dominators.max(KEPT_DOMINATORS);
+        let (agg, (scripts, (statistics, (top, candidates)))) = rayon::join(
+            || ClassAggregates::compute(graph),
+            || {
+                rayon::join(
+                    || ScriptNames::find(s),
+                    || rayon::join(|| statistics(graph), || top_dominators_of(graph, keep)),
+                )
+            },
+        );
+        let total = graph.total_size();
+        let class_locations = graph
+            .classes
+            .locations
+            .iter()
+            .map(|l| l.map(|l| scripts.format(l.script_id, l.line, l.column)))
+            .collect();
+        let dominators = top
+            .into_iter()
+            .map(|n| DominatorRow {
+                id: s.node_id[n as usize],
+                class: graph.class_name(n).to_string(),
+                name: short_name(graph, n, 80),
+                node_type: s.layout.node_type_name(s.node_type[n as usize]).to_string(),
+                self_size: graph.self_size[n as usize],
+                retained_size: graph.retained_size(n),
+                retained_percent: percent(graph.retained_size(n), total),
+                distance: graph.distance.as_ref().map(|d| d[n as usize]),
+            })
+            .collect::<Vec<_>>();
+        SummaryFacts {
+            total_size: total,
+            dominators_complete: dominators.len() == candidates,
+            count: agg.count,
+            distance: agg.distance,
+            self_size: agg.self_size,
+            retained_size: agg.retained_size,
+            class_locations,
+            statistics,
+            dominators,
+        }
+    }
+
+    /// Whether these facts can answer a summary that lists `dominators` top dominators.
+    pub fn covers(&self, dominators: usize) -> bool {
+        self.dominators_complete || self.dominators.len() >= dominators
+    }
+}
+
+/// The summary facts of `graph` with at least `dominators` top dominators: the ones it was
+/// loaded with or computed before when they cover that, else computed now (and kept).
+pub fn summary_facts(graph: &HeapGraph, dominators: usize) -> std::sync::Arc<SummaryFacts> {
+    if let Some(facts) = graph.summary_facts().filter(|f| f.covers(dominators)) {
+        return facts;
+    }
+    let facts = std::sync::Arc::new(SummaryFacts::compute(graph, dominators));
+    graph.keep_summary_facts(facts.clone());
+    facts
+}
+
 /// Builds the whole summary report for one analysed snapshot.
 pub fn summarize(graph: &HeapGraph, file: &str, options: &SummaryOptions) -> SummaryReport {
     let s = &graph.snapshot;
-    let (agg, (scripts, (statistics, top))) = rayon::join(
-        || ClassAggregates::compute(graph),
-        || {
-            rayon::join(
-                || ScriptNames::find(s),
-                || {
-                    rayon::join(
-                        || statistics(graph),
-                        || top_dominators(graph, options.dominators),
-                    )
-                },
-            )
-        },
-    );
-    let total = graph.total_size();
+    let facts = summary_facts(graph, options.dominators);
+    let total = facts.total_size;
     let mut rows: Vec<ClassRow> = (0..graph.classes.len())
-        .filter(|&c| agg.count[c] > 0)
+        .filter(|&c| facts.count[c] > 0)
         .map(|c| ClassRow {
             class: graph.classes.names[c].clone(),
-            location: graph.classes.locations[c]
-                .map(|l| scripts.format(l.script_id, l.line, l.column)),
-            count: agg.count[c],
-            distance: agg.distance.as_ref().map(|d| d[c]),
-            self_size: agg.self_size[c],
-            retained_size: agg.retained_size[c],
-            self_percent: percent(agg.self_size[c], total),
-            retained_percent: percent(agg.retained_size[c], total),
+            location: facts.class_locations[c].clone(),
+            count: facts.count[c],
+            distance: facts.distance.as_ref().map(|d| d[c]),
+            self_size: facts.self_size[c],
+            retained_size: facts.retained_size[c],
+            self_percent: percent(facts.self_size[c], total),
+            retained_percent: percent(facts.retained_size[c], total),
         })
         .collect();
     let class_count = rows.len();
@@ -368,18 +447,11 @@ pub fn summarize(graph: &HeapGraph, file: &str, options: &SummaryOptions) -> Sum
     if let Some(top) = options.top {
         rows.truncate(top);
     }
-    let dominators = top
-        .into_iter()
-        .map(|n| DominatorRow {
-            id: s.node_id[n as usize],
-            class: graph.class_name(n).to_string(),
-            name: short_name(graph, n, 80),
-            node_type: s.layout.node_type_name(s.node_type[n as usize]).to_string(),
-            self_size: graph.self_size[n as usize],
-            retained_size: graph.retained_size(n),
-            retained_percent: percent(graph.retained_size(n), total),
-            distance: graph.distance.as_ref().map(|d| d[n as usize]),
-        })
+    let dominators = facts
+        .dominators
+        .iter()
+        .take(options.dominators)
+        .cloned()
         .collect();
     SummaryReport {
         snapshot: SnapshotInfo {
@@ -394,7 +466,7 @@ pub fn summarize(graph: &HeapGraph, file: &str, options: &SummaryOptions) -> Sum
         class_count,
         matching_classes,
         classes: rows,
-        statistics,
+        statistics: facts.statistics.clone(),
         dominators,
     }
 }

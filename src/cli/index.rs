@@ -75,7 +75,15 @@ pub fn run_index(args: IndexFilesArgs) -> Outcome {
         let observer = Shown::new();
         // An index there already is checked whole (and rebuilt when damaged).
         heapscan::index::recover(Some(&cache), &observer, |cache| {
-            HeapGraph::open(file, cache, &observer).map(|graph| graph.check_columns())
+            let mut graph = HeapGraph::open(file, cache, &observer)?;
+            graph.check_columns();
+            if let Some(mut saving) = graph.take_saving() {
+                // Built ahead, the index holds all a later summary needs.
+                heapscan::summary::summary_facts(&graph, heapscan::summary::KEPT_DOMINATORS);
+                saving.seal(&graph);
+                saving.wait_noting(&observer);
+            }
+            Ok::<(), heapscan::Error>(())
         })?;
         drop(observer);
         let state = if was_there && cache.has(&identity) {

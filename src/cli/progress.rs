@@ -131,8 +131,14 @@ pub fn with_graph<T>(
     let shown = Shown::new();
     let cache = index.cache();
     heapscan::index::recover(cache.as_ref(), &shown, |cache| {
-        let graph = HeapGraph::open(path, cache, &shown)?;
-        work(&graph)
+        let mut graph = HeapGraph::open(path, cache, &shown)?;
+        let saving = graph.take_saving();
+        let answer = work(&graph);
+        if let Some(mut saving) = saving {
+            saving.seal(&graph);
+            saving.wait_noting(&shown);
+        }
+        answer
     })
 }
 

@@ -54,6 +54,7 @@ pub(crate) fn compare_visiting(
         return Err(Error::TooFewSnapshots { got: files.len() });
     };
     let mut digests = Vec::with_capacity(files.len());
+    let mut savings = Vec::new();
     let mut unfinished: Option<DigestJob> = None;
     // An indexed file is not read, so not read ahead either.
     let indexed = |file: &PathBuf| {
@@ -63,7 +64,7 @@ pub(crate) fn compare_visiting(
     for (k, file) in earlier.iter().enumerate() {
         let source = if k == 1 { ahead.take() } else { None };
         let job = unfinished.take();
-        let (graph, finished, measured) = HeapGraph::open_alongside(
+        let (mut graph, finished, measured) = HeapGraph::open_alongside(
             file,
             source,
             columns,
@@ -74,6 +75,10 @@ pub(crate) fn compare_visiting(
         )?;
         digests.extend(finished);
         visit(k, &graph);
+        if let Some(mut saving) = graph.take_saving() {
+            saving.seal(&graph);
+            savings.push(saving);
+        }
         unfinished = Some(Digest::finish_later(
             graph,
             measured,
@@ -81,7 +86,7 @@ pub(crate) fn compare_visiting(
         ));
     }
     let job = unfinished.take();
-    let (last, finished, measured) = HeapGraph::open_alongside(
+    let (mut last, finished, measured) = HeapGraph::open_alongside(
         last_file,
         ahead.take(),
         columns,
@@ -92,16 +97,25 @@ pub(crate) fn compare_visiting(
     )?;
     digests.extend(finished);
     visit(earlier.len(), &last);
+    let last_saving = last.take_saving();
     observer.stage(Stage::Comparing);
     let provenance: Vec<_> = files.iter().map(|f| crate::provenance::read(f)).collect();
-    Ok(diff_with_last(
+    let report = diff_with_last(
         digests,
         &last,
         measured,
         &last_file.display().to_string(),
         &provenance,
         options,
-    ))
+    );
+    if let Some(mut saving) = last_saving {
+        saving.seal(&last);
+        savings.push(saving);
+    }
+    for saving in savings {
+        saving.wait_noting(observer);
+    }
+    Ok(report)
 }
 
 /// The last snapshot's share of a diff that reads no dominator column: its digest's

@@ -20,10 +20,13 @@ use rayon::prelude::*;
 use std::path::Path;
 
 use crate::column::Column;
+use std::sync::{Arc, Mutex};
+
 use crate::error::Result;
-use crate::index::{FileIdentity, IndexCache, Lookup, Stored};
+use crate::index::{FileIdentity, IndexCache, Lookup, Saving};
 use crate::observe::{Observer, Stage};
 use crate::snapshot::{ReadAhead, Snapshot};
+use crate::summary::SummaryFacts;
 use bits::BitSet;
 pub use classes::{ClassId, Classes};
 use weakmap::WeakMapEdgeNames;
@@ -86,6 +89,11 @@ pub struct HeapGraph {
     /// Per node: BFS distance from the roots, or [`NO_DISTANCE`]; `None` when built with
     /// [`Columns::NoDistances`].
     pub distance: Option<Column<i32>>,
+    /// The index being saved for this graph, when it was built with an index cache and had
+    /// none: to be waited for ([`take_saving`](Self::take_saving)).
+    saving: Option<Saving>,
+    /// What a summary of this graph is made of, once computed or loaded from its index.
+    summary_facts: Mutex<Option<Arc<SummaryFacts>>>,
 }
 
 impl std::ops::Deref for HeapGraph {
@@ -103,38 +111,6 @@ fn indexed_identity(path: &Path) -> Option<FileIdentity> {
         return None;
     }
     FileIdentity::of(path).ok()
-}
-
-/// Saves `graph`, analysed from the file at `path` whose identity was `identity` before it
-/// was read, unless the file changed while it was read. Failing to save is a note, not an
-/// error: the command has its answer.
-fn save_index(
-    cache: &IndexCache,
-    path: &Path,
-    identity: &FileIdentity,
-    graph: &HeapGraph,
-    observer: &dyn Observer,
-) {
-    if indexed_identity(path).as_ref() != Some(identity) {
-        observer.note(&format!(
-            "{} changed while it was read; its index is not saved",
-            path.display()
-        ));
-        return;
-    }
-    match cache.store(identity, graph) {
-        Ok(Stored::Written { .. }) => {}
-        Ok(Stored::TooBig { bytes }) => observer.note(&format!(
-            "the index of {} ({} MB) is larger than the index cache's bound; it is not saved (raise --index-max-size)",
-            path.display(),
-            bytes >> 20
-        )),
-        Err(e) => observer.note(&format!(
-            "cannot save the index of {} in {} ({e}); going on without it",
-            path.display(),
-            cache.dir().display()
-        )),
-    }
 }
 
 /// Phases reported to a progress observer. Each phase runs two chains of steps side by side
@@ -210,18 +186,43 @@ impl HeapGraph {
             Some(reading) => reading.finish()?,
             None => Snapshot::open(path)?,
         };
-        let built = Self::build_alongside(
+        // The parsed columns are written while the graph is built, the rest while the caller
+        // works: the caller waits for it at the end (`take_saving`).
+        let saving = match (index, identity) {
+            (Some(cache), Some(identity)) => {
+                match Saving::start(cache, identity, path, &snapshot) {
+                    Ok(saving) => Some(saving),
+                    Err(e) => {
+                        observer.note(&format!(
+                            "cannot save the index of {} in {} ({e}); going on without it",
+                            path.display(),
+                            cache.dir().display()
+                        ));
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let (mut graph, first_result, beside) = Self::build_alongside(
             snapshot,
             columns,
             &|phase| observer.stage(Stage::Building(path, phase)),
             first,
             alongside,
         );
-        if let (Some(cache), Some(identity)) = (index, identity) {
-            observer.stage(Stage::SavingIndex(path));
-            save_index(cache, path, &identity, &built.0, observer);
+        if let Some(mut saving) = saving {
+            if indexed_identity(path) == identity {
+                saving.finish(&graph);
+                graph.saving = Some(saving);
+            } else {
+                observer.note(&format!(
+                    "{} changed while it was read; its index is not saved",
+                    path.display()
+                ));
+            }
         }
-        Ok(built)
+        Ok((graph, first_result, beside))
     }
 
     /// Builds every derived column. `progress` is told each phase as it starts.
@@ -334,6 +335,8 @@ impl HeapGraph {
             retainers: graph,
             dominators,
             distance: distance.map(Column::from),
+            saving: None,
+            summary_facts: Mutex::new(None),
         };
         (graph, first_result, beside)
     }
@@ -348,7 +351,29 @@ impl HeapGraph {
             retainers,
             dominators,
             distance,
+            saving: None,
+            summary_facts: Mutex::new(None),
         }
+    }
+
+    /// The summary facts computed for this graph or loaded with it, if any.
+    pub fn summary_facts(&self) -> Option<Arc<SummaryFacts>> {
+        self.summary_facts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Keeps `facts` as this graph's summary facts (for later summaries and its index).
+    pub fn keep_summary_facts(&self, facts: Arc<SummaryFacts>) {
+        *self.summary_facts.lock().unwrap_or_else(|e| e.into_inner()) = Some(facts);
+    }
+
+    /// The index being saved for this graph, if any: wait for it before the process ends
+    /// ([`Saving::wait_noting`]). A saving never taken is waited for when the graph is
+    /// dropped.
+    pub fn take_saving(&mut self) -> Option<Saving> {
+        self.saving.take()
     }
 
     /// Reads every column once, so that a graph loaded from an index has had all its

@@ -2,7 +2,7 @@
 //! then rename), least-recently-used eviction under a size bound, listing and clearing.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -143,38 +143,44 @@ impl IndexCache {
     }
 
     /// Saves `graph`, analysed from the file with `identity`, then evicts least recently used
-    /// indexes until the cache fits its bound.
+    /// indexes until the cache fits its bound (on this thread: a command saves beside its
+    /// work with [`super::Saving`]).
     pub fn store(&self, identity: &FileIdentity, graph: &HeapGraph) -> io::Result<Stored> {
+        let mut saving = super::Saving::start(self, *identity, Path::new(""), &graph.snapshot)?;
+        saving.finish(graph);
+        saving.wait()
+    }
+
+    /// Creates the directory if needed and names a temporary file in it for the index of the
+    /// file with `identity`, unique to this process and moment.
+    pub(crate) fn create_temporary(&self, identity: &FileIdentity) -> io::Result<PathBuf> {
         fs::create_dir_all(&self.dir)?;
-        let target = self.path_for(identity);
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let temporary = self.dir.join(format!(
+            .map_or(0, |d| d.as_nanos());
+        Ok(self.dir.join(format!(
             ".{}.{}.{nanos}.tmp",
             identity.key(),
             std::process::id()
-        ));
-        let written = (|| {
-            let file = File::create(&temporary)?;
-            let mut out = BufWriter::with_capacity(1 << 20, file);
-            let bytes = format::write(graph, identity, producer(), &mut out)?;
-            out.into_inner().map_err(|e| e.into_error())?;
-            Ok::<u64, io::Error>(bytes)
-        })();
-        let bytes = match written {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                let _ = fs::remove_file(&temporary);
-                return Err(e);
-            }
-        };
+        )))
+    }
+
+    /// Renames the finished `temporary` index (`bytes` long) of the file with `identity` into
+    /// place, then evicts least recently used indexes to fit the bound. An index bigger than
+    /// the whole bound is not kept.
+    pub(crate) fn put_in_place(
+        &self,
+        temporary: &Path,
+        identity: &FileIdentity,
+        bytes: u64,
+    ) -> io::Result<Stored> {
         if bytes > self.max_bytes {
-            let _ = fs::remove_file(&temporary);
+            let _ = fs::remove_file(temporary);
             return Ok(Stored::TooBig { bytes });
         }
-        if let Err(e) = fs::rename(&temporary, &target) {
-            let _ = fs::remove_file(&temporary);
+        let target = self.path_for(identity);
+        if let Err(e) = fs::rename(temporary, &target) {
+            let _ = fs::remove_file(temporary);
             return Err(e);
         }
         let evicted = self.evict(&target)?;

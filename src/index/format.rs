@@ -22,7 +22,6 @@ use std::sync::Arc;
 
 use bytemuck::Pod;
 use memmap2::Mmap;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::identity::FileIdentity;
@@ -32,6 +31,7 @@ use crate::graph::classes::ClassLocation;
 use crate::graph::{Classes, DominatorTree, HeapGraph, RetainerGraph};
 use crate::snapshot::trace::TraceTree;
 use crate::snapshot::{Layout, Location, Snapshot, Strings};
+use crate::summary::SummaryFacts;
 
 /// Bumped whenever the layout of the file or the meaning of a section changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -78,6 +78,14 @@ fn corrupt(why: impl Into<String>) -> Unusable {
 struct Manifest {
     producer: String,
     identity: FileIdentity,
+    #[serde(flatten)]
+    facts: Facts,
+    sections: Vec<Section>,
+}
+
+/// What the manifest records of the graph besides its sections.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Facts {
     layout: Layout,
     node_count: u64,
     edge_count: u64,
@@ -90,7 +98,8 @@ struct Manifest {
     class_names: Vec<String>,
     class_locations: Vec<Option<ClassLocation>>,
     has_distances: bool,
-    sections: Vec<Section>,
+    /// The summary facts, when the command that made the index computed them.
+    pub(crate) summary: Option<SummaryFacts>,
 }
 
 #[derive(Serialize, Deserialize, Clone)]
@@ -101,88 +110,85 @@ struct Section {
     hash: u64,
 }
 
-/// One column to be written: its name and its bytes.
-struct Out<'a> {
-    name: &'static str,
-    bytes: &'a [u8],
+/// Bytes that can be handed to the writing thread: a column (shared, not copied) or a
+/// vector.
+pub(crate) trait AsBytes: Send {
+    fn bytes(&self) -> &[u8];
 }
 
-fn out<'a, T: Pod>(name: &'static str, values: &'a [T]) -> Out<'a> {
-    Out {
-        name,
-        bytes: bytemuck::cast_slice(values),
+impl<T: Pod + Send + Sync> AsBytes for Column<T> {
+    fn bytes(&self) -> &[u8] {
+        bytemuck::cast_slice(self)
     }
 }
 
-/// Writes `graph`, made from the file with `identity` by the build `producer`, as an index
-/// to `to`. Returns the number of bytes written.
-pub fn write(
-    graph: &HeapGraph,
-    identity: &FileIdentity,
-    producer: &str,
-    to: &mut impl Write,
-) -> io::Result<u64> {
+impl<T: Pod + Send> AsBytes for Vec<T> {
+    fn bytes(&self) -> &[u8] {
+        bytemuck::cast_slice(self)
+    }
+}
+
+/// One section to write: its name and what owns its bytes.
+pub(crate) type OutSection = (&'static str, Box<dyn AsBytes>);
+
+fn shared<T: Pod + Send + Sync>(name: &'static str, column: &Column<T>) -> OutSection {
+    (name, Box::new(column.clone()))
+}
+
+fn owned<T: Pod + Send>(name: &'static str, values: Vec<T>) -> OutSection {
+    (name, Box::new(values))
+}
+
+/// The sections a parsed snapshot has before its graph is built (all but the strings, which
+/// may live in the mapped file): they can be written while the graph is built.
+pub(crate) fn snapshot_sections(s: &Snapshot) -> Vec<OutSection> {
+    vec![
+        shared("node_type", &s.node_type),
+        shared("node_name", &s.node_name),
+        shared("node_id", &s.node_id),
+        shared("node_self_size", &s.node_self_size),
+        shared("node_trace_id", &s.node_trace_id),
+        shared("node_detachedness", &s.node_detachedness),
+        shared("first_edge", &s.first_edge),
+        shared("edge_type", &s.edge_type),
+        shared("edge_name", &s.edge_name),
+        shared("edge_to", &s.edge_to),
+        shared("locations", &s.locations),
+        shared("trace_function_infos", &s.trace_function_infos),
+        owned("trace_id", s.trace_tree.id.clone()),
+        owned("trace_function_info", s.trace_tree.function_info.clone()),
+        owned("trace_parent", s.trace_tree.parent.clone()),
+    ]
+}
+
+/// The sections of a built graph that [`snapshot_sections`] leaves out, and the facts its
+/// manifest records.
+pub(crate) fn graph_sections(graph: &HeapGraph) -> (Vec<OutSection>, Facts) {
     let s = &graph.snapshot;
     let (text, base, starts, ends) = s.strings.parts();
     let starts: Vec<u64> = starts.iter().map(|&v| v - base).collect();
     let ends: Vec<u64> = ends.iter().map(|&v| v - base).collect();
     let dom = &graph.dominators;
-    let mut columns = vec![
-        out("node_type", &s.node_type),
-        out("node_name", &s.node_name),
-        out("node_id", &s.node_id),
-        out("node_self_size", &s.node_self_size),
-        out("node_trace_id", &s.node_trace_id),
-        out("node_detachedness", &s.node_detachedness),
-        out("first_edge", &s.first_edge),
-        out("edge_type", &s.edge_type),
-        out("edge_name", &s.edge_name),
-        out("edge_to", &s.edge_to),
-        out("strings_text", text),
-        out("strings_start", &starts),
-        out("strings_end", &ends),
-        out("locations", &s.locations),
-        out("trace_function_infos", &s.trace_function_infos),
-        out("trace_id", &s.trace_tree.id),
-        out("trace_function_info", &s.trace_tree.function_info),
-        out("trace_parent", &s.trace_tree.parent),
-        out("first_retainer", &graph.first_retainer),
-        out("retainer_edge", &graph.retainer_edge),
-        out("retainer_node", &graph.retainer_node),
-        out("essential", graph.essential.words()),
-        out("self_size", &graph.self_size),
-        out("detached", graph.detached.words()),
-        out("class_of", &graph.classes.class_of),
-        out("idom", &dom.idom),
-        out("order", &dom.order),
-        out("order_idom", &dom.order_idom),
-        out("retained_size", &dom.retained_size),
+    let mut sections = vec![
+        owned("strings_text", text.to_vec()),
+        owned("strings_start", starts),
+        owned("strings_end", ends),
+        shared("first_retainer", &graph.first_retainer),
+        shared("retainer_edge", &graph.retainer_edge),
+        shared("retainer_node", &graph.retainer_node),
+        owned("essential", graph.essential.words().to_vec()),
+        shared("self_size", &graph.self_size),
+        owned("detached", graph.detached.words().to_vec()),
+        shared("class_of", &graph.classes.class_of),
+        shared("idom", &dom.idom),
+        shared("order", &dom.order),
+        shared("order_idom", &dom.order_idom),
+        shared("retained_size", &dom.retained_size),
     ];
     if let Some(distance) = &graph.distance {
-        columns.push(out("distance", distance));
+        sections.push(shared("distance", distance));
     }
-    let hashes: Vec<u64> = columns
-        .par_iter()
-        .map(|c| xxhash_rust::xxh3::xxh3_64(c.bytes))
-        .collect();
-
-    let mut file = Counting { to, at: 0 };
-    file.put(MAGIC)?;
-    file.put(&FORMAT_VERSION.to_le_bytes())?;
-    let mut sections = Vec::with_capacity(columns.len());
-    for (column, hash) in columns.iter().zip(hashes) {
-        file.align()?;
-        sections.push(Section {
-            name: column.name.to_string(),
-            offset: file.at,
-            bytes: column.bytes.len() as u64,
-            hash,
-        });
-        file.put(column.bytes)?;
-    }
-    let manifest = Manifest {
-        producer: producer.to_string(),
-        identity: *identity,
+    let facts = Facts {
         layout: s.layout.clone(),
         node_count: s.node_count() as u64,
         edge_count: s.edge_count() as u64,
@@ -195,37 +201,91 @@ pub fn write(
         class_names: graph.classes.names.clone(),
         class_locations: graph.classes.locations.clone(),
         has_distances: graph.distance.is_some(),
-        sections,
+        summary: graph.summary_facts().map(|f| (*f).clone()),
     };
-    let json = serde_json::to_vec(&manifest).map_err(io::Error::other)?;
-    let manifest_at = file.at;
-    file.put(&json)?;
-    let mut footer = Vec::with_capacity(FOOTER);
-    footer.extend_from_slice(&manifest_at.to_le_bytes());
-    footer.extend_from_slice(&(json.len() as u64).to_le_bytes());
-    footer.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&json).to_le_bytes());
-    footer.extend_from_slice(END_MAGIC);
-    file.put(&footer)?;
-    Ok(file.at)
+    (sections, facts)
 }
 
-/// A writer that knows how many bytes it has written, to place and align sections.
-struct Counting<'w, W: Write> {
-    to: &'w mut W,
+/// Writes an index file section by section: the header, then each section aligned and with
+/// its checksum noted, then the manifest and footer.
+pub(crate) struct IndexWriter<W: Write> {
+    to: W,
     at: u64,
+    sections: Vec<Section>,
 }
 
-impl<W: Write> Counting<'_, W> {
+impl<W: Write> IndexWriter<W> {
+    /// Starts an index file on `to` with its header.
+    pub(crate) fn begin(to: W) -> io::Result<IndexWriter<W>> {
+        let mut writer = IndexWriter {
+            to,
+            at: 0,
+            sections: Vec::new(),
+        };
+        writer.put(MAGIC)?;
+        writer.put(&FORMAT_VERSION.to_le_bytes())?;
+        Ok(writer)
+    }
+
     fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.to.write_all(bytes)?;
         self.at += bytes.len() as u64;
         Ok(())
     }
 
-    fn align(&mut self) -> io::Result<()> {
+    /// Writes one section.
+    pub(crate) fn section(&mut self, name: &str, bytes: &[u8]) -> io::Result<()> {
         let pad = (self.at.next_multiple_of(ALIGN as u64) - self.at) as usize;
-        self.put(&[0u8; ALIGN][..pad])
+        self.put(&[0u8; ALIGN][..pad])?;
+        self.sections.push(Section {
+            name: name.to_string(),
+            offset: self.at,
+            bytes: bytes.len() as u64,
+            hash: xxhash_rust::xxh3::xxh3_64(bytes),
+        });
+        self.put(bytes)
     }
+
+    /// Writes the manifest and footer; returns the sink and the file's length.
+    pub(crate) fn finish(
+        mut self,
+        producer: &str,
+        identity: &FileIdentity,
+        facts: Facts,
+    ) -> io::Result<(W, u64)> {
+        let manifest = Manifest {
+            producer: producer.to_string(),
+            identity: *identity,
+            facts,
+            sections: std::mem::take(&mut self.sections),
+        };
+        let json = serde_json::to_vec(&manifest).map_err(io::Error::other)?;
+        let manifest_at = self.at;
+        self.put(&json)?;
+        let mut footer = Vec::with_capacity(FOOTER);
+        footer.extend_from_slice(&manifest_at.to_le_bytes());
+        footer.extend_from_slice(&(json.len() as u64).to_le_bytes());
+        footer.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&json).to_le_bytes());
+        footer.extend_from_slice(END_MAGIC);
+        self.put(&footer)?;
+        Ok((self.to, self.at))
+    }
+}
+
+/// Writes `graph`, made from the file with `identity` by the build `producer`, as a whole
+/// index to `to`, on this thread. Returns the number of bytes written.
+pub fn write(
+    graph: &HeapGraph,
+    identity: &FileIdentity,
+    producer: &str,
+    to: &mut impl Write,
+) -> io::Result<u64> {
+    let mut writer = IndexWriter::begin(to)?;
+    let (rest, facts) = graph_sections(graph);
+    for (name, bytes) in snapshot_sections(&graph.snapshot).iter().chain(&rest) {
+        writer.section(name, bytes.bytes())?;
+    }
+    Ok(writer.finish(producer, identity, facts)?.1)
 }
 
 /// A checked index file, ready to hand out columns.
@@ -353,7 +413,7 @@ pub fn read(
 }
 
 fn assemble(r: &Reader) -> Result<HeapGraph, Unusable> {
-    let m = &r.manifest;
+    let m = &r.manifest.facts;
     let nodes = usize::try_from(m.node_count).map_err(|_| corrupt("node count"))?;
     let edges = usize::try_from(m.edge_count).map_err(|_| corrupt("edge count"))?;
     if nodes == 0 || m.root as usize >= nodes || m.class_names.len() != m.class_locations.len() {
@@ -419,7 +479,20 @@ fn assemble(r: &Reader) -> Result<HeapGraph, Unusable> {
     } else {
         None
     };
-    Ok(HeapGraph::from_parts(retainers, dominators, distance))
+    let graph = HeapGraph::from_parts(retainers, dominators, distance);
+    if let Some(summary) = &m.summary {
+        let classes = graph.classes.len();
+        let fits = summary.count.len() == classes
+            && summary.self_size.len() == classes
+            && summary.retained_size.len() == classes
+            && summary.class_locations.len() == classes
+            && summary.distance.as_ref().is_none_or(|d| d.len() == classes);
+        if !fits {
+            return Err(corrupt("its summary does not fit its classes"));
+        }
+        graph.keep_summary_facts(Arc::new(summary.clone()));
+    }
+    Ok(graph)
 }
 
 /// Reads just enough of an index file to say what it was made for: the manifest's identity
@@ -433,5 +506,10 @@ pub fn describe(map: &[u8]) -> Option<(FileIdentity, String, u64, u64)> {
     let len = u64::from_le_bytes(footer[8..16].try_into().ok()?) as usize;
     let json = map.get(at..at.checked_add(len)?)?;
     let m: Manifest = serde_json::from_slice(json).ok()?;
-    Some((m.identity, m.producer, m.node_count, m.edge_count))
+    Some((
+        m.identity,
+        m.producer,
+        m.facts.node_count,
+        m.facts.edge_count,
+    ))
 }

@@ -14,10 +14,12 @@
 mod cache;
 pub mod format;
 pub mod identity;
+mod saving;
 
 pub use cache::{producer, CacheEntry, IndexCache, Lookup, Stored, DEFAULT_MAX_BYTES};
 pub use format::Unusable;
 pub use identity::FileIdentity;
+pub use saving::Saving;
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;

@@ -56,7 +56,7 @@ pub struct ClassRow {
 }
 
 /// DevTools' Statistics, in bytes.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Statistics {
     pub total: u64,
@@ -71,7 +71,7 @@ pub struct Statistics {
 }
 
 /// One of the objects that retain the most.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DominatorRow {
     pub id: u32,

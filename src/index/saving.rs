@@ -1,0 +1,295 @@
+//! Saving an index beside the work that needs the graph: a thread of its own writes the
+//! parsed columns while the graph is built, then the built ones while the command computes
+//! its answer, so the first command on a snapshot pays little more than without an index.
+//!
+//! The file is written with direct I/O where the file system allows it (`O_DIRECT` on
+//! Linux): the bytes go from the columns to the disk without filling the page cache, which
+//! costs a fraction of the processor time of buffered writes (on virtual machines whose fresh
+//! memory is expensive, several times less), and leaves the index to be read later only as far
+//! as a command needs it. Where direct I/O is refused (tmpfs), the same bytes are written
+//! through the page cache.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use super::cache::{IndexCache, Stored};
+use super::format::{self, Facts, IndexWriter, OutSection};
+use super::identity::FileIdentity;
+use crate::graph::HeapGraph;
+use crate::observe::Observer;
+use crate::snapshot::Snapshot;
+
+/// What the writing thread is sent.
+enum Job {
+    Sections(Vec<OutSection>),
+    Finish(Box<Facts>),
+}
+
+/// An index being written on its own thread.
+pub struct Saving {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<io::Result<u64>>>,
+    cache: IndexCache,
+    identity: FileIdentity,
+    /// The snapshot file, for messages.
+    file: PathBuf,
+    temporary: PathBuf,
+    /// The manifest's facts, once the built graph's sections are sent, until it is sealed.
+    facts: Option<Box<Facts>>,
+    finished: bool,
+}
+
+impl Saving {
+    /// Creates the temporary file in `cache` and starts writing `snapshot`'s parsed columns
+    /// (shared with the snapshot, not copied).
+    pub(crate) fn start(
+        cache: &IndexCache,
+        identity: FileIdentity,
+        file: &Path,
+        snapshot: &Snapshot,
+    ) -> io::Result<Saving> {
+        let temporary = cache.create_temporary(&identity)?;
+        let sink = DirectFile::create(&temporary)?;
+        let (jobs, received) = mpsc::channel::<Job>();
+        let producer = super::cache::producer();
+        let thread = std::thread::Builder::new()
+            .name("heapscan-index-writer".into())
+            .spawn(move || {
+                let mut writer = IndexWriter::begin(sink)?;
+                for job in received {
+                    match job {
+                        Job::Sections(sections) => {
+                            for (name, bytes) in sections {
+                                writer.section(name, bytes.bytes())?;
+                            }
+                        }
+                        Job::Finish(facts) => {
+                            let (sink, len) = writer.finish(producer, &identity, *facts)?;
+                            sink.close(len)?;
+                            return Ok(len);
+                        }
+                    }
+                }
+                Err(io::Error::other("the graph was not finished"))
+            })?;
+        let saving = Saving {
+            jobs: Some(jobs),
+            thread: Some(thread),
+            cache: cache.clone(),
+            identity,
+            file: file.to_path_buf(),
+            temporary,
+            facts: None,
+            finished: false,
+        };
+        saving.send(Job::Sections(format::snapshot_sections(snapshot)));
+        Ok(saving)
+    }
+
+    fn send(&self, job: Job) {
+        // A thread that stopped (a write failed) reports why when it is joined.
+        if let Some(jobs) = &self.jobs {
+            let _ = jobs.send(job);
+        }
+    }
+
+    /// Sends the rest of the built `graph` (its columns shared, not copied).
+    pub(crate) fn finish(&mut self, graph: &HeapGraph) {
+        let (sections, facts) = format::graph_sections(graph);
+        self.send(Job::Sections(sections));
+        self.facts = Some(Box::new(facts));
+        self.finished = true;
+    }
+
+    /// Completes the manifest with what the command computed of `graph` since it was built
+    /// (its summary facts) and ends the file. Without it, waiting ends the file without them.
+    pub fn seal(&mut self, graph: &HeapGraph) {
+        if let Some(mut facts) = self.facts.take() {
+            facts.summary = graph.summary_facts().map(|f| (*f).clone());
+            self.send(Job::Finish(facts));
+        }
+    }
+
+    /// Waits for the file to be written, then puts it in place and keeps the cache under its
+    /// bound.
+    pub fn wait(mut self) -> io::Result<Stored> {
+        self.join()
+    }
+
+    /// [`wait`](Self::wait), telling `observer` when the index could not be saved: the
+    /// command has its answer either way.
+    pub fn wait_noting(self, observer: &dyn Observer) {
+        let file = self.file.display().to_string();
+        let dir = self.cache.dir().display().to_string();
+        match self.wait() {
+            Ok(Stored::Written { .. }) => {}
+            Ok(Stored::TooBig { bytes }) => observer.note(&format!(
+                "the index of {file} ({} MB) is larger than the index cache's bound; it is not saved (raise --index-max-size)",
+                bytes >> 20
+            )),
+            Err(e) => observer.note(&format!(
+                "cannot save the index of {file} in {dir} ({e}); going on without it"
+            )),
+        }
+    }
+
+    fn join(&mut self) -> io::Result<Stored> {
+        if let Some(facts) = self.facts.take() {
+            self.send(Job::Finish(facts));
+        }
+        drop(self.jobs.take());
+        let Some(thread) = self.thread.take() else {
+            return Err(io::Error::other("the index was already saved"));
+        };
+        let written = match thread.join() {
+            Ok(written) => written,
+            Err(_) => Err(io::Error::other("the index writer stopped")),
+        };
+        match written {
+            Ok(bytes) => self
+                .cache
+                .put_in_place(&self.temporary, &self.identity, bytes),
+            Err(e) => {
+                let _ = std::fs::remove_file(&self.temporary);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Saving {
+    /// A saving nobody waited for: finished, it is put in place; unfinished (the build
+    /// failed), it is abandoned.
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            if !self.finished {
+                drop(self.jobs.take());
+            }
+            let _ = self.join();
+        }
+    }
+}
+
+/// The alignment direct I/O asks of buffers, file offsets and lengths.
+const BLOCK: usize = 4096;
+/// How much is copied into the aligned buffer before each write.
+const BUFFER: usize = 8 << 20;
+
+/// A file written through an aligned buffer with direct I/O when the file system allows it.
+struct DirectFile {
+    file: File,
+    direct: bool,
+    /// Room for the aligned buffer: `BUFFER` bytes from `start`.
+    storage: Vec<u8>,
+    start: usize,
+    filled: usize,
+}
+
+impl DirectFile {
+    fn create(path: &std::path::Path) -> io::Result<DirectFile> {
+        let (file, direct) = match open_direct(path) {
+            Ok(file) => (file, true),
+            Err(_) => (
+                OpenOptions::new().write(true).create_new(true).open(path)?,
+                false,
+            ),
+        };
+        let storage = vec![0u8; BUFFER + BLOCK];
+        let start = storage.as_ptr().align_offset(BLOCK);
+        Ok(DirectFile {
+            file,
+            direct,
+            storage,
+            start,
+            filled: 0,
+        })
+    }
+
+    /// Writes the buffer's first `len` bytes (a whole number of blocks under direct I/O).
+    fn write_buffer(&mut self, len: usize) -> io::Result<()> {
+        let bytes = &self.storage[self.start..self.start + len];
+        match self.file.write_all(bytes) {
+            Err(e) if self.direct && e.raw_os_error() == Some(libc::EINVAL) => {
+                // Direct I/O refused after all: go on through the page cache.
+                self.direct = false;
+                set_direct(&self.file, false)?;
+                self.file
+                    .write_all(&self.storage[self.start..self.start + len])
+            }
+            other => other,
+        }
+    }
+
+    /// Writes what is buffered (padded to whole blocks) and cuts the file to `len` bytes.
+    fn close(mut self, len: u64) -> io::Result<()> {
+        let padded = self.filled.next_multiple_of(BLOCK);
+        let (start, filled) = (self.start, self.filled);
+        self.storage[start + filled..start + padded].fill(0);
+        self.write_buffer(padded)?;
+        self.file.set_len(len)
+    }
+}
+
+impl Write for DirectFile {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let room = BUFFER - self.filled;
+        let n = room.min(data.len());
+        let at = self.start + self.filled;
+        self.storage[at..at + n].copy_from_slice(&data[..n]);
+        self.filled += n;
+        if self.filled == BUFFER {
+            self.write_buffer(BUFFER)?;
+            self.filled = 0;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn open_direct(path: &std::path::Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_direct(_path: &std::path::Path) -> io::Result<File> {
+    Err(io::Error::other("no direct I/O"))
+}
+
+#[cfg(target_os = "linux")]
+fn set_direct(file: &File, on: bool) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: F_GETFL/F_SETFL on a descriptor this function borrows; no memory is passed.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let flags = if on {
+            flags | libc::O_DIRECT
+        } else {
+            flags & !libc::O_DIRECT
+        };
+        if libc::fcntl(fd, libc::F_SETFL, flags) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_direct(_file: &File, _on: bool) -> io::Result<()> {
+    Ok(())
+}
