@@ -77,6 +77,22 @@ impl MappedSection {
         })
     }
 
+    /// `bytes` zero bytes that stand for a section the index did not store (all zeros):
+    /// an anonymous mapping, which costs nothing until read and then maps the zero page.
+    pub fn zeros(index: PathBuf, section: String, bytes: usize) -> std::io::Result<MappedSection> {
+        let map = memmap2::MmapMut::map_anon(bytes.max(1))?.make_read_only()?;
+        let checked = OnceLock::new();
+        let _ = checked.set(true);
+        Ok(MappedSection {
+            map: Arc::new(map),
+            offset: 0,
+            bytes,
+            hash: 0,
+            checked,
+            damage: DamagedSection { index, section },
+        })
+    }
+
     /// The section's bytes, unchecked.
     fn raw(&self) -> &[u8] {
         &self.map[self.offset..self.offset + self.bytes]

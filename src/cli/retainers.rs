@@ -59,8 +59,13 @@ pub fn run(args: RetainersArgs) -> Outcome {
                 None => bail!("{}: no object has id @{id}", args.file.display()),
             },
             (None, Some(class)) => {
+                // Class ids first: comparing ids, not every node's class name.
+                let ids: Vec<u32> = (0..graph.classes.names.len() as u32)
+                    .filter(|&c| graph.classes.names[c as usize] == class.as_str())
+                    .collect();
+                let class_of = &graph.classes.class_of;
                 let members: Vec<u32> = (0..s.node_count() as u32)
-                    .filter(|&n| graph.class_name(n) == class.as_str())
+                    .filter(|&n| ids.contains(&class_of[n as usize]))
                     .collect();
                 let Some(&largest) = members.iter().max_by(|&&a, &&b| {
                     graph

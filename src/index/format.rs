@@ -108,6 +108,14 @@ struct Section {
     offset: u64,
     bytes: u64,
     hash: u64,
+    /// Every byte is zero: nothing is stored (columns V8 leaves empty, such as trace ids of a
+    /// process that did not track allocations).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    zeros: bool,
+    /// The same bytes as the section of that name (a column the graph shares with the
+    /// snapshot, such as self sizes without the pre-pass): stored once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    same_as: Option<String>,
 }
 
 /// Bytes that can be handed to the writing thread: a column (shared, not copied) or a
@@ -212,6 +220,8 @@ pub(crate) struct IndexWriter<W: Write> {
     to: W,
     at: u64,
     sections: Vec<Section>,
+    /// Where each written section's bytes were in memory, to store shared columns once.
+    sources: Vec<(usize, usize)>,
 }
 
 impl<W: Write> IndexWriter<W> {
@@ -221,6 +231,7 @@ impl<W: Write> IndexWriter<W> {
             to,
             at: 0,
             sections: Vec::new(),
+            sources: Vec::new(),
         };
         writer.put(MAGIC)?;
         writer.put(&FORMAT_VERSION.to_le_bytes())?;
@@ -235,6 +246,29 @@ impl<W: Write> IndexWriter<W> {
 
     /// Writes one section.
     pub(crate) fn section(&mut self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        let source = (bytes.as_ptr() as usize, bytes.len());
+        let shared = self
+            .sources
+            .iter()
+            .position(|&s| s == source && !bytes.is_empty());
+        self.sources.push(source);
+        let bare = |zeros, same_as| Section {
+            name: name.to_string(),
+            offset: 0,
+            bytes: bytes.len() as u64,
+            hash: 0,
+            zeros,
+            same_as,
+        };
+        if let Some(first) = shared {
+            let same_as = self.sections[first].name.clone();
+            self.sections.push(bare(false, Some(same_as)));
+            return Ok(());
+        }
+        if bytes.iter().all(|&b| b == 0) {
+            self.sections.push(bare(true, None));
+            return Ok(());
+        }
         let pad = (self.at.next_multiple_of(ALIGN as u64) - self.at) as usize;
         self.put(&[0u8; ALIGN][..pad])?;
         self.sections.push(Section {
@@ -242,6 +276,8 @@ impl<W: Write> IndexWriter<W> {
             offset: self.at,
             bytes: bytes.len() as u64,
             hash: xxhash_rust::xxh3::xxh3_64(bytes),
+            zeros: false,
+            same_as: None,
         });
         self.put(bytes)
     }
@@ -298,12 +334,27 @@ struct Reader {
 impl Reader {
     /// The section `name` as a column of `T`, or why it cannot be.
     fn column<T: Pod>(&self, name: &str) -> Result<Column<T>, Unusable> {
-        let section = self
-            .manifest
-            .sections
-            .iter()
-            .find(|s| s.name == name)
-            .ok_or_else(|| corrupt(format!("no `{name}` section")))?;
+        let find = |name: &str| {
+            self.manifest
+                .sections
+                .iter()
+                .find(|s| s.name == name)
+                .ok_or_else(|| corrupt(format!("no `{name}` section")))
+        };
+        let mut section = find(name)?;
+        if let Some(first) = &section.same_as {
+            section = find(first)?;
+            if section.same_as.is_some() {
+                return Err(corrupt(format!("`{name}` is the same as a copy")));
+            }
+        }
+        if section.zeros {
+            let zeros =
+                MappedSection::zeros(self.path.clone(), name.to_string(), section.bytes as usize)
+                    .map_err(|e| corrupt(format!("no memory for `{name}`: {e}")))?;
+            return Column::mapped(Arc::new(zeros))
+                .ok_or_else(|| corrupt(format!("`{name}` is not whole values")));
+        }
         let mapped = MappedSection::new(
             &self.map,
             self.path.clone(),
@@ -381,7 +432,11 @@ fn open_manifest(
         return Err(Unusable::OtherFile);
     }
     let data_end = at;
-    for s in &manifest.sections {
+    for s in manifest
+        .sections
+        .iter()
+        .filter(|s| !s.zeros && s.same_as.is_none())
+    {
         let fits = s.offset % ALIGN as u64 == 0
             && s.offset >= ALIGN as u64
             && s.offset.checked_add(s.bytes).is_some_and(|e| e <= data_end);
@@ -512,4 +567,53 @@ pub fn describe(map: &[u8]) -> Option<(FileIdentity, String, u64, u64)> {
         m.facts.node_count,
         m.facts.edge_count,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph_of(sample: &str) -> HeapGraph {
+        let text = std::fs::read(sample).unwrap();
+        let mut raw = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&text[..]), &mut raw).unwrap();
+        let snapshot = Snapshot::from_bytes(Path::new(sample), raw).unwrap();
+        HeapGraph::build(snapshot, &|_| {})
+    }
+
+    #[test]
+    fn shared_and_empty_columns_are_stored_once_or_not_at_all() {
+        for (sample, user_roots) in [
+            ("samples/node20.heapsnapshot.gz", true),
+            (
+                "samples/synthetic/legacy-no-user-roots.heapsnapshot.gz",
+                false,
+            ),
+        ] {
+            let graph = graph_of(sample);
+            assert_eq!(graph.has_user_roots, user_roots, "{sample}");
+            let shared = graph.self_size.as_ptr() == graph.snapshot.node_self_size.as_ptr();
+            // Self sizes are the snapshot's own unless the pre-pass moved some (user roots).
+            assert_eq!(shared, !user_roots, "{sample}");
+            let identity = FileIdentity {
+                size: 1,
+                mtime_ns: 2,
+                inode: 3,
+                device: 4,
+                ends_hash: 5,
+            };
+            let mut out = Vec::new();
+            write(&graph, &identity, "test", &mut out).unwrap();
+            let manifest = open_manifest(&out, &identity, "test").ok().unwrap();
+            let section = |name: &str| manifest.sections.iter().find(|s| s.name == name).unwrap();
+            let expected = shared.then_some("node_self_size");
+            assert_eq!(
+                section("self_size").same_as.as_deref(),
+                expected,
+                "{sample}"
+            );
+            assert!(section("node_trace_id").zeros, "{sample}");
+            assert!(!section("edge_to").zeros && section("edge_to").same_as.is_none());
+        }
+    }
 }

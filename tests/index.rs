@@ -1,0 +1,458 @@
+//! The persisted index through the binary, on real snapshots: a second command reads the
+//! index (not the snapshot) and prints byte for byte what a command without it prints; a
+//! replaced file, a truncated, damaged or other-version index, concurrent builders, a cache
+//! that cannot be written, the size bound and the cache commands.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn sample(name: &str) -> PathBuf {
+    root()
+        .join("samples")
+        .join(format!("{name}.heapsnapshot.gz"))
+}
+
+/// A plain (uncompressed) copy of a sample in `dir`.
+fn plain_copy(name: &str, dir: &Path) -> PathBuf {
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(fs::File::open(sample(name)).unwrap()),
+        &mut raw,
+    )
+    .unwrap();
+    let path = dir.join(format!("{name}.heapsnapshot"));
+    fs::write(&path, raw).unwrap();
+    path
+}
+
+/// heapscan with its index cache in `cache` (and phase timings on stderr, which name the
+/// phases a run went through).
+fn heapscan(cache: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("heapscan").expect("binary");
+    cmd.env("HEAPSCAN_INDEX_DIR", cache)
+        .env("HEAPSCAN_TIMINGS", "1")
+        .env_remove("HEAPSCAN_NO_INDEX")
+        .env_remove("HEAPSCAN_INDEX_MAX_SIZE");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run heapscan");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Whether the run parsed a snapshot (rather than reading everything from indexes).
+fn parsed(out: &Output) -> bool {
+    stderr(out).contains("timing: read+parse")
+}
+
+fn indexes(cache: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(cache)
+        .map(|r| r.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    found.retain(|p| p.extension().is_some_and(|e| e == "hsidx"));
+    found.sort();
+    found
+}
+
+fn leftovers(cache: &Path) -> Vec<PathBuf> {
+    fs::read_dir(cache)
+        .map(|r| r.flatten().map(|e| e.path()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect()
+}
+
+/// Runs `args` without the index, then twice with a fresh cache; asserts the second run read
+/// only the index and all three printed the same. Returns the cache's index files.
+fn same_with_and_without_index(args: &[&str]) -> Vec<PathBuf> {
+    let cache = tempfile::tempdir().unwrap();
+    let without = run(heapscan(cache.path()).args(args).arg("--no-index"));
+    assert!(
+        indexes(cache.path()).is_empty(),
+        "--no-index saved an index"
+    );
+    let first = run(heapscan(cache.path()).args(args));
+    assert!(parsed(&first), "{args:?}: the first run did not parse");
+    let saved = indexes(cache.path());
+    assert!(!saved.is_empty(), "{args:?}: no index saved");
+    let second = run(heapscan(cache.path()).args(args));
+    assert!(
+        !parsed(&second),
+        "{args:?}: the second run parsed again: {}",
+        stderr(&second)
+    );
+    assert_eq!(without.stdout, first.stdout, "{args:?}: first run differs");
+    assert_eq!(
+        without.stdout, second.stdout,
+        "{args:?}: indexed run differs"
+    );
+    assert!(leftovers(cache.path()).is_empty());
+    saved
+}
+
+#[test]
+fn every_command_prints_the_same_from_the_index() {
+    let node20 = sample("node20");
+    let n = node20.to_str().unwrap();
+    for format in ["table", "json", "csv"] {
+        same_with_and_without_index(&["summary", n, "--format", format]);
+    }
+    same_with_and_without_index(&["summary", n, "--dominators", "300", "--sort", "count"]);
+    same_with_and_without_index(&["retainers", n, "--class", "Object", "--format", "json"]);
+    same_with_and_without_index(&["nodes", n, "--format", "csv"]);
+    let series: Vec<String> = (1..=3)
+        .map(|k| sample(&format!("leak-{k}")).display().to_string())
+        .collect();
+    let s: Vec<&str> = series.iter().map(String::as_str).collect();
+    let saved = same_with_and_without_index(&["diff", s[0], s[1], s[2], "--format", "json"]);
+    assert_eq!(saved.len(), 3, "one index per snapshot of the diff");
+    same_with_and_without_index(&["diff", s[0], s[1], s[2]]);
+    same_with_and_without_index(&["report", s[0], s[1], s[2], "-o", "-"]);
+}
+
+#[test]
+fn a_summary_from_an_index_made_by_a_diff_computes_what_the_diff_did_not() {
+    // A diff builds no distances and no summary facts: the summary adds them.
+    let cache = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = (1..=2).map(|k| sample(&format!("leak-{k}"))).collect();
+    run(heapscan(cache.path()).arg("diff").args(&files));
+    let from_diff = run(heapscan(cache.path()).arg("summary").arg(&files[0]));
+    assert!(!parsed(&from_diff));
+    let plain = run(heapscan(cache.path())
+        .args(["summary", "--no-index"])
+        .arg(&files[0]));
+    assert_eq!(from_diff.stdout, plain.stdout);
+}
+
+#[test]
+fn an_index_never_answers_for_a_replaced_or_rewritten_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let file = plain_copy("node18", dir.path());
+    run(heapscan(&cache).arg("summary").arg(&file));
+    // Replaced by another snapshot at the same path.
+    let other = plain_copy("node20", dir.path());
+    fs::copy(&other, &file).unwrap();
+    let replaced = run(heapscan(&cache).arg("summary").arg(&file));
+    assert!(
+        parsed(&replaced),
+        "a replaced file was answered from its old index"
+    );
+    let expected = run(heapscan(&cache).args(["summary", "--no-index"]).arg(&other));
+    let expected = String::from_utf8(expected.stdout).unwrap();
+    let got = String::from_utf8(replaced.stdout).unwrap();
+    assert_eq!(
+        got.lines().skip(1).collect::<Vec<_>>(),
+        expected.lines().skip(1).collect::<Vec<_>>(),
+        "the summary is not the new file's"
+    );
+    // Rewritten in place with the same size and modification time: one string's letter
+    // changed near the end (where the strings are).
+    let mtime = fs::metadata(&file).unwrap().modified().unwrap();
+    let mut bytes = fs::read(&file).unwrap();
+    let at = bytes.len() - 200
+        + bytes[bytes.len() - 200..]
+            .iter()
+            .position(u8::is_ascii_lowercase)
+            .expect("a letter near the end");
+    bytes[at] = if bytes[at] == b'a' { b'b' } else { b'a' };
+    fs::write(&file, &bytes).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let rewritten = run(heapscan(&cache).arg("summary").arg(&file));
+    assert!(
+        parsed(&rewritten),
+        "a rewritten file was answered from its old index"
+    );
+    assert_eq!(indexes(&cache).len(), 3);
+}
+
+/// Indexes `file` in `cache`, applies `spoil` to its index, then asserts that a summary notes
+/// why the index is not used (`why`), prints what a summary without index prints, and leaves
+/// a good index that the next run reads.
+fn spoiled_index_is_rebuilt(spoil: impl Fn(&Path), why: &str) {
+    let cache = tempfile::tempdir().unwrap();
+    let file = sample("node20");
+    run(heapscan(cache.path()).arg("index").arg(&file));
+    let saved = indexes(cache.path());
+    assert_eq!(saved.len(), 1);
+    spoil(&saved[0]);
+    let expected = run(heapscan(cache.path())
+        .args(["summary", "--no-index"])
+        .arg(&file));
+    let out = run(heapscan(cache.path()).arg("summary").arg(&file));
+    assert!(
+        stderr(&out).contains(why),
+        "no note `{why}`: {}",
+        stderr(&out)
+    );
+    assert!(parsed(&out));
+    assert_eq!(out.stdout, expected.stdout);
+    let again = run(heapscan(cache.path()).arg("summary").arg(&file));
+    assert!(
+        !parsed(&again),
+        "the index was not rebuilt: {}",
+        stderr(&again)
+    );
+    assert_eq!(again.stdout, expected.stdout);
+}
+
+#[test]
+fn a_truncated_index_is_rebuilt_with_a_note() {
+    spoiled_index_is_rebuilt(
+        |index| {
+            let len = fs::metadata(index).unwrap().len();
+            fs::File::options()
+                .write(true)
+                .open(index)
+                .unwrap()
+                .set_len(len / 2)
+                .unwrap();
+        },
+        "is not used: it is damaged (it is cut short)",
+    );
+}
+
+#[test]
+fn an_index_of_another_format_version_is_rebuilt_with_a_note() {
+    spoiled_index_is_rebuilt(
+        |index| {
+            let mut bytes = fs::read(index).unwrap();
+            bytes[16..20].copy_from_slice(&999u32.to_le_bytes());
+            fs::write(index, bytes).unwrap();
+        },
+        "it has index format 999",
+    );
+}
+
+#[test]
+fn an_index_with_a_damaged_column_is_rebuilt_with_a_note() {
+    // A byte in the middle of the first column (node types), which `nodes` reads (a summary
+    // from the index reads no column at all).
+    let cache = tempfile::tempdir().unwrap();
+    let file = sample("node20");
+    run(heapscan(cache.path()).arg("index").arg(&file));
+    let saved = indexes(cache.path());
+    let mut bytes = fs::read(&saved[0]).unwrap();
+    bytes[64 + 1000] ^= 0x5a;
+    fs::write(&saved[0], bytes).unwrap();
+    let args = ["nodes", "--format", "csv"];
+    let expected = run(heapscan(cache.path())
+        .args(args)
+        .arg("--no-index")
+        .arg(&file));
+    let out = run(heapscan(cache.path()).args(args).arg(&file));
+    let note = stderr(&out);
+    assert!(
+        note.contains("is damaged (its `node_type` column does not match its checksum); it was removed and is rebuilt"),
+        "{note}"
+    );
+    assert!(!note.contains("panicked"), "{note}");
+    assert_eq!(out.stdout, expected.stdout);
+    let again = run(heapscan(cache.path()).args(args).arg(&file));
+    assert!(!parsed(&again));
+    assert_eq!(again.stdout, expected.stdout);
+}
+
+#[test]
+fn concurrent_builders_of_one_index_each_succeed_and_leave_one_whole_index() {
+    let cache = tempfile::tempdir().unwrap();
+    let file = sample("node22");
+    let spawned: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("heapscan"))
+                .env("HEAPSCAN_INDEX_DIR", cache.path())
+                .args(["summary", "--format", "json"])
+                .arg(&file)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let outputs: Vec<Output> = spawned
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect();
+    let expected = run(heapscan(cache.path())
+        .args(["summary", "--format", "json", "--no-index"])
+        .arg(&file));
+    for out in &outputs {
+        assert!(out.status.success(), "{}", stderr(out));
+        assert_eq!(out.stdout, expected.stdout);
+    }
+    assert_eq!(indexes(cache.path()).len(), 1);
+    assert!(leftovers(cache.path()).is_empty());
+    let reread = run(heapscan(cache.path())
+        .args(["summary", "--format", "json"])
+        .arg(&file));
+    assert!(!parsed(&reread));
+    assert_eq!(reread.stdout, expected.stdout);
+}
+
+#[test]
+fn a_cache_that_cannot_be_written_is_noted_and_the_command_goes_on() {
+    let file = sample("node20");
+    // A directory that cannot be created, whoever runs the test (root included).
+    let unwritable = Path::new("/proc/heapscan-index-test");
+    let out = run(heapscan(unwritable).arg("summary").arg(&file));
+    assert!(
+        stderr(&out).contains("cannot save the index of")
+            && stderr(&out).contains("going on without it"),
+        "{}",
+        stderr(&out)
+    );
+    let expected = run(heapscan(unwritable)
+        .args(["summary", "--no-index"])
+        .arg(&file));
+    assert_eq!(out.stdout, expected.stdout);
+}
+
+#[test]
+fn a_read_only_cache_is_read_but_not_written() {
+    // Root may write anywhere: the read-only part runs heapscan as `nobody` when the test runs
+    // as root, and as the test's own user otherwise.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let indexed = plain_copy("node20", dir.path());
+    let other = plain_copy("node22", dir.path());
+    run(heapscan(&cache).arg("index").arg(&indexed));
+    use std::os::unix::fs::PermissionsExt;
+    for p in [dir.path(), &cache] {
+        fs::set_permissions(p, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for p in indexes(&cache).iter().chain([&indexed, &other]) {
+        fs::set_permissions(p, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    fs::set_permissions(&cache, fs::Permissions::from_mode(0o555)).unwrap();
+    let as_other_user = |args: &[&Path]| {
+        let mut cmd = heapscan(&cache);
+        let root = unsafe { libc::geteuid() } == 0;
+        if root {
+            let bin = assert_cmd::cargo::cargo_bin("heapscan");
+            cmd = Command::new("setpriv");
+            cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(bin)
+                .env("HEAPSCAN_INDEX_DIR", &cache)
+                .env("HEAPSCAN_TIMINGS", "1");
+        }
+        cmd.arg("summary").args(args);
+        run(&mut cmd)
+    };
+    let before = indexes(&cache);
+    let read = as_other_user(&[&indexed]);
+    assert!(
+        !parsed(&read),
+        "the read-only index was not read: {}",
+        stderr(&read)
+    );
+    let fresh = as_other_user(&[&other]);
+    assert!(parsed(&fresh));
+    assert!(
+        stderr(&fresh).contains("cannot save the index of")
+            && stderr(&fresh).contains("going on without it"),
+        "{}",
+        stderr(&fresh)
+    );
+    assert_eq!(indexes(&cache), before);
+    fs::set_permissions(&cache, fs::Permissions::from_mode(0o755)).unwrap();
+    let expected = run(heapscan(&cache).args(["summary", "--no-index"]).arg(&other));
+    assert_eq!(fresh.stdout, expected.stdout);
+}
+
+#[test]
+fn the_cache_stays_under_its_bound_by_removing_the_least_recently_used() {
+    let cache = tempfile::tempdir().unwrap();
+    let [a, b, c] = ["node16", "node18", "node20"].map(sample);
+    run(heapscan(cache.path()).arg("index").arg(&a));
+    let one = fs::metadata(&indexes(cache.path())[0]).unwrap().len();
+    // Room for two indexes of this size, not three.
+    let bound = (one * 5 / 2).to_string();
+    let with_bound = |args: &[&Path]| {
+        let mut cmd = heapscan(cache.path());
+        cmd.env("HEAPSCAN_INDEX_MAX_SIZE", &bound).args(args);
+        run(&mut cmd)
+    };
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    with_bound(&[Path::new("index"), &b]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // Using a's index makes b the least recently used.
+    let used = with_bound(&[Path::new("summary"), &a]);
+    assert!(!parsed(&used));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    with_bound(&[Path::new("index"), &c]);
+    assert_eq!(indexes(cache.path()).len(), 2);
+    assert!(
+        !parsed(&with_bound(&[Path::new("summary"), &a])),
+        "a was evicted"
+    );
+    assert!(
+        !parsed(&with_bound(&[Path::new("summary"), &c])),
+        "c was evicted"
+    );
+    assert!(
+        parsed(&with_bound(&[Path::new("summary"), &b])),
+        "b was kept"
+    );
+}
+
+#[test]
+fn cache_list_and_clear_and_index_say_what_they_did() {
+    let cache = tempfile::tempdir().unwrap();
+    let file = sample("node24");
+    let first = run(heapscan(cache.path()).arg("index").arg(&file));
+    let said = String::from_utf8(first.stdout).unwrap();
+    assert!(said.contains(": indexed in "), "{said}");
+    let again = run(heapscan(cache.path()).arg("index").arg(&file));
+    assert!(String::from_utf8_lossy(&again.stdout).contains(": already indexed in "));
+    assert!(!parsed(&again));
+    let list = run(heapscan(cache.path()).args(["cache", "list"]));
+    let list = String::from_utf8(list.stdout).unwrap();
+    assert!(list.contains("1 index(es)"), "{list}");
+    assert!(list.contains(".hsidx") && list.contains("nodes"), "{list}");
+    let clear = run(heapscan(cache.path()).args(["cache", "clear"]));
+    assert!(String::from_utf8(clear.stdout)
+        .unwrap()
+        .contains("removed 1 index(es)"));
+    assert!(indexes(cache.path()).is_empty());
+    let missing = heapscan(cache.path())
+        .args(["cache", "list", "--no-index"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn standard_input_is_never_indexed() {
+    let cache = tempfile::tempdir().unwrap();
+    let bytes = fs::read(sample("node20")).unwrap();
+    let out = heapscan(cache.path())
+        .args(["summary", "-"])
+        .write_stdin(bytes)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(indexes(cache.path()).is_empty());
+}
