@@ -456,3 +456,133 @@ fn standard_input_is_never_indexed() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(indexes(cache.path()).is_empty());
 }
+
+mod damage {
+    //! Random damage to a real index, through the library: whatever byte is changed, the
+    //! answers are the ones a read without the index gives (the damage is noticed and the
+    //! index rebuilt, or the byte was padding), and nothing panics.
+
+    use std::fs;
+    use std::path::{Path, PathBuf};
+
+    use heapscan::graph::HeapGraph;
+    use heapscan::index::{recover, IndexCache};
+    use heapscan::nodes::{rows, NodeFilter};
+    use heapscan::observe::Quiet;
+    use heapscan::report::nodes::write_csv;
+    use heapscan::report::{summary::render, Format};
+    use heapscan::summary::{summarize, SortKey, SummaryOptions};
+    use proptest::prelude::*;
+
+    /// What `summary` and `nodes` print of `file`, read through `cache` (or parsed).
+    fn answers(file: &Path, cache: Option<&IndexCache>) -> Vec<u8> {
+        recover(cache, &Quiet, |cache| {
+            let mut graph = HeapGraph::open(file, cache, &Quiet).expect("a readable snapshot");
+            let options = SummaryOptions {
+                top: None,
+                sort: SortKey::Retained,
+                class_filter: None,
+                dominators: 20,
+            };
+            let mut out = Vec::new();
+            render(&summarize(&graph, "f", &options), Format::Json, &mut out).unwrap();
+            graph.check_columns();
+            let filter = NodeFilter {
+                class: None,
+                min_retained: 0,
+            };
+            write_csv(rows(&graph, &filter), &mut out).unwrap();
+            if let Some(mut saving) = graph.take_saving() {
+                saving.seal(&graph);
+                saving.wait().unwrap();
+            }
+            out
+        })
+    }
+
+    struct Pristine {
+        file: PathBuf,
+        index: Vec<u8>,
+        name: String,
+        expected: Vec<u8>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn pristine() -> &'static Pristine {
+        static ONCE: std::sync::OnceLock<Pristine> = std::sync::OnceLock::new();
+        ONCE.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let file = super::sample("leak-1");
+            let cache = IndexCache::new(dir.path().join("cache"), u64::MAX);
+            let expected = answers(&file, None);
+            assert_eq!(answers(&file, Some(&cache)), expected, "first indexed run");
+            let saved = super::indexes(cache.dir());
+            assert_eq!(saved.len(), 1);
+            Pristine {
+                file,
+                index: fs::read(&saved[0]).unwrap(),
+                name: saved[0].file_name().unwrap().to_string_lossy().into_owned(),
+                expected,
+                _dir: dir,
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_changed_byte_anywhere_never_changes_an_answer(at in 0.0f64..1.0, flip in 1u8..=255) {
+            let p = pristine();
+            let dir = tempfile::tempdir().unwrap();
+            let cache = IndexCache::new(dir.path(), u64::MAX);
+            let mut bytes = p.index.clone();
+            let i = ((bytes.len() - 1) as f64 * at) as usize;
+            bytes[i] ^= flip;
+            fs::write(dir.path().join(&p.name), &bytes).unwrap();
+            prop_assert_eq!(answers(&p.file, Some(&cache)), p.expected.clone());
+        }
+    }
+}
+
+/// Writes the index of every synthetic sample and of every seed of the snapshot fuzzer
+/// (`fuzz/corpus/parse`, when it was made) to `fuzz/corpus/index`, as seeds for the index
+/// fuzzer: `cargo test --release --test index -- --ignored write_index_fuzz_seeds`.
+#[test]
+#[ignore]
+fn write_index_fuzz_seeds() {
+    use heapscan::graph::HeapGraph;
+    use heapscan::index::{format, FileIdentity};
+    use heapscan::snapshot::Snapshot;
+    let out = root().join("fuzz/corpus/index");
+    fs::create_dir_all(&out).unwrap();
+    let mut inputs: Vec<PathBuf> = fs::read_dir(root().join("samples/synthetic"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    if let Ok(seeds) = fs::read_dir(root().join("fuzz/corpus/parse")) {
+        inputs.extend(seeds.flatten().map(|e| e.path()));
+    }
+    let identity = FileIdentity {
+        size: 1,
+        mtime_ns: 1,
+        inode: 1,
+        device: 1,
+        ends_hash: 1,
+    };
+    let mut written = 0;
+    for input in inputs {
+        let Ok(snapshot) = Snapshot::open(&input) else {
+            continue;
+        };
+        let graph = HeapGraph::build(snapshot, &|_| {});
+        heapscan::summary::summary_facts(&graph, 10);
+        let mut bytes = Vec::new();
+        format::write(&graph, &identity, "fuzz", &mut bytes).unwrap();
+        let name = input.file_name().unwrap().to_string_lossy().into_owned();
+        fs::write(out.join(format!("{name}.hsidx")), bytes).unwrap();
+        written += 1;
+    }
+    assert!(written >= 4, "only {written} seeds");
+}

@@ -9,7 +9,8 @@ use std::path::Path;
 
 use heapscan::graph::HeapGraph;
 use heapscan::paths::{retainer_paths, ShortestPaths};
-use heapscan::report::nodes::{rows, write_csv, NodeFilter};
+use heapscan::nodes::{rows, NodeFilter};
+use heapscan::report::nodes::write_csv;
 use heapscan::report::{summary::render, Format};
 use heapscan::snapshot::Snapshot;
 use heapscan::summary::{summarize, SortKey, SummaryOptions};

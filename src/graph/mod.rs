@@ -376,6 +376,37 @@ impl HeapGraph {
         self.saving.take()
     }
 
+    /// Whether every column matches its checksum (always, for a graph not loaded from an
+    /// index), checking them all now without panicking.
+    pub fn columns_intact(&self) -> bool {
+        let s = &self.retainers.snapshot;
+        let g = &self.retainers;
+        let d = &self.dominators;
+        s.node_type.is_intact()
+            && s.node_name.is_intact()
+            && s.node_id.is_intact()
+            && s.node_self_size.is_intact()
+            && s.node_trace_id.is_intact()
+            && s.node_detachedness.is_intact()
+            && s.first_edge.is_intact()
+            && s.edge_type.is_intact()
+            && s.edge_name.is_intact()
+            && s.edge_to.is_intact()
+            && s.locations.is_intact()
+            && s.trace_function_infos.is_intact()
+            && s.strings.is_intact()
+            && g.first_retainer.is_intact()
+            && g.retainer_edge.is_intact()
+            && g.retainer_node.is_intact()
+            && g.self_size.is_intact()
+            && g.classes.class_of.is_intact()
+            && d.idom.is_intact()
+            && d.order.is_intact()
+            && d.order_idom.is_intact()
+            && d.retained_size.is_intact()
+            && self.distance.as_ref().is_none_or(|c| c.is_intact())
+    }
+
     /// Reads every column once, so that a graph loaded from an index has had all its
     /// checksums checked (a damaged one panics here, for [`crate::index::recover`]) before a
     /// caller starts writing output from it.

@@ -380,20 +380,27 @@ impl Reader {
         Ok(column)
     }
 
+    /// The section `name` copied out of the map (small sections the reader keeps as vectors),
+    /// checked now.
+    fn copied<T: Pod>(&self, name: &str) -> Result<Vec<T>, Unusable> {
+        let column: Column<T> = self.column(name)?;
+        if !column.is_intact() {
+            return Err(corrupt(format!(
+                "its `{name}` column does not match its checksum"
+            )));
+        }
+        Ok(column.into_vec())
+    }
+
     fn bits(&self, name: &str, len: usize) -> Result<BitSet, Unusable> {
-        let words: Column<u64> = self.column(name)?;
-        BitSet::from_words(words.into_vec(), len)
+        BitSet::from_words(self.copied(name)?, len)
             .ok_or_else(|| corrupt(format!("`{name}` has the wrong number of bits")))
     }
 }
 
 /// Checks the file in `map` as far as the manifest: magic, version, footer, manifest checksum,
 /// identity and producer.
-fn open_manifest(
-    map: &[u8],
-    identity: &FileIdentity,
-    producer: &str,
-) -> Result<Manifest, Unusable> {
+fn open_manifest(map: &[u8], origin: Option<(&FileIdentity, &str)>) -> Result<Manifest, Unusable> {
     if map.len() < ALIGN + FOOTER || &map[..MAGIC.len()] != MAGIC {
         return Err(corrupt("not a heapscan index"));
     }
@@ -423,13 +430,15 @@ fn open_manifest(
     }
     let manifest: Manifest = serde_json::from_slice(json)
         .map_err(|e| corrupt(format!("its manifest does not read: {e}")))?;
-    if manifest.producer != producer {
-        return Err(Unusable::OtherBuild {
-            found: manifest.producer,
-        });
-    }
-    if manifest.identity != *identity {
-        return Err(Unusable::OtherFile);
+    if let Some((identity, producer)) = origin {
+        if manifest.producer != producer {
+            return Err(Unusable::OtherBuild {
+                found: manifest.producer,
+            });
+        }
+        if manifest.identity != *identity {
+            return Err(Unusable::OtherFile);
+        }
     }
     let data_end = at;
     for s in manifest
@@ -458,7 +467,7 @@ pub fn read(
     identity: &FileIdentity,
     producer: &str,
 ) -> Result<HeapGraph, Unusable> {
-    let manifest = open_manifest(&map, identity, producer)?;
+    let manifest = open_manifest(&map, Some((identity, producer)))?;
     let reader = Reader {
         map,
         path: path.to_path_buf(),
@@ -480,9 +489,9 @@ fn assemble(r: &Reader) -> Result<HeapGraph, Unusable> {
         r.column("strings_end")?,
     );
     let trace_tree = TraceTree::from_columns(
-        r.column::<u32>("trace_id")?.into_vec(),
-        r.column::<u32>("trace_function_info")?.into_vec(),
-        r.column::<u32>("trace_parent")?.into_vec(),
+        r.copied("trace_id")?,
+        r.copied("trace_function_info")?,
+        r.copied("trace_parent")?,
     )
     .ok_or_else(|| corrupt("the allocation-trace tree is inconsistent"))?;
     let snapshot = Snapshot {
@@ -550,6 +559,30 @@ fn assemble(r: &Reader) -> Result<HeapGraph, Unusable> {
     Ok(graph)
 }
 
+/// [`read`] whatever file and heapscan build the index says it was made for: for fuzzing the
+/// reader and for tests, never for answering about a file.
+pub fn read_any_origin(map: Arc<Mmap>, path: &Path) -> Result<HeapGraph, Unusable> {
+    let manifest = open_manifest(&map, None)?;
+    assemble(&Reader {
+        map,
+        path: path.to_path_buf(),
+        manifest,
+    })
+}
+
+/// Where an index's manifest is and the checksum its footer gives it: (offset, length,
+/// checksum), or `None` when the file is too short to have a footer. For the fuzzer, which
+/// rewrites the checksum so that mutated manifests reach the parser.
+pub fn manifest_place(bytes: &[u8]) -> Option<(usize, usize, usize)> {
+    let footer = bytes.len().checked_sub(FOOTER)?;
+    let word = |i: usize| {
+        u64::from_le_bytes(bytes[footer + i * 8..footer + i * 8 + 8].try_into().ok()?)
+            .try_into()
+            .ok()
+    };
+    Some((word(0)?, word(1)?, footer + 16))
+}
+
 /// Reads just enough of an index file to say what it was made for: the manifest's identity
 /// and producer, or `None` when the file is not a readable index.
 pub fn describe(map: &[u8]) -> Option<(FileIdentity, String, u64, u64)> {
@@ -604,7 +637,7 @@ mod tests {
             };
             let mut out = Vec::new();
             write(&graph, &identity, "test", &mut out).unwrap();
-            let manifest = open_manifest(&out, &identity, "test").ok().unwrap();
+            let manifest = open_manifest(&out, Some((&identity, "test"))).ok().unwrap();
             let section = |name: &str| manifest.sections.iter().find(|s| s.name == name).unwrap();
             let expected = shared.then_some("node_self_size");
             assert_eq!(

@@ -27,6 +27,11 @@ pub struct FileIdentity {
 impl FileIdentity {
     /// Reads the identity of the file at `path` (a regular file; pipes have none).
     pub fn of(path: &Path) -> io::Result<FileIdentity> {
+        // Only regular files have an identity: looked at before opening, since opening and
+        // reading a FIFO or a device would take bytes the parse needs.
+        if !std::fs::metadata(path)?.is_file() {
+            return Err(io::Error::other("not a regular file"));
+        }
         let mut file = File::open(path)?;
         let meta = file.metadata()?;
         if !meta.is_file() {

@@ -72,6 +72,15 @@ impl Strings {
         (text, base, &self.starts, &self.ends)
     }
 
+    /// Whether the table's columns match their index checksums (see [`Column::is_intact`]).
+    pub fn is_intact(&self) -> bool {
+        let text = match &self.text {
+            StringText::Column(c) => c.is_intact(),
+            _ => true,
+        };
+        text && self.starts.is_intact() && self.ends.is_intact()
+    }
+
     /// Number of strings.
     pub fn len(&self) -> usize {
         self.starts.len()
