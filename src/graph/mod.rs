@@ -204,12 +204,18 @@ impl HeapGraph {
             }
             _ => None,
         };
+        let saving_ref = saving.as_ref();
         let (mut graph, first_result, beside) = Self::build_alongside(
             snapshot,
             columns,
             &|phase| observer.stage(Stage::Building(path, phase)),
             first,
-            alongside,
+            |retainers: &RetainerGraph| {
+                if let Some(saving) = saving_ref {
+                    saving.retainers_built(retainers);
+                }
+                alongside(retainers)
+            },
         );
         if let Some(mut saving) = saving {
             if indexed_identity(path) == identity {

@@ -98,6 +98,8 @@ pub(crate) struct Facts {
     class_names: Vec<String>,
     class_locations: Vec<Option<ClassLocation>>,
     has_distances: bool,
+    /// Where the stored string text starts in the numbering of the string spans.
+    strings_base: u64,
     /// The summary facts, when the command that made the index computed them.
     pub(crate) summary: Option<SummaryFacts>,
 }
@@ -169,18 +171,10 @@ pub(crate) fn snapshot_sections(s: &Snapshot) -> Vec<OutSection> {
     ]
 }
 
-/// The sections of a built graph that [`snapshot_sections`] leaves out, and the facts its
-/// manifest records.
-pub(crate) fn graph_sections(graph: &HeapGraph) -> (Vec<OutSection>, Facts) {
-    let s = &graph.snapshot;
-    let (text, base, starts, ends) = s.strings.parts();
-    let starts: Vec<u64> = starts.iter().map(|&v| v - base).collect();
-    let ends: Vec<u64> = ends.iter().map(|&v| v - base).collect();
-    let dom = &graph.dominators;
-    let mut sections = vec![
-        owned("strings_text", text.to_vec()),
-        owned("strings_start", starts),
-        owned("strings_end", ends),
+/// The sections of a retainer graph (the first stage of a build): they can be written while
+/// the dominators are computed.
+pub(crate) fn retainer_sections(graph: &RetainerGraph) -> Vec<OutSection> {
+    vec![
         shared("first_retainer", &graph.first_retainer),
         shared("retainer_edge", &graph.retainer_edge),
         shared("retainer_node", &graph.retainer_node),
@@ -188,6 +182,19 @@ pub(crate) fn graph_sections(graph: &HeapGraph) -> (Vec<OutSection>, Facts) {
         shared("self_size", &graph.self_size),
         owned("detached", graph.detached.words().to_vec()),
         shared("class_of", &graph.classes.class_of),
+    ]
+}
+
+/// The sections of a built graph that [`snapshot_sections`] and [`retainer_sections`] leave
+/// out, and the facts its manifest records.
+pub(crate) fn graph_sections(graph: &HeapGraph) -> (Vec<OutSection>, Facts) {
+    let s = &graph.snapshot;
+    let (text, starts, ends, strings_base) = s.strings.parts();
+    let dom = &graph.dominators;
+    let mut sections = vec![
+        owned("strings_text", text.to_vec()),
+        shared("strings_start", &starts),
+        shared("strings_end", &ends),
         shared("idom", &dom.idom),
         shared("order", &dom.order),
         shared("order_idom", &dom.order_idom),
@@ -209,6 +216,7 @@ pub(crate) fn graph_sections(graph: &HeapGraph) -> (Vec<OutSection>, Facts) {
         class_names: graph.classes.names.clone(),
         class_locations: graph.classes.locations.clone(),
         has_distances: graph.distance.is_some(),
+        strings_base,
         summary: graph.summary_facts().map(|f| (*f).clone()),
     };
     (sections, facts)
@@ -318,7 +326,12 @@ pub fn write(
 ) -> io::Result<u64> {
     let mut writer = IndexWriter::begin(to)?;
     let (rest, facts) = graph_sections(graph);
-    for (name, bytes) in snapshot_sections(&graph.snapshot).iter().chain(&rest) {
+    let retainers = retainer_sections(graph);
+    for (name, bytes) in snapshot_sections(&graph.snapshot)
+        .iter()
+        .chain(&retainers)
+        .chain(&rest)
+    {
         writer.section(name, bytes.bytes())?;
     }
     Ok(writer.finish(producer, identity, facts)?.1)
@@ -487,6 +500,7 @@ fn assemble(r: &Reader) -> Result<HeapGraph, Unusable> {
         r.column("strings_text")?,
         r.column("strings_start")?,
         r.column("strings_end")?,
+        m.strings_base,
     );
     let trace_tree = TraceTree::from_columns(
         r.copied("trace_id")?,

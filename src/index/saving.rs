@@ -18,7 +18,7 @@ use std::thread::JoinHandle;
 use super::cache::{IndexCache, Stored};
 use super::format::{self, Facts, IndexWriter, OutSection};
 use super::identity::FileIdentity;
-use crate::graph::HeapGraph;
+use crate::graph::{HeapGraph, RetainerGraph};
 use crate::observe::Observer;
 use crate::snapshot::Snapshot;
 
@@ -94,6 +94,11 @@ impl Saving {
         if let Some(jobs) = &self.jobs {
             let _ = jobs.send(job);
         }
+    }
+
+    /// Sends the columns of the first stage of the build, `graph` (shared, not copied).
+    pub(crate) fn retainers_built(&self, graph: &RetainerGraph) {
+        self.send(Job::Sections(format::retainer_sections(graph)));
     }
 
     /// Sends the rest of the built `graph` (its columns shared, not copied).

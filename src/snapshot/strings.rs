@@ -33,9 +33,13 @@ impl StringText {
 /// All strings of one snapshot, indexed as `name` fields index them.
 pub struct Strings {
     text: StringText,
-    /// Byte span of string `i` (between its quotes) in `text`.
+    /// Byte span of string `i` (between its quotes), counted from `base` bytes before the
+    /// start of `text`.
     starts: Column<u64>,
     ends: Column<u64>,
+    /// Where `text` starts in the numbering of the spans: 0, but for an index file's text,
+    /// which keeps only the strings section and the spans of the whole snapshot text.
+    base: u64,
 }
 
 impl Strings {
@@ -46,30 +50,33 @@ impl Strings {
             text,
             starts: starts.into(),
             ends: ends.into(),
+            base: 0,
         }
     }
 
-    /// A table whose string `i` is `text[starts[i]..ends[i]]` (as an index file stores it,
-    /// whose checksums vouch for the spans).
+    /// A table whose string `i` is `text[starts[i] - base..ends[i] - base]` (as an index
+    /// file stores it, whose checksums vouch for the spans).
     pub(crate) fn from_columns(
         text: Column<u8>,
         starts: Column<u64>,
         ends: Column<u64>,
+        base: u64,
     ) -> Strings {
         Strings {
             text: StringText::Column(text),
             starts,
             ends,
+            base,
         }
     }
 
-    /// The strings' escaped text and each string's span in it, for an index file. Only the
-    /// part of the text the spans cover is returned, with the spans made relative to it.
-    pub(crate) fn parts(&self) -> (&[u8], u64, &[u64], &[u64]) {
-        let base = self.starts.iter().copied().min().unwrap_or(0);
-        let end = self.ends.iter().copied().max().unwrap_or(0);
-        let text = &self.text.bytes()[base as usize..end.max(base) as usize];
-        (text, base, &self.starts, &self.ends)
+    /// What an index file stores of the table: the part of the text the spans cover, the
+    /// spans (shared, not copied) and where that part starts in their numbering.
+    pub(crate) fn parts(&self) -> (&[u8], Column<u64>, Column<u64>, u64) {
+        let first = self.starts.iter().copied().min().unwrap_or(self.base);
+        let end = self.ends.iter().copied().max().unwrap_or(first).max(first);
+        let text = &self.text.bytes()[(first - self.base) as usize..(end - self.base) as usize];
+        (text, self.starts.clone(), self.ends.clone(), first)
     }
 
     /// Whether the table's columns match their index checksums (see [`Column::is_intact`]).
@@ -95,7 +102,9 @@ impl Strings {
     pub fn raw(&self, i: u32) -> &[u8] {
         let i = i as usize;
         match (self.starts.get(i), self.ends.get(i)) {
-            (Some(&s), Some(&e)) => &self.text.bytes()[s as usize..e as usize],
+            (Some(&s), Some(&e)) => {
+                &self.text.bytes()[(s - self.base) as usize..(e - self.base) as usize]
+            }
             _ => b"",
         }
     }
