@@ -586,3 +586,22 @@ fn write_index_fuzz_seeds() {
     }
     assert!(written >= 4, "only {written} seeds");
 }
+
+#[test]
+fn a_write_interrupted_by_a_killed_process_is_cleaned_up_by_the_next_save() {
+    let cache = tempfile::tempdir().unwrap();
+    // A writer that ended (killed half-way: its file will never be finished) and one that
+    // still runs (this test).
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let dead = cache.path().join(format!(".abc.{}.1.tmp", gone.id()));
+    let alive = cache
+        .path()
+        .join(format!(".abc.{}.1.tmp", std::process::id()));
+    fs::write(&dead, vec![0u8; 4096]).unwrap();
+    fs::write(&alive, vec![0u8; 4096]).unwrap();
+    run(heapscan(cache.path()).arg("summary").arg(sample("node20")));
+    assert!(!dead.exists(), "the dead writer's file was left");
+    assert!(alive.exists(), "a running writer's file was removed");
+    assert_eq!(indexes(cache.path()).len(), 1);
+}

@@ -220,15 +220,17 @@ impl IndexCache {
             return;
         };
         for entry in read.flatten() {
-            let name = entry.file_name();
-            let is_temporary = name.to_string_lossy().ends_with(".tmp");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.ends_with(".tmp") {
+                continue;
+            }
             let old = entry
                 .metadata()
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|age| age > STALE_TEMPORARY);
-            if is_temporary && old {
+            if old || writer_is_gone(&name) {
                 let _ = fs::remove_file(entry.path());
             }
         }
@@ -286,6 +288,26 @@ impl IndexCache {
             }
         }
         Ok(removed)
+    }
+}
+
+/// Whether the process that named the temporary file `name` (`.KEY.PID.NANOS.tmp`) has ended
+/// (interrupted while it wrote: its file will never be finished).
+fn writer_is_gone(name: &str) -> bool {
+    let Some(pid) = name.split('.').nth(2).and_then(|p| p.parse::<i32>().ok()) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
+        let alive = unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        !alive && pid != std::process::id() as i32
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        false
     }
 }
 
