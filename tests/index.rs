@@ -581,7 +581,12 @@ fn write_index_fuzz_seeds() {
         let mut bytes = Vec::new();
         format::write(&graph, &identity, "fuzz", &mut bytes).unwrap();
         let name = input.file_name().unwrap().to_string_lossy().into_owned();
-        fs::write(out.join(format!("{name}.hsidx")), bytes).unwrap();
+        // The fuzz target's first byte picks its mode: as is (0) or with the manifest's
+        // checksum rewritten (1).
+        for mode in [0u8, 1] {
+            let seed: Vec<u8> = std::iter::once(mode).chain(bytes.iter().copied()).collect();
+            fs::write(out.join(format!("{name}.{mode}.hsidx")), seed).unwrap();
+        }
         written += 1;
     }
     assert!(written >= 4, "only {written} seeds");
@@ -604,4 +609,23 @@ fn a_write_interrupted_by_a_killed_process_is_cleaned_up_by_the_next_save() {
     assert!(!dead.exists(), "the dead writer's file was left");
     assert!(alive.exists(), "a running writer's file was removed");
     assert_eq!(indexes(cache.path()).len(), 1);
+}
+
+#[test]
+fn a_cache_on_tmpfs_where_direct_io_is_refused_still_works() {
+    let shm = Path::new("/dev/shm");
+    assert!(shm.is_dir(), "this Linux test needs /dev/shm");
+    let cache = tempfile::tempdir_in(shm).unwrap();
+    let file = sample("node20");
+    let first = run(heapscan(cache.path()).arg("summary").arg(&file));
+    assert!(parsed(&first));
+    assert!(
+        !stderr(&first).contains("cannot save"),
+        "{}",
+        stderr(&first)
+    );
+    assert_eq!(indexes(cache.path()).len(), 1);
+    let second = run(heapscan(cache.path()).arg("summary").arg(&file));
+    assert!(!parsed(&second));
+    assert_eq!(first.stdout, second.stdout);
 }

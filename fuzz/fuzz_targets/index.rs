@@ -1,8 +1,12 @@
-//! Fuzzes the index reader with arbitrary bytes as an index file, and, when they read as an
-//! index, everything `heapscan summary`, `nodes` and `retainers` compute from the graph. The
-//! manifest's checksum is rewritten to fit the mutated bytes first, so that mutations reach
-//! the manifest's parser and the reader's structural checks, not only the checksum. A column
-//! whose bytes no longer match its checksum must be reported (`columns_intact`), never used.
+//! Fuzzes the index reader with arbitrary bytes as an index file. Two modes, by the first
+//! byte's lowest bit:
+//!
+//! - the bytes as they are: an index that reads, with every column intact, goes through
+//!   everything `heapscan summary`, `nodes` and `retainers` compute (a damaged column must be
+//!   reported by `columns_intact`, never used);
+//! - the manifest's checksum rewritten to fit the mutated bytes, so that mutations reach the
+//!   manifest's parser and the reader's structural checks: the reader must not panic. (Its
+//!   facts are then unauthenticated, which no real file can make them: the analysis is not run.)
 
 #![no_main]
 
@@ -23,8 +27,12 @@ fuzz_target!(|data: &[u8]| {
     if data.is_empty() {
         return;
     }
-    let mut bytes = data.to_vec();
-    if let Some((at, len, hash_at)) = format::manifest_place(&bytes) {
+    let forge = data[0] & 1 == 1;
+    let mut bytes = data[1..].to_vec();
+    if bytes.is_empty() {
+        return;
+    }
+    if let (true, Some((at, len, hash_at))) = (forge, format::manifest_place(&bytes)) {
         if let Some(json) = at.checked_add(len).and_then(|end| bytes.get(at..end)) {
             let hash = xxhash_rust::xxh3::xxh3_64(json).to_le_bytes();
             bytes[hash_at..hash_at + 8].copy_from_slice(&hash);
@@ -40,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    if !graph.columns_intact() {
+    if forge || !graph.columns_intact() {
         return;
     }
     analyse(&graph);

@@ -103,7 +103,11 @@ impl Strings {
         let i = i as usize;
         match (self.starts.get(i), self.ends.get(i)) {
             (Some(&s), Some(&e)) => {
-                &self.text.bytes()[(s - self.base) as usize..(e - self.base) as usize]
+                let (Some(s), Some(e)) = (s.checked_sub(self.base), e.checked_sub(self.base))
+                else {
+                    return b"";
+                };
+                self.text.bytes().get(s as usize..e as usize).unwrap_or(b"")
             }
             _ => b"",
         }
