@@ -148,6 +148,24 @@ impl<T: Pod> Column<T> {
         })
     }
 
+    /// `values` as a column, or, when every value is zero (a field V8 leaves empty, such as
+    /// trace ids when allocations were not tracked), as zero pages that take no memory until
+    /// read: the vector is freed.
+    pub fn zeros_freed(values: Vec<T>) -> Column<T> {
+        use rayon::prelude::*;
+        let all_zero = bytemuck::cast_slice::<T, u8>(&values)
+            .par_chunks(1 << 20)
+            .all(|chunk| chunk.iter().all(|&b| b == 0));
+        if !all_zero || values.is_empty() {
+            return values.into();
+        }
+        let bytes = std::mem::size_of_val(values.as_slice());
+        match MappedSection::zeros(PathBuf::new(), String::new(), bytes) {
+            Ok(zeros) => Column::mapped(Arc::new(zeros)).unwrap_or_else(|| values.into()),
+            Err(_) => values.into(),
+        }
+    }
+
     /// Number of values (without reading, so without checking, a mapped column).
     #[inline]
     pub fn len(&self) -> usize {
