@@ -629,3 +629,20 @@ fn a_cache_on_tmpfs_where_direct_io_is_refused_still_works() {
     assert!(!parsed(&second));
     assert_eq!(first.stdout, second.stdout);
 }
+
+#[test]
+fn heapscan_no_index_in_the_environment_turns_the_index_off() {
+    let file = sample("node20");
+    for (value, saved) in [("1", 0), ("true", 0), ("0", 1), ("false", 1)] {
+        let cache = tempfile::tempdir().unwrap();
+        run(heapscan(cache.path())
+            .env("HEAPSCAN_NO_INDEX", value)
+            .arg("summary")
+            .arg(&file));
+        assert_eq!(
+            indexes(cache.path()).len(),
+            saved,
+            "HEAPSCAN_NO_INDEX={value}"
+        );
+    }
+}

@@ -18,7 +18,12 @@ use super::Outcome;
 #[derive(Args, Clone, Debug)]
 pub struct IndexArgs {
     /// Neither read nor save persisted indexes: parse and analyse every file.
-    #[arg(long, env = "HEAPSCAN_NO_INDEX")]
+    #[arg(
+        long,
+        env = "HEAPSCAN_NO_INDEX",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
     pub no_index: bool,
     /// Directory of persisted indexes [default: the platform's cache directory, e.g.
     /// ~/.cache/heapscan/index].
