@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# heapscan vs memlab vs Chrome DevTools' worker on one snapshot: wall time and peak RSS of each,
-# with `wc -l FILE` as the floor (the time to read the file once).
+# heapscan vs memlab vs Chrome DevTools' worker vs v8-heap-parser on one snapshot: wall time and
+# peak RSS of each, with `wc -l FILE` as the floor (the time to read the file once).
 #
 #   benches/compare.sh [--runs N] [--no-peers] FILE
 #
@@ -15,8 +15,12 @@
 # computes dominators and retained sizes, lists the biggest objects), and DevTools' own heap
 # snapshot worker from heap-snapshot-toolkit@1.1.3 driven by benches/devtools-parse.js (parse +
 # dominators + retained sizes + distances, then the Summary view's aggregates; its own timer
-# covers only that, the wall time includes Node's start). heapscan: `heapscan summary FILE
-# --format json -o /dev/null`, with HEAPSCAN_TIMINGS=1 so its phases are shown too.
+# covers only that, the wall time includes Node's start), and Microsoft's v8-heap-parser crate
+# (what VS Code's heap tools use) through benches/v8-heap-parser (parse, then class groups with
+# retained sizes; built with cargo, run once like the other peers). heapscan: `heapscan summary
+# FILE --no-index --format json -o /dev/null`, with HEAPSCAN_TIMINGS=1 so its phases are shown
+# too (the first look, as a new file gets it); and the second look, the same command on the
+# file once indexed (in a cache directory of its own, made by a first run that is not counted).
 # Time and memory come from GNU time (`/usr/bin/time`, Debian package `time`).
 # Prints a plain table, then the same as markdown for the README.
 set -euo pipefail
@@ -58,6 +62,9 @@ heapscan="${CARGO_TARGET_DIR:-$repo/target}/release/heapscan"
 [[ "$heapscan" = /* ]] || heapscan="$repo/$heapscan"
 
 if [[ $peers -eq 1 ]]; then
+  say "building the v8-heap-parser bench (cargo build --release in benches/v8-heap-parser)"
+  (cd "$here/v8-heap-parser" && cargo build --release --quiet)
+  v8hp="$here/v8-heap-parser/target/release/v8-heap-parser-bench"
   command -v node >/dev/null || { say "node is not on PATH (or use --no-peers)"; exit 2; }
   if [[ ! -f "$peers_dir/node_modules/heap-snapshot-toolkit/package.json" \
      || ! -f "$peers_dir/node_modules/memlab/package.json" ]]; then
@@ -95,8 +102,12 @@ fi
 cat "$file" >/dev/null # every tool starts from a warm page cache
 for _ in $(seq "$runs"); do measure wc wc -l "$file"; done
 for i in $(seq "$runs"); do
-  measure heapscan env HEAPSCAN_TIMINGS=1 "$heapscan" summary "$file" --format json -o /dev/null
+  measure heapscan env HEAPSCAN_TIMINGS=1 "$heapscan" summary "$file" --no-index --format json -o /dev/null
   if [[ $i -eq 1 ]]; then cp "$tmp/heapscan.err" "$tmp/heapscan.phases"; fi
+done
+HEAPSCAN_INDEX_DIR="$tmp/index" "$heapscan" summary "$file" --format json -o /dev/null
+for _ in $(seq "$runs"); do
+  measure indexed env HEAPSCAN_INDEX_DIR="$tmp/index" "$heapscan" summary "$file" --format json -o /dev/null
 done
 if [[ $peers -eq 1 ]]; then
   say "running memlab analyze object-size (slow)"
@@ -104,6 +115,8 @@ if [[ $peers -eq 1 ]]; then
     node "$peers_dir/node_modules/memlab/bin/memlab" analyze object-size --snapshot "$file"
   say "running DevTools' worker (slow)"
   measure devtools node --max-old-space-size="$heap_mb" "$here/devtools-parse.js" "$peers_dir" "$file"
+  say "running v8-heap-parser (slow)"
+  measure v8heapparser "$v8hp" "$file"
 fi
 
 # row NAME: the median run's "wall rss user sys" (or "fail").
@@ -117,14 +130,17 @@ echo
 echo "heapscan phases (first run, HEAPSCAN_TIMINGS=1):"
 grep '^timing:' "$tmp/heapscan.phases" | sed 's/^timing: /  /' || true
 if [[ -s "$tmp/devtools.out" ]]; then echo; echo "DevTools' worker, own timer: $(cat "$tmp/devtools.out")"; fi
+if [[ -s "$tmp/v8heapparser.err" ]]; then echo "v8-heap-parser, own timer: $(tail -1 "$tmp/v8heapparser.err")"; fi
 echo
 
-labels=(wc heapscan memlab devtools)
+labels=(wc heapscan indexed memlab devtools v8heapparser)
 declare -A what=(
   [wc]="wc -l (reading the file once)"
-  [heapscan]="heapscan summary --format json"
+  [heapscan]="heapscan summary --no-index --format json"
+  [indexed]="heapscan summary, the file indexed"
   [memlab]="memlab analyze object-size"
   [devtools]="DevTools worker (heap-snapshot-toolkit 1.1.3)"
+  [v8heapparser]="v8-heap-parser 1.1.0 (parse + class groups)"
 )
 lines=()
 for name in "${labels[@]}"; do
@@ -149,7 +165,7 @@ done
 echo
 echo "Markdown:"
 echo
-echo "Snapshot: $((size / 1000000)) MB, ${counts%%,*} nodes, ${counts##*,} edges; $(nproc) cores; medians of $runs runs for wc and heapscan, one run of each peer."
+echo "Snapshot: $((size / 1000000)) MB, ${counts%%,*} nodes, ${counts##*,} edges; $(nproc) cores; medians of $runs runs for wc and heapscan (both looks), one run of each peer."
 echo
 echo "| tool | wall (s) | peak RSS (MB) | CPU (s) | wall vs heapscan |"
 echo "|---|---:|---:|---:|---:|"
