@@ -31,7 +31,7 @@ fn main() {
     let groups = graph.get_class_groups(false);
     let grouped = start.elapsed();
     let mut largest: Vec<_> = groups.iter().collect();
-    largest.sort_by(|a, b| b.retained_size.cmp(&a.retained_size));
+    largest.sort_by_key(|g| std::cmp::Reverse(g.retained_size));
     for group in largest.iter().take(10) {
         let name = graph
             .get_node(group.index)
