@@ -646,3 +646,17 @@ fn heapscan_no_index_in_the_environment_turns_the_index_off() {
         );
     }
 }
+
+#[test]
+fn indexes_are_private_to_their_user() {
+    use std::os::unix::fs::PermissionsExt;
+    // A snapshot holds whatever the process held: its index is as private as can be.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("made").join("by-heapscan");
+    run(heapscan(&cache).arg("summary").arg(sample("node20")));
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&cache), 0o700);
+    let saved = indexes(&cache);
+    assert_eq!(saved.len(), 1);
+    assert_eq!(mode(&saved[0]), 0o600);
+}

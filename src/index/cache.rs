@@ -154,7 +154,15 @@ impl IndexCache {
     /// Creates the directory if needed and names a temporary file in it for the index of the
     /// file with `identity`, unique to this process and moment.
     pub(crate) fn create_temporary(&self, identity: &FileIdentity) -> io::Result<PathBuf> {
-        fs::create_dir_all(&self.dir)?;
+        // A snapshot holds whatever the process held (tokens, personal data): a directory
+        // heapscan creates is its user's alone, as are the index files (see `saving`).
+        if !self.dir.is_dir() {
+            let mut builder = fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(&self.dir)?;
+        }
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());

@@ -198,7 +198,7 @@ impl DirectFile {
         let (file, direct) = match open_direct(path) {
             Ok(file) => (file, true),
             Err(_) => (
-                OpenOptions::new().write(true).create_new(true).open(path)?,
+                private(OpenOptions::new().write(true).create_new(true)).open(path)?,
                 false,
             ),
         };
@@ -260,11 +260,16 @@ impl Write for DirectFile {
 #[cfg(target_os = "linux")]
 fn open_direct(path: &std::path::Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
+    private(OpenOptions::new().write(true).create_new(true))
         .custom_flags(libc::O_DIRECT)
         .open(path)
+}
+
+/// Index files are readable by their user only: a snapshot holds whatever the process held.
+fn private(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
+    options
 }
 
 #[cfg(not(target_os = "linux"))]
