@@ -508,6 +508,11 @@ fn a_process_of_another_user_writes_into_its_own_folder() {
     let app = Collected::spawn_in_group(cmd);
     let port = app.listening_port();
     let pid = app.guard.pid();
+    // A folder an earlier root process with this pid left behind (pids are reused): the hook
+    // of a `nobody` process refuses a folder it does not own, so heapscan removes it first.
+    let stale = format!("/tmp/heapscan-snap-{pid}");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(format!("{stale}/left-over"), b"x").unwrap();
     let mut files = Vec::new();
     for i in 1..=3 {
         assert_eq!(load(port, 200), 200);

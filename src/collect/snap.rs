@@ -479,6 +479,7 @@ fn via_inspector(
     opts: SnapOptions,
     started: Instant,
 ) -> Result<SnapResult, CollectError> {
+    remove_stale_hook_dir(pid);
     let inspector = open_inspector(pid, status, options, opts.timeout)?;
     let mut session = match Session::connect(inspector.port, &inspector.path, opts.timeout) {
         Ok(s) => s,
@@ -542,6 +543,22 @@ fn via_inspector(
         ));
     }
     Ok(result)
+}
+
+/// Removes a hook folder named after `pid` that another user owns: an earlier process with
+/// the same pid left it (pids are reused, and a killed process cannot clean up), and the hook
+/// of this process would refuse it (it uses only a folder of its own user), leaving no hook.
+/// Best effort: heapscan may lack the right, and then the install reports why.
+fn remove_stale_hook_dir(pid: u32) {
+    use std::os::unix::fs::MetadataExt;
+    let dir = hook::dir_from_outside(pid);
+    let process_uid = std::fs::metadata(format!("/proc/{pid}")).map(|m| m.uid());
+    let dir_uid = std::fs::symlink_metadata(&dir).map(|m| m.uid());
+    if let (Ok(process), Ok(owner)) = (process_uid, dir_uid) {
+        if process != owner {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
 }
 
 fn via_inspector_info(inspector: &OpenInspector) -> InstalledVia {
