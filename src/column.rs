@@ -125,6 +125,26 @@ impl MappedSection {
     }
 }
 
+/// Something made of index columns: it says whether they match their checksums, or checks
+/// them so that a damaged one panics with [`DamagedSection`] (for [`crate::index::recover`]).
+/// Owned data is always intact.
+pub trait Checked {
+    fn is_intact(&self) -> bool;
+    fn check(&self);
+}
+
+impl<T: Pod> Checked for Column<T> {
+    fn is_intact(&self) -> bool {
+        Column::is_intact(self)
+    }
+
+    fn check(&self) {
+        if let Owner::Mapped(section) = &self._owner {
+            section.ensure_checked();
+        }
+    }
+}
+
 // SAFETY: a column is immutable shared data (a vector nobody mutates, or a read-only mapping);
 // `T: Pod` has no interior mutability, so sharing or sending it across threads is as safe as
 // sharing a `&[T]`.

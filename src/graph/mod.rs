@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use std::path::Path;
 
-use crate::column::Column;
+use crate::column::{Checked, Column};
 use std::sync::{Arc, Mutex};
 
 use crate::error::Result;
@@ -193,11 +193,7 @@ impl HeapGraph {
                 match Saving::start(cache, identity, path, &snapshot) {
                     Ok(saving) => Some(saving),
                     Err(e) => {
-                        observer.note(&format!(
-                            "cannot save the index of {} in {} ({e}); going on without it",
-                            path.display(),
-                            cache.dir().display()
-                        ));
+                        crate::index::note_unsaved(observer, path, cache.dir(), &e);
                         None
                     }
                 }
@@ -382,66 +378,52 @@ impl HeapGraph {
         self.saving.take()
     }
 
+    /// Every column of the graph, for checking them all at once.
+    fn columns(&self) -> Vec<&dyn Checked> {
+        let s = &self.retainers.snapshot;
+        let g = &self.retainers;
+        let d = &self.dominators;
+        let mut all: Vec<&dyn Checked> = vec![
+            &s.node_type,
+            &s.node_name,
+            &s.node_id,
+            &s.node_self_size,
+            &s.node_trace_id,
+            &s.node_detachedness,
+            &s.first_edge,
+            &s.edge_type,
+            &s.edge_name,
+            &s.edge_to,
+            &s.locations,
+            &s.trace_function_infos,
+            &s.strings,
+            &g.first_retainer,
+            &g.retainer_edge,
+            &g.retainer_node,
+            &g.self_size,
+            &g.classes.class_of,
+            &d.idom,
+            &d.order,
+            &d.order_idom,
+            &d.retained_size,
+        ];
+        if let Some(distance) = &self.distance {
+            all.push(distance);
+        }
+        all
+    }
+
     /// Whether every column matches its checksum (always, for a graph not loaded from an
     /// index), checking them all now without panicking.
     pub fn columns_intact(&self) -> bool {
-        let s = &self.retainers.snapshot;
-        let g = &self.retainers;
-        let d = &self.dominators;
-        s.node_type.is_intact()
-            && s.node_name.is_intact()
-            && s.node_id.is_intact()
-            && s.node_self_size.is_intact()
-            && s.node_trace_id.is_intact()
-            && s.node_detachedness.is_intact()
-            && s.first_edge.is_intact()
-            && s.edge_type.is_intact()
-            && s.edge_name.is_intact()
-            && s.edge_to.is_intact()
-            && s.locations.is_intact()
-            && s.trace_function_infos.is_intact()
-            && s.strings.is_intact()
-            && g.first_retainer.is_intact()
-            && g.retainer_edge.is_intact()
-            && g.retainer_node.is_intact()
-            && g.self_size.is_intact()
-            && g.classes.class_of.is_intact()
-            && d.idom.is_intact()
-            && d.order.is_intact()
-            && d.order_idom.is_intact()
-            && d.retained_size.is_intact()
-            && self.distance.as_ref().is_none_or(|c| c.is_intact())
+        self.columns().iter().all(|c| c.is_intact())
     }
 
-    /// Reads every column once, so that a graph loaded from an index has had all its
+    /// Checks every column now, so that a graph loaded from an index has had all its
     /// checksums checked (a damaged one panics here, for [`crate::index::recover`]) before a
     /// caller starts writing output from it.
     pub fn check_columns(&self) {
-        let s = &self.retainers.snapshot;
-        let _ = (&s.node_type[..], &s.node_name[..], &s.node_id[..]);
-        let _ = (&s.node_self_size[..], &s.node_trace_id[..]);
-        let _ = (
-            &s.node_detachedness[..],
-            &s.first_edge[..],
-            &s.edge_type[..],
-        );
-        let _ = (&s.edge_name[..], &s.edge_to[..], &s.locations[..]);
-        let _ = (&s.trace_function_infos[..], s.strings.raw(0));
-        let g = &self.retainers;
-        let _ = (
-            &g.first_retainer[..],
-            &g.retainer_edge[..],
-            &g.retainer_node[..],
-        );
-        let _ = (&g.self_size[..], &g.classes.class_of[..]);
-        let d = &self.dominators;
-        let _ = (
-            &d.idom[..],
-            &d.order[..],
-            &d.order_idom[..],
-            &d.retained_size[..],
-        );
-        let _ = self.distance.as_deref();
+        self.columns().iter().for_each(|c| c.check());
     }
 
     /// Computes the distances if this graph was built without them.

@@ -142,15 +142,6 @@ impl IndexCache {
         }
     }
 
-    /// Saves `graph`, analysed from the file with `identity`, then evicts least recently used
-    /// indexes until the cache fits its bound (on this thread: a command saves beside its
-    /// work with [`super::Saving`]).
-    pub fn store(&self, identity: &FileIdentity, graph: &HeapGraph) -> io::Result<Stored> {
-        let mut saving = super::Saving::start(self, *identity, Path::new(""), &graph.snapshot)?;
-        saving.finish(graph);
-        saving.wait()
-    }
-
     /// Creates the directory if needed and names a temporary file in it for the index of the
     /// file with `identity`, unique to this process and moment.
     pub(crate) fn create_temporary(&self, identity: &FileIdentity) -> io::Result<PathBuf> {

@@ -9,7 +9,7 @@
 //! note saying why. Indexes are written to a temporary file and renamed into place, so two
 //! processes building the same one at once each leave a whole file, and readers never see a
 //! half-written one. The directory is kept under a size bound by removing the least recently
-//! used indexes ([`IndexCache::store`]).
+//! used indexes once an index is in place ([`Saving`]).
 
 mod cache;
 pub mod format;
@@ -19,6 +19,7 @@ mod saving;
 pub use cache::{producer, CacheEntry, IndexCache, Lookup, Stored, DEFAULT_MAX_BYTES};
 pub use format::Unusable;
 pub use identity::FileIdentity;
+pub(crate) use saving::note_unsaved;
 pub use saving::Saving;
 
 use std::panic::{self, AssertUnwindSafe};

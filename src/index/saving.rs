@@ -127,17 +127,15 @@ impl Saving {
     /// [`wait`](Self::wait), telling `observer` when the index could not be saved: the
     /// command has its answer either way.
     pub fn wait_noting(self, observer: &dyn Observer) {
-        let file = self.file.display().to_string();
-        let dir = self.cache.dir().display().to_string();
+        let (file, dir) = (self.file.clone(), self.cache.dir().to_path_buf());
         match self.wait() {
             Ok(Stored::Written { .. }) => {}
             Ok(Stored::TooBig { bytes }) => observer.note(&format!(
-                "the index of {file} ({} MB) is larger than the index cache's bound; it is not saved (raise --index-max-size)",
+                "the index of {} ({} MB) is larger than the index cache's bound; it is not saved (raise --index-max-size)",
+                file.display(),
                 bytes >> 20
             )),
-            Err(e) => observer.note(&format!(
-                "cannot save the index of {file} in {dir} ({e}); going on without it"
-            )),
+            Err(e) => note_unsaved(observer, &file, &dir, &e),
         }
     }
 
@@ -176,6 +174,15 @@ impl Drop for Saving {
             let _ = self.join();
         }
     }
+}
+
+/// Tells `observer` that the index of `file` could not be saved in `dir`, and why.
+pub(crate) fn note_unsaved(observer: &dyn Observer, file: &Path, dir: &Path, why: &io::Error) {
+    observer.note(&format!(
+        "cannot save the index of {} in {} ({why}); going on without it",
+        file.display(),
+        dir.display()
+    ));
 }
 
 /// The alignment direct I/O asks of buffers, file offsets and lengths.

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::source::Source;
-use crate::column::Column;
+use crate::column::{Checked, Column};
 
 /// The text the string spans point into: the mapped/decompressed file, or a copy of just the
 /// strings section when the rest of a decompressed buffer was freed.
@@ -77,15 +77,6 @@ impl Strings {
         let end = self.ends.iter().copied().max().unwrap_or(first).max(first);
         let text = &self.text.bytes()[(first - self.base) as usize..(end - self.base) as usize];
         (text, self.starts.clone(), self.ends.clone(), first)
-    }
-
-    /// Whether the table's columns match their index checksums (see [`Column::is_intact`]).
-    pub fn is_intact(&self) -> bool {
-        let text = match &self.text {
-            StringText::Column(c) => c.is_intact(),
-            _ => true,
-        };
-        text && self.starts.is_intact() && self.ends.is_intact()
     }
 
     /// Number of strings.
@@ -193,6 +184,24 @@ fn hex4(raw: &[u8], at: usize) -> Option<u32> {
         v = v * 16 + char::from(d).to_digit(16)?;
     }
     Some(v)
+}
+
+impl Checked for Strings {
+    fn is_intact(&self) -> bool {
+        let text = match &self.text {
+            StringText::Column(c) => c.is_intact(),
+            _ => true,
+        };
+        text && self.starts.is_intact() && self.ends.is_intact()
+    }
+
+    fn check(&self) {
+        if let StringText::Column(c) = &self.text {
+            c.check();
+        }
+        self.starts.check();
+        self.ends.check();
+    }
 }
 
 #[cfg(test)]
