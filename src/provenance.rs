@@ -24,6 +24,10 @@ pub struct Provenance {
     pub cpu_ms_before: u64,
     /// …and just after it was written (the snapshot's own cost lies in between).
     pub cpu_ms_after: u64,
+    /// How long the process had run (wall clock, ms) just before the snapshot was asked for;
+    /// absent from side files written before heapscan recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_ms_before: Option<u64>,
 }
 
 /// Which process, unambiguously: a pid is reused, a pid with its start time within one boot
@@ -93,6 +97,7 @@ mod tests {
             },
             cpu_ms_before: 10,
             cpu_ms_after: 30,
+            uptime_ms_before: Some(1500),
         };
         write(&snap, &p).unwrap();
         assert_eq!(

@@ -321,7 +321,11 @@ fn a_leak_is_named_across_processes_of_one_app() {
             heapscan::report::diff::Matching::Structure,
             "{what}"
         );
-        assert!(report.steps.iter().all(|s| s.other_process && !s.restart));
+        assert!(
+            report.steps.iter().all(|s| s.other_process && !s.restart),
+            "{what}: {:?}",
+            report.steps
+        );
         let s = report
             .suspects
             .iter()

@@ -101,6 +101,9 @@ pub struct ProcStat {
     pub cpu_ms: u64,
     /// When it started, in clock ticks since boot: with the pid (and the boot), which process.
     pub start_ticks: u64,
+    /// How long it had run (wall clock, ms) when this was read; `None` where the parsed text
+    /// says nothing of the time since boot (see [`stat`]).
+    pub uptime_ms: Option<u64>,
 }
 
 /// Parses the text of `/proc/PID/stat` with `ticks_per_second` clock ticks a second. The
@@ -115,6 +118,7 @@ pub fn parse_stat(text: &str, ticks_per_second: u64) -> Option<ProcStat> {
     Some(ProcStat {
         cpu_ms: ticks * 1000 / ticks_per_second.max(1),
         start_ticks: field(22)?,
+        uptime_ms: None,
     })
 }
 
@@ -130,8 +134,20 @@ pub fn stat(pid: u32) -> Result<ProcStat, CollectError> {
     })?;
     // SAFETY: sysconf has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    parse_stat(&text, u64::try_from(ticks).unwrap_or(100))
-        .ok_or_else(|| CollectError::Other(format!("{path}: unexpected format")))
+    let ticks_per_second = u64::try_from(ticks).unwrap_or(100).max(1);
+    let mut stat = parse_stat(&text, ticks_per_second)
+        .ok_or_else(|| CollectError::Other(format!("{path}: unexpected format")))?;
+    stat.uptime_ms =
+        boot_uptime_ms().map(|now| now.saturating_sub(stat.start_ticks * 1000 / ticks_per_second));
+    Ok(stat)
+}
+
+/// Time since boot in ms (`/proc/uptime`, the first number, in seconds), the clock a
+/// process's start time in `/proc/PID/stat` counts on.
+fn boot_uptime_ms() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/uptime").ok()?;
+    let seconds: f64 = text.split_whitespace().next()?.parse().ok()?;
+    (seconds.is_finite() && seconds >= 0.0).then_some((seconds * 1000.0) as u64)
 }
 
 /// This boot's id (`/proc/sys/kernel/random/boot_id`), empty when unknown.
@@ -329,6 +345,26 @@ mod tests {
     fn stat_of_this_process() {
         let me = stat(std::process::id()).unwrap();
         assert!(me.start_ticks > 0);
+    }
+
+    #[test]
+    fn uptime_of_a_child_is_the_time_since_it_started() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let spawned = std::time::Instant::now();
+        std::thread::sleep(std::time::Duration::from_millis(600));
+        let at_most = spawned.elapsed().as_millis() as u64;
+        let s = stat(child.id()).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Start times count in clock ticks (10 ms at 100 Hz), /proc/uptime in 10 ms steps.
+        let uptime = s.uptime_ms.expect("an uptime");
+        assert!(
+            (550..=at_most + 50).contains(&uptime),
+            "{uptime} ms, at most {at_most}"
+        );
     }
 
     #[test]

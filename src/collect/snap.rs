@@ -213,6 +213,7 @@ pub fn write_provenance(pid: u32, before: Option<procfs::ProcStat>, snapshot: &P
             },
             cpu_ms_before: before.cpu_ms,
             cpu_ms_after: after.cpu_ms,
+            uptime_ms_before: before.uptime_ms,
         },
     );
 }

@@ -192,13 +192,16 @@ fn judge(digests: &[&DigestBody], provenance: &[Option<Provenance>], th: &Thresh
         })
         .collect();
     // A later process that had done less work (CPU time, up to the snapshot: writing one
-    // takes CPU too) than the earlier one is younger: it was started after it, as on a
-    // restart, and what it holds says nothing about growth since the earlier snapshot.
-    // Processes of one app given at increasing uptime each did more work than the one before.
+    // takes CPU too) than the earlier one, and had run for less time, is younger: it was
+    // started after it, as on a restart, and what it holds says nothing about growth since the
+    // earlier snapshot. Processes of one app given at increasing uptime each did more work
+    // than the one before. CPU time alone misleads where startup costs vary (a process that
+    // faulted in cold pages pays for it in system time); the wall clock, where both side
+    // files have it, must agree.
     let restart: Vec<bool> = (1..digests.len())
         .map(|k| {
             !one_process[k - 1]
-                && matches!((side(k - 1), side(k)), (Some(a), Some(b)) if b.cpu_ms_before < a.cpu_ms_before)
+                && matches!((side(k - 1), side(k)), (Some(a), Some(b)) if younger(b, a))
         })
         .collect();
     let steps = steps(&checks, &cpu, &one_process, &restart, th);
@@ -232,6 +235,16 @@ fn judge(digests: &[&DigestBody], provenance: &[Option<Provenance>], th: &Thresh
         counted,
         across,
     }
+}
+
+/// Whether the process of side file `later` had done less than that of `earlier` when its
+/// snapshot was asked for: less CPU time, and less time running where both know it.
+fn younger(later: &Provenance, earlier: &Provenance) -> bool {
+    later.cpu_ms_before < earlier.cpu_ms_before
+        && match (later.uptime_ms_before, earlier.uptime_ms_before) {
+            (Some(l), Some(e)) => l < e,
+            _ => true,
+        }
 }
 
 /// Each step's activity, and whether it was idle: when the objects it left in the heap and,
@@ -350,7 +363,7 @@ fn judgement(
     if !counted.contains(&true) {
         return Judgement::CannotJudge {
             problem: Unjudgeable::OnlyRestarts,
-            message: "every step goes to a process that had done less CPU work than the one before (it was restarted, or is younger), so growth can be neither seen nor ruled out".into(),
+            message: "every step goes to a process that had done less CPU work and run for less time than the one before (it was restarted, or is younger), so growth can be neither seen nor ruled out".into(),
             advice: "compare two or more snapshots of one process, or of processes of one app at increasing uptime, oldest first".into(),
         };
     }
@@ -604,13 +617,41 @@ fn report(
 
 #[cfg(test)]
 mod tests {
-    use super::{steps, PairCheck, Thresholds};
+    use super::{steps, younger, PairCheck, Thresholds};
+    use crate::provenance::{ProcessIdentity, Provenance};
 
     fn check(new_objects: u64) -> PairCheck {
         PairCheck {
             same: Ok(()),
             new_objects,
         }
+    }
+
+    fn side(pid: u32, cpu_ms: u64, uptime_ms: Option<u64>) -> Provenance {
+        Provenance {
+            version: 1,
+            process: ProcessIdentity {
+                pid,
+                start_ticks: 100,
+                boot_id: "b".into(),
+            },
+            cpu_ms_before: cpu_ms,
+            cpu_ms_after: cpu_ms + 50,
+            uptime_ms_before: uptime_ms,
+        }
+    }
+
+    /// A later process is younger (restarted) only when both its CPU time and, where both
+    /// side files have it, its running time are below the earlier one's.
+    #[test]
+    fn a_process_is_younger_only_when_cpu_and_wall_clock_agree() {
+        let earlier = side(1, 300, Some(60_000));
+        assert!(younger(&side(2, 120, Some(2_000)), &earlier));
+        assert!(!younger(&side(2, 120, Some(90_000)), &earlier));
+        assert!(!younger(&side(2, 400, Some(2_000)), &earlier));
+        assert!(younger(&side(2, 120, None), &earlier));
+        assert!(younger(&side(2, 120, Some(90_000)), &side(1, 300, None)));
+        assert!(!younger(&side(2, 400, None), &side(1, 300, None)));
     }
 
     /// A step is idle only when every measure it has says so: a light handler leaves

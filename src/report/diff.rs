@@ -101,8 +101,8 @@ pub enum Unjudgeable {
     /// The process did (almost) nothing in every step: growth can be neither seen nor ruled
     /// out.
     AllStepsIdle,
-    /// Every step goes to a restarted process (one that had done less CPU work than the process
-    /// before it): growth cannot be seen across a restart.
+    /// Every step goes to a restarted process (one that had done less CPU work, and run for less
+    /// time, than the process before it): growth cannot be seen across a restart.
     OnlyRestarts,
 }
 
@@ -125,8 +125,9 @@ pub struct Step {
     /// The two snapshots are of different processes (of one app): what they hold is matched
     /// by structure, and nothing is measured.
     pub other_process: bool,
-    /// The later process had done less CPU work than the earlier one (both side files say so):
-    /// it is younger (restarted), so growth across this step is not judged.
+    /// The later process had done less CPU work, and run for less time where both side files
+    /// record it, than the earlier one: it is younger (restarted), so growth across this step
+    /// is not judged.
     pub restart: bool,
 }
 
@@ -633,7 +634,7 @@ fn render_snapshots(r: &DiffReport, judged: &[String], out: &mut dyn Write) -> i
     if !restarts.is_empty() && r.judgement.is_judged() {
         writeln!(
             out,
-            "note: step(s) {} go to a restarted process (it had done less CPU work than the one before): growth across them is not judged",
+            "note: step(s) {} go to a restarted process (it had done less CPU work and run for less time than the one before): growth across them is not judged",
             restarts.join(", ")
         )?;
     }

@@ -557,7 +557,7 @@ fn overview(r: &HtmlReport) -> io::Result<Section> {
             @if !restarts.is_empty() && d.judgement.is_judged() {
                 p class="note" id="restart-steps" {
                     "Step(s) " (Escaped(&restarts.join(", "))) " go to a restarted process (it had \
-                     done less CPU work than the one before): growth across them is \
+                     done less CPU work and run for less time than the one before): growth across them is \
                      not judged."
                 }
             }
