@@ -213,79 +213,121 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
 
 /// The dominators from a numbering [`number_nodes`] made of the same graph.
 pub fn dominators_numbered(input: &DominatorInput<'_>, numbering: DfsNumbering) -> Dominators {
+    prepare(input, numbering).finish()
+}
+
+/// The dominators' input in DFS-number space: what [`prepare`] makes of a numbering and the
+/// graph, and all that [`PreparedDominators::finish`] reads.
+pub struct PreparedDominators {
+    vertex: Vec<u32>,
+    parent: Vec<u32>,
+    reachable: usize,
+    numbered: usize,
+    /// Per node: its DFS number.
+    number: Vec<u32>,
+    preds: Vec<PredChunk>,
+}
+
+/// Translates the graph's essential predecessors into DFS-number space: a pass of random
+/// reads that every core can share, apart from the sequential main loop
+/// ([`PreparedDominators::finish`]) so that a caller can give it both cores before running
+/// other work beside that loop.
+pub fn prepare(input: &DominatorInput<'_>, numbering: DfsNumbering) -> PreparedDominators {
     let DfsNumbering {
         vertex,
         parent,
         reachable,
         numbered,
     } = numbering;
-    let node_count = vertex.len();
-    let mut number = vec![NONE; node_count];
+    let mut number = vec![NONE; vertex.len()];
     for (i, &node) in vertex.iter().enumerate() {
         number[node as usize] = i as u32;
     }
     let preds = predecessors(input, &number, &vertex, &parent, numbered);
-
-    // Semidominators, vertices in decreasing number. A vertex `v` is linked (processed) once
-    // `v > i`; its ancestor starts as its parent. Labels hold semidominator numbers directly.
-    let mut state: Vec<EvalState> = parent
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| EvalState {
-            ancestor: p,
-            label: i as u32,
-        })
-        .collect();
-    let mut semi = vec![0u32; numbered];
-    let mut path = Vec::new();
-    for chunk in preds.iter().rev() {
-        for k in (0..chunk.start.len()).rev() {
-            let i = chunk.base + k;
-            if i == 0 {
-                continue;
-            }
-            // `eval` starts at each later predecessor's state, a random 8-byte record: ask
-            // for those of the vertex processed 8 steps from now.
-            if let Some(ahead) = k.checked_sub(8) {
-                for &v in &chunk.later[chunk.first[ahead] as usize..chunk.first[ahead + 1] as usize]
-                {
-                    prefetch(&state, v as usize);
-                }
-            }
-            let mut s = chunk.start[k];
-            let later = &chunk.later[chunk.first[k] as usize..chunk.first[k + 1] as usize];
-            for &v in later {
-                s = s.min(eval(v, i as u32, &mut state, &mut path));
-            }
-            semi[i] = s;
-            state[i].label = s;
-        }
-    }
-    drop(preds);
-    drop(state);
-
-    // Immediate dominators: the nearest common ancestor of the parent and the semidominator
-    // in the dominator tree built so far (vertices in increasing number).
-    let mut idom_number = parent;
-    for i in 1..numbered {
-        let s = semi[i];
-        let mut d = idom_number[i];
-        while d > s {
-            d = idom_number[d as usize];
-        }
-        idom_number[i] = d;
-    }
-    // Leftover vertices keep their parent, the root.
-    let mut idom = vec![0u32; node_count];
-    idom.par_iter_mut()
-        .zip(&number)
-        .for_each(|(d, &i)| *d = vertex[idom_number[i as usize] as usize]);
-    Dominators {
-        idom,
-        preorder: vertex,
+    PreparedDominators {
+        vertex,
+        parent,
         reachable,
-        idom_number,
+        numbered,
         number,
+        preds,
+    }
+}
+
+impl PreparedDominators {
+    /// Semidominators, then immediate dominators: one sequential loop each.
+    pub fn finish(self) -> Dominators {
+        let PreparedDominators {
+            vertex,
+            parent,
+            reachable,
+            numbered,
+            number,
+            preds,
+        } = self;
+        let node_count = vertex.len();
+        // Semidominators, vertices in decreasing number. A vertex `v` is linked (processed) once
+        // `v > i`; its ancestor starts as its parent. Labels hold semidominator numbers directly.
+        let mut state: Vec<EvalState> = parent
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| EvalState {
+                ancestor: p,
+                label: i as u32,
+            })
+            .collect();
+        let mut semi = vec![0u32; numbered];
+        let mut path = Vec::new();
+        for chunk in preds.iter().rev() {
+            for k in (0..chunk.start.len()).rev() {
+                let i = chunk.base + k;
+                if i == 0 {
+                    continue;
+                }
+                // `eval` starts at each later predecessor's state, a random 8-byte record: ask
+                // for those of the vertex processed 8 steps from now.
+                if let Some(ahead) = k.checked_sub(8) {
+                    for &v in
+                        &chunk.later[chunk.first[ahead] as usize..chunk.first[ahead + 1] as usize]
+                    {
+                        prefetch(&state, v as usize);
+                    }
+                }
+                let mut s = chunk.start[k];
+                let later = &chunk.later[chunk.first[k] as usize..chunk.first[k + 1] as usize];
+                for &v in later {
+                    s = s.min(eval(v, i as u32, &mut state, &mut path));
+                }
+                semi[i] = s;
+                state[i].label = s;
+            }
+        }
+        drop(preds);
+        drop(state);
+
+        // Immediate dominators: the nearest common ancestor of the parent and the semidominator
+        // in the dominator tree built so far (vertices in increasing number).
+        let mut idom_number = parent;
+        for i in 1..numbered {
+            let s = semi[i];
+            let mut d = idom_number[i];
+            while d > s {
+                d = idom_number[d as usize];
+            }
+            idom_number[i] = d;
+        }
+        // Leftover vertices keep their parent, the root.
+        let mut idom = vec![0u32; node_count];
+        idom.par_iter_mut()
+            .zip(&number)
+            .for_each(|(d, &i)| *d = vertex[idom_number[i as usize] as usize]);
+        Dominators {
+            idom,
+            preorder: vertex,
+            reachable,
+            idom_number,
+            number,
+        }
     }
 }
 

@@ -300,20 +300,23 @@ impl HeapGraph {
         };
         progress(PHASES[1]);
         let g = &graph;
+        // The predecessor translation gets both cores (its reads are random and independent);
+        // the dominators' sequential loops then run beside the distances or `alongside`.
+        let prepared = dominators::prepare(
+            &dominators::DominatorInput {
+                root,
+                first_edge: &g.snapshot.first_edge,
+                edge_to: &g.snapshot.edge_to,
+                first_retainer: &g.first_retainer,
+                retainer_edge: &g.retainer_edge,
+                retainer_node: &g.retainer_node,
+                essential: &g.essential,
+            },
+            numbering,
+        );
         let ((doms, retained_size), (distance, beside)) = rayon::join(
             || {
-                let doms = dominators::dominators_numbered(
-                    &dominators::DominatorInput {
-                        root,
-                        first_edge: &g.snapshot.first_edge,
-                        edge_to: &g.snapshot.edge_to,
-                        first_retainer: &g.first_retainer,
-                        retainer_edge: &g.retainer_edge,
-                        retainer_node: &g.retainer_node,
-                        essential: &g.essential,
-                    },
-                    numbering,
-                );
+                let doms = prepared.finish();
                 let retained_size = dominators::retained_sizes(&doms, &g.self_size);
                 (doms, retained_size)
             },
