@@ -39,9 +39,10 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\n' | b'\r' | b'\t')
 }
 
-/// Counts commas; written as a plain filter so the compiler vectorises it.
+/// Counts commas. memchr's SIMD search counts them about four times as fast as a plain
+/// filter that the compiler vectorises (README, Speed: measured choices).
 fn count_commas(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b',').count()
+    memchr::memchr_iter(b',', bytes).count()
 }
 
 /// Position just after the `n`-th comma at or after `from` (n ≥ 1), or `None`.
