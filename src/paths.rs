@@ -149,8 +149,8 @@ pub fn retainer_paths(
     let mut retainers: Vec<(u32, u32, usize)> = graph
         .retainers_of(target)
         .filter_map(|slot| {
-            let e = graph.retainer_edge[slot] as usize;
-            let from = graph.retainer_node[slot];
+            let e = graph.retainer_edge()[slot] as usize;
+            let from = graph.retainer_node()[slot];
             if s.edge_type[e] == weak || from == target {
                 return None;
             }

@@ -70,7 +70,7 @@ pub fn build(
     let diff = match files {
         [] => None,
         [only] => {
-            let mut graph = HeapGraph::open(only, index, observer)?;
+            let mut graph = HeapGraph::open(only, Columns::ALL, index, observer)?;
             visit(0, &graph);
             if let Some(mut saving) = graph.take_saving() {
                 saving.seal(&graph);
@@ -85,7 +85,7 @@ pub fn build(
                 top: Some(options.top),
                 max_suspects: None,
             },
-            Columns::All,
+            Columns::ALL,
             index,
             observer,
             visit,

@@ -8,6 +8,7 @@ use regex::Regex;
 use crate::graph::locations::ScriptNames;
 use rayon::prelude::*;
 
+use crate::graph::bits::BitSet;
 use crate::graph::prefetch::prefetch;
 use crate::graph::HeapGraph;
 use crate::report::summary::{ClassRow, DominatorRow, SnapshotInfo, Statistics, SummaryReport};
@@ -226,6 +227,7 @@ pub fn statistics(graph: &HeapGraph) -> Statistics {
     let internal = s.layout.edge_types.internal;
     let (mut native, mut typed_arrays, mut code, mut strings, mut js_arrays, mut system) =
         (s.extra_native_bytes, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut element_stores = Vec::new();
     for n in 0..s.node_count() {
         let size = graph.self_size[n];
         let t = s.node_type[n];
@@ -248,13 +250,16 @@ pub fn statistics(graph: &HeapGraph) -> Statistics {
                 s.edge_type[e] == internal && s.strings.raw(s.edge_name[e]) == b"elements"
             });
             if let Some(e) = elements {
-                let store = s.edge_to[e];
-                if graph.retainers_of(store).len() == 1 {
-                    js_arrays += graph.self_size[store as usize];
-                }
+                element_stores.push(s.edge_to[e]);
             }
         }
     }
+    let held_once = held_by_one_edge(s, &element_stores);
+    js_arrays += element_stores
+        .iter()
+        .filter(|&&store| held_once.get(store as usize))
+        .map(|&store| graph.self_size[store as usize])
+        .sum::<u64>();
     let total = graph.total_size();
     let v8heap = total.saturating_sub(native);
     Statistics {
@@ -268,6 +273,34 @@ pub fn statistics(graph: &HeapGraph) -> Statistics {
         system,
         other: v8heap.saturating_sub(code + strings + js_arrays + system),
     }
+}
+
+/// Which of `nodes` exactly one edge points at, from one pass over the edges: a summary
+/// does not keep the retainer lists (see [`crate::graph::Columns`]).
+fn held_by_one_edge(s: &crate::snapshot::Snapshot, nodes: &[u32]) -> BitSet {
+    let n = s.node_count();
+    let mut wanted = BitSet::new(n);
+    for &node in nodes {
+        wanted.set(node as usize);
+    }
+    let mut once = BitSet::new(n);
+    let mut more = BitSet::new(n);
+    for &to in s.edge_to.iter() {
+        let to = to as usize;
+        if wanted.get(to) {
+            if once.get(to) {
+                more.set(to);
+            } else {
+                once.set(to);
+            }
+        }
+    }
+    for node in nodes {
+        if more.get(*node as usize) {
+            once.clear(*node as usize);
+        }
+    }
+    once
 }
 
 /// The objects that hold the most: non-synthetic nodes directly under the root or under a

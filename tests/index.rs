@@ -129,6 +129,23 @@ fn every_command_prints_the_same_from_the_index() {
 }
 
 #[test]
+fn an_index_made_by_a_summary_answers_retainers() {
+    // A summary lets the retainer lists go after the dominators; its index still has them.
+    let cache = tempfile::tempdir().unwrap();
+    let file = sample("node20");
+    run(heapscan(cache.path()).arg("summary").arg(&file));
+    let args = ["retainers", "--class", "Object", "--format", "json"];
+    let from_summary = run(heapscan(cache.path()).args(args).arg(&file));
+    assert!(!parsed(&from_summary), "{}", stderr(&from_summary));
+    let plain = run(heapscan(cache.path())
+        .args(args)
+        .arg("--no-index")
+        .arg(&file));
+    assert!(!plain.stdout.is_empty());
+    assert_eq!(from_summary.stdout, plain.stdout);
+}
+
+#[test]
 fn a_summary_from_an_index_made_by_a_diff_computes_what_the_diff_did_not() {
     // A diff builds no distances and no summary facts: the summary adds them.
     let cache = tempfile::tempdir().unwrap();
@@ -477,7 +494,8 @@ mod damage {
     /// What `summary` and `nodes` print of `file`, read through `cache` (or parsed).
     fn answers(file: &Path, cache: Option<&IndexCache>) -> Vec<u8> {
         recover(cache, &Quiet, |cache| {
-            let mut graph = HeapGraph::open(file, cache, &Quiet).expect("a readable snapshot");
+            let mut graph = HeapGraph::open(file, heapscan::graph::Columns::ALL, cache, &Quiet)
+                .expect("a readable snapshot");
             let options = SummaryOptions {
                 top: None,
                 sort: SortKey::Retained,
@@ -659,4 +677,35 @@ fn indexes_are_private_to_their_user() {
     let saved = indexes(&cache);
     assert_eq!(saved.len(), 1);
     assert_eq!(mode(&saved[0]), 0o600);
+}
+
+/// A build told that nothing reads the retainer lists lets them go after the dominators; a
+/// reader that asks for them anyway gets the same lists, rebuilt, and every number a summary
+/// shows is the same as with the lists kept.
+#[test]
+fn retainer_lists_let_go_are_rebuilt_the_same() {
+    use heapscan::graph::{Columns, HeapGraph};
+    use heapscan::observe::Quiet;
+    let file = sample("node20");
+    let kept = HeapGraph::open(&file, Columns::ALL, None, &Quiet).unwrap();
+    let let_go = HeapGraph::open(&file, Columns::NO_RETAINERS_AFTER, None, &Quiet).unwrap();
+    assert!(kept.retainer_lists_kept().is_some());
+    assert!(let_go.retainer_lists_kept().is_none());
+    assert_eq!(
+        heapscan::summary::statistics(&kept),
+        heapscan::summary::statistics(&let_go)
+    );
+    assert!(
+        let_go.retainer_lists_kept().is_none(),
+        "statistics read no list"
+    );
+    assert_eq!(*kept.dominators.idom, *let_go.dominators.idom);
+    assert_eq!(
+        *kept.dominators.retained_size,
+        *let_go.dominators.retained_size
+    );
+    assert_eq!(**kept.first_retainer(), **let_go.first_retainer());
+    assert_eq!(**kept.retainer_edge(), **let_go.retainer_edge());
+    assert_eq!(**kept.retainer_node(), **let_go.retainer_node());
+    assert!(let_go.retainer_lists_kept().is_some(), "rebuilt when read");
 }

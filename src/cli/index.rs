@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 
-use heapscan::graph::HeapGraph;
+use heapscan::graph::{Columns, HeapGraph};
 use heapscan::index::{FileIdentity, IndexCache, DEFAULT_MAX_BYTES};
 use heapscan::units::parse_size;
 
@@ -80,7 +80,7 @@ pub fn run_index(args: IndexFilesArgs) -> Outcome {
         let observer = Shown::new();
         // An index there already is checked whole (and rebuilt when damaged).
         heapscan::index::recover(Some(&cache), &observer, |cache| {
-            let mut graph = HeapGraph::open(file, cache, &observer)?;
+            let mut graph = HeapGraph::open(file, Columns::NO_RETAINERS_AFTER, cache, &observer)?;
             graph.check_columns();
             if let Some(mut saving) = graph.take_saving() {
                 // Built ahead, the index holds all a later summary needs.

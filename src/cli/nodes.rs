@@ -1,5 +1,6 @@
 //! `heapscan nodes FILE`.
 
+use heapscan::graph::Columns;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,16 +49,21 @@ pub fn run(args: NodesArgs) -> Outcome {
             .context("--class is not a valid regular expression")?,
         min_retained: args.min_retained,
     };
-    with_graph(&args.file, &args.index, |graph| {
-        // Rows stream out as they are made: every checksum is checked before the first.
-        graph.check_columns();
-        let mut out = open_output(args.output.as_deref())?;
-        let rows = rows(graph, &filter);
-        match args.format {
-            NodesFormat::Csv => write_csv(rows, &mut out)?,
-            NodesFormat::Jsonl => write_jsonl(rows, &mut out)?,
-        };
-        out.flush()?;
-        Ok(ExitCode::SUCCESS)
-    })
+    with_graph(
+        &args.file,
+        Columns::NO_RETAINERS_AFTER,
+        &args.index,
+        |graph| {
+            // Rows stream out as they are made: every checksum is checked before the first.
+            graph.check_columns();
+            let mut out = open_output(args.output.as_deref())?;
+            let rows = rows(graph, &filter);
+            match args.format {
+                NodesFormat::Csv => write_csv(rows, &mut out)?,
+                NodesFormat::Jsonl => write_jsonl(rows, &mut out)?,
+            };
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        },
+    )
 }

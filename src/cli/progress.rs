@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use heapscan::graph::HeapGraph;
+use heapscan::graph::{Columns, HeapGraph};
 use heapscan::observe::{Observer, Stage};
 
 /// A spinner that is hidden when stderr is not a terminal.
@@ -125,13 +125,14 @@ impl Observer for Lines {
 /// ([`heapscan::index::recover`]), so `work` may run twice: it computes, it does not print.
 pub fn with_graph<T>(
     path: &Path,
+    columns: Columns,
     index: &super::index::IndexArgs,
     mut work: impl FnMut(&HeapGraph) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let shown = Shown::new();
     let cache = index.cache();
     heapscan::index::recover(cache.as_ref(), &shown, |cache| {
-        let mut graph = HeapGraph::open(path, cache, &shown)?;
+        let mut graph = HeapGraph::open(path, columns, cache, &shown)?;
         let saving = graph.take_saving();
         let answer = work(&graph);
         if let Some(mut saving) = saving {

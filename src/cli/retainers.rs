@@ -1,5 +1,6 @@
 //! `heapscan retainers FILE @ID` (or `--class NAME`).
 
+use heapscan::graph::Columns;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,7 +52,7 @@ pub fn run(args: RetainersArgs) -> Outcome {
         ),
         None => None,
     };
-    let report = with_graph(&args.file, &args.index, |graph| {
+    let report = with_graph(&args.file, Columns::ALL, &args.index, |graph| {
         let s = &graph.snapshot;
         let (target, class_members) = match (wanted_id, &args.class) {
             (Some(id), _) => match s.find_node_by_id(id) {

@@ -1,5 +1,6 @@
 //! `heapscan summary FILE`.
 
+use heapscan::graph::Columns;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -80,10 +81,15 @@ pub fn run(args: SummaryArgs) -> Outcome {
         class_filter,
         dominators: args.dominators,
     };
-    let report = with_graph(&args.file, &args.index, |graph| {
-        timing(Some("summary"));
-        Ok(summarize(graph, &args.file.display().to_string(), &options))
-    })?;
+    let report = with_graph(
+        &args.file,
+        Columns::NO_RETAINERS_AFTER,
+        &args.index,
+        |graph| {
+            timing(Some("summary"));
+            Ok(summarize(graph, &args.file.display().to_string(), &options))
+        },
+    )?;
     timing(Some("render"));
     let mut out = open_output(args.output.as_deref())?;
     render(&report, format, &mut out)?;

@@ -32,7 +32,7 @@ pub fn compare(
     compare_visiting(
         files,
         options,
-        Columns::NoDistances,
+        Columns::NO_DISTANCES,
         index,
         observer,
         |_, _| {},

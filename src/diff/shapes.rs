@@ -713,8 +713,8 @@ impl<'g> Shapes<'g> {
         };
         let mut siblings: Vec<(Option<SourceLocation>, u32)> = g
             .retainers_of(context)
-            .filter(|&slot| self.is_name_edge(g.retainer_edge[slot] as usize, CONTEXT))
-            .map(|slot| g.retainer_node[slot])
+            .filter(|&slot| self.is_name_edge(g.retainer_edge()[slot] as usize, CONTEXT))
+            .map(|slot| g.retainer_node()[slot])
             .filter(|&c| c != closure && self.is_closure(c))
             .map(|c| (self.location_of(c), c))
             .collect();
@@ -759,22 +759,22 @@ impl<'g> Shapes<'g> {
         for (m, entries) in maps {
             let mut found: BTreeMap<(String, u32, u32), u32> = BTreeMap::new();
             for slot in g.retainers_of(m) {
-                let boilerplate = g.retainer_node[slot];
-                if !self.is_name_edge(g.retainer_edge[slot] as usize, MAP)
+                let boilerplate = g.retainer_node()[slot];
+                if !self.is_name_edge(g.retainer_edge()[slot] as usize, MAP)
                     || !self.is_object(boilerplate)
                 {
                     continue;
                 }
                 for slot in g.retainers_of(boilerplate) {
-                    let site = g.retainer_node[slot];
-                    if !self.is_name_edge(g.retainer_edge[slot] as usize, TRANSITION_INFO)
+                    let site = g.retainer_node()[slot];
+                    if !self.is_name_edge(g.retainer_edge()[slot] as usize, TRANSITION_INFO)
                         || !self.raw_name_is(site, ALLOCATION_SITE)
                     {
                         continue;
                     }
                     for slot in g.retainers_of(site) {
-                        let vector = g.retainer_node[slot];
-                        if s.edge_type[g.retainer_edge[slot] as usize] == weak
+                        let vector = g.retainer_node()[slot];
+                        if s.edge_type[g.retainer_edge()[slot] as usize] == weak
                             || !self.raw_name_is(vector, FEEDBACK_VECTOR)
                         {
                             continue;
@@ -832,8 +832,8 @@ impl<'g> Shapes<'g> {
         let g = self.graph;
         let s = &g.snapshot;
         g.retainers_of(target)
-            .filter(|&slot| self.is_name_edge(g.retainer_edge[slot] as usize, edge))
-            .map(|slot| g.retainer_node[slot])
+            .filter(|&slot| self.is_name_edge(g.retainer_edge()[slot] as usize, edge))
+            .map(|slot| g.retainer_node()[slot])
             .filter(|&c| self.is_closure(c))
             .filter_map(|c| {
                 let i = self.location_index[c as usize];
@@ -932,8 +932,8 @@ impl<'g> Shapes<'g> {
         let mut in_frame = None;
         let mut resource_store = false;
         for slot in g.retainers_of(node) {
-            let e = g.retainer_edge[slot] as usize;
-            let holder = g.retainer_node[slot];
+            let e = g.retainer_edge()[slot] as usize;
+            let holder = g.retainer_node()[slot];
             if !s.layout.edge_name_is_index(s.edge_type[e])
                 && s.edge_name_str(e) == "<symbol kResourceStore>"
             {
@@ -944,7 +944,7 @@ impl<'g> Shapes<'g> {
                 // An AsyncContextFrame's entries live in its hash table, an array.
                 in_frame = g
                     .retainers_of(holder)
-                    .map(|up| g.retainer_node[up])
+                    .map(|up| g.retainer_node()[up])
                     .find(|&frame| g.class_name(frame) == "AsyncContextFrame");
             }
         }
@@ -978,11 +978,11 @@ impl<'g> Shapes<'g> {
         let g = self.graph;
         let s = &g.snapshot;
         g.retainers_of(n).all(|slot| {
-            let e = g.retainer_edge[slot] as usize;
+            let e = g.retainer_edge()[slot] as usize;
             if s.edge_type[e] != s.layout.edge_types.context {
                 return true;
             }
-            self.context_function_location(g.retainer_node[slot])
+            self.context_function_location(g.retainer_node()[slot])
                 .is_none_or(|at| !is_app_script(&at.file))
         })
     }
@@ -1015,9 +1015,9 @@ impl<'g> Shapes<'g> {
         let mut candidates: Vec<(u8, u32, usize, u32)> = g
             .retainers_of(node)
             .filter_map(|slot| {
-                let e = g.retainer_edge[slot] as usize;
+                let e = g.retainer_edge()[slot] as usize;
                 let t = s.edge_type[e];
-                let holder = g.retainer_node[slot];
+                let holder = g.retainer_node()[slot];
                 let rank = if t == et.context {
                     0u8
                 } else if t == et.property {
@@ -1074,7 +1074,7 @@ impl<'g> Shapes<'g> {
             .filter(|&n| match first {
                 None => true,
                 Some(reference) => g.retainers_of(n).any(|slot| {
-                    let e = g.retainer_edge[slot] as usize;
+                    let e = g.retainer_edge()[slot] as usize;
                     let t = s.edge_type[e];
                     let et = s.layout.edge_types;
                     match reference {

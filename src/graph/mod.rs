@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use std::path::Path;
 
 use crate::column::{Checked, Column};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::Result;
 use crate::index::{FileIdentity, IndexCache, Lookup, Saving};
@@ -45,12 +45,9 @@ pub struct RetainerGraph {
     pub snapshot: Snapshot,
     /// The root node's ordinal (always 0 in V8 snapshots).
     pub root: u32,
-    /// `first_retainer[n]..first_retainer[n + 1]` index `retainer_edge`/`retainer_node`.
-    pub first_retainer: Column<u32>,
-    /// Per retainer slot: the retaining edge's index.
-    pub retainer_edge: Column<u32>,
-    /// Per retainer slot: the retaining node's ordinal.
-    pub retainer_node: Column<u32>,
+    /// The retainer lists: built with the graph, let go after the dominators by a build
+    /// told that nothing will read them ([`Columns`]), and then rebuilt if something does.
+    pub(crate) lists: OnceLock<RetainerLists>,
     /// Per edge: whether it retains for dominator purposes (DevTools' essential edges).
     pub essential: BitSet,
     /// Per node: shallow size after DevTools' pre-pass (owned arrays/hidden moved to owners).
@@ -61,6 +58,17 @@ pub struct RetainerGraph {
     pub classes: Classes,
     /// Whether the root has user-root children (Chrome pages; not Node.js).
     pub has_user_roots: bool,
+}
+
+/// Every node's retainers (the reverse CSR): a third of a graph's memory, which only the
+/// dominators and commands that walk retainers (paths, owners, a diff's detectors) read.
+pub struct RetainerLists {
+    /// `first_retainer[n]..first_retainer[n + 1]` index `retainer_edge`/`retainer_node`.
+    pub first_retainer: Column<u32>,
+    /// Per retainer slot: the retaining edge's index.
+    pub retainer_edge: Column<u32>,
+    /// Per retainer slot: the retaining node's ordinal.
+    pub retainer_node: Column<u32>,
 }
 
 /// The dominator tree of a [`RetainerGraph`] and the retained sizes it gives.
@@ -87,7 +95,7 @@ pub struct HeapGraph {
     retainers: RetainerGraph,
     pub dominators: DominatorTree,
     /// Per node: BFS distance from the roots, or [`NO_DISTANCE`]; `None` when built with
-    /// [`Columns::NoDistances`].
+    /// [`Columns::NO_DISTANCES`].
     pub distance: Option<Column<i32>>,
     /// The index being saved for this graph, when it was built with an index cache and had
     /// none: to be waited for ([`take_saving`](Self::take_saving)).
@@ -120,25 +128,45 @@ fn indexed_identity(path: &Path) -> Option<FileIdentity> {
 /// and the caller's `alongside` work (`HeapGraph::build_alongside`).
 pub const PHASES: &[&str] = &["flags+dfs+retainers+classes", "dominators+distances"];
 
-/// Which optional columns a build computes.
+/// Which optional columns a build computes, and which it keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Columns {
-    /// Every column.
-    All,
-    /// No distances (`distance` is `None`): for analyses that never read them, such as
-    /// snapshot diffs.
-    NoDistances,
+pub struct Columns {
+    /// Whether to compute distances (`distance` is `None` without).
+    pub distances: bool,
+    /// Whether to keep the retainer lists after the dominators (without, they are let go
+    /// and rebuilt if something reads them after all).
+    pub retainer_lists: bool,
+}
+
+impl Columns {
+    /// Every column, all kept.
+    pub const ALL: Columns = Columns {
+        distances: true,
+        retainer_lists: true,
+    };
+    /// No distances: for analyses that never read them, such as snapshot diffs.
+    pub const NO_DISTANCES: Columns = Columns {
+        distances: false,
+        retainer_lists: true,
+    };
+    /// Every column, but the retainer lists are let go once the dominators are computed:
+    /// for commands that read no retainer (a summary), whose peak memory they would set.
+    pub const NO_RETAINERS_AFTER: Columns = Columns {
+        distances: true,
+        retainer_lists: false,
+    };
 }
 
 impl HeapGraph {
-    /// Reads and analyses the snapshot at `path` (every column), telling `observer` its
-    /// stages.
+    /// Reads and analyses the snapshot at `path` (the `columns` asked for), telling
+    /// `observer` its stages.
     pub fn open(
         path: &Path,
+        columns: Columns,
         index: Option<&IndexCache>,
         observer: &dyn Observer,
     ) -> Result<HeapGraph> {
-        Ok(Self::open_alongside(path, None, Columns::All, index, observer, || (), |_| ())?.0)
+        Ok(Self::open_alongside(path, None, columns, index, observer, || (), |_| ())?.0)
     }
 
     /// [`open`](Self::open) with `columns`, running `first` and `alongside` as
@@ -167,7 +195,7 @@ impl HeapGraph {
                     // Only when the index appeared after the read started (callers do not
                     // read indexed files ahead): that read is left to end on its own.
                     drop(ahead);
-                    if columns == Columns::All {
+                    if columns.distances {
                         graph.ensure_distances();
                     }
                     let (first_result, beside) = rayon::join(first, || alongside(&graph));
@@ -205,13 +233,13 @@ impl HeapGraph {
             snapshot,
             columns,
             &|phase| observer.stage(Stage::Building(path, phase)),
-            first,
-            |retainers: &RetainerGraph| {
+            &|retainers| {
                 if let Some(saving) = saving_ref {
                     saving.retainers_built(retainers);
                 }
-                alongside(retainers)
             },
+            first,
+            alongside,
         );
         if let Some(mut saving) = saving {
             if indexed_identity(path) == identity {
@@ -229,7 +257,7 @@ impl HeapGraph {
 
     /// Builds every derived column. `progress` is told each phase as it starts.
     pub fn build(snapshot: Snapshot, progress: &dyn Fn(&str)) -> HeapGraph {
-        Self::build_alongside(snapshot, Columns::All, progress, || (), |_| ()).0
+        Self::build_alongside(snapshot, Columns::ALL, progress, &|_| (), || (), |_| ()).0
     }
 
     /// Builds the graph and runs caller work on the core the build leaves idle: `first`
@@ -239,11 +267,13 @@ impl HeapGraph {
     /// `alongside`, given the [`RetainerGraph`], while the dominators are computed (their
     /// second half is one sequential loop). `first` runs on a rayon worker thread after the
     /// shorter chain's own steps; `alongside` on a thread of its own (see
-    /// `run_on_own_thread`).
+    /// `run_on_own_thread`). `retainers_built` is told of the [`RetainerGraph`] as soon as
+    /// it exists (before `columns` may let its retainer lists go).
     pub(crate) fn build_alongside<Q: Send, R: Send>(
         snapshot: Snapshot,
         columns: Columns,
         progress: &dyn Fn(&str),
+        retainers_built: &dyn Fn(&RetainerGraph),
         first: impl FnOnce() -> Q + Send,
         alongside: impl FnOnce(&RetainerGraph) -> R + Send,
     ) -> (HeapGraph, Q, R) {
@@ -285,13 +315,10 @@ impl HeapGraph {
                 )
             },
         );
-        let (first_retainer, retainer_edge, retainer_node) = retainers;
         let graph = RetainerGraph {
             snapshot,
             root,
-            first_retainer: first_retainer.into(),
-            retainer_edge: retainer_edge.into(),
-            retainer_node: retainer_node.into(),
+            lists: OnceLock::from(retainers),
             essential,
             self_size,
             detached,
@@ -299,21 +326,29 @@ impl HeapGraph {
             has_user_roots,
         };
         progress(PHASES[1]);
-        let g = &graph;
+        retainers_built(&graph);
         // The predecessor translation gets both cores (its reads are random and independent);
         // the dominators' sequential loops then run beside the distances or `alongside`.
+        let lists = graph.retainer_lists();
         let prepared = dominators::prepare(
             &dominators::DominatorInput {
                 root,
-                first_edge: &g.snapshot.first_edge,
-                edge_to: &g.snapshot.edge_to,
-                first_retainer: &g.first_retainer,
-                retainer_edge: &g.retainer_edge,
-                retainer_node: &g.retainer_node,
-                essential: &g.essential,
+                first_edge: &graph.snapshot.first_edge,
+                edge_to: &graph.snapshot.edge_to,
+                first_retainer: &lists.first_retainer,
+                retainer_edge: &lists.retainer_edge,
+                retainer_node: &lists.retainer_node,
+                essential: &graph.essential,
             },
             numbering,
         );
+        let mut graph = graph;
+        if !columns.retainer_lists {
+            // Let go before the dominators' loops and the distances allocate theirs: the
+            // build's peak. (An index being saved holds its own reference until written.)
+            graph.lists = OnceLock::new();
+        }
+        let g = &graph;
         let ((doms, retained_size), (distance, beside)) = rayon::join(
             || {
                 let doms = prepared.finish();
@@ -321,10 +356,9 @@ impl HeapGraph {
                 (doms, retained_size)
             },
             || {
-                let distance = match columns {
-                    Columns::All => Some(distances(&g.snapshot, root, &weakmaps)),
-                    Columns::NoDistances => None,
-                };
+                let distance = columns
+                    .distances
+                    .then(|| distances(&g.snapshot, root, &weakmaps));
                 (distance, run_on_own_thread(|| alongside(g)))
             },
         );
@@ -400,9 +434,6 @@ impl HeapGraph {
             &s.locations,
             &s.trace_function_infos,
             &s.strings,
-            &g.first_retainer,
-            &g.retainer_edge,
-            &g.retainer_node,
             &g.self_size,
             &g.classes.class_of,
             &d.idom,
@@ -410,6 +441,13 @@ impl HeapGraph {
             &d.order_idom,
             &d.retained_size,
         ];
+        if let Some(lists) = self.retainer_lists_kept() {
+            all.extend([
+                &lists.first_retainer as &dyn Checked,
+                &lists.retainer_edge,
+                &lists.retainer_node,
+            ]);
+        }
         if let Some(distance) = &self.distance {
             all.push(distance);
         }
@@ -467,7 +505,34 @@ impl RetainerGraph {
 
     /// Node `n`'s retainer slots (index `retainer_edge` and `retainer_node` with them).
     pub fn retainers_of(&self, n: u32) -> std::ops::Range<usize> {
-        self.first_retainer[n as usize] as usize..self.first_retainer[n as usize + 1] as usize
+        let first = self.first_retainer();
+        first[n as usize] as usize..first[n as usize + 1] as usize
+    }
+
+    /// The retainer lists, rebuilt first if the build let them go.
+    pub fn retainer_lists(&self) -> &RetainerLists {
+        self.lists.get_or_init(|| build_retainers(&self.snapshot))
+    }
+
+    /// The retainer lists if the graph has them now (without rebuilding them).
+    pub fn retainer_lists_kept(&self) -> Option<&RetainerLists> {
+        self.lists.get()
+    }
+
+    /// `first_retainer[n]..first_retainer[n + 1]` index [`retainer_edge`](Self::retainer_edge)
+    /// and [`retainer_node`](Self::retainer_node).
+    pub fn first_retainer(&self) -> &Column<u32> {
+        &self.retainer_lists().first_retainer
+    }
+
+    /// Per retainer slot: the retaining edge's index.
+    pub fn retainer_edge(&self) -> &Column<u32> {
+        &self.retainer_lists().retainer_edge
+    }
+
+    /// Per retainer slot: the retaining node's ordinal.
+    pub fn retainer_node(&self) -> &Column<u32> {
+        &self.retainer_lists().retainer_node
     }
 
     /// The class name of node `n`.
@@ -502,7 +567,7 @@ fn is_document_dom_trees_root(snapshot: &Snapshot, n: u32) -> bool {
 
 /// The reverse CSR. Each node's retainers are stored in reverse order of (source, edge), as
 /// DevTools fills them, so retainer listings come out in the same order.
-fn build_retainers(s: &Snapshot) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+fn build_retainers(s: &Snapshot) -> RetainerLists {
     let n = s.node_count();
     let m = s.edge_count();
     let mut first = vec![0u32; n + 1];
@@ -528,7 +593,11 @@ fn build_retainers(s: &Snapshot) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
             retainer_node[slot] = src;
         }
     }
-    (first, retainer_edge, retainer_node)
+    RetainerLists {
+        first_retainer: first.into(),
+        retainer_edge: retainer_edge.into(),
+        retainer_node: retainer_node.into(),
+    }
 }
 
 /// DevTools' `propagateDOMState`: native nodes whose detachedness says detached, and native

@@ -28,7 +28,7 @@ use super::identity::FileIdentity;
 use crate::column::{Column, MappedSection};
 use crate::graph::bits::BitSet;
 use crate::graph::classes::ClassLocation;
-use crate::graph::{Classes, DominatorTree, HeapGraph, RetainerGraph};
+use crate::graph::{Classes, DominatorTree, HeapGraph, RetainerGraph, RetainerLists};
 use crate::snapshot::trace::TraceTree;
 use crate::snapshot::{Layout, Location, Snapshot, Strings};
 use crate::summary::SummaryFacts;
@@ -175,9 +175,9 @@ pub(crate) fn snapshot_sections(s: &Snapshot) -> Vec<OutSection> {
 /// the dominators are computed.
 pub(crate) fn retainer_sections(graph: &RetainerGraph) -> Vec<OutSection> {
     vec![
-        shared("first_retainer", &graph.first_retainer),
-        shared("retainer_edge", &graph.retainer_edge),
-        shared("retainer_node", &graph.retainer_node),
+        shared("first_retainer", graph.first_retainer()),
+        shared("retainer_edge", graph.retainer_edge()),
+        shared("retainer_node", graph.retainer_node()),
         owned("essential", graph.essential.words().to_vec()),
         shared("self_size", &graph.self_size),
         owned("detached", graph.detached.words().to_vec()),
@@ -535,9 +535,12 @@ fn assemble(r: &Reader) -> Result<HeapGraph, Unusable> {
     };
     let retainers = RetainerGraph {
         root: m.root,
-        first_retainer: r.column_of("first_retainer", nodes + 1)?,
-        retainer_edge: r.column_of("retainer_edge", edges)?,
-        retainer_node: r.column_of("retainer_node", edges)?,
+        lists: RetainerLists {
+            first_retainer: r.column_of("first_retainer", nodes + 1)?,
+            retainer_edge: r.column_of("retainer_edge", edges)?,
+            retainer_node: r.column_of("retainer_node", edges)?,
+        }
+        .into(),
         essential: r.bits("essential", edges)?,
         self_size: r.column_of("self_size", nodes)?,
         detached: r.bits("detached", nodes)?,

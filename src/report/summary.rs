@@ -56,7 +56,7 @@ pub struct ClassRow {
 }
 
 /// DevTools' Statistics, in bytes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Statistics {
     pub total: u64,

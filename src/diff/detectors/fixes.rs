@@ -265,7 +265,7 @@ fn fresh_object_keys(last: &Last<'_>, map: u32) -> bool {
             s.node_type[k as usize] == s.layout.node_types.object
                 && graph
                     .retainers_of(k)
-                    .filter(|&slot| s.edge_type[graph.retainer_edge[slot] as usize] != weak)
+                    .filter(|&slot| s.edge_type[graph.retainer_edge()[slot] as usize] != weak)
                     .count()
                     == 1
         })
