@@ -154,10 +154,12 @@ impl Classes {
         let mut locations = Vec::new();
         let mut class_of_name = vec![UNSET; table.texts.len()];
         let mut class_of_located: FxHashMap<(ClassLocation, u32), u32> = FxHashMap::default();
-        let mut class_of = vec![0u32; n];
+        // Each node's class replaces its name id in place: one column instead of two at the
+        // build's peak.
+        let mut class_of = name_id;
         let mut cursor = 0usize;
         for i in 0..n {
-            let name = name_id[i];
+            let name = class_of[i];
             while cursor < node_locations.len() && (node_locations[cursor].0 as usize) < i {
                 cursor += 1;
             }
