@@ -254,51 +254,6 @@ fn parse_meminfo_available(text: &str) -> Option<u64> {
         .map(|kb| kb * 1024)
 }
 
-/// How much more memory this process can take: `MemAvailable`, or less where its cgroup's
-/// limit leaves less (v2 `memory.max` less `memory.current`, v1 `memory.limit_in_bytes`
-/// less `memory.usage_in_bytes`): a container's limit is not in `/proc/meminfo`. `None` when
-/// nothing says.
-pub fn memory_room() -> Option<u64> {
-    let available = mem_available().ok();
-    let cgroups = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    let read_number =
-        |path: String| -> Option<u64> { std::fs::read_to_string(path).ok()?.trim().parse().ok() };
-    let in_cgroup = cgroup_limit_files(&cgroups)
-        .into_iter()
-        .find_map(|(limit, usage)| Some(read_number(limit)?.saturating_sub(read_number(usage)?)));
-    match (available, in_cgroup) {
-        (Some(a), Some(c)) => Some(a.min(c)),
-        (a, c) => a.or(c),
-    }
-}
-
-/// The (limit, usage) files of the memory cgroups named in `/proc/self/cgroup` text: v2's
-/// `0::/path` and v1's `N:…memory…:/path`. A limit of `max` does not parse, so it limits
-/// nothing.
-fn cgroup_limit_files(text: &str) -> Vec<(String, String)> {
-    let mut files = Vec::new();
-    for line in text.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
-        else {
-            continue;
-        };
-        let path = path.trim_end_matches('/');
-        if controllers.is_empty() {
-            files.push((
-                format!("/sys/fs/cgroup{path}/memory.max"),
-                format!("/sys/fs/cgroup{path}/memory.current"),
-            ));
-        } else if controllers.split(',').any(|c| c == "memory") {
-            files.push((
-                format!("/sys/fs/cgroup/memory{path}/memory.limit_in_bytes"),
-                format!("/sys/fs/cgroup/memory{path}/memory.usage_in_bytes"),
-            ));
-        }
-    }
-    files
-}
-
 /// Bytes free for an unprivileged user on the filesystem holding `dir`.
 pub fn disk_available(dir: &Path) -> Result<u64, CollectError> {
     let c = CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|_| CollectError::Io {
@@ -421,33 +376,6 @@ mod tests {
         assert!(s.catches(SIGUSR1) && s.catches(SIGUSR2));
         assert!(!s.catches(15));
         assert_eq!(s.vm_rss, 1 << 20);
-    }
-
-    #[test]
-    fn memory_cgroups_of_both_versions() {
-        let text = "12:memory:/docker/abc\n4:cpu,cpuacct:/x\n0::/user.slice/app.scope\n";
-        assert_eq!(
-            cgroup_limit_files(text),
-            vec![
-                (
-                    "/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes".to_string(),
-                    "/sys/fs/cgroup/memory/docker/abc/memory.usage_in_bytes".to_string()
-                ),
-                (
-                    "/sys/fs/cgroup/user.slice/app.scope/memory.max".to_string(),
-                    "/sys/fs/cgroup/user.slice/app.scope/memory.current".to_string()
-                ),
-            ]
-        );
-        assert_eq!(
-            cgroup_limit_files("0::/\n"),
-            vec![(
-                "/sys/fs/cgroup/memory.max".to_string(),
-                "/sys/fs/cgroup/memory.current".to_string()
-            )]
-        );
-        let room = memory_room().expect("this machine says how much memory is free");
-        assert!(room > 1 << 20 && room <= mem_available().unwrap());
     }
 
     #[test]

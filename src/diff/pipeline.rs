@@ -5,9 +5,8 @@
 //! A diff reads no distances; what it measures without dominators is measured while they are
 //! computed, and each earlier snapshot's digest is finished beside the next snapshot's build.
 //! The first build has no digest to finish and leaves a core idle for a while: the second file
-//! is read in that time ([`ReadAhead`]), when the memory allows it ([`room_to_read_ahead`]).
-//! Later files are read in turn: reading one ahead beside a build that also finishes a digest
-//! would hold a third snapshot's columns at once.
+//! is read in that time ([`ReadAhead`]). Later files are read in turn: reading one ahead beside
+//! a build that also finishes a digest would hold a third snapshot's columns at once.
 
 use std::path::PathBuf;
 
@@ -20,19 +19,6 @@ use crate::observe::{Observer, Stage};
 use crate::report::diff::DiffReport;
 use crate::snapshot::ReadAhead;
 use crate::summary::ClassAggregates;
-
-/// Whether reading a `second` file (bytes) ahead beside the build of a `first` one fits in
-/// `room` (bytes this process may still take; `None`: unknown, then only files up to 1 GiB).
-/// Reading ahead holds the second file's columns (about 0.6 times its size, and its pages while
-/// they are parsed) beside the first build (about 1.6 times the first file at its peak): on two
-/// snapshots of 4.6 and 4.8 GB it took the peak from 10 to 13 GB and the time from 85 to 57 s
-/// (README, Speed: scale), worth it where that memory is there and a kill where it is not.
-pub fn room_to_read_ahead(first: u64, second: u64, room: Option<u64>) -> bool {
-    match room {
-        Some(room) => first / 10 * 16 + second / 10 * 7 <= room / 10 * 9,
-        None => second <= 1 << 30,
-    }
-}
 
 /// Compares snapshots of one process, `files` oldest first (two or more), and names the leak
 /// suspects. Snapshots indexed in `index` are read from their index, the others are saved
@@ -74,20 +60,7 @@ pub(crate) fn compare_visiting(
     let indexed = |file: &PathBuf| {
         index.is_some_and(|cache| FileIdentity::of(file).is_ok_and(|identity| cache.has(&identity)))
     };
-    let size = |file: &PathBuf| std::fs::metadata(file).map_or(0, |m| m.len());
-    let fits = || {
-        let first = if indexed(&files[0]) {
-            0
-        } else {
-            size(&files[0])
-        };
-        room_to_read_ahead(
-            first,
-            size(&files[1]),
-            crate::collect::procfs::memory_room(),
-        )
-    };
-    let mut ahead = (!indexed(&files[1]) && fits()).then(|| ReadAhead::start(files[1].clone()));
+    let mut ahead = (!indexed(&files[1])).then(|| ReadAhead::start(files[1].clone()));
     for (k, file) in earlier.iter().enumerate() {
         let source = if k == 1 { ahead.take() } else { None };
         let job = unfinished.take();
@@ -201,24 +174,4 @@ fn diff_with_last(
     );
     digests.push(body.with_totals(&aggregates));
     report(&digests, judging, &reader, shaped, options)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::room_to_read_ahead;
-
-    const GB: u64 = 1_000_000_000;
-
-    /// Two snapshots read at once fit a machine with room for them, not a container without;
-    /// with nothing known, only a second file up to 1 GiB is read ahead.
-    #[test]
-    fn reading_ahead_needs_room_for_both_snapshots() {
-        assert!(room_to_read_ahead(GB * 7 / 10, GB * 3 / 4, Some(20 * GB)));
-        assert!(room_to_read_ahead(46 * GB / 10, 48 * GB / 10, Some(20 * GB)));
-        assert!(!room_to_read_ahead(46 * GB / 10, 48 * GB / 10, Some(8 * GB)));
-        assert!(!room_to_read_ahead(GB * 7 / 10, GB * 3 / 4, Some(GB)));
-        assert!(room_to_read_ahead(0, 4 * GB, Some(4 * GB)));
-        assert!(room_to_read_ahead(5 * GB, GB, None));
-        assert!(!room_to_read_ahead(GB, 2 * GB, None));
-    }
 }
