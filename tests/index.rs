@@ -13,24 +13,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn sample(name: &str) -> PathBuf {
-    root()
-        .join("samples")
-        .join(format!("{name}.heapsnapshot.gz"))
-}
-
-/// A plain (uncompressed) copy of a sample in `dir`.
-fn plain_copy(name: &str, dir: &Path) -> PathBuf {
-    let mut raw = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::GzDecoder::new(fs::File::open(sample(name)).unwrap()),
-        &mut raw,
-    )
-    .unwrap();
-    let path = dir.join(format!("{name}.heapsnapshot"));
-    fs::write(&path, raw).unwrap();
-    path
-}
+mod support;
+use support::samples::{plain_copy, sample};
 
 /// heapscan with its index cache in `cache` (and phase timings on stderr, which name the
 /// phases a run went through).

@@ -3,32 +3,15 @@
 //! multiplied, unique ids, one root, and ids that agree between two replicated snapshots of
 //! one process.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use heapscan::graph::{Columns, HeapGraph};
 use heapscan::observe::Quiet;
 use heapscan::snapshot::Snapshot;
 
-fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(format!("{name}.heapsnapshot.gz"))
-}
-
-/// A plain (uncompressed) copy of a sample in `dir`.
-fn plain_copy(name: &str, dir: &Path) -> PathBuf {
-    let mut raw = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::GzDecoder::new(fs::File::open(sample(name)).unwrap()),
-        &mut raw,
-    )
-    .unwrap();
-    let path = dir.join(format!("{name}.heapsnapshot"));
-    fs::write(&path, raw).unwrap();
-    path
-}
+mod support;
+use support::samples::plain_copy;
 
 /// The example binary, beside this test's own executable (`target/<profile>/examples`).
 fn replicate(args: &[&Path], copies: &str, extra: &[&str]) {

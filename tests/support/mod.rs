@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 mod collect;
+pub mod samples;
 #[allow(unused_imports)]
 pub use collect::*;
 pub mod report;
