@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use super::digest::{Digest, DigestBody, DigestJob, Measurement};
 use super::{detectors, judge, report, DiffOptions};
 use crate::error::{Error, Result};
-use crate::graph::{Columns, HeapGraph, RetainerGraph};
+use crate::graph::{Beside, Columns, HeapGraph, RetainerGraph};
 use crate::index::{FileIdentity, IndexCache};
 use crate::observe::{Observer, Stage};
 use crate::report::diff::DiffReport;
@@ -71,6 +71,7 @@ pub(crate) fn compare_visiting(
             index,
             observer,
             move || job.map(DigestJob::run),
+            Beside::Work,
             Measurement::of_earlier,
         )?;
         digests.extend(finished);
@@ -93,6 +94,7 @@ pub(crate) fn compare_visiting(
         index,
         observer,
         move || job.map(DigestJob::run),
+        Beside::Work,
         LastMeasurement::with_paths,
     )?;
     digests.extend(finished);

@@ -128,6 +128,18 @@ fn indexed_identity(path: &Path) -> Option<FileIdentity> {
 /// and the caller's `alongside` work (`HeapGraph::build_alongside`).
 pub const PHASES: &[&str] = &["flags+dfs+retainers+classes", "dominators+distances"];
 
+/// Whether a caller gives a build work of its own to run beside the dominators' sequential
+/// loops (`alongside`), which decides where their parallel first step runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beside {
+    /// Only the build's own distances (or nothing): the predecessor translation takes both
+    /// cores first, then the loops run beside the distances.
+    Nothing,
+    /// Work such as a diff's measurements, as long as the loops or longer: the translation
+    /// runs with the loops, beside it, so that it starts at once.
+    Work,
+}
+
 /// Which optional columns a build computes, and which it keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Columns {
@@ -166,17 +178,28 @@ impl HeapGraph {
         index: Option<&IndexCache>,
         observer: &dyn Observer,
     ) -> Result<HeapGraph> {
-        Ok(Self::open_alongside(path, None, columns, index, observer, || (), |_| ())?.0)
+        Ok(Self::open_alongside(
+            path,
+            None,
+            columns,
+            index,
+            observer,
+            || (),
+            Beside::Nothing,
+            |_| (),
+        )?
+        .0)
     }
 
-    /// [`open`](Self::open) with `columns`, running `first` and `alongside` as
-    /// [`build_alongside`](Self::build_alongside) does. `ahead` is the snapshot at `path` if
+    /// [`open`](Self::open) with `columns`, running `first` and (`beside` says whether there
+    /// is any) `alongside` as [`build_alongside`](Self::build_alongside) does. `ahead` is the snapshot at `path` if
     /// it is already being read.
     ///
     /// With an `index` cache, a snapshot indexed before is read from its index (then `first`
     /// and `alongside` run side by side on the loaded graph), and one that is not is saved
     /// there after it is built. An index that cannot be used, or cannot be saved, is noted to
     /// the observer and the work goes on without it.
+    #[allow(clippy::too_many_arguments)] // the build's own three, then the caller's work and where it runs
     pub(crate) fn open_alongside<Q: Send, R: Send>(
         path: &Path,
         ahead: Option<ReadAhead>,
@@ -184,6 +207,7 @@ impl HeapGraph {
         index: Option<&IndexCache>,
         observer: &dyn Observer,
         first: impl FnOnce() -> Q + Send,
+        beside: Beside,
         alongside: impl FnOnce(&RetainerGraph) -> R + Send,
     ) -> Result<(HeapGraph, Q, R)> {
         let identity = index.and_then(|_| indexed_identity(path));
@@ -239,6 +263,7 @@ impl HeapGraph {
                 }
             },
             first,
+            beside,
             alongside,
         );
         if let Some(mut saving) = saving {
@@ -257,7 +282,16 @@ impl HeapGraph {
 
     /// Builds every derived column. `progress` is told each phase as it starts.
     pub fn build(snapshot: Snapshot, progress: &dyn Fn(&str)) -> HeapGraph {
-        Self::build_alongside(snapshot, Columns::ALL, progress, &|_| (), || (), |_| ()).0
+        Self::build_alongside(
+            snapshot,
+            Columns::ALL,
+            progress,
+            &|_| (),
+            || (),
+            Beside::Nothing,
+            |_| (),
+        )
+        .0
     }
 
     /// Builds the graph and runs caller work on the core the build leaves idle: `first`
@@ -275,6 +309,7 @@ impl HeapGraph {
         progress: &dyn Fn(&str),
         retainers_built: &dyn Fn(&RetainerGraph),
         first: impl FnOnce() -> Q + Send,
+        beside: Beside,
         alongside: impl FnOnce(&RetainerGraph) -> R + Send,
     ) -> (HeapGraph, Q, R) {
         let root = 0u32;
@@ -327,30 +362,33 @@ impl HeapGraph {
         };
         progress(PHASES[1]);
         retainers_built(&graph);
-        // The predecessor translation gets both cores (its reads are random and independent);
-        // the dominators' sequential loops then run beside the distances or `alongside`.
-        let lists = graph.retainer_lists();
-        let prepared = dominators::prepare(
-            &dominators::DominatorInput {
-                root,
-                first_edge: &graph.snapshot.first_edge,
-                edge_to: &graph.snapshot.edge_to,
-                first_retainer: &lists.first_retainer,
-                retainer_edge: &lists.retainer_edge,
-                retainer_node: &lists.retainer_node,
-                essential: &graph.essential,
-            },
-            numbering,
-        );
+        // With nothing of the caller's beside them, the predecessor translation gets both
+        // cores (its reads are random and independent) and the dominators' sequential loops
+        // then run beside the distances; beside a caller's work, which takes as long as the
+        // loops or longer, the translation runs with the loops so that the work starts at once.
         let mut graph = graph;
-        if !columns.retainer_lists {
-            // Let go before the dominators' loops and the distances allocate theirs: the
-            // build's peak. (An index being saved holds its own reference until written.)
-            graph.lists = OnceLock::new();
-        }
+        let numbered = match beside {
+            Beside::Nothing => {
+                let prepared = dominators::prepare(&dominator_input(&graph), numbering);
+                if !columns.retainer_lists {
+                    // Let go before the dominators' loops and the distances allocate theirs:
+                    // the build's peak. (An index being saved holds its own reference until
+                    // written.)
+                    graph.lists = OnceLock::new();
+                }
+                Numbered::Prepared(prepared)
+            }
+            Beside::Work => Numbered::Numbering(numbering),
+        };
         let g = &graph;
         let ((doms, retained_size), (distance, beside)) = rayon::join(
             || {
+                let prepared = match numbered {
+                    Numbered::Prepared(prepared) => prepared,
+                    Numbered::Numbering(numbering) => {
+                        dominators::prepare(&dominator_input(g), numbering)
+                    }
+                };
                 let doms = prepared.finish();
                 let retained_size = dominators::retained_sizes(&doms, &g.self_size);
                 (doms, retained_size)
@@ -538,6 +576,28 @@ impl RetainerGraph {
     /// The class name of node `n`.
     pub fn class_name(&self, n: u32) -> &str {
         self.classes.name_of_node(n)
+    }
+}
+
+/// How far the dominators have got when their sequential loops start.
+enum Numbered {
+    /// Nodes numbered by the DFS.
+    Numbering(dominators::DfsNumbering),
+    /// …and predecessors translated.
+    Prepared(dominators::PreparedDominators),
+}
+
+/// The forward and reverse graph the dominators read.
+fn dominator_input(g: &RetainerGraph) -> dominators::DominatorInput<'_> {
+    let lists = g.retainer_lists();
+    dominators::DominatorInput {
+        root: g.root,
+        first_edge: &g.snapshot.first_edge,
+        edge_to: &g.snapshot.edge_to,
+        first_retainer: &lists.first_retainer,
+        retainer_edge: &lists.retainer_edge,
+        retainer_node: &lists.retainer_node,
+        essential: &g.essential,
     }
 }
 
