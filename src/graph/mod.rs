@@ -192,8 +192,8 @@ impl HeapGraph {
     }
 
     /// [`open`](Self::open) with `columns`, running `first` and (`beside` says whether there
-    /// is any) `alongside` as [`build_alongside`](Self::build_alongside) does. `ahead` is the snapshot at `path` if
-    /// it is already being read.
+    /// is any) `alongside` as [`build_alongside`](Self::build_alongside) does. `ahead` is the
+    /// snapshot at `path` if it is already being read.
     ///
     /// With an `index` cache, a snapshot indexed before is read from its index (then `first`
     /// and `alongside` run side by side on the loaded graph), and one that is not is saved
@@ -350,7 +350,7 @@ impl HeapGraph {
                 )
             },
         );
-        let graph = RetainerGraph {
+        let mut graph = RetainerGraph {
             snapshot,
             root,
             lists: OnceLock::from(retainers),
@@ -366,7 +366,6 @@ impl HeapGraph {
         // cores (its reads are random and independent) and the dominators' sequential loops
         // then run beside the distances; beside a caller's work, which takes as long as the
         // loops or longer, the translation runs with the loops so that the work starts at once.
-        let mut graph = graph;
         let numbered = match beside {
             Beside::Nothing => {
                 let prepared = dominators::prepare(&dominator_input(&graph), numbering);
@@ -400,6 +399,11 @@ impl HeapGraph {
                 (distance, run_on_own_thread(|| alongside(g)))
             },
         );
+        if !columns.retainer_lists {
+            // Beside a caller's work (`Beside::Work`) the dominators read the lists until
+            // now; otherwise they are gone already.
+            graph.lists = OnceLock::new();
+        }
         let dominators = DominatorTree {
             // The dominators' first DFS is the one from the root over essential edges.
             unreachable_count: graph.node_count() - doms.reachable,
