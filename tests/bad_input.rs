@@ -746,6 +746,62 @@ fn zstd_flipped_bytes() {
     bad_bytes("flipped.heapsnapshot.zst", &raw, &["corrupt", "zstd"]);
 }
 
+/// `summary --no-index FILE` with `TMPDIR` set to `tmpdir`: its standard output.
+fn summary_with_tmpdir(file: &Path, tmpdir: &Path) -> Vec<u8> {
+    let output = heapscan(&[
+        OsStr::new("summary"),
+        OsStr::new("--no-index"),
+        file.as_os_str(),
+    ])
+    .env("TMPDIR", tmpdir)
+    .output()
+    .expect("run heapscan");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{}: {stderr}", file.display());
+    assert!(stderr.is_empty(), "{}: {stderr}", file.display());
+    output.stdout
+}
+
+/// Compressed snapshots are decompressed into an unlinked temporary file in `TMPDIR` (so a
+/// multi-GB one costs page cache, not the process's memory), or into memory where no file can
+/// be made there: the same answer either way, nothing left behind, and damaged data is still
+/// named as such.
+#[test]
+fn compressed_snapshots_read_the_same_with_or_without_a_temporary_file() {
+    let scratch = Scratch::new();
+    let gz = sample_gz("node24");
+    let zst = scratch.write("node24.heapsnapshot.zst", zstd_node24());
+    let tmp = scratch.dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let missing = scratch.dir.path().join("no-such-directory");
+    for file in [&gz, &zst] {
+        let through_file = summary_with_tmpdir(file, &tmp);
+        assert!(!through_file.is_empty());
+        assert_eq!(
+            String::from_utf8_lossy(&summary_with_tmpdir(file, &missing)),
+            String::from_utf8_lossy(&through_file),
+            "{}",
+            file.display()
+        );
+        let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+        assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+    }
+    let raw = std::fs::read(&gz).unwrap();
+    let cut = scratch.write("cut.heapsnapshot.gz", &raw[..raw.len() / 2]);
+    for tmpdir in [&tmp, &missing] {
+        let output = heapscan(&[OsStr::new("summary"), cut.as_os_str()])
+            .env("TMPDIR", tmpdir)
+            .output()
+            .expect("run heapscan");
+        check_bad(
+            output,
+            &cut.display().to_string(),
+            &["gzip", "truncated", "re-copy"],
+        );
+    }
+    assert!(std::fs::read_dir(&tmp).unwrap().next().is_none());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Header and arrays that disagree
 

@@ -571,32 +571,29 @@ fn closure_chains(shapes: &Shapes<'_>) -> Vec<(ClosureDigest, u32)> {
     let s = &graph.snapshot;
     let closure = s.layout.node_types.closure;
     let n = s.node_count();
-    // Chain length by following `previous_in_chain` links, memoised, cycle-safe.
+    // Chain length by following `previous_in_chain` links, memoised, cycle-safe. Each closure's
+    // link is looked up once (it scans its context's edges): the stack keeps it.
     const UNKNOWN: u32 = 0;
     const IN_PROGRESS: u32 = u32::MAX;
     let mut length = vec![UNKNOWN; n];
-    let mut stack = Vec::new();
+    let mut stack: Vec<(u32, Option<u32>)> = Vec::new();
     let mut per_key: FxHashMap<u32, (u64, u64, u32)> = FxHashMap::default(); // count, longest, head
     for start in 0..n as u32 {
         if s.node_type[start as usize] != closure || shapes.location_key(start) == NO_LOCATION {
             continue;
         }
         if length[start as usize] == UNKNOWN {
-            stack.push(start);
-            while let Some(&top) = stack.last() {
-                if length[top as usize] == UNKNOWN {
-                    length[top as usize] = IN_PROGRESS;
-                    match shapes.previous_in_chain(top) {
-                        Some(prev) if length[prev as usize] == UNKNOWN => {
-                            stack.push(prev);
-                            continue;
-                        }
-                        _ => {}
-                    }
+            length[start as usize] = IN_PROGRESS;
+            stack.push((start, shapes.previous_in_chain(start)));
+            while let Some(&(top, previous)) = stack.last() {
+                if let Some(prev) = previous.filter(|&p| length[p as usize] == UNKNOWN) {
+                    length[prev as usize] = IN_PROGRESS;
+                    stack.push((prev, shapes.previous_in_chain(prev)));
+                    continue;
                 }
                 stack.pop();
-                let next = shapes.previous_in_chain(top);
-                let tail = match next {
+                // A link back into the chain being walked (a cycle) ends it.
+                let tail = match previous {
                     Some(prev) if length[prev as usize] != IN_PROGRESS => length[prev as usize],
                     _ => 0,
                 };

@@ -95,7 +95,7 @@ pub(crate) fn compare_visiting(
         observer,
         move || job.map(DigestJob::run),
         Beside::Work,
-        LastMeasurement::with_paths,
+        LastMeasurement::new,
     )?;
     digests.extend(finished);
     visit(earlier.len(), &last);
@@ -128,12 +128,12 @@ struct LastMeasurement {
 }
 
 impl LastMeasurement {
-    /// Measures `graph` and walks its shortest paths: for the core the dominators leave idle
-    /// while they are computed.
-    fn with_paths(graph: &RetainerGraph) -> LastMeasurement {
+    /// Measures `graph`: for the core the dominators leave idle while they are computed.
+    /// (Its shortest paths are walked later, beside its class totals: measuring alone takes
+    /// about as long as the dominators.)
+    fn new(graph: &RetainerGraph) -> LastMeasurement {
         let mut measured = Measurement::new(graph);
-        let mut prep = detectors::LastPrep::take(&mut measured);
-        prep.walk_paths(graph);
+        let prep = detectors::LastPrep::take(&mut measured);
         LastMeasurement { measured, prep }
     }
 }
@@ -149,13 +149,15 @@ fn diff_with_last(
     provenance: &[Option<crate::provenance::Provenance>],
     options: &DiffOptions,
 ) -> DiffReport {
-    let LastMeasurement { measured, prep } = measured;
+    let LastMeasurement { measured, mut prep } = measured;
     // The last snapshot's class totals are mostly a sequential walk of its dominator tree.
-    // Everything that does not read them runs on the other core meanwhile: the rest of its
-    // digest, the same-process check, and the detectors but the class one.
+    // Everything that does not read them runs on the other core meanwhile: its shortest
+    // paths (a breadth-first walk as long as the class totals' walk), the rest of its digest,
+    // the same-process check, and the detectors but the class one.
     let (aggregates, (body, judging, reader, shaped)) = rayon::join(
         || ClassAggregates::compute(last),
         || {
+            prep.walk_paths(last);
             let body = DigestBody::assemble(last, measured, file);
             let bodies: Vec<&DigestBody> = digests
                 .iter()

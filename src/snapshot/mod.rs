@@ -226,16 +226,17 @@ impl Snapshot {
 
         let file_size = text.len() as u64;
         let compressed_size = source.compressed_len();
-        // Keep only what the string table needs: for a mapped file, let the kernel drop every
-        // page before the strings (the nodes and edges were released as they were read; this
-        // drops the rest: header, locations, trace infos, chunk boundaries); for a
-        // decompressed buffer, copy out the strings section.
-        let strings = match source.compressed_len() {
-            None if !matches!(path.to_str(), Some("-")) => {
+        // Keep only what the string table needs: for a mapped file (the snapshot, or the
+        // temporary file it was decompressed into), let the kernel drop every page before the
+        // strings (the nodes and edges were released as they were read; this drops the rest:
+        // header, locations, trace infos, chunk boundaries); for a buffer in memory, copy out
+        // the strings section.
+        let strings = match source.is_mapped() {
+            true => {
                 source.release(0..strings_span.start);
                 Strings::new(StringText::Source(source), string_spans)
             }
-            _ => {
+            false => {
                 let base = strings_span.start as u64;
                 let owned = text[strings_span].to_vec();
                 drop(source);

@@ -1,6 +1,11 @@
 //! Getting a snapshot's bytes into memory: memory-mapping plain files, decompressing gzip and
 //! zstd (detected by their magic bytes, not the file name), and reading standard input for `-`.
 //!
+//! Compressed data is decompressed as a stream into an unlinked temporary file (in `TMPDIR`),
+//! which is then mapped like a plain snapshot: the parser hands each stretch of the mapping
+//! back to the kernel once read, so a decompressed multi-GB snapshot costs page cache, not the
+//! process's memory. Where no temporary file can be written, it is decompressed into memory.
+//!
 //! This is the one place with `unsafe` for mapping. Everything downstream sees `&[u8]`.
 
 use std::fs::File;
@@ -102,9 +107,18 @@ impl Source {
         let mut magic = [0u8; 4];
         let got = (&file).take(4).read(&mut magic).map_err(io_err)?;
         let magic = &magic[..got];
-        if magic.starts_with(&GZIP_MAGIC) || magic.starts_with(&ZSTD_MAGIC) {
-            // Compressed files are read whole; decompression needs a stream.
-            return Self::from_vec(path, read_whole(path, meta.len()).map_err(io_err)?);
+        if let Some(format) = Compression::of(magic) {
+            let open = || -> io::Result<Box<dyn Read>> {
+                Ok(Box::new(io::BufReader::with_capacity(
+                    1 << 20,
+                    File::open(path)?,
+                )))
+            };
+            return Ok(Source {
+                path: path.to_path_buf(),
+                bytes: decompress(path, format, &open)?,
+                compressed_len: Some(meta.len()),
+            });
         }
         // On mapping failure we read instead.
         match map_read_only(&file) {
@@ -129,46 +143,26 @@ impl Source {
                 "input is empty (0 bytes): the snapshot was never written",
             ));
         }
-        let compressed_len = raw.len() as u64;
-        let decompressed = if raw.starts_with(&GZIP_MAGIC) {
-            let mut out = Vec::with_capacity(raw.len().saturating_mul(6));
-            flate2::read::MultiGzDecoder::new(&raw[..])
-                .read_to_end(&mut out)
-                .map_err(|e| {
-                    Error::bad(
-                        path,
-                        format!("corrupt or truncated gzip data ({e}); re-copy or re-compress the snapshot"),
-                    )
-                })?;
-            Some(out)
-        } else if raw.starts_with(&ZSTD_MAGIC) {
-            let out = zstd::stream::decode_all(&raw[..]).map_err(|e| {
-                Error::bad(
-                    path,
-                    format!(
-                        "corrupt or truncated zstd data ({e}); re-copy or re-compress the snapshot"
-                    ),
-                )
-            })?;
-            Some(out)
-        } else {
-            None
+        let Some(format) = Compression::of(&raw) else {
+            return Ok(Source {
+                path: path.to_path_buf(),
+                bytes: Bytes::Owned(raw),
+                compressed_len: None,
+            });
         };
-        let (bytes, compressed_len) = match decompressed {
-            Some(out) => (out, Some(compressed_len)),
-            None => (raw, None),
-        };
-        if bytes.is_empty() {
-            return Err(Error::bad(
-                path,
-                "decompressed to nothing: the snapshot is empty",
-            ));
-        }
+        let open = || -> io::Result<Box<dyn Read + '_>> { Ok(Box::new(&raw[..])) };
+        let bytes = decompress(path, format, &open)?;
         Ok(Source {
             path: path.to_path_buf(),
-            bytes: Bytes::Owned(bytes),
-            compressed_len,
+            bytes,
+            compressed_len: Some(raw.len() as u64),
         })
+    }
+
+    /// Whether the bytes are a mapped file (whose pages [`release`](Self::release) can hand
+    /// back and a later read faults in again), not a buffer in memory.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.bytes, Bytes::Mapped(_))
     }
 
     /// The (decompressed) snapshot text.
@@ -217,6 +211,122 @@ impl Source {
     }
 }
 
+/// The compressed formats heapscan reads, by their magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// The format that data starting with `head` is in, if compressed.
+    fn of(head: &[u8]) -> Option<Compression> {
+        if head.starts_with(&GZIP_MAGIC) {
+            Some(Compression::Gzip)
+        } else if head.starts_with(&ZSTD_MAGIC) {
+            Some(Compression::Zstd)
+        } else {
+            None
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// A decoder of this format reading `input`.
+    fn decoder<'a>(self, input: Box<dyn Read + 'a>) -> io::Result<Box<dyn Read + 'a>> {
+        Ok(match self {
+            // Concatenated members (`cat a.gz b.gz`, parallel gzip tools) are one stream.
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(input)?),
+        })
+    }
+}
+
+/// Why a decompression stopped.
+enum Stopped {
+    /// The compressed data is damaged or cut short (or could not be read).
+    Corrupt(io::Error),
+    /// The temporary file could not be made or written (no space, read-only `TMPDIR`).
+    NoTemporary,
+}
+
+/// Decompresses the data `open` reads (each call starts it again from the beginning): into a
+/// mapped temporary file, or into memory when none can be written.
+fn decompress<'a>(
+    path: &Path,
+    format: Compression,
+    open: &dyn Fn() -> io::Result<Box<dyn Read + 'a>>,
+) -> Result<Bytes> {
+    let corrupt = |e: io::Error| {
+        Error::bad(
+            path,
+            format!(
+                "corrupt or truncated {} data ({e}); re-copy or re-compress the snapshot",
+                format.name()
+            ),
+        )
+    };
+    let io_err = |source: io::Error| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = match to_temporary_file(format, open().map_err(io_err)?) {
+        Ok(bytes) => bytes,
+        Err(Stopped::Corrupt(e)) => return Err(corrupt(e)),
+        Err(Stopped::NoTemporary) => {
+            let mut out = Vec::new();
+            format
+                .decoder(open().map_err(io_err)?)
+                .and_then(|mut d| d.read_to_end(&mut out))
+                .map_err(corrupt)?;
+            Bytes::Owned(out)
+        }
+    };
+    let empty = match &bytes {
+        Bytes::Mapped(map) => map.is_empty(),
+        Bytes::Owned(vec) => vec.is_empty(),
+    };
+    if empty {
+        return Err(Error::bad(
+            path,
+            "decompressed to nothing: the snapshot is empty",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Decompresses `input` into an unlinked temporary file and maps it.
+fn to_temporary_file(
+    format: Compression,
+    input: Box<dyn Read + '_>,
+) -> std::result::Result<Bytes, Stopped> {
+    let mut file = tempfile::tempfile().map_err(|_| Stopped::NoTemporary)?;
+    let mut decoder = format.decoder(input).map_err(Stopped::Corrupt)?;
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let got = match decoder.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(got) => got,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Stopped::Corrupt(e)),
+        };
+        io::Write::write_all(&mut file, &buffer[..got]).map_err(|_| Stopped::NoTemporary)?;
+    }
+    if file.metadata().map_err(|_| Stopped::NoTemporary)?.len() == 0 {
+        // Nothing to map: the caller says the snapshot is empty.
+        return Ok(Bytes::Owned(Vec::new()));
+    }
+    let map = map_read_only(&file).map_err(|_| Stopped::NoTemporary)?;
+    #[cfg(unix)]
+    let _ = map.advise(memmap2::Advice::Sequential);
+    Ok(Bytes::Mapped(map))
+}
+
 /// Maps `file` read-only and private: the one place heapscan maps a file.
 ///
 /// Contract: the caller only reads the bytes, and accepts that if another process truncates or
@@ -245,4 +355,33 @@ fn page_size() -> usize {
         #[cfg(not(unix))]
         4096
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A compressed file, and compressed bytes from a stream, both end up in a mapped
+    /// temporary file (whose pages the parser can hand back), with the same text as the
+    /// decompressed file's own mapping.
+    #[test]
+    fn compressed_data_is_mapped_from_a_temporary_file() {
+        let gz = Path::new("samples/node20.heapsnapshot.gz");
+        let raw = std::fs::read(gz).unwrap();
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut text)
+            .unwrap();
+        let zst = zstd::stream::encode_all(&text[..], 1).unwrap();
+        let from_file = Source::open(gz).unwrap();
+        let from_stream = Source::from_vec(Path::new("-"), zst.clone()).unwrap();
+        for (source, compressed) in [(&from_file, raw.len()), (&from_stream, zst.len())] {
+            assert!(source.is_mapped());
+            assert_eq!(source.compressed_len(), Some(compressed as u64));
+            assert!(source.bytes() == &text[..]);
+        }
+        // Plain bytes from a stream stay in memory as they are.
+        let plain = Source::from_vec(Path::new("-"), text.clone()).unwrap();
+        assert!(!plain.is_mapped() && plain.compressed_len().is_none());
+    }
 }
