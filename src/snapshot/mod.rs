@@ -130,8 +130,13 @@ impl Snapshot {
         // The number arrays are read twice (commas counted, then parsed); each stretch's pages
         // of a mapped file leave the resident set after each read, so a parse holds about one
         // chunk per thread of the file instead of all of it (a parse beside other work then
-        // costs its columns, not the file too).
-        let done_with = |range: Range<usize>| source.release(range);
+        // costs its columns, not the file too). A decompressed buffer gives its pages back
+        // after the parse, the second read (the first must leave them).
+        let done_with = Releases {
+            counted: &|range| source.release(range),
+            // Once parsed, a stretch is never read again: a buffer in memory hands it back too.
+            parsed: &|range| source.release_consumed(range),
+        };
         let nodes = parse_nodes(
             &path,
             text,
@@ -354,16 +359,24 @@ fn u32_field(value: u64, what: &str) -> std::result::Result<u32, String> {
     u32::try_from(value).map_err(|_| format!("{what} {value} does not fit in 32 bits"))
 }
 
+/// What the parse of a number array tells the source of each stretch it is done with.
+struct Releases<'a> {
+    /// Commas counted: the stretch is read again (parsed).
+    counted: &'a (dyn Fn(Range<usize>) + Sync),
+    /// Parsed: the stretch is never read again.
+    parsed: &'a (dyn Fn(Range<usize>) + Sync),
+}
+
 fn parse_nodes(
     path: &Path,
     text: &[u8],
     span: Range<usize>,
     layout: &Layout,
     string_count: usize,
-    done_with: &(dyn Fn(Range<usize>) + Sync),
+    done_with: &Releases<'_>,
 ) -> Result<NodeColumns> {
     let width = layout.node_width;
-    let (chunks, count) = split_records(text, span, width, done_with)
+    let (chunks, count) = split_records(text, span, width, done_with.counted)
         .map_err(|e| number_error(path, "nodes", text.len(), e))?;
     let mut cols = NodeColumns {
         node_type: vec![0; count],
@@ -391,7 +404,7 @@ fn parse_nodes(
         .map(
             |(((((((chunk, ty), name), id), size), edges), trace), detached)| {
                 let chunk: &Chunk = chunk;
-                let parsed = parse_chunk(text, chunk, width, |i, rec| {
+                let result = parse_chunk(text, chunk, width, |i, rec| {
                     let t = rec[layout.node_type_field];
                     if t >= type_count {
                         return Err(format!(
@@ -419,8 +432,8 @@ fn parse_nodes(
                     }
                     Ok(())
                 });
-                done_with(chunk.bytes.clone());
-                parsed
+                (done_with.parsed)(chunk.bytes.clone());
+                result
             },
         )
         .collect();
@@ -435,11 +448,11 @@ fn parse_edges(
     layout: &Layout,
     string_count: usize,
     node_count: usize,
-    done_with: &(dyn Fn(Range<usize>) + Sync),
+    done_with: &Releases<'_>,
 ) -> Result<EdgeColumns> {
     let width = layout.edge_width;
     let node_width = layout.node_width as u64;
-    let (chunks, count) = split_records(text, span, width, done_with)
+    let (chunks, count) = split_records(text, span, width, done_with.counted)
         .map_err(|e| number_error(path, "edges", text.len(), e))?;
     let mut cols = EdgeColumns {
         edge_type: vec![0; count],
@@ -458,7 +471,7 @@ fn parse_edges(
     let results: Vec<_> = parts
         .into_par_iter()
         .map(|(((chunk, ty), name), to)| {
-            let parsed = parse_chunk(text, chunk, width, |i, rec| {
+            let result = parse_chunk(text, chunk, width, |i, rec| {
                 let t = rec[layout.edge_type_field];
                 if t >= type_count {
                     return Err(format!("edge type {t} is not one of the {type_count} types in meta"));
@@ -480,8 +493,8 @@ fn parse_edges(
                 to[i] = (target / node_width) as u32;
                 Ok(())
             });
-            done_with(chunk.bytes.clone());
-            parsed
+            (done_with.parsed)(chunk.bytes.clone());
+            result
         })
         .collect();
     first_error(results).map_err(|e| number_error(path, "edges", text.len(), e))?;

@@ -1,10 +1,9 @@
 //! Getting a snapshot's bytes into memory: memory-mapping plain files, decompressing gzip and
 //! zstd (detected by their magic bytes, not the file name), and reading standard input for `-`.
 //!
-//! Compressed data is decompressed as a stream into an unlinked temporary file (in `TMPDIR`),
-//! which is then mapped like a plain snapshot: the parser hands each stretch of the mapping
-//! back to the kernel once read, so a decompressed multi-GB snapshot costs page cache, not the
-//! process's memory. Where no temporary file can be written, it is decompressed into memory.
+//! Compressed data is decompressed as a stream into memory, and the parser hands each stretch
+//! of the number arrays back to the kernel once it has parsed it (as it does a mapped file's
+//! pages), so a decompressed multi-GB snapshot does not stay resident beside its columns.
 //!
 //! This is the one place with `unsafe` for mapping. Everything downstream sees `&[u8]`.
 
@@ -116,7 +115,7 @@ impl Source {
             };
             return Ok(Source {
                 path: path.to_path_buf(),
-                bytes: decompress(path, format, &open)?,
+                bytes: decompress(path, format, &open, meta.len())?,
                 compressed_len: Some(meta.len()),
             });
         }
@@ -151,7 +150,7 @@ impl Source {
             });
         };
         let open = || -> io::Result<Box<dyn Read + '_>> { Ok(Box::new(&raw[..])) };
-        let bytes = decompress(path, format, &open)?;
+        let bytes = decompress(path, format, &open, raw.len() as u64)?;
         Ok(Source {
             path: path.to_path_buf(),
             bytes,
@@ -209,6 +208,36 @@ impl Source {
         #[cfg(not(unix))]
         let _ = range;
     }
+
+    /// [`release`](Self::release) for a `range` that is never read again (a stretch of a number
+    /// array once parsed): a buffer in memory hands its pages back too. The pages inside the
+    /// range but one at each end go (a neighbouring chunk's parse may look a few bytes past
+    /// its own end); what is handed back reads as zeros afterwards, so the caller's promise
+    /// matters: nothing reads these bytes again.
+    pub fn release_consumed(&self, range: std::ops::Range<usize>) {
+        match &self.bytes {
+            Bytes::Mapped(_) => self.release(range),
+            #[cfg(unix)]
+            Bytes::Owned(vec) => {
+                let page = page_size();
+                let base = vec.as_ptr() as usize;
+                let start = (base + range.start).div_ceil(page) * page + page;
+                let end = ((base + range.end.min(vec.len())) / page * page).saturating_sub(page);
+                if end > start {
+                    // SAFETY: [start, end) is whole pages inside the vector's own allocation
+                    // (the rounding moves inward, never past its first or last byte), so no
+                    // allocator data is touched; the caller promises these bytes are not read
+                    // again, and a private anonymous page handed back reads as zeros, never
+                    // as another process's data.
+                    let _ = unsafe {
+                        libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED)
+                    };
+                }
+            }
+            #[cfg(not(unix))]
+            Bytes::Owned(_) => {}
+        }
+    }
 }
 
 /// The compressed formats heapscan reads, by their magic bytes.
@@ -247,84 +276,39 @@ impl Compression {
     }
 }
 
-/// Why a decompression stopped.
-enum Stopped {
-    /// The compressed data is damaged or cut short (or could not be read).
-    Corrupt(io::Error),
-    /// The temporary file could not be made or written (no space, read-only `TMPDIR`).
-    NoTemporary,
-}
-
-/// Decompresses the data `open` reads (each call starts it again from the beginning): into a
-/// mapped temporary file, or into memory when none can be written.
+/// Decompresses the data `open` reads into memory.
 fn decompress<'a>(
     path: &Path,
     format: Compression,
     open: &dyn Fn() -> io::Result<Box<dyn Read + 'a>>,
+    compressed_len: u64,
 ) -> Result<Bytes> {
-    let corrupt = |e: io::Error| {
-        Error::bad(
-            path,
-            format!(
-                "corrupt or truncated {} data ({e}); re-copy or re-compress the snapshot",
-                format.name()
-            ),
-        )
-    };
-    let io_err = |source: io::Error| Error::Io {
+    let input = open().map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let bytes = match to_temporary_file(format, open().map_err(io_err)?) {
-        Ok(bytes) => bytes,
-        Err(Stopped::Corrupt(e)) => return Err(corrupt(e)),
-        Err(Stopped::NoTemporary) => {
-            let mut out = Vec::new();
-            format
-                .decoder(open().map_err(io_err)?)
-                .and_then(|mut d| d.read_to_end(&mut out))
-                .map_err(corrupt)?;
-            Bytes::Owned(out)
-        }
-    };
-    let empty = match &bytes {
-        Bytes::Mapped(map) => map.is_empty(),
-        Bytes::Owned(vec) => vec.is_empty(),
-    };
-    if empty {
+    })?;
+    // Snapshots compress 5 to 8 times; the vector grows (by remapping, not copying) past that.
+    let mut out =
+        Vec::with_capacity(usize::try_from(compressed_len.saturating_mul(6)).unwrap_or(0));
+    format
+        .decoder(input)
+        .and_then(|mut d| d.read_to_end(&mut out))
+        .map_err(|e| {
+            Error::bad(
+                path,
+                format!(
+                    "corrupt or truncated {} data ({e}); re-copy or re-compress the snapshot",
+                    format.name()
+                ),
+            )
+        })?;
+    if out.is_empty() {
         return Err(Error::bad(
             path,
             "decompressed to nothing: the snapshot is empty",
         ));
     }
-    Ok(bytes)
-}
-
-/// Decompresses `input` into an unlinked temporary file and maps it.
-fn to_temporary_file(
-    format: Compression,
-    input: Box<dyn Read + '_>,
-) -> std::result::Result<Bytes, Stopped> {
-    let mut file = tempfile::tempfile().map_err(|_| Stopped::NoTemporary)?;
-    let mut decoder = format.decoder(input).map_err(Stopped::Corrupt)?;
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let got = match decoder.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(got) => got,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Stopped::Corrupt(e)),
-        };
-        io::Write::write_all(&mut file, &buffer[..got]).map_err(|_| Stopped::NoTemporary)?;
-    }
-    if file.metadata().map_err(|_| Stopped::NoTemporary)?.len() == 0 {
-        // Nothing to map: the caller says the snapshot is empty.
-        return Ok(Bytes::Owned(Vec::new()));
-    }
-    let map = map_read_only(&file).map_err(|_| Stopped::NoTemporary)?;
-    #[cfg(unix)]
-    let _ = map.advise(memmap2::Advice::Sequential);
-    Ok(Bytes::Mapped(map))
+    Ok(Bytes::Owned(out))
 }
 
 /// Maps `file` read-only and private: the one place heapscan maps a file.
@@ -361,11 +345,10 @@ fn page_size() -> usize {
 mod tests {
     use super::*;
 
-    /// A compressed file, and compressed bytes from a stream, both end up in a mapped
-    /// temporary file (whose pages the parser can hand back), with the same text as the
-    /// decompressed file's own mapping.
+    /// A compressed file and compressed bytes from a stream decompress to the file's text,
+    /// and a parsed stretch handed back leaves the bytes around it as they were.
     #[test]
-    fn compressed_data_is_mapped_from_a_temporary_file() {
+    fn compressed_data_decompresses_and_hands_back_parsed_stretches() {
         let gz = Path::new("samples/node20.heapsnapshot.gz");
         let raw = std::fs::read(gz).unwrap();
         let mut text = Vec::new();
@@ -376,10 +359,21 @@ mod tests {
         let from_file = Source::open(gz).unwrap();
         let from_stream = Source::from_vec(Path::new("-"), zst.clone()).unwrap();
         for (source, compressed) in [(&from_file, raw.len()), (&from_stream, zst.len())] {
-            assert!(source.is_mapped());
+            assert!(!source.is_mapped());
             assert_eq!(source.compressed_len(), Some(compressed as u64));
             assert!(source.bytes() == &text[..]);
         }
+        let len = text.len();
+        let (from, to) = (len / 4, len / 2);
+        from_file.release_consumed(from..to);
+        let bytes = from_file.bytes();
+        // Outside the range, and within a page of its ends, nothing changed.
+        let page = page_size();
+        assert!(bytes[..from + page] == text[..from + page]);
+        assert!(bytes[to - page..] == text[to - page..]);
+        // Inside, the pages went: they read as zeros now.
+        let middle = (from + to) / 2;
+        assert!(bytes[middle - 64..middle + 64].iter().all(|&b| b == 0));
         // Plain bytes from a stream stay in memory as they are.
         let plain = Source::from_vec(Path::new("-"), text.clone()).unwrap();
         assert!(!plain.is_mapped() && plain.compressed_len().is_none());
