@@ -10,7 +10,7 @@ use crate::column::Column;
 use rustc_hash::FxHashMap;
 
 use super::holder::HolderKey;
-use super::shapes::{CollectionKind, ListenerList, Shapes, Timer, NO_LOCATION};
+use super::shapes::{CollectionKind, ListenerList, ShapeParts, Shapes, Timer, NO_LOCATION};
 use crate::graph::locations::ScriptNames;
 use crate::graph::prefetch::prefetch;
 use crate::graph::Classes;
@@ -362,8 +362,8 @@ pub(crate) struct Measurement {
     closures: Vec<(ClosureDigest, u32)>,
     max_node_id: u32,
     scripts: ScriptNames,
-    /// Per node: its index in the snapshot's locations (see [`Shapes::with_location_index`]).
-    pub(crate) location_index: Vec<u32>,
+    /// The shape reader's tables (the last snapshot's suspects read them again).
+    pub(crate) shape_parts: Option<ShapeParts>,
     /// (node id, node) of every node, by id.
     pub(crate) by_id: Vec<(u32, u32)>,
     /// The listener lists and live timers found (the suspects of the last snapshot read them).
@@ -433,7 +433,7 @@ impl Measurement {
     /// listener lists and timers), for a measurement that only becomes a digest.
     fn without_last_parts(self) -> Measurement {
         Measurement {
-            location_index: Vec::new(),
+            shape_parts: None,
             by_id: Vec::new(),
             listener_lists: Vec::new(),
             timer_list: Vec::new(),
@@ -532,7 +532,8 @@ impl Measurement {
         timers.sort_by(|(a, _), (b, _)| a.key.cmp(&b.key));
 
         let closures = closure_chains(&shapes);
-        let (scripts, location_index) = shapes.into_parts();
+        let parts = shapes.into_parts();
+        let scripts = parts.scripts.clone();
         Measurement {
             ids,
             id_class,
@@ -543,7 +544,7 @@ impl Measurement {
             closures,
             max_node_id: max_heap_id(graph),
             scripts,
-            location_index,
+            shape_parts: Some(parts),
             by_id,
             listener_lists: lists,
             timer_list,

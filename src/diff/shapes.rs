@@ -156,6 +156,16 @@ fn entries_start(size: u64, stride: u32) -> Option<u32> {
     })
 }
 
+/// The tables a [`Shapes`] computes of its graph, without the graph: kept while the graph
+/// moves (from the build to the analysed graph) to make the next reader of it at once.
+pub struct ShapeParts {
+    names: NameTags,
+    holes: BitSet,
+    pub scripts: ScriptNames,
+    location_index: Vec<u32>,
+    location_keys: Vec<u32>,
+}
+
 /// The shape reader for one graph.
 pub struct Shapes<'g> {
     pub graph: &'g RetainerGraph,
@@ -178,21 +188,38 @@ pub struct Shapes<'g> {
 
 impl<'g> Shapes<'g> {
     pub fn new(graph: &'g RetainerGraph) -> Shapes<'g> {
-        Self::with_location_index(graph, location_index(&graph.snapshot))
-    }
-
-    /// [`new`](Self::new) with the location index already made of this graph (by an earlier
-    /// reader's [`into_parts`](Self::into_parts)).
-    pub fn with_location_index(graph: &'g RetainerGraph, location_index: Vec<u32>) -> Shapes<'g> {
+        let location_index = location_index(&graph.snapshot);
         let names = NameTags::new(&graph.snapshot, NAMES);
         let node_name = &graph.snapshot.node_name;
         let holes = BitSet::from_fn_par(node_name.len(), |n| names.is(node_name[n], HOLE));
         let location_keys = location_keys(&graph.snapshot, &location_index);
+        Self::from_parts(
+            graph,
+            ShapeParts {
+                names,
+                holes,
+                scripts: ScriptNames::find(&graph.snapshot),
+                location_index,
+                location_keys,
+            },
+        )
+    }
+
+    /// A reader of `graph` from what an earlier reader of the same graph computed
+    /// ([`into_parts`](Self::into_parts)).
+    pub fn from_parts(graph: &'g RetainerGraph, parts: ShapeParts) -> Shapes<'g> {
+        let ShapeParts {
+            names,
+            holes,
+            scripts,
+            location_index,
+            location_keys,
+        } = parts;
         Shapes {
             graph,
             names,
             holes,
-            scripts: ScriptNames::find(&graph.snapshot),
+            scripts,
             location_index,
             location_keys,
             async_storages: std::sync::OnceLock::new(),
@@ -200,9 +227,16 @@ impl<'g> Shapes<'g> {
         }
     }
 
-    /// The script names and the location index, once the shapes are no longer needed.
-    pub fn into_parts(self) -> (ScriptNames, Vec<u32>) {
-        (self.scripts, self.location_index)
+    /// What this reader computed of its graph (every per-node and per-string table), to make
+    /// another reader of the same graph without computing it again.
+    pub fn into_parts(self) -> ShapeParts {
+        ShapeParts {
+            names: self.names,
+            holes: self.holes,
+            scripts: self.scripts,
+            location_index: self.location_index,
+            location_keys: self.location_keys,
+        }
     }
 
     /// Node `n`'s location key (see `location_keys`), or [`NO_LOCATION`].
@@ -1112,6 +1146,9 @@ fn location_index(s: &Snapshot) -> Vec<u32> {
 /// Per node: a dense id of its (script, line, column), or [`NO_LOCATION`].
 fn location_keys(s: &Snapshot, location_index: &[u32]) -> Vec<u32> {
     let mut keys = rustc_hash::FxHashMap::default();
+    // Objects made by one function tend to sit side by side in the heap: the previous located
+    // node's key spares most lookups.
+    let mut previous: Option<((u32, u32, u32), u32)> = None;
     location_index
         .iter()
         .map(|&i| {
@@ -1119,8 +1156,16 @@ fn location_keys(s: &Snapshot, location_index: &[u32]) -> Vec<u32> {
                 return NO_LOCATION;
             }
             let l = s.locations[i as usize];
+            let place = (l.script_id, l.line, l.column);
+            if let Some((last, key)) = previous {
+                if last == place {
+                    return key;
+                }
+            }
             let next = keys.len() as u32;
-            *keys.entry((l.script_id, l.line, l.column)).or_insert(next)
+            let key = *keys.entry(place).or_insert(next);
+            previous = Some((place, key));
+            key
         })
         .collect()
 }

@@ -27,7 +27,7 @@ use rustc_hash::FxHashMap;
 use super::digest::is_app_script;
 use super::digest::{Digest, DigestBody, Measurement};
 use super::holder::{Holder, HolderKey, HolderStep, Reference};
-use super::shapes::{ListenerList, Shapes, Timer};
+use super::shapes::{ListenerList, ShapeParts, Shapes, Timer};
 use crate::graph::bits::BitSet;
 use crate::graph::{HeapGraph, RetainerGraph};
 use crate::paths::{path_steps, ShortestPaths};
@@ -549,10 +549,11 @@ pub(super) struct Last<'g> {
     timers: Vec<Timer>,
 }
 
-/// The part of [`Last`] that reads no dominator column: the id and location indexes a
-/// [`Measurement`] of the graph already holds, and the shortest paths if walked ahead.
+/// The part of [`Last`] that reads no dominator column: the id index and the shape reader's
+/// tables a [`Measurement`] of the graph already holds, and the shortest paths if walked
+/// ahead.
 pub(crate) struct LastPrep {
-    location_index: Vec<u32>,
+    shape_parts: Option<ShapeParts>,
     by_id: Vec<(u32, u32)>,
     listener_lists: Vec<ListenerList>,
     timers: Vec<Timer>,
@@ -563,7 +564,7 @@ impl LastPrep {
     /// Takes what `measured` holds; the measurement keeps the rest of the digest.
     pub(crate) fn take(measured: &mut Measurement) -> LastPrep {
         LastPrep {
-            location_index: std::mem::take(&mut measured.location_index),
+            shape_parts: measured.shape_parts.take(),
             by_id: std::mem::take(&mut measured.by_id),
             listener_lists: std::mem::take(&mut measured.listener_lists),
             timers: std::mem::take(&mut measured.timer_list),
@@ -583,7 +584,10 @@ impl<'g> Last<'g> {
     pub(super) fn prepared(graph: &'g HeapGraph, prep: LastPrep) -> Last<'g> {
         Last {
             graph,
-            shapes: Shapes::with_location_index(graph, prep.location_index),
+            shapes: match prep.shape_parts {
+                Some(parts) => Shapes::from_parts(graph, parts),
+                None => Shapes::new(graph),
+            },
             paths: prep.paths,
             by_id: prep.by_id,
             listener_lists: prep.listener_lists,
