@@ -231,11 +231,10 @@ impl Snapshot {
 
         let file_size = text.len() as u64;
         let compressed_size = source.compressed_len();
-        // Keep only what the string table needs: for a mapped file (the snapshot, or the
-        // temporary file it was decompressed into), let the kernel drop every page before the
-        // strings (the nodes and edges were released as they were read; this drops the rest:
-        // header, locations, trace infos, chunk boundaries); for a buffer in memory, copy out
-        // the strings section.
+        // Keep only what the string table needs: for a mapped file, let the kernel drop every
+        // page before the strings (the nodes and edges were released as they were read; this
+        // drops the rest: header, locations, trace infos, chunk boundaries); for a buffer in
+        // memory (decompressed, or read from a stream), copy out the strings section.
         let strings = match source.is_mapped() {
             true => {
                 source.release(0..strings_span.start);
