@@ -8,7 +8,7 @@
 //! This is the one place with `unsafe` for mapping. Everything downstream sees `&[u8]`.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
@@ -107,15 +107,12 @@ impl Source {
         let got = (&file).take(4).read(&mut magic).map_err(io_err)?;
         let magic = &magic[..got];
         if let Some(format) = Compression::of(magic) {
-            let open = || -> io::Result<Box<dyn Read>> {
-                Ok(Box::new(io::BufReader::with_capacity(
-                    1 << 20,
-                    File::open(path)?,
-                )))
-            };
+            // The same open file, from its start again: decoded as it is read.
+            (&file).seek(io::SeekFrom::Start(0)).map_err(io_err)?;
+            let input = io::BufReader::with_capacity(1 << 20, &file);
             return Ok(Source {
                 path: path.to_path_buf(),
-                bytes: decompress(path, format, &open, meta.len())?,
+                bytes: decompress(path, format, Box::new(input), meta.len())?,
                 compressed_len: Some(meta.len()),
             });
         }
@@ -149,8 +146,7 @@ impl Source {
                 compressed_len: None,
             });
         };
-        let open = || -> io::Result<Box<dyn Read + '_>> { Ok(Box::new(&raw[..])) };
-        let bytes = decompress(path, format, &open, raw.len() as u64)?;
+        let bytes = decompress(path, format, Box::new(&raw[..]), raw.len() as u64)?;
         Ok(Source {
             path: path.to_path_buf(),
             bytes,
@@ -276,17 +272,13 @@ impl Compression {
     }
 }
 
-/// Decompresses the data `open` reads into memory.
-fn decompress<'a>(
+/// Decompresses `input` (`compressed_len` bytes of `format`) into memory.
+fn decompress(
     path: &Path,
     format: Compression,
-    open: &dyn Fn() -> io::Result<Box<dyn Read + 'a>>,
+    input: Box<dyn Read + '_>,
     compressed_len: u64,
 ) -> Result<Bytes> {
-    let input = open().map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
     // Snapshots compress 5 to 8 times; the vector grows (by remapping, not copying) past that.
     let mut out =
         Vec::with_capacity(usize::try_from(compressed_len.saturating_mul(6)).unwrap_or(0));
