@@ -13,6 +13,9 @@ pub enum Stage<'a> {
     Building(&'a Path, &'a str),
     /// Reading a snapshot's analysis from its persisted index.
     LoadingIndex(&'a Path),
+    /// Reading what an earlier diff remembered of a snapshot (its digest) from the index
+    /// cache.
+    LoadingDigest(&'a Path),
     /// Saving a snapshot's analysis as an index.
     SavingIndex(&'a Path),
     /// Comparing digested snapshots and describing the leak suspects.

@@ -547,6 +547,93 @@ mod damage {
     }
 }
 
+mod digest_damage {
+    //! Random damage to the digests a real diff kept, through the library: whatever byte of
+    //! whichever digest is changed, the diff says what a diff without the cache says, and
+    //! nothing panics.
+
+    use std::fs;
+    use std::path::PathBuf;
+
+    use heapscan::diff::{compare, DiffOptions};
+    use heapscan::index::{recover, IndexCache};
+    use heapscan::observe::Quiet;
+    use proptest::prelude::*;
+
+    fn answer(files: &[PathBuf], cache: Option<&IndexCache>) -> String {
+        recover(cache, &Quiet, |cache| {
+            let report = compare(files, &DiffOptions::default(), cache, &Quiet).expect("a diff");
+            serde_json::to_string(&report).unwrap()
+        })
+    }
+
+    struct Pristine {
+        files: Vec<PathBuf>,
+        digests: Vec<(String, Vec<u8>)>,
+        expected: String,
+        _dir: tempfile::TempDir,
+    }
+
+    fn pristine() -> &'static Pristine {
+        static ONCE: std::sync::OnceLock<Pristine> = std::sync::OnceLock::new();
+        ONCE.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let files: Vec<PathBuf> = (1..=3)
+                .map(|k| super::sample(&format!("leak-{k}")))
+                .collect();
+            let cache = IndexCache::new(dir.path().join("cache"), u64::MAX);
+            let expected = answer(&files, None);
+            assert_eq!(
+                answer(&files, Some(&cache)),
+                expected,
+                "first run with the cache"
+            );
+            let digests: Vec<(String, Vec<u8>)> = super::cache_files(cache.dir(), "hsdig")
+                .iter()
+                .map(|p| {
+                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                    (name, fs::read(p).unwrap())
+                })
+                .collect();
+            assert_eq!(digests.len(), 3);
+            Pristine {
+                files,
+                digests,
+                expected,
+                _dir: dir,
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_changed_byte_anywhere_in_a_digest_never_changes_a_diff(
+            which in 0usize..3, in_manifest in any::<bool>(), at in 0.0f64..1.0, flip in 1u8..=255,
+        ) {
+            let p = pristine();
+            let dir = tempfile::tempdir().unwrap();
+            let cache = IndexCache::new(dir.path(), u64::MAX);
+            for (k, (name, bytes)) in p.digests.iter().enumerate() {
+                let mut bytes = bytes.clone();
+                if k == which {
+                    // Half the time in the manifest (numbers and names as text), a small part
+                    // of the file that random places would seldom hit.
+                    let (start, len) = match heapscan::index::format::manifest_place(&bytes) {
+                        Some((start, len, _)) if in_manifest => (start, len),
+                        _ => (0, bytes.len()),
+                    };
+                    let i = start + ((len - 1) as f64 * at) as usize;
+                    bytes[i] ^= flip;
+                }
+                fs::write(dir.path().join(name), &bytes).unwrap();
+            }
+            prop_assert_eq!(answer(&p.files, Some(&cache)), p.expected.clone());
+        }
+    }
+}
+
 /// Writes the index of every synthetic sample and of every seed of the snapshot fuzzer
 /// (`fuzz/corpus/parse`, when it was made) to `fuzz/corpus/index`, as seeds for the index
 /// fuzzer: `cargo test --release --test index -- --ignored write_index_fuzz_seeds`.
@@ -692,4 +779,176 @@ fn retainer_lists_let_go_are_rebuilt_the_same() {
     assert_eq!(**kept.retainer_edge(), **let_go.retainer_edge());
     assert_eq!(**kept.retainer_node(), **let_go.retainer_node());
     assert!(let_go.retainer_lists_kept().is_some(), "rebuilt when read");
+}
+
+/// The files of `cache` that end in `extension`, sorted.
+fn cache_files(cache: &Path, extension: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(cache)
+        .map(|r| r.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    found.retain(|p| p.extension().is_some_and(|e| e == extension));
+    found.sort();
+    found
+}
+
+/// How many snapshots the run parsed.
+fn parses(out: &Output) -> usize {
+    stderr(out).matches("timing: read+parse").count()
+}
+
+/// The leak series copied as plain files into `dir` (so they can be replaced).
+fn leak_series(dir: &Path) -> Vec<PathBuf> {
+    (1..=3)
+        .map(|k| plain_copy(&format!("leak-{k}"), dir))
+        .collect()
+}
+
+#[test]
+fn a_diff_reads_what_an_earlier_diff_kept_of_each_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let files = leak_series(dir.path());
+    let args = ["diff", "--format", "json"];
+    let plain = run(heapscan(&cache).args(args).arg("--no-index").args(&files));
+    let first = run(heapscan(&cache).args(args).args(&files));
+    assert_eq!(parses(&first), 3);
+    assert_eq!(cache_files(&cache, "hsdig").len(), 3, "one digest per file");
+    // Without the indexes, the earlier snapshots are not read at all: their digests answer.
+    for index in indexes(&cache) {
+        fs::remove_file(index).unwrap();
+    }
+    let second = run(heapscan(&cache).args(args).args(&files));
+    assert_eq!(parses(&second), 1, "{}", stderr(&second));
+    assert!(stderr(&second).contains("timing: load-digest"));
+    assert_eq!(second.stdout, plain.stdout);
+    // With the last one's index back (the second run saved it), nothing is parsed.
+    let third = run(heapscan(&cache).args(args).args(&files));
+    assert_eq!(parses(&third), 0, "{}", stderr(&third));
+    assert_eq!(third.stdout, plain.stdout);
+    // A gate and a report read them too, and say the same.
+    let gate_args = ["gate", "--format", "json"];
+    let gate_plain = heapscan(&cache)
+        .args(gate_args)
+        .arg("--no-index")
+        .args(&files)
+        .output()
+        .unwrap();
+    let gate = heapscan(&cache)
+        .args(gate_args)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(parses(&gate), 0, "{}", stderr(&gate));
+    assert_eq!(gate.status.code(), gate_plain.status.code());
+    assert_eq!(gate.stdout, gate_plain.stdout);
+    let list = run(heapscan(&cache).args(["cache", "list"]));
+    let list = String::from_utf8(list.stdout).unwrap();
+    // The earlier snapshots were never read again, so only the last one is indexed.
+    assert!(list.contains("1 index(es), 3 diff digest(s)"), "{list}");
+    assert!(list.contains(".hsdig") && list.contains("diff digest of a snapshot"));
+    let clear = run(heapscan(&cache).args(["cache", "clear"]));
+    let said = String::from_utf8(clear.stdout).unwrap();
+    assert!(
+        said.contains("removed 1 index(es), 3 diff digest(s)"),
+        "{said}"
+    );
+    assert!(cache_files(&cache, "hsdig").is_empty());
+}
+
+#[test]
+fn a_kept_digest_never_answers_for_a_replaced_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let files = leak_series(dir.path());
+    let args = ["diff", "--format", "json"];
+    let original = run(heapscan(&cache).args(args).args(&files));
+    // The first snapshot replaced by the second one's bytes: the diff must see two equal
+    // snapshots first, not the kept digest of the old first file.
+    fs::copy(&files[1], &files[0]).unwrap();
+    let expected = run(heapscan(&cache).args(args).arg("--no-index").args(&files));
+    let got = run(heapscan(&cache).args(args).args(&files));
+    assert_eq!(
+        parses(&got),
+        1,
+        "only the replaced file is read: {}",
+        stderr(&got)
+    );
+    assert_eq!(got.stdout, expected.stdout);
+    assert_ne!(
+        got.stdout, original.stdout,
+        "the replaced file changed nothing"
+    );
+}
+
+/// Diffs the leak series in a fresh cache, applies `spoil` to every digest it kept, then
+/// asserts that the next diff prints what a diff without the cache prints (saying `why` when
+/// given) and leaves good digests that the run after reads.
+fn spoiled_digest_is_made_again(spoil: impl Fn(&Path), why: Option<&str>) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let files = leak_series(dir.path());
+    let args = ["diff", "--format", "json"];
+    run(heapscan(&cache).args(args).args(&files));
+    let digests = cache_files(&cache, "hsdig");
+    assert_eq!(digests.len(), 3);
+    digests.iter().for_each(|d| spoil(d));
+    let expected = run(heapscan(&cache).args(args).arg("--no-index").args(&files));
+    let out = run(heapscan(&cache).args(args).args(&files));
+    if let Some(why) = why {
+        assert!(
+            stderr(&out).contains(why),
+            "no note `{why}`: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(out.stdout, expected.stdout);
+    let again = run(heapscan(&cache).args(args).args(&files));
+    assert!(
+        !stderr(&again).contains("is not used"),
+        "the digests were not made again: {}",
+        stderr(&again)
+    );
+    assert_eq!(again.stdout, expected.stdout);
+    assert_eq!(cache_files(&cache, "hsdig").len(), 3);
+}
+
+#[test]
+fn a_truncated_digest_is_made_again_with_a_note() {
+    spoiled_digest_is_made_again(
+        |digest| {
+            let len = fs::metadata(digest).unwrap().len();
+            fs::File::options()
+                .write(true)
+                .open(digest)
+                .unwrap()
+                .set_len(len / 2)
+                .unwrap();
+        },
+        Some("diff digest of"),
+    );
+}
+
+#[test]
+fn a_digest_with_a_damaged_column_is_made_again_with_a_note() {
+    spoiled_digest_is_made_again(
+        |digest| {
+            let mut bytes = fs::read(digest).unwrap();
+            // Inside the first column (the counted objects' ids).
+            bytes[64 + 100] ^= 0x5a;
+            fs::write(digest, bytes).unwrap();
+        },
+        Some("does not match its checksum"),
+    );
+}
+
+#[test]
+fn a_digest_of_another_format_version_is_made_again() {
+    spoiled_digest_is_made_again(
+        |digest| {
+            let mut bytes = fs::read(digest).unwrap();
+            bytes[16..20].copy_from_slice(&999u32.to_le_bytes());
+            fs::write(digest, bytes).unwrap();
+        },
+        None,
+    );
 }

@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 
 use heapscan::graph::{Columns, HeapGraph};
-use heapscan::index::{FileIdentity, IndexCache, DEFAULT_MAX_BYTES};
+use heapscan::index::{FileIdentity, FileKind, IndexCache, DEFAULT_MAX_BYTES};
 use heapscan::units::parse_size;
 
 use super::progress::{timing, Shown};
@@ -130,9 +130,13 @@ pub fn run_cache(args: CacheArgs) -> Outcome {
                 .entries()
                 .with_context(|| format!("cannot list the index cache {dir}"))?;
             let total: u64 = entries.iter().map(|e| e.bytes).sum();
+            let digests = entries
+                .iter()
+                .filter(|e| e.kind == Some(FileKind::Digest))
+                .count();
             println!(
-                "{dir}: {} index(es), {} MB",
-                entries.len(),
+                "{dir}: {} index(es), {digests} diff digest(s), {} MB",
+                entries.len() - digests,
                 total.div_ceil(1 << 20)
             );
             for e in entries {
@@ -142,12 +146,16 @@ pub fn run_cache(args: CacheArgs) -> Outcome {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 let used = heapscan::units::utc_rfc3339(e.used);
-                let what = match e.described {
-                    Some((size, nodes, edges)) => format!(
-                        "snapshot of {} MB, {nodes} nodes, {edges} edges",
+                let what = match (e.kind, e.described) {
+                    (Some(kind), Some((size, nodes, edges))) => format!(
+                        "{} of a snapshot of {} MB, {nodes} nodes, {edges} edges",
+                        match kind {
+                            FileKind::Index => "index",
+                            FileKind::Digest => "diff digest",
+                        },
                         size.div_ceil(1 << 20)
                     ),
-                    None => "not a readable index".to_string(),
+                    _ => "not a readable index".to_string(),
                 };
                 println!(
                     "  {name}  {:>7} MB  used {used}  {what}",
@@ -156,11 +164,11 @@ pub fn run_cache(args: CacheArgs) -> Outcome {
             }
         }
         CacheAction::Clear => {
-            let (count, bytes) = cache
+            let (indexes, digests, bytes) = cache
                 .clear()
                 .with_context(|| format!("cannot clear the index cache {dir}"))?;
             println!(
-                "{dir}: removed {count} index(es), {} MB",
+                "{dir}: removed {indexes} index(es), {digests} diff digest(s), {} MB",
                 bytes.div_ceil(1 << 20)
             );
         }

@@ -84,6 +84,11 @@ impl Observer for Shown {
                 self.progress
                     .phase(format!("{}: reading its index", path.display()));
             }
+            Stage::LoadingDigest(path) => {
+                timing(Some("load-digest"));
+                self.progress
+                    .phase(format!("{}: reading its diff digest", path.display()));
+            }
             Stage::SavingIndex(path) => {
                 timing(Some("save-index"));
                 self.progress

@@ -5,6 +5,7 @@
 //! diffing N snapshots holds one graph at a time.
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::column::Column;
 use rustc_hash::FxHashMap;
@@ -67,7 +68,7 @@ pub struct DigestBody {
 }
 
 /// One class: a name, plus a constructor location when DevTools keys it so.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClassDigest {
     /// `name` and `location` joined; equal across snapshots of one program.
     pub key: String,
@@ -76,14 +77,14 @@ pub struct ClassDigest {
 }
 
 /// One class's totals in one snapshot (DevTools' Summary numbers).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct ClassTotals {
     pub count: u64,
     pub self_size: u64,
     pub retained_size: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CollectionDigest {
     pub id: u32,
     /// What holds it, in terms that carry over between processes ([`Shapes::holder_key`]).
@@ -93,7 +94,7 @@ pub struct CollectionDigest {
     pub retained_size: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ListenerDigest {
     pub emitter_id: u32,
     /// What holds the emitter, in terms that carry over between processes
@@ -105,14 +106,14 @@ pub struct ListenerDigest {
 }
 
 /// A group of like objects (timers with one callback), by a key stable across snapshots.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GroupDigest {
     pub key: String,
     pub count: u64,
     pub retained_size: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClosureDigest {
     /// The function's location (`file:line:column`).
     pub key: String,
@@ -132,6 +133,11 @@ pub fn class_key(name: &str, location: Option<&SourceLocation>) -> String {
 }
 
 impl Digest {
+    /// A digest of `body` with its `class_totals` (one per class).
+    pub(crate) fn from_parts(body: DigestBody, class_totals: Vec<ClassTotals>) -> Digest {
+        Digest { body, class_totals }
+    }
+
     /// Digests an analysed snapshot.
     pub fn new(graph: &HeapGraph, file: &str) -> Digest {
         // The class aggregates are one sequential walk of the dominator tree: run it beside
@@ -372,7 +378,7 @@ pub(crate) struct Measurement {
 }
 
 /// (node id, node) for every node, by id.
-fn id_index(graph: &RetainerGraph) -> Vec<(u32, u32)> {
+pub(crate) fn id_index(graph: &RetainerGraph) -> Vec<(u32, u32)> {
     let s = &graph.snapshot;
     let pairs: Vec<(u32, u32)> = s
         .node_id

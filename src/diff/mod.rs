@@ -17,6 +17,7 @@ pub mod holder;
 pub mod owners;
 mod pipeline;
 pub mod shapes;
+mod stored;
 pub mod views;
 
 use std::collections::BTreeMap;

@@ -10,11 +10,13 @@
 
 use std::path::PathBuf;
 
+use rayon::prelude::*;
+
 use super::digest::{Digest, DigestBody, DigestJob, Measurement};
-use super::{detectors, judge, report, DiffOptions};
+use super::{detectors, judge, report, stored, DiffOptions, Judging};
 use crate::error::{Error, Result};
 use crate::graph::{Beside, Columns, HeapGraph, RetainerGraph};
-use crate::index::{FileIdentity, IndexCache};
+use crate::index::{FileIdentity, IndexCache, Stored, Unusable};
 use crate::observe::{Observer, Stage};
 use crate::report::diff::DiffReport;
 use crate::snapshot::ReadAhead;
@@ -22,26 +24,23 @@ use crate::summary::ClassAggregates;
 
 /// Compares snapshots of one process, `files` oldest first (two or more), and names the leak
 /// suspects. Snapshots indexed in `index` are read from their index, the others are saved
-/// there. `observer` is told each file's stages as they start.
+/// there; what the diff remembers of each snapshot (its digest) is kept there too, and a
+/// snapshot an earlier diff digested is not read again (the last one's graph is, from its
+/// index when it has one, to describe the suspects). `observer` is told each file's stages as
+/// they start.
 pub fn compare(
     files: &[PathBuf],
     options: &DiffOptions,
     index: Option<&IndexCache>,
     observer: &dyn Observer,
 ) -> Result<DiffReport> {
-    compare_visiting(
-        files,
-        options,
-        Columns::NO_DISTANCES,
-        index,
-        observer,
-        |_, _| {},
-    )
+    compare_with(files, options, Columns::NO_DISTANCES, index, observer, None)
 }
 
 /// [`compare`] that builds each graph with `columns` and shows it to `visit` (with its index in
 /// `files`) as soon as it is built, before it is reduced to a digest: for callers that want
-/// more of every snapshot than the diff keeps (`heapscan report`'s summaries).
+/// more of every snapshot than the diff keeps (`heapscan report`'s summaries). Every snapshot's
+/// graph is opened, even one whose digest is kept.
 pub(crate) fn compare_visiting(
     files: &[PathBuf],
     options: &DiffOptions,
@@ -50,74 +49,257 @@ pub(crate) fn compare_visiting(
     observer: &dyn Observer,
     mut visit: impl FnMut(usize, &HeapGraph),
 ) -> Result<DiffReport> {
+    compare_with(files, options, columns, index, observer, Some(&mut visit))
+}
+
+/// Shown each graph as it is built, with its index among the files.
+type Visit<'v> = dyn FnMut(usize, &HeapGraph) + 'v;
+
+fn compare_with(
+    files: &[PathBuf],
+    options: &DiffOptions,
+    columns: Columns,
+    index: Option<&IndexCache>,
+    observer: &dyn Observer,
+    mut visit: Option<&mut Visit<'_>>,
+) -> Result<DiffReport> {
     let Some((last_file, earlier)) = files.split_last().filter(|(_, e)| !e.is_empty()) else {
         return Err(Error::TooFewSnapshots { got: files.len() });
     };
-    let mut digests = Vec::with_capacity(files.len());
+    let mut kept = KeptDigests::look_up(files, index, observer);
+    // Per file, oldest first: its digest once made or found.
+    let mut digests: Vec<Option<Digest>> = (0..files.len()).map(|_| None).collect();
     let mut savings = Vec::new();
-    let mut unfinished: Option<DigestJob> = None;
-    // An indexed file is not read, so not read ahead either.
-    let indexed = |file: &PathBuf| {
-        index.is_some_and(|cache| FileIdentity::of(file).is_ok_and(|identity| cache.has(&identity)))
+    let mut unfinished: Option<(usize, DigestJob)> = None;
+    // An indexed file is not read, so not read ahead either; nor is an earlier one whose
+    // digest is kept.
+    let read = |k: usize| {
+        let indexed = index.is_some_and(|cache| {
+            FileIdentity::of(&files[k]).is_ok_and(|identity| cache.has(&identity))
+        });
+        let skipped = k + 1 < files.len() && kept.has(k) && visit.is_none();
+        !indexed && !skipped
     };
-    let mut ahead = (!indexed(&files[1])).then(|| ReadAhead::start(files[1].clone()));
+    let mut ahead = read(1).then(|| ReadAhead::start(files[1].clone()));
     for (k, file) in earlier.iter().enumerate() {
+        let kept_digest = kept.take(k);
+        if kept_digest.is_some() && visit.is_none() {
+            digests[k] = kept_digest;
+            continue;
+        }
         let source = if k == 1 { ahead.take() } else { None };
         let job = unfinished.take();
+        let measure = kept_digest.is_none();
         let (mut graph, finished, measured) = HeapGraph::open_alongside(
             file,
             source,
             columns,
             index,
             observer,
-            move || job.map(DigestJob::run),
+            move || job.map(|(at, job)| (at, job.run())),
             Beside::Work,
-            Measurement::of_earlier,
+            move |graph| measure.then(|| Measurement::of_earlier(graph)),
         )?;
-        digests.extend(finished);
-        visit(k, &graph);
+        if let Some((at, digest)) = finished {
+            digests[at] = Some(digest);
+        }
+        if let Some(visit) = visit.as_mut() {
+            visit(k, &graph);
+        }
         if let Some(mut saving) = graph.take_saving() {
             saving.seal(&graph);
             savings.push(saving);
         }
-        unfinished = Some(Digest::finish_later(
-            graph,
-            measured,
-            file.display().to_string(),
-        ));
+        match measured {
+            Some(measured) => {
+                let file = file.display().to_string();
+                unfinished = Some((k, Digest::finish_later(graph, measured, file)));
+            }
+            None => digests[k] = kept_digest,
+        }
     }
+    let at_last = earlier.len();
     let job = unfinished.take();
-    let (mut last, finished, measured) = HeapGraph::open_alongside(
-        last_file,
-        ahead.take(),
-        columns,
-        index,
-        observer,
-        move || job.map(DigestJob::run),
-        Beside::Work,
-        LastMeasurement::new,
-    )?;
-    digests.extend(finished);
-    visit(earlier.len(), &last);
+    let kept_last = kept.take(at_last);
+    let first = move || job.map(|(at, job)| (at, job.run()));
+    let (last, finished, measured) = match kept_last {
+        // Its digest is kept: the detectors' tables are all that is measured of it.
+        Some(_) => HeapGraph::open_alongside(
+            last_file,
+            ahead.take(),
+            columns,
+            index,
+            observer,
+            first,
+            Beside::Work,
+            |graph| OfLast::Prepared(Box::new(detectors::LastPrep::of_graph(graph))),
+        )?,
+        None => HeapGraph::open_alongside(
+            last_file,
+            ahead.take(),
+            columns,
+            index,
+            observer,
+            first,
+            Beside::Work,
+            |graph| OfLast::Measured(Box::new(LastMeasurement::new(graph))),
+        )?,
+    };
+    let mut last = last;
+    if let Some((at, digest)) = finished {
+        digests[at] = Some(digest);
+    }
+    if let Some(visit) = visit.as_mut() {
+        visit(at_last, &last);
+    }
     let last_saving = last.take_saving();
     observer.stage(Stage::Comparing);
     let provenance: Vec<_> = files.iter().map(|f| crate::provenance::read(f)).collect();
-    let report = diff_with_last(
-        digests,
-        &last,
-        measured,
-        &last_file.display().to_string(),
-        &provenance,
-        options,
-    );
+    let file = last_file.display().to_string();
+    let mut made: Vec<Digest> = digests.into_iter().flatten().collect();
+    let (report, digests) = match (measured, kept_last) {
+        (OfLast::Measured(measured), _) => {
+            diff_with_last(made, &last, *measured, &file, &provenance, options)
+        }
+        (OfLast::Prepared(prep), Some(digest)) => {
+            made.push(digest);
+            let bodies: Vec<&DigestBody> = made.iter().map(|d| &**d).collect();
+            let (judging, reader, shaped) =
+                judge_and_detect(&bodies, &last, *prep, &provenance, options);
+            (report(&made, judging, &reader, shaped, options), made)
+        }
+        (OfLast::Prepared(_), None) => {
+            unreachable!("the last snapshot is prepared only when its digest is kept")
+        }
+    };
+    assert_eq!(digests.len(), files.len(), "every snapshot is digested");
     if let Some(mut saving) = last_saving {
         saving.seal(&last);
         savings.push(saving);
     }
-    for saving in savings {
-        saving.wait_noting(observer);
-    }
+    drop(last);
+    kept.save_made(&digests, observer, || {
+        for saving in savings {
+            saving.wait_noting(observer);
+        }
+    });
     Ok(report)
+}
+
+/// What is measured of the last snapshot beside its build.
+enum OfLast {
+    /// Its digest's measurement and the detectors' tables.
+    Measured(Box<LastMeasurement>),
+    /// The detectors' tables alone (its digest is kept).
+    Prepared(Box<detectors::LastPrep>),
+}
+
+/// The digests earlier diffs kept in the index cache for a diff's files, and where the ones
+/// this diff makes are saved.
+struct KeptDigests<'c> {
+    cache: Option<&'c IndexCache>,
+    files: Vec<PathBuf>,
+    /// Per file: its identity, when it can have a digest in the cache.
+    identities: Vec<Option<FileIdentity>>,
+    /// Per file: its kept digest, until taken.
+    found: Vec<Option<Digest>>,
+    /// Per file: whether its digest was found (so is not saved again).
+    was_found: Vec<bool>,
+}
+
+impl<'c> KeptDigests<'c> {
+    /// Looks up every file's digest in `cache`; one that cannot be used is removed (to be made
+    /// again), with a note when it was damaged.
+    fn look_up(files: &[PathBuf], cache: Option<&'c IndexCache>, observer: &dyn Observer) -> Self {
+        let identities: Vec<Option<FileIdentity>> = files
+            .iter()
+            .map(|f| cache.and_then(|_| crate::graph::indexed_identity(f)))
+            .collect();
+        // Each is read whole and checked (copying and hashing its columns): in parallel.
+        let found: Vec<Option<Digest>> = files
+            .par_iter()
+            .zip(&identities)
+            .map(|(file, identity)| {
+                let (cache, identity) = (cache?, identity.as_ref()?);
+                observer.stage(Stage::LoadingDigest(file));
+                match stored::load(cache, identity, &file.display().to_string()) {
+                    stored::Found::Digest(digest) => Some(*digest),
+                    stored::Found::Absent => None,
+                    stored::Found::Unusable(why) => {
+                        cache.remove_digest(identity);
+                        // One of another build or format is simply made again, as its
+                        // index is (which says so).
+                        if matches!(why, Unusable::Corrupt(_)) {
+                            observer.note(&format!(
+                                "the diff digest of {} in {} is not used: {why}; it is made again",
+                                file.display(),
+                                cache.dir().display()
+                            ));
+                        }
+                        None
+                    }
+                }
+            })
+            .collect();
+        KeptDigests {
+            cache,
+            files: files.to_vec(),
+            identities,
+            was_found: found.iter().map(Option::is_some).collect(),
+            found,
+        }
+    }
+
+    fn has(&self, k: usize) -> bool {
+        self.found[k].is_some()
+    }
+
+    fn take(&mut self, k: usize) -> Option<Digest> {
+        self.found[k].take()
+    }
+
+    /// Saves the digests this diff made (`digests`, one per file) while `meanwhile` runs (the
+    /// wait for the indexes being written), telling `observer` of one that cannot be saved.
+    fn save_made(&self, digests: &[Digest], observer: &dyn Observer, meanwhile: impl FnOnce()) {
+        let Some(cache) = self.cache else {
+            meanwhile();
+            return;
+        };
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(|| {
+                let mut failed = Vec::new();
+                for (k, digest) in digests.iter().enumerate() {
+                    let Some(identity) = self.identities[k].as_ref().filter(|_| !self.was_found[k])
+                    else {
+                        continue;
+                    };
+                    // The file may have changed since it was read: its digest would be filed
+                    // under the new version.
+                    if crate::graph::indexed_identity(&self.files[k]).as_ref() != Some(identity) {
+                        continue;
+                    }
+                    match stored::save(cache, identity, digest) {
+                        Ok(Stored::Written { .. }) => {}
+                        Ok(Stored::TooBig { bytes }) => failed.push(format!(
+                            "the diff digest of {} ({} MB) is larger than the index cache's bound; it is not saved",
+                            self.files[k].display(),
+                            bytes >> 20
+                        )),
+                        Err(e) => failed.push(format!(
+                            "cannot save the diff digest of {} in {} ({e}); going on without it",
+                            self.files[k].display(),
+                            cache.dir().display()
+                        )),
+                    }
+                }
+                failed
+            });
+            meanwhile();
+            for note in writer.join().unwrap_or_default() {
+                observer.note(&note);
+            }
+        });
+    }
 }
 
 /// The last snapshot's share of a diff that reads no dominator column: its digest's
@@ -140,7 +322,7 @@ impl LastMeasurement {
 
 /// Compares the earlier snapshots' `digests` (in order, at least one) with the graph of the last
 /// snapshot (called `file`), finishing what [`LastMeasurement`] measured of it, and names the
-/// leak suspects.
+/// leak suspects. Returns the report and every snapshot's digest, the last one's included.
 fn diff_with_last(
     mut digests: Vec<Digest>,
     last: &HeapGraph,
@@ -148,7 +330,7 @@ fn diff_with_last(
     file: &str,
     provenance: &[Option<crate::provenance::Provenance>],
     options: &DiffOptions,
-) -> DiffReport {
+) -> (DiffReport, Vec<Digest>) {
     let LastMeasurement { measured, mut prep } = measured;
     // The last snapshot's class totals are mostly a sequential walk of its dominator tree.
     // Everything that does not read them runs on the other core meanwhile: its shortest
@@ -164,18 +346,33 @@ fn diff_with_last(
                 .map(|d| &**d)
                 .chain(std::iter::once(&body))
                 .collect();
-            let judging = judge(&bodies, provenance, &options.thresholds);
-            let reader = detectors::Last::prepared(last, prep);
-            let judged: Vec<&DigestBody> = judging.judged.iter().map(|&i| bodies[i]).collect();
-            let comparison = detectors::Comparison {
-                matched_by: judging.matched_by,
-                counted: &judging.counted,
-                across: &judging.across,
-            };
-            let shaped = detectors::find_shaped(&judged, &reader, comparison, &options.thresholds);
+            let (judging, reader, shaped) =
+                judge_and_detect(&bodies, last, prep, provenance, options);
             (body, judging, reader, shaped)
         },
     );
     digests.push(body.with_totals(&aggregates));
-    report(&digests, judging, &reader, shaped, options)
+    let report = report(&digests, judging, &reader, shaped, options);
+    (report, digests)
+}
+
+/// Judges whether and how the snapshots of `bodies` (the last one's included) compare, and runs
+/// the detectors but the class one on the last snapshot's `graph`, with what `prep` holds of it.
+fn judge_and_detect<'g>(
+    bodies: &[&DigestBody],
+    graph: &'g HeapGraph,
+    prep: detectors::LastPrep,
+    provenance: &[Option<crate::provenance::Provenance>],
+    options: &DiffOptions,
+) -> (Judging, detectors::Last<'g>, detectors::Detected) {
+    let judging = judge(bodies, provenance, &options.thresholds);
+    let reader = detectors::Last::prepared(graph, prep);
+    let judged: Vec<&DigestBody> = judging.judged.iter().map(|&i| bodies[i]).collect();
+    let comparison = detectors::Comparison {
+        matched_by: judging.matched_by,
+        counted: &judging.counted,
+        across: &judging.across,
+    };
+    let shaped = detectors::find_shaped(&judged, &reader, comparison, &options.thresholds);
+    (judging, reader, shaped)
 }

@@ -114,7 +114,7 @@ impl std::ops::Deref for HeapGraph {
 
 /// The identity of the snapshot at `path` for its index, or `None` for what has no lasting
 /// identity (standard input, pipes).
-fn indexed_identity(path: &Path) -> Option<FileIdentity> {
+pub(crate) fn indexed_identity(path: &Path) -> Option<FileIdentity> {
     if path == Path::new("-") {
         return None;
     }

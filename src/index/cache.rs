@@ -9,8 +9,12 @@ use std::time::{Duration, SystemTime};
 
 use memmap2::{Mmap, MmapOptions};
 
-use super::format::{self, Unusable};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::format::{self, FileKind, IndexWriter, Reader, Unusable};
 use super::identity::FileIdentity;
+use super::saving;
 use crate::graph::HeapGraph;
 
 /// The size bound when none is given: 10 GiB.
@@ -18,6 +22,8 @@ pub const DEFAULT_MAX_BYTES: u64 = 10 << 30;
 
 /// Index files end in this.
 const EXTENSION: &str = "hsidx";
+/// Digest files (what a diff remembers of a snapshot) end in this.
+const DIGEST_EXTENSION: &str = "hsdig";
 
 /// A temporary file older than this was left by a process that died while writing.
 const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
@@ -48,14 +54,26 @@ pub enum Stored {
     TooBig { bytes: u64 },
 }
 
-/// One index file in the cache.
+/// What looking a snapshot's digest up found.
+pub(crate) enum DigestLookup<F> {
+    /// The digest file, checked as far as its manifest.
+    Found(Reader<F>),
+    /// No digest for this version of the file.
+    Absent,
+    /// A digest exists but cannot answer; the reason is for a note.
+    Unusable(Unusable),
+}
+
+/// One file in the cache: an index or a digest.
 #[derive(Debug, Clone)]
 pub struct CacheEntry {
     pub path: PathBuf,
+    /// An index or a digest; `None` when the file is neither (damaged).
+    pub kind: Option<FileKind>,
     pub bytes: u64,
     /// When it was last used (its modification time, which a lookup refreshes).
     pub used: SystemTime,
-    /// The snapshot's size, nodes and edges, when the file reads as an index.
+    /// The snapshot's size, nodes and edges, when the file reads as an index or a digest.
     pub described: Option<(u64, u64, u64)>,
 }
 
@@ -109,6 +127,11 @@ impl IndexCache {
         self.dir.join(format!("{}.{EXTENSION}", identity.key()))
     }
 
+    fn digest_path_for(&self, identity: &FileIdentity) -> PathBuf {
+        self.dir
+            .join(format!("{}.{DIGEST_EXTENSION}", identity.key()))
+    }
+
     /// Whether an index for the file with `identity` exists (not whether it is usable).
     pub fn has(&self, identity: &FileIdentity) -> bool {
         self.path_for(identity).is_file()
@@ -142,6 +165,77 @@ impl IndexCache {
         }
     }
 
+    /// Looks up the digest of the file with `identity` (written by a diff that read it), with
+    /// facts of type `F`.
+    pub(crate) fn load_digest<F: DeserializeOwned>(
+        &self,
+        identity: &FileIdentity,
+    ) -> DigestLookup<F> {
+        let path = self.digest_path_for(identity);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return DigestLookup::Absent,
+            Err(e) => {
+                return DigestLookup::Unusable(Unusable::Corrupt(format!(
+                    "it cannot be opened: {e}"
+                )))
+            }
+        };
+        // SAFETY: as in `load`: digest files are only ever created whole and renamed into
+        // place.
+        let map = match unsafe { MmapOptions::new().map(&file) } {
+            Ok(m) => Arc::new(m),
+            Err(e) => {
+                return DigestLookup::Unusable(Unusable::Corrupt(format!(
+                    "it cannot be mapped: {e}"
+                )))
+            }
+        };
+        match format::open(map, &path, FileKind::Digest, identity, producer()) {
+            Ok(reader) => {
+                let _ = file.set_modified(SystemTime::now());
+                DigestLookup::Found(reader)
+            }
+            Err(why) => DigestLookup::Unusable(why),
+        }
+    }
+
+    /// Removes the digest of the file with `identity` (one that turned out unusable).
+    pub(crate) fn remove_digest(&self, identity: &FileIdentity) {
+        let _ = fs::remove_file(self.digest_path_for(identity));
+    }
+
+    /// Stores a digest of the file with `identity`: `sections` and the manifest's `facts`,
+    /// written to a temporary file and renamed into place, then the cache is kept under its
+    /// bound.
+    pub(crate) fn store_digest<F: Serialize>(
+        &self,
+        identity: &FileIdentity,
+        sections: &[(&str, &[u8])],
+        facts: F,
+    ) -> io::Result<Stored> {
+        let temporary = self.create_temporary(identity)?;
+        let written = (|| {
+            let file = saving::private(fs::OpenOptions::new().write(true).create_new(true))
+                .open(&temporary)?;
+            let mut writer = IndexWriter::begin(io::BufWriter::new(file), FileKind::Digest)?;
+            for (name, bytes) in sections {
+                writer.section(name, bytes)?;
+            }
+            let (out, len) = writer.finish(producer(), identity, facts)?;
+            out.into_inner().map_err(|e| e.into_error())?;
+            Ok::<u64, io::Error>(len)
+        })();
+        let bytes = match written {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let _ = fs::remove_file(&temporary);
+                return Err(e);
+            }
+        };
+        self.put_in_place_as(&temporary, self.digest_path_for(identity), bytes)
+    }
+
     /// Creates the directory if needed and names a temporary file in it for the index of the
     /// file with `identity`, unique to this process and moment.
     pub(crate) fn create_temporary(&self, identity: &FileIdentity) -> io::Result<PathBuf> {
@@ -173,11 +267,15 @@ impl IndexCache {
         identity: &FileIdentity,
         bytes: u64,
     ) -> io::Result<Stored> {
+        self.put_in_place_as(temporary, self.path_for(identity), bytes)
+    }
+
+    /// Renames `temporary` (`bytes` long) to `target` in the cache, then evicts to fit.
+    fn put_in_place_as(&self, temporary: &Path, target: PathBuf, bytes: u64) -> io::Result<Stored> {
         if bytes > self.max_bytes {
             let _ = fs::remove_file(temporary);
             return Ok(Stored::TooBig { bytes });
         }
-        let target = self.path_for(identity);
         if let Err(e) = fs::rename(temporary, &target) {
             let _ = fs::remove_file(temporary);
             return Err(e);
@@ -186,8 +284,8 @@ impl IndexCache {
         Ok(Stored::Written { bytes, evicted })
     }
 
-    /// Removes the least recently used indexes (never `keep`) until the cache fits its bound,
-    /// and temporary files that a dead writer left. Returns how many indexes it removed.
+    /// Removes the least recently used indexes and digests (never `keep`) until the cache fits
+    /// its bound, and temporary files that a dead writer left. Returns how many it removed.
     fn evict(&self, keep: &Path) -> io::Result<usize> {
         self.remove_stale_temporaries();
         let mut entries = self.entries()?;
@@ -235,8 +333,8 @@ impl IndexCache {
         }
     }
 
-    /// Every index file in the cache, in name order (empty when the directory does not
-    /// exist).
+    /// Every index and digest file in the cache, in name order (empty when the directory
+    /// does not exist).
     pub fn entries(&self) -> io::Result<Vec<CacheEntry>> {
         let read = match fs::read_dir(&self.dir) {
             Ok(r) => r,
@@ -247,16 +345,21 @@ impl IndexCache {
         for entry in read {
             let entry = entry?;
             let path = entry.path();
-            if path.extension().is_none_or(|e| e != EXTENSION) {
+            if path
+                .extension()
+                .is_none_or(|e| e != EXTENSION && e != DIGEST_EXTENSION)
+            {
                 continue;
             }
             let Ok(meta) = entry.metadata() else {
                 continue;
             };
+            let described = describe(&path);
             entries.push(CacheEntry {
                 bytes: meta.len(),
                 used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-                described: describe(&path),
+                kind: described.map(|(kind, ..)| kind),
+                described: described.map(|(_, size, nodes, edges)| (size, nodes, edges)),
                 path,
             });
         }
@@ -264,16 +367,24 @@ impl IndexCache {
         Ok(entries)
     }
 
-    /// Removes every index (and temporary file) in the cache. Returns how many indexes and
-    /// how many bytes.
-    pub fn clear(&self) -> io::Result<(usize, u64)> {
+    /// Removes every index and digest (and temporary file) in the cache. Returns how many
+    /// indexes, how many digests and how many bytes.
+    pub fn clear(&self) -> io::Result<(usize, usize, u64)> {
         let entries = self.entries()?;
-        let mut removed = (0, 0);
+        let mut removed = (0, 0, 0);
         for entry in entries {
             match fs::remove_file(&entry.path) {
                 Ok(()) => {
-                    removed.0 += 1;
-                    removed.1 += entry.bytes;
+                    if entry
+                        .path
+                        .extension()
+                        .is_some_and(|e| e == DIGEST_EXTENSION)
+                    {
+                        removed.1 += 1;
+                    } else {
+                        removed.0 += 1;
+                    }
+                    removed.2 += entry.bytes;
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
@@ -310,10 +421,11 @@ fn writer_is_gone(name: &str) -> bool {
     }
 }
 
-/// The snapshot size, nodes and edges an index file was made for.
-fn describe(path: &Path) -> Option<(u64, u64, u64)> {
+/// What a file of the cache is, and the snapshot size, nodes and edges it was made for.
+fn describe(path: &Path) -> Option<(FileKind, u64, u64, u64)> {
     let file = File::open(path).ok()?;
-    // SAFETY: as in `load`: index files are never written in place.
+    // SAFETY: as in `load`: files of the cache are never written in place.
     let map: Mmap = unsafe { Mmap::map(&file) }.ok()?;
-    format::describe(&map).map(|(identity, _, nodes, edges)| (identity.size, nodes, edges))
+    format::describe(&map)
+        .map(|(kind, identity, _, nodes, edges)| (kind, identity.size, nodes, edges))
 }

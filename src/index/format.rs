@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use bytemuck::Pod;
 use memmap2::Mmap;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::identity::FileIdentity;
@@ -36,7 +37,33 @@ use crate::summary::SummaryFacts;
 /// Bumped whenever the layout of the file or the meaning of a section changes.
 pub const FORMAT_VERSION: u32 = 1;
 
-const MAGIC: &[u8; 16] = b"HEAPSCAN-INDEX\0\0";
+/// What a file of the cache holds, told by its first 16 bytes. Both kinds share the
+/// container: sections, manifest, footer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// An analysed graph: a snapshot's index.
+    Index,
+    /// What a diff remembers of one snapshot ([`crate::diff`]'s digest), so that a later diff
+    /// of the same file reads neither the file nor its index.
+    Digest,
+}
+
+impl FileKind {
+    fn magic(self) -> &'static [u8; 16] {
+        match self {
+            FileKind::Index => b"HEAPSCAN-INDEX\0\0",
+            FileKind::Digest => b"HEAPSCAN-DIGEST\0",
+        }
+    }
+
+    /// The kind whose magic `bytes` start with.
+    fn of(bytes: &[u8]) -> Option<FileKind> {
+        [FileKind::Index, FileKind::Digest]
+            .into_iter()
+            .find(|k| bytes.starts_with(k.magic()))
+    }
+}
+
 const END_MAGIC: &[u8; 8] = b"HSIXEND\0";
 const ALIGN: usize = 64;
 const FOOTER: usize = 32;
@@ -75,12 +102,19 @@ fn corrupt(why: impl Into<String>) -> Unusable {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Manifest {
+struct Manifest<F> {
     producer: String,
     identity: FileIdentity,
     #[serde(flatten)]
-    facts: Facts,
+    facts: F,
     sections: Vec<Section>,
+}
+
+/// The counts every kind of file's facts record, for listing the cache.
+#[derive(Deserialize)]
+struct Counts {
+    node_count: u64,
+    edge_count: u64,
 }
 
 /// What the manifest records of the graph besides its sections.
@@ -233,15 +267,15 @@ pub(crate) struct IndexWriter<W: Write> {
 }
 
 impl<W: Write> IndexWriter<W> {
-    /// Starts an index file on `to` with its header.
-    pub(crate) fn begin(to: W) -> io::Result<IndexWriter<W>> {
+    /// Starts a file of `kind` on `to` with its header.
+    pub(crate) fn begin(to: W, kind: FileKind) -> io::Result<IndexWriter<W>> {
         let mut writer = IndexWriter {
             to,
             at: 0,
             sections: Vec::new(),
             sources: Vec::new(),
         };
-        writer.put(MAGIC)?;
+        writer.put(kind.magic())?;
         writer.put(&FORMAT_VERSION.to_le_bytes())?;
         Ok(writer)
     }
@@ -291,11 +325,11 @@ impl<W: Write> IndexWriter<W> {
     }
 
     /// Writes the manifest and footer; returns the sink and the file's length.
-    pub(crate) fn finish(
+    pub(crate) fn finish<F: Serialize>(
         mut self,
         producer: &str,
         identity: &FileIdentity,
-        facts: Facts,
+        facts: F,
     ) -> io::Result<(W, u64)> {
         let manifest = Manifest {
             producer: producer.to_string(),
@@ -324,7 +358,7 @@ pub fn write(
     producer: &str,
     to: &mut impl Write,
 ) -> io::Result<u64> {
-    let mut writer = IndexWriter::begin(to)?;
+    let mut writer = IndexWriter::begin(to, FileKind::Index)?;
     let (rest, facts) = graph_sections(graph);
     let retainers = retainer_sections(graph);
     for (name, bytes) in snapshot_sections(&graph.snapshot)
@@ -337,14 +371,19 @@ pub fn write(
     Ok(writer.finish(producer, identity, facts)?.1)
 }
 
-/// A checked index file, ready to hand out columns.
-struct Reader {
+/// A checked file of the cache, ready to hand out its facts and columns.
+pub(crate) struct Reader<F> {
     map: Arc<Mmap>,
     path: PathBuf,
-    manifest: Manifest,
+    manifest: Manifest<F>,
 }
 
-impl Reader {
+impl<F> Reader<F> {
+    /// What the manifest records besides its sections.
+    pub(crate) fn facts(&self) -> &F {
+        &self.manifest.facts
+    }
+
     /// The section `name` as a column of `T`, or why it cannot be.
     fn column<T: Pod>(&self, name: &str) -> Result<Column<T>, Unusable> {
         let find = |name: &str| {
@@ -395,7 +434,7 @@ impl Reader {
 
     /// The section `name` copied out of the map (small sections the reader keeps as vectors),
     /// checked now.
-    fn copied<T: Pod>(&self, name: &str) -> Result<Vec<T>, Unusable> {
+    pub(crate) fn copied<T: Pod>(&self, name: &str) -> Result<Vec<T>, Unusable> {
         let column: Column<T> = self.column(name)?;
         if !column.is_intact() {
             return Err(corrupt(format!(
@@ -411,11 +450,18 @@ impl Reader {
     }
 }
 
-/// Checks the file in `map` as far as the manifest: magic, version, footer, manifest checksum,
-/// identity and producer.
-fn open_manifest(map: &[u8], origin: Option<(&FileIdentity, &str)>) -> Result<Manifest, Unusable> {
-    if map.len() < ALIGN + FOOTER || &map[..MAGIC.len()] != MAGIC {
-        return Err(corrupt("not a heapscan index"));
+/// Checks the file of `kind` in `map` as far as the manifest: magic, version, footer, manifest
+/// checksum, identity and producer.
+fn open_manifest<F: DeserializeOwned>(
+    map: &[u8],
+    kind: FileKind,
+    origin: Option<(&FileIdentity, &str)>,
+) -> Result<Manifest<F>, Unusable> {
+    if map.len() < ALIGN + FOOTER || FileKind::of(map) != Some(kind) {
+        return Err(corrupt(match kind {
+            FileKind::Index => "not a heapscan index",
+            FileKind::Digest => "not a heapscan digest",
+        }));
     }
     let version = u32::from_le_bytes(map[16..20].try_into().map_err(|_| corrupt("short"))?);
     if version != FORMAT_VERSION {
@@ -441,7 +487,7 @@ fn open_manifest(map: &[u8], origin: Option<(&FileIdentity, &str)>) -> Result<Ma
     if xxhash_rust::xxh3::xxh3_64(json) != hash {
         return Err(corrupt("its manifest does not match its checksum"));
     }
-    let manifest: Manifest = serde_json::from_slice(json)
+    let manifest: Manifest<F> = serde_json::from_slice(json)
         .map_err(|e| corrupt(format!("its manifest does not read: {e}")))?;
     if let Some((identity, producer)) = origin {
         if manifest.producer != producer {
@@ -480,7 +526,7 @@ pub fn read(
     identity: &FileIdentity,
     producer: &str,
 ) -> Result<HeapGraph, Unusable> {
-    let manifest = open_manifest(&map, Some((identity, producer)))?;
+    let manifest = open_manifest(&map, FileKind::Index, Some((identity, producer)))?;
     let reader = Reader {
         map,
         path: path.to_path_buf(),
@@ -489,7 +535,24 @@ pub fn read(
     assemble(&reader)
 }
 
-fn assemble(r: &Reader) -> Result<HeapGraph, Unusable> {
+/// Reads the file of `kind` in `map` (at `path`), made for the file with `identity` by
+/// `producer`, as far as its checked manifest: its columns are read on demand.
+pub(crate) fn open<F: DeserializeOwned>(
+    map: Arc<Mmap>,
+    path: &Path,
+    kind: FileKind,
+    identity: &FileIdentity,
+    producer: &str,
+) -> Result<Reader<F>, Unusable> {
+    let manifest = open_manifest(&map, kind, Some((identity, producer)))?;
+    Ok(Reader {
+        map,
+        path: path.to_path_buf(),
+        manifest,
+    })
+}
+
+fn assemble(r: &Reader<Facts>) -> Result<HeapGraph, Unusable> {
     let m = &r.manifest.facts;
     let nodes = usize::try_from(m.node_count).map_err(|_| corrupt("node count"))?;
     let edges = usize::try_from(m.edge_count).map_err(|_| corrupt("edge count"))?;
@@ -579,7 +642,7 @@ fn assemble(r: &Reader) -> Result<HeapGraph, Unusable> {
 /// [`read`] whatever file and heapscan build the index says it was made for: for fuzzing the
 /// reader and for tests, never for answering about a file.
 pub fn read_any_origin(map: Arc<Mmap>, path: &Path) -> Result<HeapGraph, Unusable> {
-    let manifest = open_manifest(&map, None)?;
+    let manifest = open_manifest(&map, FileKind::Index, None)?;
     assemble(&Reader {
         map,
         path: path.to_path_buf(),
@@ -600,18 +663,18 @@ pub fn manifest_place(bytes: &[u8]) -> Option<(usize, usize, usize)> {
     Some((word(0)?, word(1)?, footer + 16))
 }
 
-/// Reads just enough of an index file to say what it was made for: the manifest's identity
-/// and producer, or `None` when the file is not a readable index.
-pub fn describe(map: &[u8]) -> Option<(FileIdentity, String, u64, u64)> {
-    if map.len() < ALIGN + FOOTER || &map[..MAGIC.len()] != MAGIC {
-        return None;
-    }
+/// Reads just enough of a file of the cache to say what it is and what it was made for: its
+/// kind, the manifest's identity and producer, and the snapshot's node and edge counts, or
+/// `None` when the file is not readable.
+pub fn describe(map: &[u8]) -> Option<(FileKind, FileIdentity, String, u64, u64)> {
+    let kind = FileKind::of(map).filter(|_| map.len() >= ALIGN + FOOTER)?;
     let footer = &map[map.len() - FOOTER..];
     let at = u64::from_le_bytes(footer[0..8].try_into().ok()?) as usize;
     let len = u64::from_le_bytes(footer[8..16].try_into().ok()?) as usize;
     let json = map.get(at..at.checked_add(len)?)?;
-    let m: Manifest = serde_json::from_slice(json).ok()?;
+    let m: Manifest<Counts> = serde_json::from_slice(json).ok()?;
     Some((
+        kind,
         m.identity,
         m.producer,
         m.facts.node_count,
@@ -654,7 +717,10 @@ mod tests {
             };
             let mut out = Vec::new();
             write(&graph, &identity, "test", &mut out).unwrap();
-            let manifest = open_manifest(&out, Some((&identity, "test"))).ok().unwrap();
+            let manifest: Manifest<Facts> =
+                open_manifest(&out, FileKind::Index, Some((&identity, "test")))
+                    .ok()
+                    .unwrap();
             let section = |name: &str| manifest.sections.iter().find(|s| s.name == name).unwrap();
             let expected = shared.then_some("node_self_size");
             assert_eq!(

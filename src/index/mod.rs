@@ -16,7 +16,9 @@ pub mod format;
 pub mod identity;
 mod saving;
 
+pub(crate) use cache::DigestLookup;
 pub use cache::{producer, CacheEntry, IndexCache, Lookup, Stored, DEFAULT_MAX_BYTES};
+pub use format::FileKind;
 pub use format::Unusable;
 pub use identity::FileIdentity;
 pub(crate) use saving::note_unsaved;

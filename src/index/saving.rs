@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use super::cache::{IndexCache, Stored};
-use super::format::{self, Facts, IndexWriter, OutSection};
+use super::format::{self, Facts, FileKind, IndexWriter, OutSection};
 use super::identity::FileIdentity;
 use crate::graph::{HeapGraph, RetainerGraph};
 use crate::observe::Observer;
@@ -58,7 +58,7 @@ impl Saving {
         let thread = std::thread::Builder::new()
             .name("heapscan-index-writer".into())
             .spawn(move || {
-                let mut writer = IndexWriter::begin(sink)?;
+                let mut writer = IndexWriter::begin(sink, FileKind::Index)?;
                 for job in received {
                     match job {
                         Job::Sections(sections) => {
@@ -273,7 +273,7 @@ fn open_direct(path: &std::path::Path) -> io::Result<File> {
 }
 
 /// Index files are readable by their user only: a snapshot holds whatever the process held.
-fn private(options: &mut OpenOptions) -> &mut OpenOptions {
+pub(crate) fn private(options: &mut OpenOptions) -> &mut OpenOptions {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
     options

@@ -572,6 +572,31 @@ impl LastPrep {
         }
     }
 
+    /// What the detectors read of `graph`, measured afresh for a last snapshot whose digest
+    /// was kept from an earlier diff (so no [`Measurement`] of it is made): the shape reader's
+    /// tables and the id index beside the shortest paths, which take as long.
+    pub(crate) fn of_graph(graph: &RetainerGraph) -> LastPrep {
+        let ((shape_parts, listener_lists, timers, by_id), paths) = rayon::join(
+            || {
+                let (shapes, by_id) = rayon::join(
+                    || Shapes::new(graph),
+                    || crate::diff::digest::id_index(graph),
+                );
+                let (listener_lists, _) = shapes.listener_lists();
+                let timers = shapes.timers();
+                (shapes.into_parts(), listener_lists, timers, by_id)
+            },
+            || ShortestPaths::compute(graph),
+        );
+        LastPrep {
+            shape_parts: Some(shape_parts),
+            by_id,
+            listener_lists,
+            timers,
+            paths: OnceLock::from(paths),
+        }
+    }
+
     /// Walks the shortest paths now (a full breadth-first walk: worth it where a core would
     /// otherwise wait, as beside the dominators).
     pub fn walk_paths(&mut self, graph: &RetainerGraph) {
