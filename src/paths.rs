@@ -72,38 +72,63 @@ impl ShortestPaths {
         }
     }
 
-    /// Hops from the root to `node` (its distance over non-weak edges); `None` when
-    /// unreachable.
-    pub fn hops(&self, node: u32) -> Option<u32> {
+    /// The walk's columns: per node, the node it was reached from; whether it was reached;
+    /// whether from a user root. For keeping it ([`from_parts`](Self::from_parts)).
+    pub fn parts(&self) -> (&[u32], &BitSet, &BitSet) {
+        (&self.via_node, &self.reached, &self.from_user_root)
+    }
+
+    /// A walk of a graph of `nodes` nodes from its kept [`parts`](Self::parts); `None` when
+    /// they do not fit such a graph.
+    pub fn from_parts(
+        via_node: Vec<u32>,
+        reached: BitSet,
+        from_user_root: BitSet,
+        nodes: usize,
+    ) -> Option<ShortestPaths> {
+        let fits = via_node.len() == nodes
+            && reached.len() == nodes
+            && from_user_root.len() == nodes
+            && via_node.iter().all(|&v| v == NONE || (v as usize) < nodes);
+        fits.then_some(ShortestPaths {
+            via_node,
+            reached,
+            from_user_root,
+        })
+    }
+
+    /// The chain of nodes the walk reached `node` through, `node` first and the root last;
+    /// `None` when unreachable. A chain longer than the graph (a loop, in kept parts that
+    /// were altered) ends it.
+    fn chain(&self, node: u32) -> Option<impl Iterator<Item = u32> + '_> {
         if !self.reached.get(node as usize) {
             return None;
         }
-        let mut hops = 0;
-        let mut current = node;
-        while self.via_node[current as usize] != NONE {
-            hops += 1;
-            current = self.via_node[current as usize];
-        }
-        Some(hops)
+        let chain = std::iter::successors(Some(node), |&n| {
+            Some(self.via_node[n as usize]).filter(|&v| v != NONE)
+        });
+        Some(chain.take(self.via_node.len()))
+    }
+
+    /// Hops from the root to `node` (its distance over non-weak edges); `None` when
+    /// unreachable.
+    pub fn hops(&self, node: u32) -> Option<u32> {
+        Some(self.chain(node)?.count() as u32 - 1)
     }
 
     /// The edges from the root to `node`, root side first, as (source node, edge); `None`
     /// when unreachable. Each step is the first non-weak edge from the parent to the child:
     /// the one the walk went through.
     pub fn edges_to(&self, s: &Snapshot, node: u32) -> Option<Vec<(u32, usize)>> {
-        if !self.reached.get(node as usize) {
-            return None;
-        }
         let weak = s.layout.edge_types.weak;
-        let mut steps = Vec::new();
-        let mut current = node;
-        while self.via_node[current as usize] != NONE {
-            let from = self.via_node[current as usize];
+        let chain: Vec<u32> = self.chain(node)?.collect();
+        let mut steps = Vec::with_capacity(chain.len().saturating_sub(1));
+        for pair in chain.windows(2) {
+            let (current, from) = (pair[0], pair[1]);
             let edge = s
                 .edges_of(from)
                 .find(|&e| s.edge_to[e] == current && s.edge_type[e] != weak)?;
             steps.push((from, edge));
-            current = from;
         }
         steps.reverse();
         Some(steps)

@@ -813,6 +813,15 @@ fn a_diff_reads_what_an_earlier_diff_kept_of_each_snapshot() {
     let first = run(heapscan(&cache).args(args).args(&files));
     assert_eq!(parses(&first), 3);
     assert_eq!(cache_files(&cache, "hsdig").len(), 3, "one digest per file");
+    // The last snapshot's digest keeps its id index and shortest paths too.
+    let with_last_parts = cache_files(&cache, "hsdig")
+        .iter()
+        .filter(|d| {
+            let bytes = fs::read(d).unwrap();
+            bytes.windows(17).any(|w| w == b"\"last_parts\":true")
+        })
+        .count();
+    assert_eq!(with_last_parts, 1);
     // Without the indexes, the earlier snapshots are not read at all: their digests answer.
     for index in indexes(&cache) {
         fs::remove_file(index).unwrap();

@@ -121,6 +121,7 @@ fn compare_with(
     let at_last = earlier.len();
     let job = unfinished.take();
     let kept_last = kept.take(at_last);
+    let kept_parts = kept.last_parts.take();
     let first = move || job.map(|(at, job)| (at, job.run()));
     let (last, finished, measured) = match kept_last {
         // Its digest is kept: the detectors' tables are all that is measured of it.
@@ -132,7 +133,9 @@ fn compare_with(
             observer,
             first,
             Beside::Work,
-            |graph| OfLast::Prepared(Box::new(detectors::LastPrep::of_graph(graph))),
+            move |graph| {
+                OfLast::Prepared(Box::new(detectors::LastPrep::of_graph(graph, kept_parts)))
+            },
         )?,
         None => HeapGraph::open_alongside(
             last_file,
@@ -157,7 +160,7 @@ fn compare_with(
     let provenance: Vec<_> = files.iter().map(|f| crate::provenance::read(f)).collect();
     let file = last_file.display().to_string();
     let mut made: Vec<Digest> = digests.into_iter().flatten().collect();
-    let (report, digests) = match (measured, kept_last) {
+    let (report, digests, (by_id, paths)) = match (measured, kept_last) {
         (OfLast::Measured(measured), _) => {
             diff_with_last(made, &last, *measured, &file, &provenance, options)
         }
@@ -166,7 +169,8 @@ fn compare_with(
             let bodies: Vec<&DigestBody> = made.iter().map(|d| &**d).collect();
             let (judging, reader, shaped) =
                 judge_and_detect(&bodies, &last, *prep, &provenance, options);
-            (report(&made, judging, &reader, shaped, options), made)
+            let report = report(&made, judging, &reader, shaped, options);
+            (report, made, reader.into_kept())
         }
         (OfLast::Prepared(_), None) => {
             unreachable!("the last snapshot is prepared only when its digest is kept")
@@ -178,7 +182,11 @@ fn compare_with(
         savings.push(saving);
     }
     drop(last);
-    kept.save_made(&digests, observer, || {
+    let last_parts = paths.as_ref().map(|paths| stored::LastPartsOut {
+        by_id: &by_id,
+        paths,
+    });
+    kept.save_made(&digests, last_parts, observer, || {
         for saving in savings {
             saving.wait_noting(observer);
         }
@@ -205,6 +213,10 @@ struct KeptDigests<'c> {
     found: Vec<Option<Digest>>,
     /// Per file: whether its digest was found (so is not saved again).
     was_found: Vec<bool>,
+    /// The last file's kept id index and shortest paths, until taken.
+    last_parts: Option<stored::LastParts>,
+    /// Whether the last file's digest was found with them.
+    last_had_parts: bool,
 }
 
 impl<'c> KeptDigests<'c> {
@@ -216,15 +228,22 @@ impl<'c> KeptDigests<'c> {
             .map(|f| cache.and_then(|_| crate::graph::indexed_identity(f)))
             .collect();
         // Each is read whole and checked (copying and hashing its columns): in parallel.
-        let found: Vec<Option<Digest>> = files
+        let last = files.len() - 1;
+        let mut found: Vec<(Option<Digest>, Option<stored::LastParts>)> = files
             .par_iter()
             .zip(&identities)
-            .map(|(file, identity)| {
-                let (cache, identity) = (cache?, identity.as_ref()?);
+            .enumerate()
+            .map(|(k, (file, identity))| {
+                let (Some(cache), Some(identity)) = (cache, identity.as_ref()) else {
+                    return (None, None);
+                };
+                if !cache.has_digest(identity) {
+                    return (None, None);
+                }
                 observer.stage(Stage::LoadingDigest(file));
-                match stored::load(cache, identity, &file.display().to_string()) {
-                    stored::Found::Digest(digest) => Some(*digest),
-                    stored::Found::Absent => None,
+                match stored::load(cache, identity, &file.display().to_string(), k == last) {
+                    stored::Found::Digest(digest, parts) => (Some(*digest), parts),
+                    stored::Found::Absent => (None, None),
                     stored::Found::Unusable(why) => {
                         cache.remove_digest(identity);
                         // One of another build or format is simply made again, as its
@@ -236,17 +255,21 @@ impl<'c> KeptDigests<'c> {
                                 cache.dir().display()
                             ));
                         }
-                        None
+                        (None, None)
                     }
                 }
             })
             .collect();
+        let last_parts = found[last].1.take();
+        let found: Vec<Option<Digest>> = found.into_iter().map(|(digest, _)| digest).collect();
         KeptDigests {
             cache,
             files: files.to_vec(),
             identities,
             was_found: found.iter().map(Option::is_some).collect(),
             found,
+            last_had_parts: last_parts.is_some(),
+            last_parts,
         }
     }
 
@@ -258,19 +281,29 @@ impl<'c> KeptDigests<'c> {
         self.found[k].take()
     }
 
-    /// Saves the digests this diff made (`digests`, one per file) while `meanwhile` runs (the
-    /// wait for the indexes being written), telling `observer` of one that cannot be saved.
-    fn save_made(&self, digests: &[Digest], observer: &dyn Observer, meanwhile: impl FnOnce()) {
+    /// Saves the digests this diff made (`digests`, one per file), the last one with `last`
+    /// (what the diff computed of its graph, saved again beside a kept digest that lacked
+    /// it), while `meanwhile` runs (the wait for the indexes being written), telling
+    /// `observer` of one that cannot be saved.
+    fn save_made(
+        &self,
+        digests: &[Digest],
+        last: Option<stored::LastPartsOut<'_>>,
+        observer: &dyn Observer,
+        meanwhile: impl FnOnce(),
+    ) {
         let Some(cache) = self.cache else {
             meanwhile();
             return;
         };
         std::thread::scope(|scope| {
-            let writer = scope.spawn(|| {
+            let writer = scope.spawn(move || {
                 let mut failed = Vec::new();
+                let mut last = last;
                 for (k, digest) in digests.iter().enumerate() {
-                    let Some(identity) = self.identities[k].as_ref().filter(|_| !self.was_found[k])
-                    else {
+                    let parts = if k + 1 == digests.len() { last.take() } else { None };
+                    let wanted = !self.was_found[k] || (parts.is_some() && !self.last_had_parts);
+                    let Some(identity) = self.identities[k].as_ref().filter(|_| wanted) else {
                         continue;
                     };
                     // The file may have changed since it was read: its digest would be filed
@@ -278,7 +311,7 @@ impl<'c> KeptDigests<'c> {
                     if crate::graph::indexed_identity(&self.files[k]).as_ref() != Some(identity) {
                         continue;
                     }
-                    match stored::save(cache, identity, digest) {
+                    match stored::save(cache, identity, digest, parts) {
                         Ok(Stored::Written { .. }) => {}
                         Ok(Stored::TooBig { bytes }) => failed.push(format!(
                             "the diff digest of {} ({} MB) is larger than the index cache's bound; it is not saved",
@@ -322,7 +355,8 @@ impl LastMeasurement {
 
 /// Compares the earlier snapshots' `digests` (in order, at least one) with the graph of the last
 /// snapshot (called `file`), finishing what [`LastMeasurement`] measured of it, and names the
-/// leak suspects. Returns the report and every snapshot's digest, the last one's included.
+/// leak suspects. Returns the report, every snapshot's digest (the last one's included) and
+/// what is kept of the last graph.
 fn diff_with_last(
     mut digests: Vec<Digest>,
     last: &HeapGraph,
@@ -330,7 +364,7 @@ fn diff_with_last(
     file: &str,
     provenance: &[Option<crate::provenance::Provenance>],
     options: &DiffOptions,
-) -> (DiffReport, Vec<Digest>) {
+) -> (DiffReport, Vec<Digest>, Kept) {
     let LastMeasurement { measured, mut prep } = measured;
     // The last snapshot's class totals are mostly a sequential walk of its dominator tree.
     // Everything that does not read them runs on the other core meanwhile: its shortest
@@ -353,8 +387,11 @@ fn diff_with_last(
     );
     digests.push(body.with_totals(&aggregates));
     let report = report(&digests, judging, &reader, shaped, options);
-    (report, digests)
+    (report, digests, reader.into_kept())
 }
+
+/// What a diff keeps of its last snapshot's graph: its id index and shortest paths.
+type Kept = (Vec<(u32, u32)>, Option<crate::paths::ShortestPaths>);
 
 /// Judges whether and how the snapshots of `bodies` (the last one's included) compare, and runs
 /// the detectors but the class one on the last snapshot's `graph`, with what `prep` holds of it.

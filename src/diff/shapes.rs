@@ -188,17 +188,26 @@ pub struct Shapes<'g> {
 
 impl<'g> Shapes<'g> {
     pub fn new(graph: &'g RetainerGraph) -> Shapes<'g> {
-        let location_index = location_index(&graph.snapshot);
-        let names = NameTags::new(&graph.snapshot, NAMES);
-        let node_name = &graph.snapshot.node_name;
-        let holes = BitSet::from_fn_par(node_name.len(), |n| names.is(node_name[n], HOLE));
-        let location_keys = location_keys(&graph.snapshot, &location_index);
+        // The location tables and the name tables do not read each other: both cores.
+        let ((location_index, location_keys), (names, holes, scripts)) = rayon::join(
+            || {
+                let location_index = location_index(&graph.snapshot);
+                let location_keys = location_keys(&graph.snapshot, &location_index);
+                (location_index, location_keys)
+            },
+            || {
+                let names = NameTags::new(&graph.snapshot, NAMES);
+                let node_name = &graph.snapshot.node_name;
+                let holes = BitSet::from_fn_par(node_name.len(), |n| names.is(node_name[n], HOLE));
+                (names, holes, ScriptNames::find(&graph.snapshot))
+            },
+        );
         Self::from_parts(
             graph,
             ShapeParts {
                 names,
                 holes,
-                scripts: ScriptNames::find(&graph.snapshot),
+                scripts,
                 location_index,
                 location_keys,
             },

@@ -15,6 +15,7 @@ use super::digest::{
     ListenerDigest,
 };
 use crate::index::{DigestLookup, FileIdentity, IndexCache, Stored, Unusable};
+use crate::paths::ShortestPaths;
 
 /// The digest but for its counted objects, as the manifest records it (written from a
 /// borrowed digest).
@@ -32,6 +33,7 @@ struct FactsOut<'a> {
     timers: &'a [GroupDigest],
     closures: &'a [ClosureDigest],
     app_scripts: &'a [String],
+    last_parts: bool,
 }
 
 /// [`FactsOut`] read back.
@@ -49,25 +51,45 @@ struct FactsIn {
     timers: Vec<GroupDigest>,
     closures: Vec<ClosureDigest>,
     app_scripts: Vec<String>,
+    /// Whether the file holds [`LastParts`].
+    #[serde(default)]
+    last_parts: bool,
+}
+
+/// What a diff whose last snapshot this was computed of its graph besides the digest, kept
+/// with the digest so that a diff with the same last snapshot does not walk it again.
+pub(crate) struct LastParts {
+    /// The nodes in id order.
+    pub by_id_node: Vec<u32>,
+    /// The shortest paths' walk ([`ShortestPaths::parts`]).
+    pub via_node: Vec<u32>,
+    pub reached: Vec<u64>,
+    pub from_user_root: Vec<u64>,
+}
+
+/// [`LastParts`] as a diff has them, borrowed for saving.
+pub(crate) struct LastPartsOut<'a> {
+    pub by_id: &'a [(u32, u32)],
+    pub paths: &'a ShortestPaths,
 }
 
 /// What looking a snapshot's digest up in the cache found.
 pub(crate) enum Found {
-    Digest(Box<Digest>),
+    Digest(Box<Digest>, Option<LastParts>),
     Absent,
     /// One exists but cannot be used; the reason is for a note.
     Unusable(Unusable),
 }
 
 /// The digest of the file with `identity` (to be called `file` in the report), if the cache
-/// holds a usable one.
-pub(crate) fn load(cache: &IndexCache, identity: &FileIdentity, file: &str) -> Found {
+/// holds a usable one, with its [`LastParts`] when `last` and it has them.
+pub(crate) fn load(cache: &IndexCache, identity: &FileIdentity, file: &str, last: bool) -> Found {
     let reader = match cache.load_digest::<FactsIn>(identity) {
         DigestLookup::Found(reader) => reader,
         DigestLookup::Absent => return Found::Absent,
         DigestLookup::Unusable(why) => return Found::Unusable(why),
     };
-    let read = || -> Result<Digest, Unusable> {
+    let read = || -> Result<(Digest, Option<LastParts>), Unusable> {
         let ids: Vec<u32> = reader.copied("ids")?;
         let id_class: Vec<u32> = reader.copied("id_class")?;
         let id_self: Vec<u64> = reader.copied("id_self")?;
@@ -103,19 +125,31 @@ pub(crate) fn load(cache: &IndexCache, identity: &FileIdentity, file: &str) -> F
             closures: facts.closures.clone(),
             app_scripts: facts.app_scripts.clone(),
         };
-        Ok(Digest::from_parts(body, facts.class_totals.clone()))
+        let parts = if last && facts.last_parts {
+            Some(LastParts {
+                by_id_node: reader.copied("by_id_node")?,
+                via_node: reader.copied("via_node")?,
+                reached: reader.copied("reached")?,
+                from_user_root: reader.copied("from_user_root")?,
+            })
+        } else {
+            None
+        };
+        Ok((Digest::from_parts(body, facts.class_totals.clone()), parts))
     };
     match read() {
-        Ok(digest) => Found::Digest(Box::new(digest)),
+        Ok((digest, parts)) => Found::Digest(Box::new(digest), parts),
         Err(why) => Found::Unusable(why),
     }
 }
 
-/// Saves `digest`, made from the file with `identity`, in `cache`.
+/// Saves `digest`, made from the file with `identity`, in `cache`, with what a diff whose last
+/// snapshot it was computed of its graph (`last`).
 pub(crate) fn save(
     cache: &IndexCache,
     identity: &FileIdentity,
     digest: &Digest,
+    last: Option<LastPartsOut<'_>>,
 ) -> io::Result<Stored> {
     let facts = FactsOut {
         node_count: digest.node_count,
@@ -130,11 +164,28 @@ pub(crate) fn save(
         timers: &digest.timers,
         closures: &digest.closures,
         app_scripts: &digest.app_scripts,
+        last_parts: last.is_some(),
     };
-    let sections: [(&str, &[u8]); 3] = [
+    let mut sections: Vec<(&str, &[u8])> = vec![
         ("ids", bytemuck::cast_slice(&digest.ids)),
         ("id_class", bytemuck::cast_slice(&digest.id_class)),
         ("id_self", bytemuck::cast_slice(&digest.id_self)),
     ];
+    let by_id_node: Vec<u32> = last
+        .as_ref()
+        .map(|l| l.by_id.iter().map(|&(_, node)| node).collect())
+        .unwrap_or_default();
+    if let Some(last) = &last {
+        let (via_node, reached, from_user_root) = last.paths.parts();
+        sections.extend([
+            ("by_id_node", bytemuck::cast_slice(&by_id_node)),
+            ("via_node", bytemuck::cast_slice(via_node)),
+            ("reached", bytemuck::cast_slice(reached.words())),
+            (
+                "from_user_root",
+                bytemuck::cast_slice(from_user_root.words()),
+            ),
+        ]);
+    }
     cache.store_digest(identity, &sections, facts)
 }

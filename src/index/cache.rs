@@ -200,6 +200,11 @@ impl IndexCache {
         }
     }
 
+    /// Whether a digest of the file with `identity` exists (not whether it is usable).
+    pub(crate) fn has_digest(&self, identity: &FileIdentity) -> bool {
+        self.digest_path_for(identity).is_file()
+    }
+
     /// Removes the digest of the file with `identity` (one that turned out unusable).
     pub(crate) fn remove_digest(&self, identity: &FileIdentity) {
         let _ = fs::remove_file(self.digest_path_for(identity));

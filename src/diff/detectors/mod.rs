@@ -28,6 +28,7 @@ use super::digest::is_app_script;
 use super::digest::{Digest, DigestBody, Measurement};
 use super::holder::{Holder, HolderKey, HolderStep, Reference};
 use super::shapes::{ListenerList, ShapeParts, Shapes, Timer};
+use super::stored::LastParts;
 use crate::graph::bits::BitSet;
 use crate::graph::{HeapGraph, RetainerGraph};
 use crate::paths::{path_steps, ShortestPaths};
@@ -39,6 +40,7 @@ use crate::report::retainers::PathStep;
 use crate::report::SourceLocation;
 use crate::snapshot::trace::NO_PARENT;
 use place::{place, Clues};
+use rayon::prelude::*;
 
 /// A measurement that grew across the judged snapshots: its count (entries, listeners,
 /// timers, chain length, objects) per judged snapshot, what it retains, and the share of steps
@@ -572,22 +574,28 @@ impl LastPrep {
         }
     }
 
-    /// What the detectors read of `graph`, measured afresh for a last snapshot whose digest
-    /// was kept from an earlier diff (so no [`Measurement`] of it is made): the shape reader's
-    /// tables and the id index beside the shortest paths, which take as long.
-    pub(crate) fn of_graph(graph: &RetainerGraph) -> LastPrep {
-        let ((shape_parts, listener_lists, timers, by_id), paths) = rayon::join(
-            || {
-                let (shapes, by_id) = rayon::join(
-                    || Shapes::new(graph),
-                    || crate::diff::digest::id_index(graph),
-                );
-                let (listener_lists, _) = shapes.listener_lists();
-                let timers = shapes.timers();
-                (shapes.into_parts(), listener_lists, timers, by_id)
-            },
-            || ShortestPaths::compute(graph),
-        );
+    /// What the detectors read of `graph`, for a last snapshot whose digest was kept from an
+    /// earlier diff (so no [`Measurement`] of it is made): the shape reader's tables, and the
+    /// id index and shortest paths from `kept` when that diff kept them (and they fit this
+    /// graph), else measured beside the tables.
+    pub(crate) fn of_graph(graph: &RetainerGraph, kept: Option<LastParts>) -> LastPrep {
+        let shapes_parts = || {
+            let shapes = Shapes::new(graph);
+            let ((listener_lists, _), timers) =
+                rayon::join(|| shapes.listener_lists(), || shapes.timers());
+            (shapes.into_parts(), listener_lists, timers)
+        };
+        let ((shape_parts, listener_lists, timers), by_id, paths) =
+            match kept.and_then(|k| kept_parts(graph, k)) {
+                Some((by_id, paths)) => (shapes_parts(), by_id, paths),
+                None => {
+                    let ((tables, by_id), paths) = rayon::join(
+                        || rayon::join(shapes_parts, || crate::diff::digest::id_index(graph)),
+                        || ShortestPaths::compute(graph),
+                    );
+                    (tables, by_id, paths)
+                }
+            };
         LastPrep {
             shape_parts: Some(shape_parts),
             by_id,
@@ -604,7 +612,38 @@ impl LastPrep {
     }
 }
 
+/// The id index and shortest paths of `graph` from what a diff kept of it, or `None` when they
+/// do not fit it.
+fn kept_parts(graph: &RetainerGraph, kept: LastParts) -> Option<(Vec<(u32, u32)>, ShortestPaths)> {
+    let s = &graph.snapshot;
+    let n = s.node_count();
+    let paths = ShortestPaths::from_parts(
+        kept.via_node,
+        BitSet::from_words(kept.reached, n)?,
+        BitSet::from_words(kept.from_user_root, n)?,
+        n,
+    )?;
+    if kept.by_id_node.len() != n || kept.by_id_node.iter().any(|&node| node as usize >= n) {
+        return None;
+    }
+    let by_id: Vec<(u32, u32)> = kept
+        .by_id_node
+        .par_iter()
+        .map(|&node| (s.node_id[node as usize], node))
+        .collect();
+    by_id
+        .windows(2)
+        .all(|w| w[0].0 <= w[1].0)
+        .then_some((by_id, paths))
+}
+
 impl<'g> Last<'g> {
+    /// What a later diff with this last snapshot can keep of it: its id index and, when
+    /// they were walked, its shortest paths.
+    pub(crate) fn into_kept(self) -> (Vec<(u32, u32)>, Option<ShortestPaths>) {
+        (self.by_id, self.paths.into_inner())
+    }
+
     /// [`Last`] from what was prepared of the same graph.
     pub(super) fn prepared(graph: &'g HeapGraph, prep: LastPrep) -> Last<'g> {
         Last {
