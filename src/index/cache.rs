@@ -221,14 +221,15 @@ impl IndexCache {
     ) -> io::Result<Stored> {
         let temporary = self.create_temporary(identity)?;
         let written = (|| {
-            let file = saving::private(fs::OpenOptions::new().write(true).create_new(true))
-                .open(&temporary)?;
-            let mut writer = IndexWriter::begin(io::BufWriter::new(file), FileKind::Digest)?;
+            // Direct I/O, as an index is written (see `saving`): buffered, the page cache
+            // it fills costs more than the diff's comparison.
+            let sink = saving::DirectFile::create(&temporary)?;
+            let mut writer = IndexWriter::begin(sink, FileKind::Digest)?;
             for (name, bytes) in sections {
                 writer.section(name, bytes)?;
             }
-            let (out, len) = writer.finish(producer(), identity, facts)?;
-            out.into_inner().map_err(|e| e.into_error())?;
+            let (sink, len) = writer.finish(producer(), identity, facts)?;
+            sink.close(len)?;
             Ok::<u64, io::Error>(len)
         })();
         let bytes = match written {

@@ -191,7 +191,7 @@ const BLOCK: usize = 4096;
 const BUFFER: usize = 8 << 20;
 
 /// A file written through an aligned buffer with direct I/O when the file system allows it.
-struct DirectFile {
+pub(crate) struct DirectFile {
     file: File,
     direct: bool,
     /// Room for the aligned buffer: `BUFFER` bytes from `start`.
@@ -201,7 +201,7 @@ struct DirectFile {
 }
 
 impl DirectFile {
-    fn create(path: &std::path::Path) -> io::Result<DirectFile> {
+    pub(crate) fn create(path: &std::path::Path) -> io::Result<DirectFile> {
         let (file, direct) = match open_direct(path) {
             Ok(file) => (file, true),
             Err(_) => (
@@ -236,7 +236,7 @@ impl DirectFile {
     }
 
     /// Writes what is buffered (padded to whole blocks) and cuts the file to `len` bytes.
-    fn close(mut self, len: u64) -> io::Result<()> {
+    pub(crate) fn close(mut self, len: u64) -> io::Result<()> {
         let padded = self.filled.next_multiple_of(BLOCK);
         let (start, filled) = (self.start, self.filled);
         self.storage[start + filled..start + padded].fill(0);
