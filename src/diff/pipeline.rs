@@ -160,7 +160,7 @@ fn compare_with(
     let provenance: Vec<_> = files.iter().map(|f| crate::provenance::read(f)).collect();
     let file = last_file.display().to_string();
     let mut made: Vec<Digest> = digests.into_iter().flatten().collect();
-    let (report, digests, (by_id, paths)) = match (measured, kept_last) {
+    let (report, digests, (by_id, paths, shapes)) = match (measured, kept_last) {
         (OfLast::Measured(measured), _) => {
             diff_with_last(made, &last, *measured, &file, &provenance, options)
         }
@@ -185,6 +185,7 @@ fn compare_with(
     let last_parts = paths.as_ref().map(|paths| stored::LastPartsOut {
         by_id: &by_id,
         paths,
+        shapes: &shapes,
     });
     kept.save_made(&digests, last_parts, observer, || {
         for saving in savings {
@@ -390,8 +391,13 @@ fn diff_with_last(
     (report, digests, reader.into_kept())
 }
 
-/// What a diff keeps of its last snapshot's graph: its id index and shortest paths.
-type Kept = (Vec<(u32, u32)>, Option<crate::paths::ShortestPaths>);
+/// What a diff keeps of its last snapshot's graph: its id index, shortest paths and shape
+/// reader's tables.
+type Kept = (
+    Vec<(u32, u32)>,
+    Option<crate::paths::ShortestPaths>,
+    super::shapes::ShapeParts,
+);
 
 /// Judges whether and how the snapshots of `bodies` (the last one's included) compare, and runs
 /// the detectors but the class one on the last snapshot's `graph`, with what `prep` holds of it.

@@ -166,6 +166,50 @@ pub struct ShapeParts {
     location_keys: Vec<u32>,
 }
 
+/// [`ShapeParts`] as kept in a file: the per-string and per-node columns and the script names.
+pub(crate) struct KeptShapes {
+    pub name_tags: Vec<u8>,
+    pub holes: Vec<u64>,
+    pub location_index: Vec<u32>,
+    pub location_keys: Vec<u32>,
+    pub scripts: Vec<(u32, String)>,
+}
+
+impl ShapeParts {
+    /// The columns to keep: name tags, holes (bit words), location index and keys.
+    pub(crate) fn columns(&self) -> (&[u8], &[u64], &[u32], &[u32]) {
+        (
+            self.names.tags(),
+            self.holes.words(),
+            &self.location_index,
+            &self.location_keys,
+        )
+    }
+
+    /// The tables of `graph` from `kept`, or `None` when they do not fit it.
+    pub(crate) fn from_kept(graph: &RetainerGraph, kept: KeptShapes) -> Option<ShapeParts> {
+        let s = &graph.snapshot;
+        let n = s.node_count();
+        let locations = s.locations.len();
+        let fits = kept.location_index.len() == n
+            && kept.location_keys.len() == n
+            && kept
+                .location_index
+                .iter()
+                .all(|&i| i == NO_LOCATION || (i as usize) < locations);
+        if !fits {
+            return None;
+        }
+        Some(ShapeParts {
+            names: NameTags::from_tags(kept.name_tags, s.strings.len(), NAMES.len())?,
+            holes: BitSet::from_words(kept.holes, n)?,
+            scripts: ScriptNames::from_entries(kept.scripts),
+            location_index: kept.location_index,
+            location_keys: kept.location_keys,
+        })
+    }
+}
+
 /// The shape reader for one graph.
 pub struct Shapes<'g> {
     pub graph: &'g RetainerGraph,

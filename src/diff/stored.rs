@@ -14,6 +14,7 @@ use super::digest::{
     ClassDigest, ClassTotals, ClosureDigest, CollectionDigest, Digest, DigestBody, GroupDigest,
     ListenerDigest,
 };
+use super::shapes::{KeptShapes, ShapeParts};
 use crate::index::{DigestLookup, FileIdentity, IndexCache, Stored, Unusable};
 use crate::paths::ShortestPaths;
 
@@ -34,6 +35,7 @@ struct FactsOut<'a> {
     closures: &'a [ClosureDigest],
     app_scripts: &'a [String],
     last_parts: bool,
+    last_scripts: Option<Vec<(u32, String)>>,
 }
 
 /// [`FactsOut`] read back.
@@ -54,6 +56,9 @@ struct FactsIn {
     /// Whether the file holds [`LastParts`].
     #[serde(default)]
     last_parts: bool,
+    /// The shape reader's script names, when the file holds its tables.
+    #[serde(default)]
+    last_scripts: Option<Vec<(u32, String)>>,
 }
 
 /// What a diff whose last snapshot this was computed of its graph besides the digest, kept
@@ -65,12 +70,15 @@ pub(crate) struct LastParts {
     pub via_node: Vec<u32>,
     pub reached: Vec<u64>,
     pub from_user_root: Vec<u64>,
+    /// The shape reader's tables, when kept.
+    pub shapes: Option<KeptShapes>,
 }
 
 /// [`LastParts`] as a diff has them, borrowed for saving.
 pub(crate) struct LastPartsOut<'a> {
     pub by_id: &'a [(u32, u32)],
     pub paths: &'a ShortestPaths,
+    pub shapes: &'a ShapeParts,
 }
 
 /// What looking a snapshot's digest up in the cache found.
@@ -89,11 +97,50 @@ pub(crate) fn load(cache: &IndexCache, identity: &FileIdentity, file: &str, last
         DigestLookup::Absent => return Found::Absent,
         DigestLookup::Unusable(why) => return Found::Unusable(why),
     };
+    let facts = reader.facts();
+    // The columns are copied out of the map (and checked) on both cores.
+    let last_parts = || -> Result<Option<LastParts>, Unusable> {
+        if !(last && facts.last_parts) {
+            return Ok(None);
+        }
+        let ((by_id_node, via_node), (location_index, location_keys)) = rayon::join(
+            || rayon::join(|| reader.copied("by_id_node"), || reader.copied("via_node")),
+            || {
+                rayon::join(
+                    || reader.copied("location_index"),
+                    || reader.copied("location_keys"),
+                )
+            },
+        );
+        let shapes = match &facts.last_scripts {
+            Some(scripts) => Some(KeptShapes {
+                name_tags: reader.copied("name_tags")?,
+                holes: reader.copied("holes")?,
+                location_index: location_index?,
+                location_keys: location_keys?,
+                scripts: scripts.clone(),
+            }),
+            None => None,
+        };
+        Ok(Some(LastParts {
+            by_id_node: by_id_node?,
+            via_node: via_node?,
+            reached: reader.copied("reached")?,
+            from_user_root: reader.copied("from_user_root")?,
+            shapes,
+        }))
+    };
     let read = || -> Result<(Digest, Option<LastParts>), Unusable> {
-        let ids: Vec<u32> = reader.copied("ids")?;
-        let id_class: Vec<u32> = reader.copied("id_class")?;
-        let id_self: Vec<u64> = reader.copied("id_self")?;
-        let facts = reader.facts();
+        let ((ids, id_class), (id_self, parts)) = rayon::join(
+            || {
+                rayon::join(
+                    || reader.copied::<u32>("ids"),
+                    || reader.copied::<u32>("id_class"),
+                )
+            },
+            || rayon::join(|| reader.copied::<u64>("id_self"), last_parts),
+        );
+        let (ids, id_class, id_self, parts) = (ids?, id_class?, id_self?, parts?);
         let damaged = |why: &str| Unusable::Corrupt(why.to_string());
         let counted = usize::try_from(facts.counted).map_err(|_| damaged("its count"))?;
         if ids.len() != counted || id_class.len() != counted || id_self.len() != counted {
@@ -125,16 +172,6 @@ pub(crate) fn load(cache: &IndexCache, identity: &FileIdentity, file: &str, last
             closures: facts.closures.clone(),
             app_scripts: facts.app_scripts.clone(),
         };
-        let parts = if last && facts.last_parts {
-            Some(LastParts {
-                by_id_node: reader.copied("by_id_node")?,
-                via_node: reader.copied("via_node")?,
-                reached: reader.copied("reached")?,
-                from_user_root: reader.copied("from_user_root")?,
-            })
-        } else {
-            None
-        };
         Ok((Digest::from_parts(body, facts.class_totals.clone()), parts))
     };
     match read() {
@@ -165,6 +202,7 @@ pub(crate) fn save(
         closures: &digest.closures,
         app_scripts: &digest.app_scripts,
         last_parts: last.is_some(),
+        last_scripts: last.as_ref().map(|l| l.shapes.scripts.entries()),
     };
     let mut sections: Vec<(&str, &[u8])> = vec![
         ("ids", bytemuck::cast_slice(&digest.ids)),
@@ -186,6 +224,89 @@ pub(crate) fn save(
                 bytemuck::cast_slice(from_user_root.words()),
             ),
         ]);
+        let (name_tags, holes, location_index, location_keys) = last.shapes.columns();
+        sections.extend([
+            ("name_tags", name_tags),
+            ("holes", bytemuck::cast_slice(holes)),
+            ("location_index", bytemuck::cast_slice(location_index)),
+            ("location_keys", bytemuck::cast_slice(location_keys)),
+        ]);
     }
     cache.store_digest(identity, &sections, facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::diff::detectors::{kept_parts, Last, LastPrep};
+    use crate::graph::HeapGraph;
+    use crate::snapshot::Snapshot;
+
+    fn graph_of(sample: &str) -> HeapGraph {
+        let mut raw = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(sample).unwrap()),
+            &mut raw,
+        )
+        .unwrap();
+        HeapGraph::build(
+            Snapshot::from_bytes(Path::new(sample), raw).unwrap(),
+            &|_| {},
+        )
+    }
+
+    /// A last snapshot's digest saved with what the diff computed of its graph reads back
+    /// whole, and those parts fit the graph (so a later diff uses them, not made again);
+    /// parts altered to point outside the graph are refused.
+    #[test]
+    fn kept_last_parts_round_trip_and_fit_their_graph() {
+        let sample = "samples/leak-3.heapsnapshot.gz";
+        let graph = graph_of(sample);
+        let digest = Digest::new(&graph, "f");
+        let reader = Last::prepared(&graph, LastPrep::of_graph(&graph, None));
+        let (by_id, paths, shapes) = reader.into_kept();
+        let paths = paths.expect("walked");
+        let dir = tempfile::tempdir().unwrap();
+        let cache = IndexCache::new(dir.path(), u64::MAX);
+        let identity = FileIdentity::of(Path::new(sample)).unwrap();
+        let out = LastPartsOut {
+            by_id: &by_id,
+            paths: &paths,
+            shapes: &shapes,
+        };
+        save(&cache, &identity, &digest, Some(out)).unwrap();
+        let load_parts = || match load(&cache, &identity, "g", true) {
+            Found::Digest(back, parts) => {
+                assert_eq!(back.ids, digest.ids);
+                assert_eq!(back.file, "g");
+                parts.expect("the last parts")
+            }
+            _ => panic!("the saved digest does not read"),
+        };
+        let (kept_by_id, kept_paths, kept_shapes) =
+            kept_parts(&graph, load_parts()).expect("the kept parts fit their graph");
+        assert_eq!(kept_by_id, by_id);
+        assert_eq!(kept_paths.parts().0, paths.parts().0);
+        let kept_shapes = kept_shapes.expect("the shape tables fit their graph");
+        assert_eq!(kept_shapes.columns(), shapes.columns());
+        assert_eq!(kept_shapes.scripts.entries(), shapes.scripts.entries());
+        // As an earlier snapshot, the digest reads without them.
+        assert!(matches!(
+            load(&cache, &identity, "g", false),
+            Found::Digest(_, None)
+        ));
+        // Altered to point past the graph: the paths and id index are refused, and so are
+        // shape tables whose location index does.
+        let mut altered = load_parts();
+        altered.via_node[0] = graph.snapshot.node_count() as u32;
+        assert!(kept_parts(&graph, altered).is_none());
+        let mut altered = load_parts();
+        if let Some(shapes) = altered.shapes.as_mut() {
+            shapes.location_index[0] = u32::MAX - 1;
+        }
+        let (_, _, shapes) = kept_parts(&graph, altered).expect("the rest still fits");
+        assert!(shapes.is_none());
+    }
 }

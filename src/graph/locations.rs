@@ -61,6 +61,24 @@ impl ScriptNames {
         ScriptNames { by_id }
     }
 
+    /// Every (script id, name), by id: for keeping them.
+    pub fn entries(&self) -> Vec<(u32, String)> {
+        let mut entries: Vec<(u32, String)> = self
+            .by_id
+            .iter()
+            .map(|(&id, name)| (id, name.clone()))
+            .collect();
+        entries.sort_unstable();
+        entries
+    }
+
+    /// The names kept as [`entries`](Self::entries).
+    pub fn from_entries(entries: Vec<(u32, String)>) -> ScriptNames {
+        ScriptNames {
+            by_id: entries.into_iter().collect(),
+        }
+    }
+
     /// Every script's name, in no particular order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_id.values().map(String::as_str)

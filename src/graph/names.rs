@@ -25,6 +25,18 @@ impl NameTags {
         NameTags { tags }
     }
 
+    /// The tag of every string (0: none; `k + 1`: `names[k]`), for keeping them.
+    pub fn tags(&self) -> &[u8] {
+        &self.tags
+    }
+
+    /// Tags kept as [`tags`](Self::tags) of a snapshot of `strings` strings, tagged with
+    /// `names` names; `None` when they do not fit.
+    pub fn from_tags(tags: Vec<u8>, strings: usize, names: usize) -> Option<NameTags> {
+        (tags.len() == strings && tags.iter().all(|&t| (t as usize) <= names))
+            .then_some(NameTags { tags })
+    }
+
     /// Whether string `index` is `names[which]`.
     #[inline]
     pub fn is(&self, index: u32, which: usize) -> bool {

@@ -579,18 +579,26 @@ impl LastPrep {
     /// id index and shortest paths from `kept` when that diff kept them (and they fit this
     /// graph), else measured beside the tables.
     pub(crate) fn of_graph(graph: &RetainerGraph, kept: Option<LastParts>) -> LastPrep {
-        let shapes_parts = || {
-            let shapes = Shapes::new(graph);
+        let shapes_parts = |kept: Option<ShapeParts>| {
+            let shapes = match kept {
+                Some(parts) => Shapes::from_parts(graph, parts),
+                None => Shapes::new(graph),
+            };
             let ((listener_lists, _), timers) =
                 rayon::join(|| shapes.listener_lists(), || shapes.timers());
             (shapes.into_parts(), listener_lists, timers)
         };
         let ((shape_parts, listener_lists, timers), by_id, paths) =
             match kept.and_then(|k| kept_parts(graph, k)) {
-                Some((by_id, paths)) => (shapes_parts(), by_id, paths),
+                Some((by_id, paths, shapes)) => (shapes_parts(shapes), by_id, paths),
                 None => {
                     let ((tables, by_id), paths) = rayon::join(
-                        || rayon::join(shapes_parts, || crate::diff::digest::id_index(graph)),
+                        || {
+                            rayon::join(
+                                || shapes_parts(None),
+                                || crate::diff::digest::id_index(graph),
+                            )
+                        },
                         || ShortestPaths::compute(graph),
                     );
                     (tables, by_id, paths)
@@ -612,9 +620,12 @@ impl LastPrep {
     }
 }
 
+/// A last snapshot's id index, shortest paths and (when they fit) shape tables, as kept.
+pub(in crate::diff) type KeptLast = (Vec<(u32, u32)>, ShortestPaths, Option<ShapeParts>);
+
 /// The id index and shortest paths of `graph` from what a diff kept of it, or `None` when they
 /// do not fit it.
-fn kept_parts(graph: &RetainerGraph, kept: LastParts) -> Option<(Vec<(u32, u32)>, ShortestPaths)> {
+pub(in crate::diff) fn kept_parts(graph: &RetainerGraph, kept: LastParts) -> Option<KeptLast> {
     let s = &graph.snapshot;
     let n = s.node_count();
     let paths = ShortestPaths::from_parts(
@@ -631,17 +642,23 @@ fn kept_parts(graph: &RetainerGraph, kept: LastParts) -> Option<(Vec<(u32, u32)>
         .par_iter()
         .map(|&node| (s.node_id[node as usize], node))
         .collect();
-    by_id
-        .windows(2)
-        .all(|w| w[0].0 <= w[1].0)
-        .then_some((by_id, paths))
+    if by_id.windows(2).any(|w| w[0].0 > w[1].0) {
+        return None;
+    }
+    // Tables that do not fit are made again; the rest is still used.
+    let shapes = kept.shapes.and_then(|k| ShapeParts::from_kept(graph, k));
+    Some((by_id, paths, shapes))
 }
 
 impl<'g> Last<'g> {
-    /// What a later diff with this last snapshot can keep of it: its id index and, when
-    /// they were walked, its shortest paths.
-    pub(crate) fn into_kept(self) -> (Vec<(u32, u32)>, Option<ShortestPaths>) {
-        (self.by_id, self.paths.into_inner())
+    /// What a later diff with this last snapshot can keep of it: its id index, its shortest
+    /// paths when they were walked, and the shape reader's tables.
+    pub(crate) fn into_kept(self) -> (Vec<(u32, u32)>, Option<ShortestPaths>, ShapeParts) {
+        (
+            self.by_id,
+            self.paths.into_inner(),
+            self.shapes.into_parts(),
+        )
     }
 
     /// [`Last`] from what was prepared of the same graph.
