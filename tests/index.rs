@@ -961,3 +961,37 @@ fn a_digest_of_another_format_version_is_made_again() {
         None,
     );
 }
+
+#[test]
+fn files_indexed_ahead_are_diffed_from_their_digests() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let files = leak_series(dir.path());
+    // One file indexed by a summary first (no digest), then all three by `index`.
+    run(heapscan(&cache).arg("summary").arg(&files[0]));
+    assert!(cache_files(&cache, "hsdig").is_empty());
+    let indexed = run(heapscan(&cache).arg("index").args(&files));
+    let said = String::from_utf8(indexed.stdout).unwrap();
+    assert!(
+        said.contains(": already indexed in ") && said.contains(": indexed in "),
+        "{said}"
+    );
+    assert_eq!(cache_files(&cache, "hsdig").len(), 3, "one digest per file");
+    let args = ["diff", "--format", "json"];
+    let plain = run(heapscan(&cache).args(args).arg("--no-index").args(&files));
+    let diff = run(heapscan(&cache).args(args).args(&files));
+    assert_eq!(parses(&diff), 0, "{}", stderr(&diff));
+    assert_eq!(stderr(&diff).matches("timing: load-digest").count(), 3);
+    assert_eq!(diff.stdout, plain.stdout);
+    // Nothing was made again, so nothing was saved again.
+    let before: Vec<_> = cache_files(&cache, "hsdig")
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    run(heapscan(&cache).args(args).args(&files));
+    let after: Vec<_> = cache_files(&cache, "hsdig")
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    assert!(before == after);
+}

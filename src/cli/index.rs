@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 
 use heapscan::graph::{Columns, HeapGraph};
 use heapscan::index::{FileIdentity, FileKind, IndexCache, DEFAULT_MAX_BYTES};
+use heapscan::observe::Observer;
 use heapscan::units::parse_size;
 
 use super::progress::{timing, Shown};
@@ -82,11 +83,24 @@ pub fn run_index(args: IndexFilesArgs) -> Outcome {
         heapscan::index::recover(Some(&cache), &observer, |cache| {
             let mut graph = HeapGraph::open(file, Columns::NO_RETAINERS_AFTER, cache, &observer)?;
             graph.check_columns();
-            if let Some(mut saving) = graph.take_saving() {
+            let saving = graph.take_saving();
+            if saving.is_some() {
                 // Built ahead, the index holds all a later summary needs.
                 heapscan::summary::summary_facts(&graph, heapscan::summary::KEPT_DOMINATORS);
+            }
+            // And what a later diff remembers of the snapshot, made while the index is
+            // written.
+            let kept = cache.map(|c| (c, heapscan::diff::keep_digest(&graph, file, c)));
+            if let Some(mut saving) = saving {
                 saving.seal(&graph);
                 saving.wait_noting(&observer);
+            }
+            if let Some((cache, Err(e))) = kept {
+                observer.note(&format!(
+                    "cannot save the diff digest of {} in {} ({e}); going on without it",
+                    file.display(),
+                    cache.dir().display()
+                ));
             }
             Ok::<(), heapscan::Error>(())
         })?;

@@ -9,7 +9,8 @@
 //! the snapshots can be compared — one process in order, or different processes of one
 //! program (then matched by structure: [`holder`]); which steps were idle, which go to a
 //! restarted process — and builds the class comparison; `detectors` holds the leak detectors,
-//! one module per kind. Pure: returns a [`DiffReport`], prints nothing.
+//! one module per kind; `stored` keeps digests in the index cache for the next diff of the same
+//! files. Pure: returns a [`DiffReport`], prints nothing.
 
 mod detectors;
 pub mod digest;
@@ -28,8 +29,8 @@ use crate::report::diff::{
     ClassChange, DiffReport, Judgement, Matching, SnapshotSummary, Step, Thresholds, Unjudgeable,
 };
 use digest::{Digest, DigestBody};
-pub use pipeline::compare;
 pub(crate) use pipeline::compare_visiting;
+pub use pipeline::{compare, keep_digest};
 use rayon::prelude::*;
 
 /// What the user asked of the diff.

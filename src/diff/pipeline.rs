@@ -195,6 +195,42 @@ fn compare_with(
     Ok(report)
 }
 
+/// Digests `graph` (the analysed snapshot `file`) and keeps the digest in `cache` with what a
+/// diff whose last snapshot it is reads of it (its id index, shortest paths and shape tables),
+/// unless the cache holds one already: for `heapscan index`, so that a later diff of files
+/// indexed ahead reads no graph but the last one's, and walks nothing of that. Returns whether
+/// a digest was written (`None` for standard input, which is never kept).
+pub fn keep_digest(
+    graph: &HeapGraph,
+    file: &std::path::Path,
+    cache: &IndexCache,
+) -> std::io::Result<Option<Stored>> {
+    let Some(identity) = crate::graph::indexed_identity(file) else {
+        return Ok(None);
+    };
+    if cache.has_digest(&identity) {
+        return Ok(None);
+    }
+    let mut measured = Measurement::new(graph);
+    let mut prep = detectors::LastPrep::take(&mut measured);
+    let name = file.display().to_string();
+    let (aggregates, body) = rayon::join(
+        || ClassAggregates::compute(graph),
+        || {
+            prep.walk_paths(graph);
+            DigestBody::assemble(graph, measured, &name)
+        },
+    );
+    let digest = body.with_totals(&aggregates);
+    let (by_id, paths, shapes) = detectors::Last::prepared(graph, prep).into_kept();
+    let last = paths.as_ref().map(|paths| stored::LastPartsOut {
+        by_id: &by_id,
+        paths,
+        shapes: &shapes,
+    });
+    stored::save(cache, &identity, &digest, last).map(Some)
+}
+
 /// What is measured of the last snapshot beside its build.
 enum OfLast {
     /// Its digest's measurement and the detectors' tables.

@@ -10,6 +10,11 @@
 //! processes building the same one at once each leave a whole file, and readers never see a
 //! half-written one. The directory is kept under a size bound by removing the least recently
 //! used indexes once an index is in place ([`Saving`]).
+//!
+//! The same directory keeps what a diff remembers of a snapshot (its digest, written by
+//! `crate::diff`'s `stored` module in the same container, [`FileKind::Digest`]), under the same
+//! identity, build check, size bound and eviction, so that a later diff of the same files reads
+//! neither the files nor their indexes again.
 
 mod cache;
 pub mod format;
