@@ -123,32 +123,24 @@ fn compare_with(
     let kept_last = kept.take(at_last);
     let kept_parts = kept.last_parts.take();
     let first = move || job.map(|(at, job)| (at, job.run()));
-    let (last, finished, measured) = match kept_last {
-        // Its digest is kept: the detectors' tables are all that is measured of it.
-        Some(_) => HeapGraph::open_alongside(
-            last_file,
-            ahead.take(),
-            columns,
-            index,
-            observer,
-            first,
-            Beside::Work,
-            move |graph| {
+    // With its digest kept, the detectors' tables are all that is measured of it.
+    let digest_kept = kept_last.is_some();
+    let (mut last, finished, measured) = HeapGraph::open_alongside(
+        last_file,
+        ahead.take(),
+        columns,
+        index,
+        observer,
+        first,
+        Beside::Work,
+        move |graph| {
+            if digest_kept {
                 OfLast::Prepared(Box::new(detectors::LastPrep::of_graph(graph, kept_parts)))
-            },
-        )?,
-        None => HeapGraph::open_alongside(
-            last_file,
-            ahead.take(),
-            columns,
-            index,
-            observer,
-            first,
-            Beside::Work,
-            |graph| OfLast::Measured(Box::new(LastMeasurement::new(graph))),
-        )?,
-    };
-    let mut last = last;
+            } else {
+                OfLast::Measured(Box::new(LastMeasurement::new(graph)))
+            }
+        },
+    )?;
     if let Some((at, digest)) = finished {
         digests[at] = Some(digest);
     }
