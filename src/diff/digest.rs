@@ -48,12 +48,13 @@ pub struct DigestBody {
     pub total_size: u64,
     pub max_node_id: u32,
     pub classes: Vec<ClassDigest>,
-    /// Counted objects (shallow size > 0, as DevTools counts them), sorted by id.
-    pub ids: Vec<u32>,
+    /// Counted objects (shallow size > 0, as DevTools counts them), sorted by id. (Columns:
+    /// a digest kept in the index cache is read in place.)
+    pub ids: Column<u32>,
     /// Per counted object: index into `classes`.
-    pub id_class: Vec<u32>,
+    pub id_class: Column<u32>,
     /// Per counted object: shallow size.
-    pub id_self: Vec<u64>,
+    pub id_self: Column<u64>,
     /// Collections with at least [`MIN_TRACKED_ENTRIES`] entries, sorted by id.
     pub collections: Vec<CollectionDigest>,
     /// Listener lists, sorted by (emitter id, event).
@@ -237,9 +238,9 @@ impl DigestBody {
             total_size: parts.total_size,
             max_node_id,
             classes,
-            ids,
-            id_class,
-            id_self,
+            ids: ids.into(),
+            id_class: id_class.into(),
+            id_self: id_self.into(),
             collections: settle(collections, |c, &n| c.retained_size = retained(n)),
             listeners: settle(listeners, |l, &holder| l.retained_size = retained(holder)),
             timers: settle(timers, |t, nodes| {

@@ -98,7 +98,7 @@ pub(crate) fn load(cache: &IndexCache, identity: &FileIdentity, file: &str, last
         DigestLookup::Unusable(why) => return Found::Unusable(why),
     };
     let facts = reader.facts();
-    // The columns are copied out of the map (and checked) on both cores.
+    // The columns are checked in place (the last one's parts copied out) on both cores.
     let last_parts = || -> Result<Option<LastParts>, Unusable> {
         if !(last && facts.last_parts) {
             return Ok(None);
@@ -134,11 +134,11 @@ pub(crate) fn load(cache: &IndexCache, identity: &FileIdentity, file: &str, last
         let ((ids, id_class), (id_self, parts)) = rayon::join(
             || {
                 rayon::join(
-                    || reader.copied::<u32>("ids"),
-                    || reader.copied::<u32>("id_class"),
+                    || reader.checked::<u32>("ids"),
+                    || reader.checked::<u32>("id_class"),
                 )
             },
-            || rayon::join(|| reader.copied::<u64>("id_self"), last_parts),
+            || rayon::join(|| reader.checked::<u64>("id_self"), last_parts),
         );
         let (ids, id_class, id_self, parts) = (ids?, id_class?, id_self?, parts?);
         let damaged = |why: &str| Unusable::Corrupt(why.to_string());

@@ -432,6 +432,17 @@ impl<F> Reader<F> {
         Ok(column)
     }
 
+    /// The section `name` in place, checked now (not on first read).
+    pub(crate) fn checked<T: Pod>(&self, name: &str) -> Result<Column<T>, Unusable> {
+        let column: Column<T> = self.column(name)?;
+        if !column.is_intact() {
+            return Err(corrupt(format!(
+                "its `{name}` column does not match its checksum"
+            )));
+        }
+        Ok(column)
+    }
+
     /// The section `name` copied out of the map (small sections the reader keeps as vectors),
     /// checked now.
     pub(crate) fn copied<T: Pod>(&self, name: &str) -> Result<Vec<T>, Unusable> {
