@@ -7,6 +7,7 @@
 //! any node is then that chain of edges, read backwards. Several paths to one object are the
 //! shortest path through each of its distinct direct retainers, nearest first.
 
+use crate::column::Column;
 use crate::graph::bits::BitSet;
 use crate::graph::{breadth_first, HeapGraph, RetainerGraph};
 use crate::report::retainers::{NodeRef, PathStep, RetainerPath};
@@ -20,7 +21,7 @@ const NONE: u32 = u32::MAX;
 /// random store per node where three (edge, parent, hops) made it a quarter slower.
 pub struct ShortestPaths {
     /// Per node: the node it was first reached from (`NONE` for the root and unreached nodes).
-    via_node: Vec<u32>,
+    via_node: Column<u32>,
     /// Per node: whether the walk reached it.
     reached: BitSet,
     /// Per node: whether its path starts at a user root (such as `global`) rather than at a
@@ -66,7 +67,7 @@ impl ShortestPaths {
             head = queue.len();
         }
         ShortestPaths {
-            via_node,
+            via_node: via_node.into(),
             reached,
             from_user_root,
         }
@@ -81,7 +82,7 @@ impl ShortestPaths {
     /// A walk of a graph of `nodes` nodes from its kept [`parts`](Self::parts); `None` when
     /// they do not fit such a graph.
     pub fn from_parts(
-        via_node: Vec<u32>,
+        via_node: Column<u32>,
         reached: BitSet,
         from_user_root: BitSet,
         nodes: usize,

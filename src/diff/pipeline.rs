@@ -271,7 +271,7 @@ impl<'c> KeptDigests<'c> {
                 }
                 observer.stage(Stage::LoadingDigest(file));
                 match stored::load(cache, identity, &file.display().to_string(), k == last) {
-                    stored::Found::Digest(digest, parts) => (Some(*digest), parts),
+                    stored::Found::Digest(digest, parts) => (Some(*digest), parts.map(|p| *p)),
                     stored::Found::Absent => (None, None),
                     stored::Found::Unusable(why) => {
                         cache.remove_digest(identity);

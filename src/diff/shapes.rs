@@ -10,6 +10,7 @@ use rustc_hash::FxHashMap;
 
 use super::digest::is_app_script;
 use super::holder::{Holder, HolderKey, HolderStep, Reference};
+use crate::column::Column;
 use crate::graph::bits::BitSet;
 use crate::graph::locations::ScriptNames;
 use crate::graph::names::NameTags;
@@ -162,16 +163,16 @@ pub struct ShapeParts {
     names: NameTags,
     holes: BitSet,
     pub scripts: ScriptNames,
-    location_index: Vec<u32>,
-    location_keys: Vec<u32>,
+    location_index: Column<u32>,
+    location_keys: Column<u32>,
 }
 
 /// [`ShapeParts`] as kept in a file: the per-string and per-node columns and the script names.
 pub(crate) struct KeptShapes {
     pub name_tags: Vec<u8>,
     pub holes: Vec<u64>,
-    pub location_index: Vec<u32>,
-    pub location_keys: Vec<u32>,
+    pub location_index: Column<u32>,
+    pub location_keys: Column<u32>,
     pub scripts: Vec<(u32, String)>,
 }
 
@@ -220,10 +221,10 @@ pub struct Shapes<'g> {
     pub scripts: ScriptNames,
     /// Per node: the index of its location in `snapshot.locations` (last one wins), or
     /// [`NO_LOCATION`].
-    location_index: Vec<u32>,
+    location_index: Column<u32>,
     /// Per node: a dense id of its (script, line, column), or [`NO_LOCATION`]; equal
     /// locations share an id, so closures of one function compare equal.
-    location_keys: Vec<u32>,
+    location_keys: Column<u32>,
     /// The app's AsyncLocalStorage instances, found on first need.
     async_storages: std::sync::OnceLock<Vec<u32>>,
     /// Whether the heap has any AsyncLocalStorage (its class), found on first need.
@@ -237,7 +238,7 @@ impl<'g> Shapes<'g> {
             || {
                 let location_index = location_index(&graph.snapshot);
                 let location_keys = location_keys(&graph.snapshot, &location_index);
-                (location_index, location_keys)
+                (location_index.into(), location_keys.into())
             },
             || {
                 let names = NameTags::new(&graph.snapshot, NAMES);

@@ -15,6 +15,7 @@ use super::digest::{
     ListenerDigest,
 };
 use super::shapes::{KeptShapes, ShapeParts};
+use crate::column::Column;
 use crate::index::{DigestLookup, FileIdentity, IndexCache, Stored, Unusable};
 use crate::paths::ShortestPaths;
 
@@ -67,7 +68,7 @@ pub(crate) struct LastParts {
     /// The nodes in id order.
     pub by_id_node: Vec<u32>,
     /// The shortest paths' walk ([`ShortestPaths::parts`]).
-    pub via_node: Vec<u32>,
+    pub via_node: Column<u32>,
     pub reached: Vec<u64>,
     pub from_user_root: Vec<u64>,
     /// The shape reader's tables, when kept.
@@ -83,7 +84,7 @@ pub(crate) struct LastPartsOut<'a> {
 
 /// What looking a snapshot's digest up in the cache found.
 pub(crate) enum Found {
-    Digest(Box<Digest>, Option<LastParts>),
+    Digest(Box<Digest>, Option<Box<LastParts>>),
     Absent,
     /// One exists but cannot be used; the reason is for a note.
     Unusable(Unusable),
@@ -104,11 +105,16 @@ pub(crate) fn load(cache: &IndexCache, identity: &FileIdentity, file: &str, last
             return Ok(None);
         }
         let ((by_id_node, via_node), (location_index, location_keys)) = rayon::join(
-            || rayon::join(|| reader.copied("by_id_node"), || reader.copied("via_node")),
             || {
                 rayon::join(
-                    || reader.copied("location_index"),
-                    || reader.copied("location_keys"),
+                    || reader.copied("by_id_node"),
+                    || reader.checked("via_node"),
+                )
+            },
+            || {
+                rayon::join(
+                    || reader.checked("location_index"),
+                    || reader.checked("location_keys"),
                 )
             },
         );
@@ -175,7 +181,7 @@ pub(crate) fn load(cache: &IndexCache, identity: &FileIdentity, file: &str, last
         Ok((Digest::from_parts(body, facts.class_totals.clone()), parts))
     };
     match read() {
-        Ok((digest, parts)) => Found::Digest(Box::new(digest), parts),
+        Ok((digest, parts)) => Found::Digest(Box::new(digest), parts.map(Box::new)),
         Err(why) => Found::Unusable(why),
     }
 }
@@ -281,7 +287,7 @@ mod tests {
             Found::Digest(back, parts) => {
                 assert_eq!(back.ids, digest.ids);
                 assert_eq!(back.file, "g");
-                parts.expect("the last parts")
+                *parts.expect("the last parts")
             }
             _ => panic!("the saved digest does not read"),
         };
@@ -300,11 +306,15 @@ mod tests {
         // Altered to point past the graph: the paths and id index are refused, and so are
         // shape tables whose location index does.
         let mut altered = load_parts();
-        altered.via_node[0] = graph.snapshot.node_count() as u32;
+        let mut via_node = altered.via_node.to_vec();
+        via_node[0] = graph.snapshot.node_count() as u32;
+        altered.via_node = via_node.into();
         assert!(kept_parts(&graph, altered).is_none());
         let mut altered = load_parts();
         if let Some(shapes) = altered.shapes.as_mut() {
-            shapes.location_index[0] = u32::MAX - 1;
+            let mut index = shapes.location_index.to_vec();
+            index[0] = u32::MAX - 1;
+            shapes.location_index = index.into();
         }
         let (_, _, shapes) = kept_parts(&graph, altered).expect("the rest still fits");
         assert!(shapes.is_none());
