@@ -152,7 +152,7 @@ fn compare_with(
     let provenance: Vec<_> = files.iter().map(|f| crate::provenance::read(f)).collect();
     let file = last_file.display().to_string();
     let mut made: Vec<Digest> = digests.into_iter().flatten().collect();
-    let (report, digests, (by_id, paths, shapes)) = match (measured, kept_last) {
+    let (report, digests, kept_of_last) = match (measured, kept_last) {
         (OfLast::Measured(measured), _) => {
             diff_with_last(made, &last, *measured, &file, &provenance, options)
         }
@@ -174,12 +174,7 @@ fn compare_with(
         savings.push(saving);
     }
     drop(last);
-    let last_parts = paths.as_ref().map(|paths| stored::LastPartsOut {
-        by_id: &by_id,
-        paths,
-        shapes: &shapes,
-    });
-    kept.save_made(&digests, last_parts, observer, || {
+    kept.save_made(&digests, Some(&kept_of_last), observer, || {
         for saving in savings {
             saving.wait_noting(observer);
         }
@@ -214,13 +209,8 @@ pub fn keep_digest(
         },
     );
     let digest = body.with_totals(&aggregates);
-    let (by_id, paths, shapes) = detectors::Last::prepared(graph, prep).into_kept();
-    let last = paths.as_ref().map(|paths| stored::LastPartsOut {
-        by_id: &by_id,
-        paths,
-        shapes: &shapes,
-    });
-    stored::save(cache, &identity, &digest, last).map(Some)
+    let kept = detectors::Last::prepared(graph, prep).into_kept();
+    stored::save(cache, &identity, &digest, Some(&kept)).map(Some)
 }
 
 /// What is measured of the last snapshot beside its build.
@@ -317,7 +307,7 @@ impl<'c> KeptDigests<'c> {
     fn save_made(
         &self,
         digests: &[Digest],
-        last: Option<stored::LastPartsOut<'_>>,
+        last: Option<&detectors::KeptOfLast>,
         observer: &dyn Observer,
         meanwhile: impl FnOnce(),
     ) {
@@ -419,13 +409,8 @@ fn diff_with_last(
     (report, digests, reader.into_kept())
 }
 
-/// What a diff keeps of its last snapshot's graph: its id index, shortest paths and shape
-/// reader's tables.
-type Kept = (
-    Vec<(u32, u32)>,
-    Option<crate::paths::ShortestPaths>,
-    super::shapes::ShapeParts,
-);
+/// What a diff keeps of its last snapshot's graph.
+type Kept = detectors::KeptOfLast;
 
 /// Judges whether and how the snapshots of `bodies` (the last one's included) compare, and runs
 /// the detectors but the class one on the last snapshot's `graph`, with what `prep` holds of it.

@@ -108,7 +108,7 @@ impl CollectionKind {
 }
 
 /// One event's listeners on one emitter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ListenerList {
     pub emitter: u32,
     /// The `_events` property that holds the listener (a function or an array of them).
@@ -119,7 +119,7 @@ pub struct ListenerList {
 }
 
 /// A live timer and its callback.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Timer {
     pub timer: u32,
     pub callback: u32,

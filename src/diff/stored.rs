@@ -10,14 +10,14 @@ use std::io;
 
 use serde::{Deserialize, Serialize};
 
+use super::detectors::KeptOfLast;
 use super::digest::{
     ClassDigest, ClassTotals, ClosureDigest, CollectionDigest, Digest, DigestBody, GroupDigest,
     ListenerDigest,
 };
-use super::shapes::{KeptShapes, ShapeParts};
+use super::shapes::{KeptShapes, ListenerList, Timer};
 use crate::column::Column;
 use crate::index::{DigestLookup, FileIdentity, IndexCache, Stored, Unusable};
-use crate::paths::ShortestPaths;
 
 /// The digest but for its counted objects, as the manifest records it (written from a
 /// borrowed digest).
@@ -37,6 +37,8 @@ struct FactsOut<'a> {
     app_scripts: &'a [String],
     last_parts: bool,
     last_scripts: Option<Vec<(u32, String)>>,
+    last_listeners: Option<&'a [ListenerList]>,
+    last_timers: Option<&'a [Timer]>,
 }
 
 /// [`FactsOut`] read back.
@@ -60,6 +62,11 @@ struct FactsIn {
     /// The shape reader's script names, when the file holds its tables.
     #[serde(default)]
     last_scripts: Option<Vec<(u32, String)>>,
+    /// The listener lists and live timers the shape reader found, when kept.
+    #[serde(default)]
+    last_listeners: Option<Vec<ListenerList>>,
+    #[serde(default)]
+    last_timers: Option<Vec<Timer>>,
 }
 
 /// What a diff whose last snapshot this was computed of its graph besides the digest, kept
@@ -73,13 +80,9 @@ pub(crate) struct LastParts {
     pub from_user_root: Vec<u64>,
     /// The shape reader's tables, when kept.
     pub shapes: Option<KeptShapes>,
-}
-
-/// [`LastParts`] as a diff has them, borrowed for saving.
-pub(crate) struct LastPartsOut<'a> {
-    pub by_id: &'a [(u32, u32)],
-    pub paths: &'a ShortestPaths,
-    pub shapes: &'a ShapeParts,
+    /// The listener lists and live timers, when kept.
+    pub listener_lists: Option<Vec<ListenerList>>,
+    pub timers: Option<Vec<Timer>>,
 }
 
 /// What looking a snapshot's digest up in the cache found.
@@ -134,6 +137,8 @@ pub(crate) fn load(cache: &IndexCache, identity: &FileIdentity, file: &str, last
             reached: reader.copied("reached")?,
             from_user_root: reader.copied("from_user_root")?,
             shapes,
+            listener_lists: facts.last_listeners.clone(),
+            timers: facts.last_timers.clone(),
         }))
     };
     let read = || -> Result<(Digest, Option<LastParts>), Unusable> {
@@ -192,8 +197,10 @@ pub(crate) fn save(
     cache: &IndexCache,
     identity: &FileIdentity,
     digest: &Digest,
-    last: Option<LastPartsOut<'_>>,
+    last: Option<&KeptOfLast>,
 ) -> io::Result<Stored> {
+    // Kept only with its shortest paths (the walk is what a later diff would miss most).
+    let last = last.and_then(|kept| Some((kept, kept.paths.as_ref()?)));
     let facts = FactsOut {
         node_count: digest.node_count,
         edge_count: digest.edge_count,
@@ -208,7 +215,9 @@ pub(crate) fn save(
         closures: &digest.closures,
         app_scripts: &digest.app_scripts,
         last_parts: last.is_some(),
-        last_scripts: last.as_ref().map(|l| l.shapes.scripts.entries()),
+        last_scripts: last.map(|(l, _)| l.shapes.scripts.entries()),
+        last_listeners: last.map(|(l, _)| &l.listener_lists[..]),
+        last_timers: last.map(|(l, _)| &l.timers[..]),
     };
     let mut sections: Vec<(&str, &[u8])> = vec![
         ("ids", bytemuck::cast_slice(&digest.ids)),
@@ -216,11 +225,10 @@ pub(crate) fn save(
         ("id_self", bytemuck::cast_slice(&digest.id_self)),
     ];
     let by_id_node: Vec<u32> = last
-        .as_ref()
-        .map(|l| l.by_id.iter().map(|&(_, node)| node).collect())
+        .map(|(l, _)| l.by_id.iter().map(|&(_, node)| node).collect())
         .unwrap_or_default();
-    if let Some(last) = &last {
-        let (via_node, reached, from_user_root) = last.paths.parts();
+    if let Some((last, paths)) = last {
+        let (via_node, reached, from_user_root) = paths.parts();
         sections.extend([
             ("by_id_node", bytemuck::cast_slice(&by_id_node)),
             ("via_node", bytemuck::cast_slice(via_node)),
@@ -272,17 +280,16 @@ mod tests {
         let graph = graph_of(sample);
         let digest = Digest::new(&graph, "f");
         let reader = Last::prepared(&graph, LastPrep::of_graph(&graph, None));
-        let (by_id, paths, shapes) = reader.into_kept();
-        let paths = paths.expect("walked");
+        let kept = reader.into_kept();
+        let (by_id, paths, shapes) = (
+            &kept.by_id,
+            kept.paths.as_ref().expect("walked"),
+            &kept.shapes,
+        );
         let dir = tempfile::tempdir().unwrap();
         let cache = IndexCache::new(dir.path(), u64::MAX);
         let identity = FileIdentity::of(Path::new(sample)).unwrap();
-        let out = LastPartsOut {
-            by_id: &by_id,
-            paths: &paths,
-            shapes: &shapes,
-        };
-        save(&cache, &identity, &digest, Some(out)).unwrap();
+        save(&cache, &identity, &digest, Some(&kept)).unwrap();
         let load_parts = || match load(&cache, &identity, "g", true) {
             Found::Digest(back, parts) => {
                 assert_eq!(back.ids, digest.ids);
@@ -291,11 +298,13 @@ mod tests {
             }
             _ => panic!("the saved digest does not read"),
         };
-        let (kept_by_id, kept_paths, kept_shapes) =
-            kept_parts(&graph, load_parts()).expect("the kept parts fit their graph");
-        assert_eq!(kept_by_id, by_id);
-        assert_eq!(kept_paths.parts().0, paths.parts().0);
-        let kept_shapes = kept_shapes.expect("the shape tables fit their graph");
+        let back = kept_parts(&graph, load_parts()).expect("the kept parts fit their graph");
+        assert_eq!(&back.by_id, by_id);
+        assert_eq!(back.paths.parts().0, paths.parts().0);
+        let (lists, timers) = back.lists.expect("the listener lists and timers fit");
+        assert_eq!(format!("{lists:?}"), format!("{:?}", kept.listener_lists));
+        assert_eq!(format!("{timers:?}"), format!("{:?}", kept.timers));
+        let kept_shapes = back.shapes.expect("the shape tables fit their graph");
         assert_eq!(kept_shapes.columns(), shapes.columns());
         assert_eq!(kept_shapes.scripts.entries(), shapes.scripts.entries());
         // As an earlier snapshot, the digest reads without them.
@@ -316,7 +325,7 @@ mod tests {
             index[0] = u32::MAX - 1;
             shapes.location_index = index.into();
         }
-        let (_, _, shapes) = kept_parts(&graph, altered).expect("the rest still fits");
-        assert!(shapes.is_none());
+        let back = kept_parts(&graph, altered).expect("the rest still fits");
+        assert!(back.shapes.is_none());
     }
 }

@@ -590,7 +590,13 @@ impl LastPrep {
         };
         let ((shape_parts, listener_lists, timers), by_id, paths) =
             match kept.and_then(|k| kept_parts(graph, k)) {
-                Some((by_id, paths, shapes)) => (shapes_parts(shapes), by_id, paths),
+                Some(kept) => {
+                    let tables = match (kept.shapes, kept.lists) {
+                        (Some(parts), Some((lists, timers))) => (parts, lists, timers),
+                        (parts, _) => shapes_parts(parts),
+                    };
+                    (tables, kept.by_id, kept.paths)
+                }
                 None => {
                     let ((tables, by_id), paths) = rayon::join(
                         || {
@@ -620,8 +626,25 @@ impl LastPrep {
     }
 }
 
-/// A last snapshot's id index, shortest paths and (when they fit) shape tables, as kept.
-pub(in crate::diff) type KeptLast = (Vec<(u32, u32)>, ShortestPaths, Option<ShapeParts>);
+/// A last snapshot's id index and shortest paths, and (when they fit) its shape tables,
+/// listener lists and timers, as kept.
+pub(in crate::diff) struct KeptLast {
+    pub by_id: Vec<(u32, u32)>,
+    pub paths: ShortestPaths,
+    pub shapes: Option<ShapeParts>,
+    pub lists: Option<(Vec<ListenerList>, Vec<Timer>)>,
+}
+
+/// What a diff keeps of its last snapshot's graph for a later diff with the same last
+/// snapshot ([`Last::into_kept`]).
+pub(crate) struct KeptOfLast {
+    pub by_id: Vec<(u32, u32)>,
+    /// When they were walked.
+    pub paths: Option<ShortestPaths>,
+    pub shapes: ShapeParts,
+    pub listener_lists: Vec<ListenerList>,
+    pub timers: Vec<Timer>,
+}
 
 /// The id index and shortest paths of `graph` from what a diff kept of it, or `None` when they
 /// do not fit it.
@@ -647,18 +670,38 @@ pub(in crate::diff) fn kept_parts(graph: &RetainerGraph, kept: LastParts) -> Opt
     }
     // Tables that do not fit are made again; the rest is still used.
     let shapes = kept.shapes.and_then(|k| ShapeParts::from_kept(graph, k));
-    Some((by_id, paths, shapes))
+    let in_graph = |node: u32| (node as usize) < n;
+    let lists = kept
+        .listener_lists
+        .zip(kept.timers)
+        .filter(|(lists, timers)| {
+            lists.iter().all(|l| {
+                in_graph(l.emitter)
+                    && in_graph(l.holder)
+                    && l.listeners.iter().all(|&f| in_graph(f))
+            }) && timers
+                .iter()
+                .all(|t| in_graph(t.timer) && in_graph(t.callback))
+        });
+    Some(KeptLast {
+        by_id,
+        paths,
+        shapes,
+        lists,
+    })
 }
 
 impl<'g> Last<'g> {
     /// What a later diff with this last snapshot can keep of it: its id index, its shortest
-    /// paths when they were walked, and the shape reader's tables.
-    pub(crate) fn into_kept(self) -> (Vec<(u32, u32)>, Option<ShortestPaths>, ShapeParts) {
-        (
-            self.by_id,
-            self.paths.into_inner(),
-            self.shapes.into_parts(),
-        )
+    /// paths when they were walked, the shape reader's tables, listener lists and timers.
+    pub(crate) fn into_kept(self) -> KeptOfLast {
+        KeptOfLast {
+            by_id: self.by_id,
+            paths: self.paths.into_inner(),
+            shapes: self.shapes.into_parts(),
+            listener_lists: self.listener_lists,
+            timers: self.timers,
+        }
     }
 
     /// [`Last`] from what was prepared of the same graph.
