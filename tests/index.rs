@@ -344,11 +344,16 @@ fn a_read_only_cache_is_read_but_not_written() {
     for p in [dir.path(), &cache] {
         fs::set_permissions(p, fs::Permissions::from_mode(0o755)).unwrap();
     }
-    for p in indexes(&cache).iter().chain([&indexed, &other]) {
+    let digests = cache_files(&cache, "hsdig");
+    for p in indexes(&cache)
+        .iter()
+        .chain(&digests)
+        .chain([&indexed, &other])
+    {
         fs::set_permissions(p, fs::Permissions::from_mode(0o644)).unwrap();
     }
     fs::set_permissions(&cache, fs::Permissions::from_mode(0o555)).unwrap();
-    let as_other_user = |args: &[&Path]| {
+    let as_other_user = |command: &str, args: &[&Path]| {
         let mut cmd = heapscan(&cache);
         let root = unsafe { libc::geteuid() } == 0;
         if root {
@@ -359,17 +364,19 @@ fn a_read_only_cache_is_read_but_not_written() {
                 .env("HEAPSCAN_INDEX_DIR", &cache)
                 .env("HEAPSCAN_TIMINGS", "1");
         }
-        cmd.arg("summary").args(args);
-        run(&mut cmd)
+        cmd.arg(command).args(args);
+        cmd.output().expect("run heapscan")
     };
     let before = indexes(&cache);
-    let read = as_other_user(&[&indexed]);
+    let read = as_other_user("summary", &[&indexed]);
+    assert!(read.status.success(), "{}", stderr(&read));
     assert!(
         !parsed(&read),
         "the read-only index was not read: {}",
         stderr(&read)
     );
-    let fresh = as_other_user(&[&other]);
+    let fresh = as_other_user("summary", &[&other]);
+    assert!(fresh.status.success(), "{}", stderr(&fresh));
     assert!(parsed(&fresh));
     assert!(
         stderr(&fresh).contains("cannot save the index of")
@@ -377,10 +384,27 @@ fn a_read_only_cache_is_read_but_not_written() {
         "{}",
         stderr(&fresh)
     );
+    // A diff reads the kept digest of the indexed file and cannot keep the other one's.
+    let diff = as_other_user("diff", &[&indexed, &other]);
+    assert!(
+        stderr(&diff).contains("timing: load-digest")
+            && stderr(&diff).contains("cannot save the diff digest of"),
+        "{}",
+        stderr(&diff)
+    );
     assert_eq!(indexes(&cache), before);
+    assert_eq!(cache_files(&cache, "hsdig"), digests);
     fs::set_permissions(&cache, fs::Permissions::from_mode(0o755)).unwrap();
     let expected = run(heapscan(&cache).args(["summary", "--no-index"]).arg(&other));
     assert_eq!(fresh.stdout, expected.stdout);
+    let expected = heapscan(&cache)
+        .args(["diff", "--no-index"])
+        .arg(&indexed)
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(diff.status.code(), expected.status.code());
+    assert_eq!(diff.stdout, expected.stdout);
 }
 
 #[test]
