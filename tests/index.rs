@@ -47,12 +47,25 @@ fn parsed(out: &Output) -> bool {
 }
 
 fn indexes(cache: &Path) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = fs::read_dir(cache)
-        .map(|r| r.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    found.retain(|p| p.extension().is_some_and(|e| e == "hsidx"));
-    found.sort();
-    found
+    cache_files(cache, "hsidx")
+}
+
+/// Cuts the file at `path` to half its length (a write that never finished).
+fn cut_in_half(path: &Path) {
+    let len = fs::metadata(path).unwrap().len();
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+}
+
+/// Makes the file at `path` claim format version 999 (one a later heapscan might write).
+fn claim_format_999(path: &Path) {
+    let mut bytes = fs::read(path).unwrap();
+    bytes[16..20].copy_from_slice(&999u32.to_le_bytes());
+    fs::write(path, bytes).unwrap();
 }
 
 fn leftovers(cache: &Path) -> Vec<PathBuf> {
@@ -222,30 +235,12 @@ fn spoiled_index_is_rebuilt(spoil: impl Fn(&Path), why: &str) {
 
 #[test]
 fn a_truncated_index_is_rebuilt_with_a_note() {
-    spoiled_index_is_rebuilt(
-        |index| {
-            let len = fs::metadata(index).unwrap().len();
-            fs::File::options()
-                .write(true)
-                .open(index)
-                .unwrap()
-                .set_len(len / 2)
-                .unwrap();
-        },
-        "is not used: it is damaged (it is cut short)",
-    );
+    spoiled_index_is_rebuilt(cut_in_half, "is not used: it is damaged (it is cut short)");
 }
 
 #[test]
 fn an_index_of_another_format_version_is_rebuilt_with_a_note() {
-    spoiled_index_is_rebuilt(
-        |index| {
-            let mut bytes = fs::read(index).unwrap();
-            bytes[16..20].copy_from_slice(&999u32.to_le_bytes());
-            fs::write(index, bytes).unwrap();
-        },
-        "it has index format 999",
-    );
+    spoiled_index_is_rebuilt(claim_format_999, "it has index format 999");
 }
 
 #[test]
@@ -948,16 +943,8 @@ fn spoiled_digest_is_made_again(spoil: impl Fn(&Path), why: Option<&str>) {
 #[test]
 fn a_truncated_digest_is_made_again_with_a_note() {
     spoiled_digest_is_made_again(
-        |digest| {
-            let len = fs::metadata(digest).unwrap().len();
-            fs::File::options()
-                .write(true)
-                .open(digest)
-                .unwrap()
-                .set_len(len / 2)
-                .unwrap();
-        },
-        Some("diff digest of"),
+        cut_in_half,
+        Some("is not used: it is damaged (it is cut short); it is made again"),
     );
 }
 
@@ -976,14 +963,7 @@ fn a_digest_with_a_damaged_column_is_made_again_with_a_note() {
 
 #[test]
 fn a_digest_of_another_format_version_is_made_again() {
-    spoiled_digest_is_made_again(
-        |digest| {
-            let mut bytes = fs::read(digest).unwrap();
-            bytes[16..20].copy_from_slice(&999u32.to_le_bytes());
-            fs::write(digest, bytes).unwrap();
-        },
-        None,
-    );
+    spoiled_digest_is_made_again(claim_format_999, None);
 }
 
 #[test]

@@ -9,7 +9,6 @@ use clap::{Args, Subcommand};
 
 use heapscan::graph::{Columns, HeapGraph};
 use heapscan::index::{FileIdentity, FileKind, IndexCache, DEFAULT_MAX_BYTES};
-use heapscan::observe::Observer;
 use heapscan::units::parse_size;
 
 use super::progress::{timing, Shown};
@@ -90,17 +89,12 @@ pub fn run_index(args: IndexFilesArgs) -> Outcome {
             }
             // And what a later diff remembers of the snapshot, made while the index is
             // written.
-            let kept = cache.map(|c| (c, heapscan::diff::keep_digest(&graph, file, c)));
+            if let Some(cache) = cache {
+                heapscan::diff::keep_digest(&graph, file, cache, &observer);
+            }
             if let Some(mut saving) = saving {
                 saving.seal(&graph);
                 saving.wait_noting(&observer);
-            }
-            if let Some((cache, Err(e))) = kept {
-                observer.note(&format!(
-                    "cannot save the diff digest of {} in {} ({e}); going on without it",
-                    file.display(),
-                    cache.dir().display()
-                ));
             }
             Ok::<(), heapscan::Error>(())
         })?;
@@ -146,7 +140,7 @@ pub fn run_cache(args: CacheArgs) -> Outcome {
             let total: u64 = entries.iter().map(|e| e.bytes).sum();
             let digests = entries
                 .iter()
-                .filter(|e| e.kind == Some(FileKind::Digest))
+                .filter(|e| e.kind == FileKind::Digest)
                 .count();
             println!(
                 "{dir}: {} index(es), {digests} diff digest(s), {} MB",
@@ -160,16 +154,16 @@ pub fn run_cache(args: CacheArgs) -> Outcome {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 let used = heapscan::units::utc_rfc3339(e.used);
-                let what = match (e.kind, e.described) {
-                    (Some(kind), Some((size, nodes, edges))) => format!(
+                let what = match e.described {
+                    Some((size, nodes, edges)) => format!(
                         "{} of a snapshot of {} MB, {nodes} nodes, {edges} edges",
-                        match kind {
+                        match e.kind {
                             FileKind::Index => "index",
                             FileKind::Digest => "diff digest",
                         },
                         size.div_ceil(1 << 20)
                     ),
-                    _ => "not a readable index".to_string(),
+                    None => "not a readable index".to_string(),
                 };
                 println!(
                     "  {name}  {:>7} MB  used {used}  {what}",

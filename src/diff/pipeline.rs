@@ -16,7 +16,7 @@ use super::digest::{Digest, DigestBody, DigestJob, Measurement};
 use super::{detectors, judge, report, stored, DiffOptions, Judging};
 use crate::error::{Error, Result};
 use crate::graph::{Beside, Columns, HeapGraph, RetainerGraph};
-use crate::index::{FileIdentity, IndexCache, Stored, Unusable};
+use crate::index::{note_stored, FileIdentity, IndexCache, Unusable};
 use crate::observe::{Observer, Stage};
 use crate::report::diff::DiffReport;
 use crate::snapshot::ReadAhead;
@@ -74,9 +74,7 @@ fn compare_with(
     // An indexed file is not read, so not read ahead either; nor is an earlier one whose
     // digest is kept.
     let read = |k: usize| {
-        let indexed = index.is_some_and(|cache| {
-            FileIdentity::of(&files[k]).is_ok_and(|identity| cache.has(&identity))
-        });
+        let indexed = index.is_some_and(|cache| kept.identity(k).is_some_and(|id| cache.has(id)));
         let skipped = k + 1 < files.len() && kept.has(k) && visit.is_none();
         !indexed && !skipped
     };
@@ -123,8 +121,6 @@ fn compare_with(
     let kept_last = kept.take(at_last);
     let kept_parts = kept.last_parts.take();
     let first = move || job.map(|(at, job)| (at, job.run()));
-    // With its digest kept, the detectors' tables are all that is measured of it.
-    let digest_kept = kept_last.is_some();
     let (mut last, finished, measured) = HeapGraph::open_alongside(
         last_file,
         ahead.take(),
@@ -133,12 +129,13 @@ fn compare_with(
         observer,
         first,
         Beside::Work,
-        move |graph| {
-            if digest_kept {
-                OfLast::Prepared(Box::new(detectors::LastPrep::of_graph(graph, kept_parts)))
-            } else {
-                OfLast::Measured(Box::new(LastMeasurement::new(graph)))
-            }
+        // With its digest kept, the detectors' tables are all that is measured of it.
+        move |graph| match kept_last {
+            Some(digest) => OfLast::Prepared(
+                Box::new(detectors::LastPrep::of_graph(graph, kept_parts)),
+                Box::new(digest),
+            ),
+            None => OfLast::Measured(Box::new(LastMeasurement::new(graph))),
         },
     )?;
     if let Some((at, digest)) = finished {
@@ -152,20 +149,17 @@ fn compare_with(
     let provenance: Vec<_> = files.iter().map(|f| crate::provenance::read(f)).collect();
     let file = last_file.display().to_string();
     let mut made: Vec<Digest> = digests.into_iter().flatten().collect();
-    let (report, digests, kept_of_last) = match (measured, kept_last) {
-        (OfLast::Measured(measured), _) => {
+    let (report, digests, kept_of_last) = match measured {
+        OfLast::Measured(measured) => {
             diff_with_last(made, &last, *measured, &file, &provenance, options)
         }
-        (OfLast::Prepared(prep), Some(digest)) => {
-            made.push(digest);
+        OfLast::Prepared(prep, digest) => {
+            made.push(*digest);
             let bodies: Vec<&DigestBody> = made.iter().map(|d| &**d).collect();
             let (judging, reader, shaped) =
                 judge_and_detect(&bodies, &last, *prep, &provenance, options);
             let report = report(&made, judging, &reader, shaped, options);
             (report, made, reader.into_kept())
-        }
-        (OfLast::Prepared(_), None) => {
-            unreachable!("the last snapshot is prepared only when its digest is kept")
         }
     };
     assert_eq!(digests.len(), files.len(), "every snapshot is digested");
@@ -183,42 +177,37 @@ fn compare_with(
 }
 
 /// Digests `graph` (the analysed snapshot `file`) and keeps the digest in `cache` with what a
-/// diff whose last snapshot it is reads of it (its id index, shortest paths and shape tables),
-/// unless the cache holds one already: for `heapscan index`, so that a later diff of files
-/// indexed ahead reads no graph but the last one's, and walks nothing of that. Returns whether
-/// a digest was written (`None` for standard input, which is never kept).
+/// diff whose last snapshot it is reads of it (its id index, shortest paths, shape tables,
+/// listener lists and timers), unless the cache holds one already: for `heapscan index`, so
+/// that a later diff of files indexed ahead reads no graph but the last one's, and scans
+/// nothing of that. A digest that cannot be kept is a note to `observer`. Standard input is
+/// never kept.
 pub fn keep_digest(
     graph: &HeapGraph,
     file: &std::path::Path,
     cache: &IndexCache,
-) -> std::io::Result<Option<Stored>> {
+    observer: &dyn Observer,
+) {
     let Some(identity) = crate::graph::indexed_identity(file) else {
-        return Ok(None);
+        return;
     };
     if cache.has_digest(&identity) {
-        return Ok(None);
+        return;
     }
-    let mut measured = Measurement::new(graph);
-    let mut prep = detectors::LastPrep::take(&mut measured);
     let name = file.display().to_string();
-    let (aggregates, body) = rayon::join(
-        || ClassAggregates::compute(graph),
-        || {
-            prep.walk_paths(graph);
-            DigestBody::assemble(graph, measured, &name)
-        },
-    );
-    let digest = body.with_totals(&aggregates);
-    let kept = detectors::Last::prepared(graph, prep).into_kept();
-    stored::save(cache, &identity, &digest, Some(&kept)).map(Some)
+    let (digest, kept) = LastMeasurement::new(graph).finish(graph, &name, |_, prep| {
+        detectors::Last::prepared(graph, prep).into_kept()
+    });
+    let saved = stored::save(cache, &identity, &digest, Some(&kept));
+    note_stored(observer, "diff digest", file, cache.dir(), saved);
 }
 
 /// What is measured of the last snapshot beside its build.
 enum OfLast {
     /// Its digest's measurement and the detectors' tables.
     Measured(Box<LastMeasurement>),
-    /// The detectors' tables alone (its digest is kept).
-    Prepared(Box<detectors::LastPrep>),
+    /// The detectors' tables alone, with its kept digest.
+    Prepared(Box<detectors::LastPrep>, Box<Digest>),
 }
 
 /// The digests earlier diffs kept in the index cache for a diff's files, and where the ones
@@ -296,6 +285,11 @@ impl<'c> KeptDigests<'c> {
         self.found[k].is_some()
     }
 
+    /// File `k`'s identity, when the diff has a cache and the file can be indexed.
+    fn identity(&self, k: usize) -> Option<&FileIdentity> {
+        self.identities[k].as_ref()
+    }
+
     fn take(&mut self, k: usize) -> Option<Digest> {
         self.found[k].take()
     }
@@ -316,11 +310,14 @@ impl<'c> KeptDigests<'c> {
             return;
         };
         std::thread::scope(|scope| {
-            let writer = scope.spawn(move || {
-                let mut failed = Vec::new();
+            scope.spawn(move || {
                 let mut last = last;
                 for (k, digest) in digests.iter().enumerate() {
-                    let parts = if k + 1 == digests.len() { last.take() } else { None };
+                    let parts = if k + 1 == digests.len() {
+                        last.take()
+                    } else {
+                        None
+                    };
                     let wanted = !self.was_found[k] || (parts.is_some() && !self.last_had_parts);
                     let Some(identity) = self.identities[k].as_ref().filter(|_| wanted) else {
                         continue;
@@ -330,26 +327,11 @@ impl<'c> KeptDigests<'c> {
                     if crate::graph::indexed_identity(&self.files[k]).as_ref() != Some(identity) {
                         continue;
                     }
-                    match stored::save(cache, identity, digest, parts) {
-                        Ok(Stored::Written { .. }) => {}
-                        Ok(Stored::TooBig { bytes }) => failed.push(format!(
-                            "the diff digest of {} ({} MB) is larger than the index cache's bound; it is not saved",
-                            self.files[k].display(),
-                            bytes >> 20
-                        )),
-                        Err(e) => failed.push(format!(
-                            "cannot save the diff digest of {} in {} ({e}); going on without it",
-                            self.files[k].display(),
-                            cache.dir().display()
-                        )),
-                    }
+                    let saved = stored::save(cache, identity, digest, parts);
+                    note_stored(observer, "diff digest", &self.files[k], cache.dir(), saved);
                 }
-                failed
             });
             meanwhile();
-            for note in writer.join().unwrap_or_default() {
-                observer.note(&note);
-            }
         });
     }
 }
@@ -370,6 +352,30 @@ impl LastMeasurement {
         let prep = detectors::LastPrep::take(&mut measured);
         LastMeasurement { measured, prep }
     }
+
+    /// Completes the digest of `graph` (called `file`) with its retained sizes and class
+    /// totals, and runs `then` with the digest but its class totals and the detectors' share.
+    /// The class totals are mostly a sequential walk of the dominator tree: the shortest
+    /// paths (a breadth-first walk as long), the rest of the digest and `then` run on the
+    /// other core meanwhile.
+    fn finish<R: Send>(
+        self,
+        graph: &HeapGraph,
+        file: &str,
+        then: impl FnOnce(&DigestBody, detectors::LastPrep) -> R + Send,
+    ) -> (Digest, R) {
+        let LastMeasurement { measured, mut prep } = self;
+        let (aggregates, (body, done)) = rayon::join(
+            || ClassAggregates::compute(graph),
+            || {
+                prep.walk_paths(graph);
+                let body = DigestBody::assemble(graph, measured, file);
+                let done = then(&body, prep);
+                (body, done)
+            },
+        );
+        (body.with_totals(&aggregates), done)
+    }
 }
 
 /// Compares the earlier snapshots' `digests` (in order, at least one) with the graph of the last
@@ -383,34 +389,20 @@ fn diff_with_last(
     file: &str,
     provenance: &[Option<crate::provenance::Provenance>],
     options: &DiffOptions,
-) -> (DiffReport, Vec<Digest>, Kept) {
-    let LastMeasurement { measured, mut prep } = measured;
-    // The last snapshot's class totals are mostly a sequential walk of its dominator tree.
-    // Everything that does not read them runs on the other core meanwhile: its shortest
-    // paths (a breadth-first walk as long as the class totals' walk), the rest of its digest,
-    // the same-process check, and the detectors but the class one.
-    let (aggregates, (body, judging, reader, shaped)) = rayon::join(
-        || ClassAggregates::compute(last),
-        || {
-            prep.walk_paths(last);
-            let body = DigestBody::assemble(last, measured, file);
-            let bodies: Vec<&DigestBody> = digests
-                .iter()
-                .map(|d| &**d)
-                .chain(std::iter::once(&body))
-                .collect();
-            let (judging, reader, shaped) =
-                judge_and_detect(&bodies, last, prep, provenance, options);
-            (body, judging, reader, shaped)
-        },
-    );
-    digests.push(body.with_totals(&aggregates));
+) -> (DiffReport, Vec<Digest>, detectors::KeptOfLast) {
+    // The same-process check and the detectors but the class one run beside its class totals.
+    let (digest, (judging, reader, shaped)) = measured.finish(last, file, |body, prep| {
+        let bodies: Vec<&DigestBody> = digests
+            .iter()
+            .map(|d| &**d)
+            .chain(std::iter::once(body))
+            .collect();
+        judge_and_detect(&bodies, last, prep, provenance, options)
+    });
+    digests.push(digest);
     let report = report(&digests, judging, &reader, shaped, options);
     (report, digests, reader.into_kept())
 }
-
-/// What a diff keeps of its last snapshot's graph.
-type Kept = detectors::KeptOfLast;
 
 /// Judges whether and how the snapshots of `bodies` (the last one's included) compare, and runs
 /// the detectors but the class one on the last snapshot's `graph`, with what `prep` holds of it.

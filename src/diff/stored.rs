@@ -17,7 +17,7 @@ use super::digest::{
 };
 use super::shapes::{KeptShapes, ListenerList, Timer};
 use crate::column::Column;
-use crate::index::{DigestLookup, FileIdentity, IndexCache, Stored, Unusable};
+use crate::index::{FileIdentity, IndexCache, Stored, Unusable};
 
 /// The digest but for its counted objects, as the manifest records it (written from a
 /// borrowed digest).
@@ -97,9 +97,9 @@ pub(crate) enum Found {
 /// holds a usable one, with its [`LastParts`] when `last` and it has them.
 pub(crate) fn load(cache: &IndexCache, identity: &FileIdentity, file: &str, last: bool) -> Found {
     let reader = match cache.load_digest::<FactsIn>(identity) {
-        DigestLookup::Found(reader) => reader,
-        DigestLookup::Absent => return Found::Absent,
-        DigestLookup::Unusable(why) => return Found::Unusable(why),
+        Ok(Some(reader)) => reader,
+        Ok(None) => return Found::Absent,
+        Err(why) => return Found::Unusable(why),
     };
     let facts = reader.facts();
     // The columns are checked in place (the last one's parts copied out) on both cores.

@@ -245,7 +245,7 @@ impl HeapGraph {
                 match Saving::start(cache, identity, path, &snapshot) {
                     Ok(saving) => Some(saving),
                     Err(e) => {
-                        crate::index::note_unsaved(observer, path, cache.dir(), &e);
+                        crate::index::note_unsaved(observer, "index", path, cache.dir(), &e);
                         None
                     }
                 }

@@ -54,26 +54,16 @@ pub enum Stored {
     TooBig { bytes: u64 },
 }
 
-/// What looking a snapshot's digest up found.
-pub(crate) enum DigestLookup<F> {
-    /// The digest file, checked as far as its manifest.
-    Found(Reader<F>),
-    /// No digest for this version of the file.
-    Absent,
-    /// A digest exists but cannot answer; the reason is for a note.
-    Unusable(Unusable),
-}
-
 /// One file in the cache: an index or a digest.
 #[derive(Debug, Clone)]
 pub struct CacheEntry {
     pub path: PathBuf,
-    /// An index or a digest; `None` when the file is neither (damaged).
-    pub kind: Option<FileKind>,
+    /// An index or a digest (by its name).
+    pub kind: FileKind,
     pub bytes: u64,
     /// When it was last used (its modification time, which a lookup refreshes).
     pub used: SystemTime,
-    /// The snapshot's size, nodes and edges, when the file reads as an index or a digest.
+    /// The snapshot's size, nodes and edges, when the file reads as what its name says.
     pub described: Option<(u64, u64, u64)>,
 }
 
@@ -140,64 +130,23 @@ impl IndexCache {
     /// Looks up the index of the file with `identity` and reads it.
     pub fn load(&self, identity: &FileIdentity) -> Lookup {
         let path = self.path_for(identity);
-        let file = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Lookup::Absent,
-            Err(e) => {
-                return Lookup::Unusable(Unusable::Corrupt(format!("it cannot be opened: {e}")))
-            }
-        };
-        // SAFETY: index files are only ever created whole and renamed into place, never
-        // written in place, so the mapped bytes do not change under us.
-        let map = match unsafe { MmapOptions::new().map(&file) } {
-            Ok(m) => Arc::new(m),
-            Err(e) => {
-                return Lookup::Unusable(Unusable::Corrupt(format!("it cannot be mapped: {e}")))
-            }
-        };
-        match format::read(map, &path, identity, producer()) {
-            Ok(graph) => {
-                // Mark it used for the eviction order; a read-only cache stays as it is.
-                let _ = file.set_modified(SystemTime::now());
-                Lookup::Found(Box::new(graph))
-            }
+        match read_in_place(&path, |map| format::read(map, &path, identity, producer())) {
+            Ok(Some(graph)) => Lookup::Found(Box::new(graph)),
+            Ok(None) => Lookup::Absent,
             Err(why) => Lookup::Unusable(why),
         }
     }
 
     /// Looks up the digest of the file with `identity` (written by a diff that read it), with
-    /// facts of type `F`.
+    /// facts of type `F`, checked as far as its manifest; `None` when there is none.
     pub(crate) fn load_digest<F: DeserializeOwned>(
         &self,
         identity: &FileIdentity,
-    ) -> DigestLookup<F> {
+    ) -> Result<Option<Reader<F>>, Unusable> {
         let path = self.digest_path_for(identity);
-        let file = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return DigestLookup::Absent,
-            Err(e) => {
-                return DigestLookup::Unusable(Unusable::Corrupt(format!(
-                    "it cannot be opened: {e}"
-                )))
-            }
-        };
-        // SAFETY: as in `load`: digest files are only ever created whole and renamed into
-        // place.
-        let map = match unsafe { MmapOptions::new().map(&file) } {
-            Ok(m) => Arc::new(m),
-            Err(e) => {
-                return DigestLookup::Unusable(Unusable::Corrupt(format!(
-                    "it cannot be mapped: {e}"
-                )))
-            }
-        };
-        match format::open(map, &path, FileKind::Digest, identity, producer()) {
-            Ok(reader) => {
-                let _ = file.set_modified(SystemTime::now());
-                DigestLookup::Found(reader)
-            }
-            Err(why) => DigestLookup::Unusable(why),
-        }
+        read_in_place(&path, |map| {
+            format::open(map, &path, FileKind::Digest, identity, producer())
+        })
     }
 
     /// Whether a digest of the file with `identity` exists (not whether it is usable).
@@ -351,21 +300,19 @@ impl IndexCache {
         for entry in read {
             let entry = entry?;
             let path = entry.path();
-            if path
-                .extension()
-                .is_none_or(|e| e != EXTENSION && e != DIGEST_EXTENSION)
-            {
-                continue;
-            }
+            let kind = match path.extension().and_then(|e| e.to_str()) {
+                Some(EXTENSION) => FileKind::Index,
+                Some(DIGEST_EXTENSION) => FileKind::Digest,
+                _ => continue,
+            };
             let Ok(meta) = entry.metadata() else {
                 continue;
             };
-            let described = describe(&path);
             entries.push(CacheEntry {
                 bytes: meta.len(),
                 used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-                kind: described.map(|(kind, ..)| kind),
-                described: described.map(|(_, size, nodes, edges)| (size, nodes, edges)),
+                kind,
+                described: describe(&path, kind),
                 path,
             });
         }
@@ -381,14 +328,9 @@ impl IndexCache {
         for entry in entries {
             match fs::remove_file(&entry.path) {
                 Ok(()) => {
-                    if entry
-                        .path
-                        .extension()
-                        .is_some_and(|e| e == DIGEST_EXTENSION)
-                    {
-                        removed.1 += 1;
-                    } else {
-                        removed.0 += 1;
+                    match entry.kind {
+                        FileKind::Index => removed.0 += 1,
+                        FileKind::Digest => removed.1 += 1,
                     }
                     removed.2 += entry.bytes;
                 }
@@ -427,11 +369,33 @@ fn writer_is_gone(name: &str) -> bool {
     }
 }
 
-/// What a file of the cache is, and the snapshot size, nodes and edges it was made for.
-fn describe(path: &Path) -> Option<(FileKind, u64, u64, u64)> {
+/// Maps the cache file at `path` and reads it with `read`, then marks it used for the eviction
+/// order (a read-only cache stays as it is). `None` when there is no such file.
+fn read_in_place<T>(
+    path: &Path,
+    read: impl FnOnce(Arc<Mmap>) -> Result<T, Unusable>,
+) -> Result<Option<T>, Unusable> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Unusable::Corrupt(format!("it cannot be opened: {e}"))),
+    };
+    // SAFETY: files of the cache are only ever created whole and renamed into place, never
+    // written in place, so the mapped bytes do not change under us.
+    let map = unsafe { MmapOptions::new().map(&file) }
+        .map_err(|e| Unusable::Corrupt(format!("it cannot be mapped: {e}")))?;
+    let value = read(Arc::new(map))?;
+    let _ = file.set_modified(SystemTime::now());
+    Ok(Some(value))
+}
+
+/// The snapshot size, nodes and edges the cache file of `kind` at `path` was made for, when it
+/// reads as one.
+fn describe(path: &Path, kind: FileKind) -> Option<(u64, u64, u64)> {
     let file = File::open(path).ok()?;
-    // SAFETY: as in `load`: files of the cache are never written in place.
+    // SAFETY: as in `read_in_place`: files of the cache are never written in place.
     let map: Mmap = unsafe { Mmap::map(&file) }.ok()?;
     format::describe(&map)
-        .map(|(kind, identity, _, nodes, edges)| (kind, identity.size, nodes, edges))
+        .filter(|(found, ..)| *found == kind)
+        .map(|(_, identity, _, nodes, edges)| (identity.size, nodes, edges))
 }

@@ -21,13 +21,12 @@ pub mod format;
 pub mod identity;
 mod saving;
 
-pub(crate) use cache::DigestLookup;
 pub use cache::{producer, CacheEntry, IndexCache, Lookup, Stored, DEFAULT_MAX_BYTES};
 pub use format::FileKind;
 pub use format::Unusable;
 pub use identity::FileIdentity;
-pub(crate) use saving::note_unsaved;
 pub use saving::Saving;
+pub(crate) use saving::{note_stored, note_unsaved};
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;

@@ -128,15 +128,7 @@ impl Saving {
     /// command has its answer either way.
     pub fn wait_noting(self, observer: &dyn Observer) {
         let (file, dir) = (self.file.clone(), self.cache.dir().to_path_buf());
-        match self.wait() {
-            Ok(Stored::Written { .. }) => {}
-            Ok(Stored::TooBig { bytes }) => observer.note(&format!(
-                "the index of {} ({} MB) is larger than the index cache's bound; it is not saved (raise --index-max-size)",
-                file.display(),
-                bytes >> 20
-            )),
-            Err(e) => note_unsaved(observer, &file, &dir, &e),
-        }
+        note_stored(observer, "index", &file, &dir, self.wait());
     }
 
     fn join(&mut self) -> io::Result<Stored> {
@@ -176,13 +168,40 @@ impl Drop for Saving {
     }
 }
 
-/// Tells `observer` that the index of `file` could not be saved in `dir`, and why.
-pub(crate) fn note_unsaved(observer: &dyn Observer, file: &Path, dir: &Path, why: &io::Error) {
+/// Tells `observer` that the `what` (an index, a diff digest) of `file` could not be saved in
+/// `dir`, and why.
+pub(crate) fn note_unsaved(
+    observer: &dyn Observer,
+    what: &str,
+    file: &Path,
+    dir: &Path,
+    why: &io::Error,
+) {
     observer.note(&format!(
-        "cannot save the index of {} in {} ({why}); going on without it",
+        "cannot save the {what} of {} in {} ({why}); going on without it",
         file.display(),
         dir.display()
     ));
+}
+
+/// Tells `observer` when storing the `what` (an index, a diff digest) of `file` in the cache
+/// at `dir` did not keep it: the command has its answer either way.
+pub(crate) fn note_stored(
+    observer: &dyn Observer,
+    what: &str,
+    file: &Path,
+    dir: &Path,
+    stored: io::Result<Stored>,
+) {
+    match stored {
+        Ok(Stored::Written { .. }) => {}
+        Ok(Stored::TooBig { bytes }) => observer.note(&format!(
+            "the {what} of {} ({} MB) is larger than the index cache's bound; it is not saved (raise --index-max-size)",
+            file.display(),
+            bytes >> 20
+        )),
+        Err(e) => note_unsaved(observer, what, file, dir, &e),
+    }
 }
 
 /// The alignment direct I/O asks of buffers, file offsets and lengths.
@@ -273,7 +292,7 @@ fn open_direct(path: &std::path::Path) -> io::Result<File> {
 }
 
 /// Index files are readable by their user only: a snapshot holds whatever the process held.
-pub(crate) fn private(options: &mut OpenOptions) -> &mut OpenOptions {
+fn private(options: &mut OpenOptions) -> &mut OpenOptions {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
     options

@@ -646,8 +646,9 @@ pub(crate) struct KeptOfLast {
     pub timers: Vec<Timer>,
 }
 
-/// The id index and shortest paths of `graph` from what a diff kept of it, or `None` when they
-/// do not fit it.
+/// What a diff kept of `graph` ([`LastParts`]), checked against it: `None` when the id index
+/// or the shortest paths do not fit it; shape tables, or listener lists and timers, that do
+/// not fit are left out (to be made again).
 pub(in crate::diff) fn kept_parts(graph: &RetainerGraph, kept: LastParts) -> Option<KeptLast> {
     let s = &graph.snapshot;
     let n = s.node_count();
