@@ -21,6 +21,7 @@ pub mod gate;
 pub mod gc;
 pub mod graph;
 pub mod index;
+pub mod memory;
 pub mod nodes;
 pub mod observe;
 pub mod paths;

@@ -29,6 +29,8 @@ pub struct ReportOptions {
     pub thresholds: Thresholds,
     /// When the report was made, as it should read; `None` for byte-identical output.
     pub generated_at: Option<String>,
+    /// The memory the comparison may take ([`DiffOptions::max_memory`]).
+    pub max_memory: Option<u64>,
 }
 
 impl Default for ReportOptions {
@@ -38,6 +40,7 @@ impl Default for ReportOptions {
             strings_top: crate::strings::DEFAULT_TOP,
             thresholds: Thresholds::default(),
             generated_at: None,
+            max_memory: None,
         }
     }
 }
@@ -84,6 +87,7 @@ pub fn build(
                 thresholds: options.thresholds.clone(),
                 top: Some(options.top),
                 max_suspects: None,
+                max_memory: options.max_memory,
             },
             Columns::ALL,
             index,

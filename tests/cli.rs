@@ -481,3 +481,70 @@ fn the_readme_sample_series_names_the_leak() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// With less memory than overlapping two snapshots' work needs, `diff`, `gate` and `report`
+/// read one snapshot at a time, say so, and answer as they do with memory to spare: the same
+/// diff JSON, the same gate verdict and exit code, the same HTML bytes.
+#[test]
+fn short_of_memory_the_snapshots_are_read_in_turn_with_the_same_answer() {
+    let files = ["leak-1", "leak-2", "leak-3"].map(sample);
+    let dir = tempfile::tempdir().unwrap();
+    let in_turn_note = "reading one snapshot at a time to stay within";
+    let run = |args: &[&str], max_memory: Option<&str>| {
+        let mut cmd = heapscan();
+        cmd.args(args).args(&files).arg("--no-index");
+        cmd.env_remove("HEAPSCAN_MAX_MEMORY");
+        if let Some(m) = max_memory {
+            cmd.env("HEAPSCAN_MAX_MEMORY", m);
+        }
+        cmd.output().expect("run")
+    };
+    let plenty = run(&["diff", "--format", "json"], Some("64G"));
+    let short = run(&["diff", "--format", "json"], Some("1M"));
+    assert!(plenty.status.success());
+    assert!(short.status.success());
+    let (plenty_err, short_err) = (
+        String::from_utf8_lossy(&plenty.stderr),
+        String::from_utf8_lossy(&short.stderr),
+    );
+    assert!(!plenty_err.contains(in_turn_note), "{plenty_err}");
+    assert!(short_err.contains(in_turn_note), "{short_err}");
+    assert!(short_err.contains("give it more memory"), "{short_err}");
+    assert_eq!(
+        String::from_utf8_lossy(&plenty.stdout),
+        String::from_utf8_lossy(&short.stdout)
+    );
+    let suspects: serde_json::Value = serde_json::from_slice(&short.stdout).unwrap();
+    assert_eq!(suspects["suspects"].as_array().map(Vec::len), Some(1));
+
+    // The flag says the same as the environment.
+    let flagged = heapscan()
+        .args([
+            "diff",
+            "--format",
+            "json",
+            "--no-index",
+            "--max-memory",
+            "1M",
+        ])
+        .args(&files)
+        .env_remove("HEAPSCAN_MAX_MEMORY")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&flagged.stderr).contains(in_turn_note));
+    assert_eq!(flagged.stdout, short.stdout);
+
+    let gate_plenty = run(&["gate"], Some("64G"));
+    let gate_short = run(&["gate"], Some("1M"));
+    assert_eq!(gate_plenty.status.code(), Some(1), "the series leaks");
+    assert_eq!(gate_short.status.code(), gate_plenty.status.code());
+    assert_eq!(gate_short.stdout, gate_plenty.stdout);
+
+    let html = |name: &str, m: &str| {
+        let out = dir.path().join(name);
+        let o = run(&["report", "-o", out.to_str().unwrap()], Some(m));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read(out).unwrap()
+    };
+    assert!(html("plenty.html", "64G") == html("short.html", "1M"));
+}

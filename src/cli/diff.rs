@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use heapscan::diff::{compare, DiffOptions};
 use heapscan::report::diff::{render, Judgement, Thresholds};
 use heapscan::report::Format;
+use heapscan::units::parse_size;
 
 use super::progress::{timing, Shown};
 use super::{open_output, Outcome};
@@ -34,6 +35,18 @@ pub struct DiffArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub index: super::index::IndexArgs,
+    #[command(flatten)]
+    pub memory: MemoryArgs,
+}
+
+/// How much memory a comparison of snapshots may take.
+#[derive(Args, Clone, Debug)]
+pub struct MemoryArgs {
+    /// Memory the comparison may take (e.g. 8G): with less than it needs to overlap two
+    /// snapshots' work, it reads one at a time, slower, with the same result [default: what
+    /// the machine, or the container's memory limit, has available].
+    #[arg(long, env = "HEAPSCAN_MAX_MEMORY", value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
 }
 
 /// The leak thresholds (growth is per step between consecutive snapshots).
@@ -128,6 +141,7 @@ pub fn run(args: DiffArgs) -> Outcome {
         thresholds: args.thresholds.thresholds()?,
         top: args.top.or((format == Format::Table).then_some(20)),
         max_suspects: None,
+        max_memory: args.memory.max_memory,
     };
     let report = analyse(&args.files, &options, &args.index)?;
     let mut out = open_output(args.output.as_deref())?;

@@ -80,6 +80,8 @@ pub struct GateArgs {
     pub idle_fraction: Option<f64>,
     #[command(flatten)]
     pub index: super::index::IndexArgs,
+    #[command(flatten)]
+    pub memory: super::diff::MemoryArgs,
 }
 
 /// `heapscan.toml`.
@@ -165,6 +167,7 @@ pub fn run(args: GateArgs) -> Outcome {
         thresholds: thresholds(&args, &config.thresholds)?,
         top: None,
         max_suspects: None,
+        max_memory: args.memory.max_memory,
     };
     let g = &config.gate;
     let max_growth = size_setting(args.max_growth, g.max_growth.as_ref(), "gate.max_growth")?;

@@ -142,6 +142,7 @@ pub fn with_graph<T>(
         let answer = work(&graph);
         if let Some(mut saving) = saving {
             saving.seal(&graph);
+            shown.stage(Stage::SavingIndex(path));
             saving.wait_noting(&shown);
         }
         answer

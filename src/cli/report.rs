@@ -50,6 +50,8 @@ pub struct ReportArgs {
     pub thresholds: ThresholdArgs,
     #[command(flatten)]
     pub index: super::index::IndexArgs,
+    #[command(flatten)]
+    pub memory: super::diff::MemoryArgs,
 }
 
 pub fn run(args: ReportArgs) -> Outcome {
@@ -62,6 +64,7 @@ pub fn run(args: ReportArgs) -> Outcome {
         top: args.top,
         thresholds: args.thresholds.thresholds()?,
         generated_at,
+        max_memory: args.memory.max_memory,
         ..ReportOptions::default()
     };
     // The GC logs first: they are small, and a bad one should fail before minutes of parsing.

@@ -41,6 +41,10 @@ pub struct DiffOptions {
     pub top: Option<usize>,
     /// Keep this many suspects (all when `None`).
     pub max_suspects: Option<usize>,
+    /// The memory the diff may plan to take, in bytes: with less than its faster plan needs,
+    /// it reads one snapshot at a time ([`pipeline`]). `None`: what is available when it
+    /// starts ([`crate::memory::available`]).
+    pub max_memory: Option<u64>,
 }
 
 /// For each element of sorted `a`: whether it is in sorted `b`.

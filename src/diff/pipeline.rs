@@ -7,6 +7,13 @@
 //! The first build has no digest to finish and leaves a core idle for a while: the second file
 //! is read in that time ([`ReadAhead`]). Later files are read in turn: reading one ahead beside
 //! a build that also finishes a digest would hold a third snapshot's columns at once.
+//!
+//! That overlap holds about two snapshots' worth of columns at its peak. When the memory the
+//! diff may take ([`DiffOptions::max_memory`], by default what is available) is less than it
+//! would need, the diff goes one snapshot at a time instead ([`Plan::InTurn`]): nothing read
+//! ahead, each earlier digest finished before the next build, each snapshot measured after its
+//! dominators rather than beside them. It is slower (a core idles through the sequential steps)
+//! and prints the same report.
 
 use std::path::PathBuf;
 
@@ -66,6 +73,7 @@ fn compare_with(
     let Some((last_file, earlier)) = files.split_last().filter(|(_, e)| !e.is_empty()) else {
         return Err(Error::TooFewSnapshots { got: files.len() });
     };
+    let plan = Plan::choose(files, options.max_memory, observer);
     let mut kept = KeptDigests::look_up(files, index, observer);
     // Per file, oldest first: its digest once made or found.
     let mut digests: Vec<Option<Digest>> = (0..files.len()).map(|_| None).collect();
@@ -78,7 +86,8 @@ fn compare_with(
         let skipped = k + 1 < files.len() && kept.has(k) && visit.is_none();
         !indexed && !skipped
     };
-    let mut ahead = read(1).then(|| ReadAhead::start(files[1].clone()));
+    let mut ahead =
+        (plan == Plan::Overlapped && read(1)).then(|| ReadAhead::start(files[1].clone()));
     for (k, file) in earlier.iter().enumerate() {
         let kept_digest = kept.take(k);
         if kept_digest.is_some() && visit.is_none() {
@@ -95,7 +104,7 @@ fn compare_with(
             index,
             observer,
             move || job.map(|(at, job)| (at, job.run())),
-            Beside::Work,
+            plan.beside(),
             move |graph| measure.then(|| Measurement::of_earlier(graph)),
         )?;
         if let Some((at, digest)) = finished {
@@ -111,7 +120,11 @@ fn compare_with(
         match measured {
             Some(measured) => {
                 let file = file.display().to_string();
-                unfinished = Some((k, Digest::finish_later(graph, measured, file)));
+                let job = Digest::finish_later(graph, measured, file);
+                match plan {
+                    Plan::Overlapped => unfinished = Some((k, job)),
+                    Plan::InTurn => digests[k] = Some(job.run()),
+                }
             }
             None => digests[k] = kept_digest,
         }
@@ -128,7 +141,7 @@ fn compare_with(
         index,
         observer,
         first,
-        Beside::Work,
+        plan.beside(),
         // With its digest kept, the detectors' tables are all that is measured of it.
         move |graph| match kept_last {
             Some(digest) => OfLast::Prepared(
@@ -168,12 +181,75 @@ fn compare_with(
         savings.push(saving);
     }
     drop(last);
+    observer.stage(Stage::SavingIndex(last_file));
     kept.save_made(&digests, Some(&kept_of_last), observer, || {
         for saving in savings {
             saving.wait_noting(observer);
         }
     });
     Ok(report)
+}
+
+/// How a diff lays its work out in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Plan {
+    /// The second file read ahead beside the first build, each earlier digest finished beside
+    /// the next build: both cores busy, about two snapshots' columns held at the peak.
+    Overlapped,
+    /// One snapshot at a time: about one snapshot's build and the earlier digests at the peak.
+    InTurn,
+}
+
+/// The peak of each plan per byte of the largest snapshot's text, as measured (README,
+/// "Scale"): the overlapped plan's comes while the second file is read ahead beside the first
+/// build, the one-at-a-time plan's in the last build.
+const OVERLAPPED_PEAK_PER_BYTE: f64 = 3.0;
+const IN_TURN_PEAK_PER_BYTE: f64 = 2.5;
+
+impl Plan {
+    /// The overlapped plan when its estimated peak fits in `max_memory` (by default what is
+    /// available now), else one snapshot at a time, telling `observer` why. Where neither the
+    /// memory nor the files' sizes can be read, the overlapped plan.
+    fn choose(files: &[PathBuf], max_memory: Option<u64>, observer: &dyn Observer) -> Plan {
+        let largest = files
+            .iter()
+            .filter_map(|f| crate::snapshot::text_size_estimate(f).ok())
+            .max()
+            .unwrap_or(0) as f64;
+        let Some(room) = max_memory.or_else(crate::memory::available) else {
+            return Plan::Overlapped;
+        };
+        let overlapped = largest * OVERLAPPED_PEAK_PER_BYTE;
+        if overlapped <= room as f64 {
+            return Plan::Overlapped;
+        }
+        let in_turn = largest * IN_TURN_PEAK_PER_BYTE;
+        let bytes = |b: f64| crate::report::human_bytes(b as u64);
+        let fits = if in_turn <= room as f64 {
+            String::new()
+        } else {
+            format!(
+                "; it may still need about {}: give it more memory if it is killed",
+                bytes(in_turn)
+            )
+        };
+        observer.note(&format!(
+            "reading one snapshot at a time to stay within {} of memory (overlapping them \
+             would take about {}){fits}",
+            bytes(room as f64),
+            bytes(overlapped)
+        ));
+        Plan::InTurn
+    }
+
+    /// Where a build's measurement runs: beside its dominators, or in turn after them (when
+    /// the dominators' working columns are gone).
+    fn beside(self) -> Beside {
+        match self {
+            Plan::Overlapped => Beside::Work,
+            Plan::InTurn => Beside::After,
+        }
+    }
 }
 
 /// Digests `graph` (the analysed snapshot `file`) and keeps the digest in `cache` with what a

@@ -138,6 +138,17 @@ pub enum Beside {
     /// Work such as a diff's measurements, as long as the loops or longer: the translation
     /// runs with the loops, beside it, so that it starts at once.
     Work,
+    /// Work that should not hold its memory while the dominators hold theirs (a diff short of
+    /// memory): it runs once they are done, and they run as with `Nothing`.
+    After,
+}
+
+/// The caller's `alongside` work in a build: to run beside the dominators or after them, or
+/// its result.
+enum Alongside<F, R> {
+    Beside(F),
+    After(F),
+    Done(R),
 }
 
 /// Which optional columns a build computes, and which it keeps.
@@ -367,7 +378,7 @@ impl HeapGraph {
         // then run beside the distances; beside a caller's work, which takes as long as the
         // loops or longer, the translation runs with the loops so that the work starts at once.
         let numbered = match beside {
-            Beside::Nothing => {
+            Beside::Nothing | Beside::After => {
                 let prepared = dominators::prepare(&dominator_input(&graph), numbering);
                 if !columns.retainer_lists {
                     // Let go before the dominators' loops and the distances allocate theirs:
@@ -380,6 +391,10 @@ impl HeapGraph {
             Beside::Work => Numbered::Numbering(numbering),
         };
         let g = &graph;
+        let alongside = match beside {
+            Beside::After => Alongside::After(alongside),
+            Beside::Nothing | Beside::Work => Alongside::Beside(alongside),
+        };
         let ((doms, retained_size), (distance, beside)) = rayon::join(
             || {
                 let prepared = match numbered {
@@ -396,9 +411,17 @@ impl HeapGraph {
                 let distance = columns
                     .distances
                     .then(|| distances(&g.snapshot, root, &weakmaps));
-                (distance, run_on_own_thread(|| alongside(g)))
+                let beside = match alongside {
+                    Alongside::Beside(work) => Alongside::Done(run_on_own_thread(|| work(g))),
+                    other => other,
+                };
+                (distance, beside)
             },
         );
+        let beside = match beside {
+            Alongside::Done(result) => result,
+            Alongside::After(work) | Alongside::Beside(work) => work(&graph),
+        };
         if !columns.retainer_lists {
             // Beside a caller's work (`Beside::Work`) the dominators read the lists until
             // now; otherwise they are gone already.

@@ -21,7 +21,7 @@ use serde::de::IgnoredAny;
 
 pub use header::{EdgeTypes, Layout, NodeTypes};
 pub(crate) use read_ahead::ReadAhead;
-pub use source::Source;
+pub use source::{text_size_estimate, Source};
 pub use strings::{decode_json_string, Strings};
 
 use crate::column::Column;

@@ -236,6 +236,20 @@ impl Source {
     }
 }
 
+/// About how many bytes of snapshot text the file at `path` holds, for planning memory: its
+/// length, or for gzip or zstd data eight times it (heap snapshots compress five to seven times
+/// at the usual levels; the estimate errs high, towards the plan that holds less).
+pub fn text_size_estimate(path: &Path) -> io::Result<u64> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut head = [0u8; 4];
+    let read = file.read(&mut head)?;
+    Ok(match Compression::of(&head[..read]) {
+        Some(_) => len.saturating_mul(8),
+        None => len,
+    })
+}
+
 /// The compressed formats heapscan reads, by their magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Compression {
