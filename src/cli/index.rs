@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 
-use heapscan::graph::{Columns, HeapGraph};
 use heapscan::index::{FileIdentity, FileKind, IndexCache, DEFAULT_MAX_BYTES};
 use heapscan::units::parse_size;
 
@@ -79,24 +78,11 @@ pub fn run_index(args: IndexFilesArgs) -> Outcome {
         let was_there = cache.has(&identity);
         let observer = Shown::new();
         // An index there already is checked whole (and rebuilt when damaged).
-        heapscan::index::recover(Some(&cache), &observer, |cache| {
-            let mut graph = HeapGraph::open(file, Columns::NO_RETAINERS_AFTER, cache, &observer)?;
-            graph.check_columns();
-            let saving = graph.take_saving();
-            if saving.is_some() {
-                // Built ahead, the index holds all a later summary needs.
-                heapscan::summary::summary_facts(&graph, heapscan::summary::KEPT_DOMINATORS);
-            }
-            // And what a later diff remembers of the snapshot, made while the index is
-            // written.
-            if let Some(cache) = cache {
-                heapscan::diff::keep_digest(&graph, file, cache, &observer);
-            }
-            if let Some(mut saving) = saving {
-                saving.seal(&graph);
-                saving.wait_noting(&observer);
-            }
-            Ok::<(), heapscan::Error>(())
+        // A damaged index or digest is removed and made again; without a cache left (one
+        // that cannot be removed), there is nothing to keep.
+        heapscan::index::recover(Some(&cache), &observer, |cache| match cache {
+            Some(cache) => heapscan::diff::index_ahead(file, cache, &observer),
+            None => Ok(()),
         })?;
         drop(observer);
         let state = if was_there && cache.has(&identity) {

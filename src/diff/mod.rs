@@ -30,7 +30,7 @@ use crate::report::diff::{
 };
 use digest::{Digest, DigestBody};
 pub(crate) use pipeline::compare_visiting;
-pub use pipeline::{compare, keep_digest};
+pub use pipeline::{compare, index_ahead};
 use rayon::prelude::*;
 
 /// What the user asked of the diff.

@@ -15,7 +15,7 @@
 //! dominators rather than beside them. It is slower (a core idles through the sequential steps)
 //! and prints the same report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
@@ -252,30 +252,59 @@ impl Plan {
     }
 }
 
-/// Digests `graph` (the analysed snapshot `file`) and keeps the digest in `cache` with what a
-/// diff whose last snapshot it is reads of it (its id index, shortest paths, shape tables,
-/// listener lists and timers), unless the cache holds one already: for `heapscan index`, so
-/// that a later diff of files indexed ahead reads no graph but the last one's, and scans
-/// nothing of that. A digest that cannot be kept is a note to `observer`. Standard input is
-/// never kept.
-pub fn keep_digest(
-    graph: &HeapGraph,
-    file: &std::path::Path,
-    cache: &IndexCache,
-    observer: &dyn Observer,
-) {
-    let Some(identity) = crate::graph::indexed_identity(file) else {
-        return;
-    };
-    if cache.has_digest(&identity) {
-        return;
-    }
+/// Analyses the snapshot `file` and keeps in `cache` all that later commands read of it:
+/// its index (with a summary's facts) and its diff digest, with what a diff whose last
+/// snapshot it is reads of its graph (id index, shortest paths, shape tables, listener lists
+/// and timers). For `heapscan index`, so that later commands on files indexed ahead (in CI,
+/// right after capture) start at once, and a diff of them reads no graph but the last one's
+/// and scans nothing of it. What is kept already is checked whole (a damaged column panics,
+/// for [`crate::index::recover`]) and not made again.
+///
+/// The digest's measurement runs beside the dominators, as in a diff, and the summary's
+/// facts beside the digest's completion.
+pub fn index_ahead(file: &Path, cache: &IndexCache, observer: &dyn Observer) -> Result<()> {
+    let identity = crate::graph::indexed_identity(file);
+    let wanted = identity.as_ref().is_some_and(|id| !cache.has_digest(id));
+    let (mut graph, (), measured) = HeapGraph::open_alongside(
+        file,
+        None,
+        // The measurement and the digest's completion read the retainer lists.
+        Columns::ALL,
+        Some(cache),
+        observer,
+        || (),
+        Beside::Work,
+        |graph| wanted.then(|| LastMeasurement::new(graph)),
+    )?;
+    graph.check_columns();
+    let saving = graph.take_saving();
     let name = file.display().to_string();
-    let (digest, kept) = LastMeasurement::new(graph).finish(graph, &name, |_, prep| {
-        detectors::Last::prepared(graph, prep).into_kept()
-    });
-    let saved = stored::save(cache, &identity, &digest, Some(&kept));
-    note_stored(observer, "diff digest", file, cache.dir(), saved);
+    let graph = &graph;
+    let ((), made) = rayon::join(
+        || {
+            if saving.is_some() {
+                // Built now, the index holds all a later summary needs.
+                crate::summary::summary_facts(graph, crate::summary::KEPT_DOMINATORS);
+            }
+        },
+        || {
+            measured.map(|measured| {
+                measured.finish(graph, &name, |_, prep| {
+                    detectors::Last::prepared(graph, prep).into_kept()
+                })
+            })
+        },
+    );
+    if let (Some((digest, kept)), Some(identity)) = (made, identity) {
+        let saved = stored::save(cache, &identity, &digest, Some(&kept));
+        note_stored(observer, "diff digest", file, cache.dir(), saved);
+    }
+    if let Some(mut saving) = saving {
+        saving.seal(graph);
+        observer.stage(Stage::SavingIndex(file));
+        saving.wait_noting(observer);
+    }
+    Ok(())
 }
 
 /// What is measured of the last snapshot beside its build.
