@@ -391,7 +391,7 @@ fn id_order(digests: &[&DigestBody]) -> Option<String> {
 
 /// DevTools' comparison per class (first vs last snapshot) and each class's totals in every
 /// snapshot.
-fn class_changes(digests: &[Digest], same: bool) -> Vec<ClassChange> {
+fn class_changes(digests: &[&Digest], same: bool) -> Vec<ClassChange> {
     let k = digests.len();
     let mut rows: BTreeMap<&str, ClassChange> = BTreeMap::new();
     for (s, d) in digests.iter().enumerate() {
@@ -455,10 +455,10 @@ fn class_changes(digests: &[Digest], same: bool) -> Vec<ClassChange> {
 /// The by-id columns of DevTools' comparison, added to `rows` (sorted by class key): objects
 /// new in the last snapshot, deleted since the first, and (with three or more snapshots)
 /// survivors of the second. Only within one process, where ids carry over.
-fn add_id_changes<'d>(digests: &'d [Digest], rows: &mut Vec<(&'d str, ClassChange)>) {
+fn add_id_changes<'d>(digests: &[&'d Digest], rows: &mut Vec<(&'d str, ClassChange)>) {
     let k = digests.len();
-    let first = &digests[0];
-    let last = &digests[k - 1];
+    let first = digests[0];
+    let last = digests[k - 1];
     // Objects are tallied per class of their digest, then added to the class's row: one
     // row lookup per class instead of one per object.
     let tally = |d: &Digest, counted: &dyn Fn(usize) -> bool| -> Vec<(u64, u64)> {
@@ -532,7 +532,7 @@ fn add_id_changes<'d>(digests: &'d [Digest], rows: &mut Vec<(&'d str, ClassChang
 }
 
 fn report(
-    digests: &[Digest],
+    digests: &[&Digest],
     judging: Judging,
     last: &detectors::Last<'_>,
     shaped: detectors::Detected,
@@ -565,7 +565,7 @@ fn report(
             ..
         }
     );
-    let judged_digests: Vec<&Digest> = judged.iter().map(|&i| &digests[i]).collect();
+    let judged_digests: Vec<&Digest> = judged.iter().map(|&i| digests[i]).collect();
     let comparison = detectors::Comparison {
         matched_by,
         counted: &counted,

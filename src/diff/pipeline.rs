@@ -161,33 +161,42 @@ fn compare_with(
     observer.stage(Stage::Comparing);
     let provenance: Vec<_> = files.iter().map(|f| crate::provenance::read(f)).collect();
     let file = last_file.display().to_string();
-    let mut made: Vec<Digest> = digests.into_iter().flatten().collect();
-    let (report, digests, kept_of_last) = match measured {
-        OfLast::Measured(measured) => {
-            diff_with_last(made, &last, *measured, &file, &provenance, options)
+    let earlier: Vec<Digest> = digests.into_iter().flatten().collect();
+    assert_eq!(earlier.len() + 1, files.len(), "every snapshot is digested");
+    std::thread::scope(|scope| {
+        // The earlier snapshots' digests are saved while the comparison runs, the last one's
+        // once it is done, while the indexes are waited for.
+        let (kept, earlier) = (&kept, &earlier);
+        scope.spawn(move || kept.save(earlier.iter().enumerate(), None, observer));
+        let (report, last_digest, kept_of_last) = match measured {
+            OfLast::Measured(measured) => {
+                diff_with_last(earlier, &last, *measured, &file, &provenance, options)
+            }
+            OfLast::Prepared(prep, digest) => {
+                let all: Vec<&Digest> = earlier.iter().chain([&*digest]).collect();
+                let bodies: Vec<&DigestBody> = all.iter().map(|d| &***d).collect();
+                let (judging, reader, shaped) =
+                    judge_and_detect(&bodies, &last, *prep, &provenance, options);
+                let report = report(&all, judging, &reader, shaped, options);
+                (report, *digest, reader.into_kept())
+            }
+        };
+        if let Some(mut saving) = last_saving {
+            saving.seal(&last);
+            savings.push(saving);
         }
-        OfLast::Prepared(prep, digest) => {
-            made.push(*digest);
-            let bodies: Vec<&DigestBody> = made.iter().map(|d| &**d).collect();
-            let (judging, reader, shaped) =
-                judge_and_detect(&bodies, &last, *prep, &provenance, options);
-            let report = report(&made, judging, &reader, shaped, options);
-            (report, made, reader.into_kept())
-        }
-    };
-    assert_eq!(digests.len(), files.len(), "every snapshot is digested");
-    if let Some(mut saving) = last_saving {
-        saving.seal(&last);
-        savings.push(saving);
-    }
-    drop(last);
-    observer.stage(Stage::SavingIndex(last_file));
-    kept.save_made(&digests, Some(&kept_of_last), observer, || {
+        drop(last);
+        observer.stage(Stage::SavingIndex(last_file));
+        let at_last = earlier.len();
+        scope.spawn(move || {
+            let last = [(at_last, &last_digest)];
+            kept.save(last.into_iter(), Some(&kept_of_last), observer)
+        });
         for saving in savings {
             saving.wait_noting(observer);
         }
-    });
-    Ok(report)
+        Ok(report)
+    })
 }
 
 /// How a diff lays its work out in time.
@@ -399,45 +408,33 @@ impl<'c> KeptDigests<'c> {
         self.found[k].take()
     }
 
-    /// Saves the digests this diff made (`digests`, one per file), the last one with `last`
-    /// (what the diff computed of its graph, saved again beside a kept digest that lacked
-    /// it), while `meanwhile` runs (the wait for the indexes being written), telling
-    /// `observer` of one that cannot be saved.
-    fn save_made(
+    /// Saves the digests this diff made among `digests` (each with its file's place among
+    /// the files), the last file's with `last` (what the diff computed of its graph, saved
+    /// again beside a kept digest that lacked it), telling `observer` of one that cannot be
+    /// saved.
+    fn save<'d>(
         &self,
-        digests: &[Digest],
+        digests: impl Iterator<Item = (usize, &'d Digest)>,
         last: Option<&detectors::KeptOfLast>,
         observer: &dyn Observer,
-        meanwhile: impl FnOnce(),
     ) {
         let Some(cache) = self.cache else {
-            meanwhile();
             return;
         };
-        std::thread::scope(|scope| {
-            scope.spawn(move || {
-                let mut last = last;
-                for (k, digest) in digests.iter().enumerate() {
-                    let parts = if k + 1 == digests.len() {
-                        last.take()
-                    } else {
-                        None
-                    };
-                    let wanted = !self.was_found[k] || (parts.is_some() && !self.last_had_parts);
-                    let Some(identity) = self.identities[k].as_ref().filter(|_| wanted) else {
-                        continue;
-                    };
-                    // The file may have changed since it was read: its digest would be filed
-                    // under the new version.
-                    if crate::graph::indexed_identity(&self.files[k]).as_ref() != Some(identity) {
-                        continue;
-                    }
-                    let saved = stored::save(cache, identity, digest, parts);
-                    note_stored(observer, "diff digest", &self.files[k], cache.dir(), saved);
-                }
-            });
-            meanwhile();
-        });
+        for (k, digest) in digests {
+            let parts = last.filter(|_| k + 1 == self.files.len());
+            let wanted = !self.was_found[k] || (parts.is_some() && !self.last_had_parts);
+            let Some(identity) = self.identities[k].as_ref().filter(|_| wanted) else {
+                continue;
+            };
+            // The file may have changed since it was read: its digest would be filed under
+            // the new version.
+            if crate::graph::indexed_identity(&self.files[k]).as_ref() != Some(identity) {
+                continue;
+            }
+            let saved = stored::save(cache, identity, digest, parts);
+            note_stored(observer, "diff digest", &self.files[k], cache.dir(), saved);
+        }
     }
 }
 
@@ -483,30 +480,30 @@ impl LastMeasurement {
     }
 }
 
-/// Compares the earlier snapshots' `digests` (in order, at least one) with the graph of the last
-/// snapshot (called `file`), finishing what [`LastMeasurement`] measured of it, and names the
-/// leak suspects. Returns the report, every snapshot's digest (the last one's included) and
-/// what is kept of the last graph.
+/// Compares the `earlier` snapshots' digests (in order, at least one) with the graph of the
+/// last snapshot (called `file`), finishing what [`LastMeasurement`] measured of it, and names
+/// the leak suspects. Returns the report, the last snapshot's digest and what is kept of its
+/// graph.
 fn diff_with_last(
-    mut digests: Vec<Digest>,
+    earlier: &[Digest],
     last: &HeapGraph,
     measured: LastMeasurement,
     file: &str,
     provenance: &[Option<crate::provenance::Provenance>],
     options: &DiffOptions,
-) -> (DiffReport, Vec<Digest>, detectors::KeptOfLast) {
+) -> (DiffReport, Digest, detectors::KeptOfLast) {
     // The same-process check and the detectors but the class one run beside its class totals.
     let (digest, (judging, reader, shaped)) = measured.finish(last, file, |body, prep| {
-        let bodies: Vec<&DigestBody> = digests
+        let bodies: Vec<&DigestBody> = earlier
             .iter()
             .map(|d| &**d)
             .chain(std::iter::once(body))
             .collect();
         judge_and_detect(&bodies, last, prep, provenance, options)
     });
-    digests.push(digest);
-    let report = report(&digests, judging, &reader, shaped, options);
-    (report, digests, reader.into_kept())
+    let all: Vec<&Digest> = earlier.iter().chain([&digest]).collect();
+    let report = report(&all, judging, &reader, shaped, options);
+    (report, digest, reader.into_kept())
 }
 
 /// Judges whether and how the snapshots of `bodies` (the last one's included) compare, and runs
