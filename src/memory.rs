@@ -32,17 +32,19 @@ fn cgroup_room(cgroup_file: &Path, root: &Path) -> Option<u64> {
         else {
             continue;
         };
-        let (dir, limit, usage) = if controllers.is_empty() {
+        let (dir, limit, usage, inactive_file) = if controllers.is_empty() {
             (
                 within(path, root.to_path_buf()),
                 "memory.max",
                 "memory.current",
+                "inactive_file",
             )
         } else if controllers.split(',').any(|c| c == "memory") {
             (
                 within(path, root.join("memory")),
                 "memory.limit_in_bytes",
                 "memory.usage_in_bytes",
+                "total_inactive_file",
             )
         } else {
             continue;
@@ -58,10 +60,25 @@ fn cgroup_room(cgroup_file: &Path, root: &Path) -> Option<u64> {
         };
         // v2 writes "max" for no limit, v1 a number near 2^63.
         if let Some(limit) = read(&dir, limit).filter(|&l| l < 1 << 60) {
-            return Some(limit.saturating_sub(read(&dir, usage).unwrap_or(0)));
+            // The group's usage counts the page cache its processes filled; the inactive
+            // part of it is given back before anything is killed (the working set, as
+            // container tools count it).
+            let used = read(&dir, usage)
+                .unwrap_or(0)
+                .saturating_sub(stat(&dir, inactive_file).unwrap_or(0));
+            return Some(limit.saturating_sub(used));
         }
     }
     None
+}
+
+/// The value of `key` in the group's `memory.stat`.
+fn stat(dir: &Path, key: &str) -> Option<u64> {
+    let text = fs::read_to_string(dir.join("memory.stat")).ok()?;
+    text.lines().find_map(|line| {
+        let (name, value) = line.split_once(' ')?;
+        (name == key).then(|| value.trim().parse().ok()).flatten()
+    })
 }
 
 #[cfg(test)]
@@ -88,6 +105,16 @@ mod tests {
             ("app.slice/memory.current", "73741824\n"),
         ];
         assert_eq!(group("0::/app.slice\n", &files), Some(1_000_000_000));
+        // Page cache the group could give back is room.
+        let cached = [
+            ("app.slice/memory.max", "1000\n"),
+            ("app.slice/memory.current", "900\n"),
+            (
+                "app.slice/memory.stat",
+                "anon 100\nfile 800\ninactive_file 600\n",
+            ),
+        ];
+        assert_eq!(group("0::/app.slice\n", &cached), Some(700));
         // No limit set.
         let unlimited = [("memory.max", "max\n"), ("memory.current", "5\n")];
         assert_eq!(group("0::/\n", &unlimited), None);
@@ -104,6 +131,15 @@ mod tests {
         ];
         let lines = "12:cpu,cpuacct:/docker/1\n4:memory:/docker/1\n";
         assert_eq!(group(lines, &files), Some(3072));
+        let cached = [
+            ("memory/docker/1/memory.limit_in_bytes", "4096\n"),
+            ("memory/docker/1/memory.usage_in_bytes", "4000\n"),
+            (
+                "memory/docker/1/memory.stat",
+                "cache 3000\ntotal_inactive_file 2000\n",
+            ),
+        ];
+        assert_eq!(group(lines, &cached), Some(2096));
         let unlimited = [("memory/memory.limit_in_bytes", "9223372036854771712\n")];
         assert_eq!(group("4:memory:/\n", &unlimited), None);
     }
