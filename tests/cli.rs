@@ -228,6 +228,44 @@ fn output_file_stdin_and_compression_give_identical_reports() {
     assert_eq!(strip_file(from_stdin), reference);
 }
 
+/// zstd as parallel compressors write it (`pzstd`: each frame behind a skippable frame that
+/// says how long it is) is zstd too: read from a file and from standard input, it gives the
+/// plain file's summary.
+#[test]
+fn zstd_written_in_frames_with_skippable_ones_reads_as_the_plain_file() {
+    let raw = gunzip(&sample("node20"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plain = dir.path().join("plain.heapsnapshot");
+    std::fs::write(&plain, &raw).expect("write");
+    let mut framed = Vec::new();
+    for part in raw.chunks(raw.len() / 3 + 1) {
+        let frame = zstd::encode_all(part, 3).expect("zstd");
+        // A skippable frame (magic 0x184D2A50) holding the next frame's length.
+        framed.extend_from_slice(&0x184D_2A50u32.to_le_bytes());
+        framed.extend_from_slice(&4u32.to_le_bytes());
+        framed.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        framed.extend_from_slice(&frame);
+    }
+    let zst = dir.path().join("framed.heapsnapshot.zst");
+    std::fs::write(&zst, &framed).expect("write");
+    let table = |args: &[&str], input: Option<&[u8]>| {
+        let mut cmd = heapscan();
+        cmd.args(args);
+        if let Some(bytes) = input {
+            cmd.write_stdin(bytes.to_vec());
+        }
+        let out = stdout_of_success(&mut cmd);
+        // The first line names the file and its compressed size.
+        out.lines().skip(1).collect::<Vec<_>>().join("\n")
+    };
+    let reference = table(&["summary", "--no-index", plain.to_str().unwrap()], None);
+    assert!(reference.contains("ListNode"), "{reference}");
+    let from_file = table(&["summary", "--no-index", zst.to_str().unwrap()], None);
+    assert_eq!(from_file, reference);
+    let from_stdin = table(&["summary", "--no-index", "-"], Some(&framed));
+    assert_eq!(from_stdin, reference);
+}
+
 /// A diff reads its second file ahead, on idle-priority threads, while the first is analysed;
 /// a mapped file's pages are released as they are parsed. Neither may change a byte of the
 /// report: plain (mapped) files give the same diff as the same snapshots gzipped (read into

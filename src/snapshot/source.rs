@@ -52,9 +52,7 @@ fn read_stream(path: &Path, reader: impl Read) -> Result<Vec<u8>> {
         let first = raw
             .iter()
             .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-        let plausible = raw.starts_with(&GZIP_MAGIC)
-            || raw.starts_with(&ZSTD_MAGIC)
-            || first.is_some_and(|i| raw[i] == b'{');
+        let plausible = Compression::of(&raw).is_some() || first.is_some_and(|i| raw[i] == b'{');
         if !plausible {
             return Err(Error::bad(
                 path,
@@ -250,6 +248,12 @@ pub fn text_size_estimate(path: &Path) -> io::Result<u64> {
     })
 }
 
+/// Whether `head` starts a zstd skippable frame (magic `0x184D2A5?`), as parallel compressors
+/// (`pzstd`) write before each data frame.
+fn is_skippable_frame(head: &[u8]) -> bool {
+    head.len() >= 4 && head[0] & 0xF0 == 0x50 && head[1..4] == [0x2A, 0x4D, 0x18]
+}
+
 /// The compressed formats heapscan reads, by their magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Compression {
@@ -262,7 +266,7 @@ impl Compression {
     fn of(head: &[u8]) -> Option<Compression> {
         if head.starts_with(&GZIP_MAGIC) {
             Some(Compression::Gzip)
-        } else if head.starts_with(&ZSTD_MAGIC) {
+        } else if head.starts_with(&ZSTD_MAGIC) || is_skippable_frame(head) {
             Some(Compression::Zstd)
         } else {
             None
