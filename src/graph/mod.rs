@@ -139,7 +139,8 @@ pub enum Beside {
     /// runs with the loops, beside it, so that it starts at once.
     Work,
     /// Work that should not hold its memory while the dominators hold theirs (a diff short of
-    /// memory): it runs once they are done, and they run as with `Nothing`.
+    /// memory): it runs once they are done, with the retainer lists still there; the
+    /// translation takes both cores first, as with `Nothing`.
     After,
 }
 
@@ -380,10 +381,10 @@ impl HeapGraph {
         let numbered = match beside {
             Beside::Nothing | Beside::After => {
                 let prepared = dominators::prepare(&dominator_input(&graph), numbering);
-                if !columns.retainer_lists {
+                if !columns.retainer_lists && beside == Beside::Nothing {
                     // Let go before the dominators' loops and the distances allocate theirs:
                     // the build's peak. (An index being saved holds its own reference until
-                    // written.)
+                    // written; work after the dominators may read them.)
                     graph.lists = OnceLock::new();
                 }
                 Numbered::Prepared(prepared)
@@ -423,8 +424,8 @@ impl HeapGraph {
             Alongside::After(work) | Alongside::Beside(work) => work(&graph),
         };
         if !columns.retainer_lists {
-            // Beside a caller's work (`Beside::Work`) the dominators read the lists until
-            // now; otherwise they are gone already.
+            // The dominators and a caller's work beside or after them (`Beside::Work`,
+            // `Beside::After`) read the lists until now; otherwise they are gone already.
             graph.lists = OnceLock::new();
         }
         let dominators = DominatorTree {
@@ -1057,4 +1058,33 @@ fn admit_at_distance(
     }
     distance[to as usize] = distance[node as usize] + 1;
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Work after the dominators finds the retainer lists still built, even when the build
+    /// lets them go afterwards; work beside the dominators does too.
+    #[test]
+    fn work_after_the_dominators_reads_the_retainer_lists_without_rebuilding_them() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/samples/node20.heapsnapshot.gz"
+        ));
+        for beside in [Beside::After, Beside::Work] {
+            let snapshot = Snapshot::open(path).expect("sample");
+            let (graph, (), kept) = HeapGraph::build_alongside(
+                snapshot,
+                Columns::NO_RETAINERS_AFTER,
+                &|_| (),
+                &|_| (),
+                || (),
+                beside,
+                |g| g.retainer_lists_kept().is_some(),
+            );
+            assert!(kept, "{beside:?}: the lists were let go before the work");
+            assert!(graph.retainer_lists_kept().is_none(), "{beside:?}");
+        }
+    }
 }
