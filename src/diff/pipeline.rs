@@ -186,7 +186,9 @@ fn compare_with(
             savings.push(saving);
         }
         drop(last);
-        observer.stage(Stage::SavingIndex(last_file));
+        if index.is_some() {
+            observer.stage(Stage::SavingIndex(last_file));
+        }
         let at_last = earlier.len();
         scope.spawn(move || {
             let last = [(at_last, &last_digest)];
