@@ -173,10 +173,10 @@ pub fn retainer_paths(
     let s = &graph.snapshot;
     let weak = s.layout.edge_types.weak;
     let mut retainers: Vec<(u32, u32, usize)> = graph
-        .retainers_of(target)
-        .filter_map(|slot| {
-            let e = graph.retainer_edge()[slot] as usize;
-            let from = graph.retainer_node()[slot];
+        .retainers_of_node(target)
+        .into_iter()
+        .filter_map(|(from, e)| {
+            let e = e as usize;
             if s.edge_type[e] == weak || from == target {
                 return None;
             }

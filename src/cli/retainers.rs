@@ -52,46 +52,51 @@ pub fn run(args: RetainersArgs) -> Outcome {
         ),
         None => None,
     };
-    let report = with_graph(&args.file, Columns::ALL, &args.index, |graph| {
-        let s = &graph.snapshot;
-        let (target, class_members) = match (wanted_id, &args.class) {
-            (Some(id), _) => match s.find_node_by_id(id) {
-                Some(n) => (n, None),
-                None => bail!("{}: no object has id @{id}", args.file.display()),
-            },
-            (None, Some(class)) => {
-                // Class ids first: comparing ids, not every node's class name.
-                let ids: Vec<u32> = (0..graph.classes.names.len() as u32)
-                    .filter(|&c| graph.classes.names[c as usize] == class.as_str())
-                    .collect();
-                let class_of = &graph.classes.class_of;
-                let members: Vec<u32> = (0..s.node_count() as u32)
-                    .filter(|&n| ids.contains(&class_of[n as usize]))
-                    .collect();
-                let Some(&largest) = members.iter().max_by(|&&a, &&b| {
-                    graph
-                        .retained_size(a)
-                        .cmp(&graph.retained_size(b))
-                        .then(s.node_id[b as usize].cmp(&s.node_id[a as usize]))
-                }) else {
-                    bail!(
-                        "{}: no object has class `{class}` (see `heapscan summary`)",
-                        args.file.display()
-                    );
-                };
-                (largest, Some(members.len() as u64))
-            }
-            (None, None) => bail!("give an object id (@1234) or --class NAME"),
-        };
-        let tree = ShortestPaths::compute(graph);
-        Ok(RetainersReport {
-            file: args.file.display().to_string(),
-            target: node_ref(graph, target),
-            class_members,
-            distance: tree.hops(target),
-            paths: retainer_paths(graph, &tree, target, args.paths),
-        })
-    })?;
+    let report = with_graph(
+        &args.file,
+        Columns::NO_RETAINERS_AFTER,
+        &args.index,
+        |graph| {
+            let s = &graph.snapshot;
+            let (target, class_members) = match (wanted_id, &args.class) {
+                (Some(id), _) => match s.find_node_by_id(id) {
+                    Some(n) => (n, None),
+                    None => bail!("{}: no object has id @{id}", args.file.display()),
+                },
+                (None, Some(class)) => {
+                    // Class ids first: comparing ids, not every node's class name.
+                    let ids: Vec<u32> = (0..graph.classes.names.len() as u32)
+                        .filter(|&c| graph.classes.names[c as usize] == class.as_str())
+                        .collect();
+                    let class_of = &graph.classes.class_of;
+                    let members: Vec<u32> = (0..s.node_count() as u32)
+                        .filter(|&n| ids.contains(&class_of[n as usize]))
+                        .collect();
+                    let Some(&largest) = members.iter().max_by(|&&a, &&b| {
+                        graph
+                            .retained_size(a)
+                            .cmp(&graph.retained_size(b))
+                            .then(s.node_id[b as usize].cmp(&s.node_id[a as usize]))
+                    }) else {
+                        bail!(
+                            "{}: no object has class `{class}` (see `heapscan summary`)",
+                            args.file.display()
+                        );
+                    };
+                    (largest, Some(members.len() as u64))
+                }
+                (None, None) => bail!("give an object id (@1234) or --class NAME"),
+            };
+            let tree = ShortestPaths::compute(graph);
+            Ok(RetainersReport {
+                file: args.file.display().to_string(),
+                target: node_ref(graph, target),
+                class_members,
+                distance: tree.hops(target),
+                paths: retainer_paths(graph, &tree, target, args.paths),
+            })
+        },
+    )?;
     let format = match args.format {
         RetainersFormat::Table => Format::Table,
         RetainersFormat::Json => Format::Json,

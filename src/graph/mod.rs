@@ -580,6 +580,34 @@ impl RetainerGraph {
         self.lists.get_or_init(|| build_retainers(&self.snapshot))
     }
 
+    /// The retainers of node `n` as (retaining node, edge), in no order to rely on: from the
+    /// retainer lists when the graph has them, else from one parallel scan of every edge, so
+    /// that a command reading the retainers of a few nodes need not keep (or rebuild) the
+    /// lists of all of them, which would set its peak memory.
+    pub fn retainers_of_node(&self, n: u32) -> Vec<(u32, u32)> {
+        if let Some(lists) = self.retainer_lists_kept() {
+            let slots = lists.first_retainer[n as usize] as usize
+                ..lists.first_retainer[n as usize + 1] as usize;
+            return slots
+                .map(|slot| (lists.retainer_node[slot], lists.retainer_edge[slot]))
+                .collect();
+        }
+        let s = &self.snapshot;
+        const NODES_PER_JOB: usize = 1 << 16;
+        let jobs = s.node_count().div_ceil(NODES_PER_JOB);
+        (0..jobs)
+            .into_par_iter()
+            .flat_map_iter(|job| {
+                let nodes = job * NODES_PER_JOB..((job + 1) * NODES_PER_JOB).min(s.node_count());
+                nodes.flat_map(move |from| {
+                    s.edges_of(from as u32)
+                        .filter(move |&e| s.edge_to[e] == n)
+                        .map(move |e| (from as u32, e as u32))
+                })
+            })
+            .collect()
+    }
+
     /// The retainer lists if the graph has them now (without rebuilding them).
     pub fn retainer_lists_kept(&self) -> Option<&RetainerLists> {
         self.lists.get()
@@ -1086,5 +1114,42 @@ mod tests {
             assert!(kept, "{beside:?}: the lists were let go before the work");
             assert!(graph.retainer_lists_kept().is_none(), "{beside:?}");
         }
+    }
+
+    /// A node's retainers found by scanning the edges (the lists let go) are those its
+    /// retainer list holds: for the nodes with the most retainers and a spread of others.
+    #[test]
+    fn retainers_found_without_the_lists_are_those_the_lists_hold() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/samples/node20.heapsnapshot.gz"
+        ));
+        let open =
+            |columns| HeapGraph::open(path, columns, None, &crate::observe::Quiet).expect("sample");
+        let with_lists = open(Columns::ALL);
+        let without = open(Columns::NO_RETAINERS_AFTER);
+        assert!(without.retainer_lists_kept().is_none());
+        let n = with_lists.snapshot.node_count() as u32;
+        let mut busiest: Vec<u32> = (0..n).collect();
+        busiest.sort_by_key(|&v| std::cmp::Reverse(with_lists.retainers_of(v).len()));
+        let nodes: Vec<u32> = busiest[..20]
+            .iter()
+            .copied()
+            .chain((0..n).step_by(331))
+            .collect();
+        let mut compared = 0;
+        for v in nodes {
+            let mut kept = with_lists.retainers_of_node(v);
+            let mut scanned = without.retainers_of_node(v);
+            kept.sort_unstable();
+            scanned.sort_unstable();
+            assert_eq!(kept, scanned, "node {v}");
+            compared += kept.len();
+        }
+        assert!(compared > 1000, "too few retainers compared: {compared}");
+        assert!(
+            without.retainer_lists_kept().is_none(),
+            "the lists were rebuilt"
+        );
     }
 }
