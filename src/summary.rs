@@ -91,6 +91,16 @@ impl ClassAggregates {
         Self::compute_in_slices(graph, slices)
     }
 
+    /// The aggregates a summary's `facts` hold (computed by [`compute`](Self::compute)).
+    pub fn of_facts(facts: &SummaryFacts) -> ClassAggregates {
+        ClassAggregates {
+            count: facts.count.clone(),
+            distance: facts.distance.clone(),
+            self_size: facts.self_size.clone(),
+            retained_size: facts.retained_size.clone(),
+        }
+    }
+
     /// [`compute`](Self::compute) with the dominator-tree sweep cut into `slices` parallel
     /// slices (at least one); the numbers do not depend on it.
     pub fn compute_in_slices(graph: &HeapGraph, slices: usize) -> ClassAggregates {

@@ -291,21 +291,17 @@ pub fn index_ahead(file: &Path, cache: &IndexCache, observer: &dyn Observer) -> 
     let saving = graph.take_saving();
     let name = file.display().to_string();
     let graph = &graph;
-    let ((), made) = rayon::join(
-        || {
-            if saving.is_some() {
-                // Built now, the index holds all a later summary needs.
-                crate::summary::summary_facts(graph, crate::summary::KEPT_DOMINATORS);
-            }
-        },
-        || {
-            measured.map(|measured| {
-                measured.finish(graph, &name, |_, prep| {
-                    detectors::Last::prepared(graph, prep).into_kept()
-                })
-            })
-        },
-    );
+    // The index holds all a later summary needs, and the digest's class totals are the
+    // summary's: computed once, before the digest's completion rather than beside it, where
+    // the two sweeps' working columns (and the shortest paths') would meet at the peak.
+    let facts = (saving.is_some() || measured.is_some())
+        .then(|| crate::summary::summary_facts(graph, crate::summary::KEPT_DOMINATORS));
+    let made = measured.map(|measured| {
+        let totals = facts.as_deref().map(ClassAggregates::of_facts);
+        measured.finish(graph, &name, totals, |_, prep| {
+            detectors::Last::prepared(graph, prep).into_kept()
+        })
+    });
     if let (Some((digest, kept)), Some(identity)) = (made, identity) {
         let saved = stored::save(cache, &identity, &digest, Some(&kept));
         note_stored(observer, "diff digest", file, cache.dir(), saved);
@@ -466,11 +462,12 @@ impl LastMeasurement {
         self,
         graph: &HeapGraph,
         file: &str,
+        totals: Option<ClassAggregates>,
         then: impl FnOnce(&DigestBody, detectors::LastPrep) -> R + Send,
     ) -> (Digest, R) {
         let LastMeasurement { measured, mut prep } = self;
         let (aggregates, (body, done)) = rayon::join(
-            || ClassAggregates::compute(graph),
+            || totals.unwrap_or_else(|| ClassAggregates::compute(graph)),
             || {
                 prep.walk_paths(graph);
                 let body = DigestBody::assemble(graph, measured, file);
@@ -495,7 +492,7 @@ fn diff_with_last(
     options: &DiffOptions,
 ) -> (DiffReport, Digest, detectors::KeptOfLast) {
     // The same-process check and the detectors but the class one run beside its class totals.
-    let (digest, (judging, reader, shaped)) = measured.finish(last, file, |body, prep| {
+    let (digest, (judging, reader, shaped)) = measured.finish(last, file, None, |body, prep| {
         let bodies: Vec<&DigestBody> = earlier
             .iter()
             .map(|d| &**d)
