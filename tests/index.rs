@@ -23,7 +23,8 @@ fn heapscan(cache: &Path) -> Command {
     cmd.env("HEAPSCAN_INDEX_DIR", cache)
         .env("HEAPSCAN_TIMINGS", "1")
         .env_remove("HEAPSCAN_NO_INDEX")
-        .env_remove("HEAPSCAN_INDEX_MAX_SIZE");
+        .env_remove("HEAPSCAN_INDEX_MAX_SIZE")
+        .env_remove("HEAPSCAN_MAX_MEMORY");
     cmd
 }
 
@@ -998,4 +999,48 @@ fn files_indexed_ahead_are_diffed_from_their_digests() {
         .map(|p| fs::read(p).unwrap())
         .collect();
     assert!(before == after);
+}
+
+/// `heapscan index` short of the memory a diff digest needs makes the index alone and says
+/// so; a diff then makes the digest, with the same report as without the cache.
+#[test]
+fn indexing_short_of_memory_makes_the_index_without_the_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let files = leak_series(dir.path());
+    let indexed = run(heapscan(&cache)
+        .args(["index", "--max-memory", "1M"])
+        .args(&files));
+    let said = String::from_utf8(indexed.stdout.clone()).unwrap();
+    assert_eq!(
+        said.matches(": indexed in ").count(),
+        3,
+        "{said}\n{}",
+        stderr(&indexed)
+    );
+    assert_eq!(said.matches("without a diff digest").count(), 3, "{said}");
+    assert_eq!(
+        stderr(&indexed)
+            .matches("indexed without its diff digest: making it too would take about")
+            .count(),
+        3,
+        "{}",
+        stderr(&indexed)
+    );
+    assert_eq!(indexes(&cache).len(), 3);
+    assert!(cache_files(&cache, "hsdig").is_empty());
+    // The indexes answer a summary without a parse.
+    let summary = run(heapscan(&cache).arg("summary").arg(&files[0]));
+    assert!(!parsed(&summary), "{}", stderr(&summary));
+    // A diff reads the indexes, makes the digests, and reports as without the cache.
+    let args = ["diff", "--format", "json"];
+    let plain = run(heapscan(&cache).args(args).arg("--no-index").args(&files));
+    let diff = run(heapscan(&cache).args(args).args(&files));
+    assert_eq!(diff.stdout, plain.stdout);
+    assert_eq!(cache_files(&cache, "hsdig").len(), 3, "{}", stderr(&diff));
+    // With the memory (here: the default, what the machine has), `index` adds nothing more.
+    let again = run(heapscan(&cache).arg("index").args(&files));
+    let said = String::from_utf8(again.stdout).unwrap();
+    assert_eq!(said.matches(": already indexed in ").count(), 3, "{said}");
+    assert!(!said.contains("without a diff digest"), "{said}");
 }

@@ -66,6 +66,8 @@ pub struct IndexFilesArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub index: IndexArgs,
+    #[command(flatten)]
+    pub memory: super::diff::MemoryArgs,
 }
 
 /// `heapscan index FILE…`: analyses each file not yet indexed and saves its index, so later
@@ -81,7 +83,9 @@ pub fn run_index(args: IndexFilesArgs) -> Outcome {
         // A damaged index or digest is removed and made again; without a cache left (one
         // that cannot be removed), there is nothing to keep.
         heapscan::index::recover(Some(&cache), &observer, |cache| match cache {
-            Some(cache) => heapscan::diff::index_ahead(file, cache, &observer),
+            Some(cache) => {
+                heapscan::diff::index_ahead(file, cache, args.memory.max_memory, &observer)
+            }
             None => Ok(()),
         })?;
         drop(observer);
@@ -92,7 +96,16 @@ pub fn run_index(args: IndexFilesArgs) -> Outcome {
         } else {
             "not indexed (see the note above)"
         };
-        println!("{}: {state} in {}", file.display(), cache.dir().display());
+        let digest = if cache.has(&identity) && !cache.has_digest(&identity) {
+            " (without a diff digest: see the note above)"
+        } else {
+            ""
+        };
+        println!(
+            "{}: {state} in {}{digest}",
+            file.display(),
+            cache.dir().display()
+        );
     }
     timing(None);
     Ok(ExitCode::SUCCESS)

@@ -227,7 +227,7 @@ impl Plan {
             .filter_map(|f| crate::snapshot::text_size_estimate(f).ok())
             .max()
             .unwrap_or(0) as f64;
-        let Some(room) = max_memory.or_else(crate::memory::available) else {
+        let Some(room) = room(max_memory) else {
             return Plan::Overlapped;
         };
         let overlapped = largest * OVERLAPPED_PEAK_PER_BYTE;
@@ -263,6 +263,16 @@ impl Plan {
     }
 }
 
+/// The memory a command may take: `max_memory` when given, else what is available now;
+/// `None` when that cannot be read.
+fn room(max_memory: Option<u64>) -> Option<u64> {
+    max_memory.or_else(crate::memory::available)
+}
+
+/// The peak of indexing a snapshot with its diff digest, per byte of its text, as measured
+/// (README, "The second look"); without the digest it is a summary's.
+const INDEX_WITH_DIGEST_PEAK_PER_BYTE: f64 = 2.3;
+
 /// Analyses the snapshot `file` and keeps in `cache` all that later commands read of it:
 /// its index (with a summary's facts) and its diff digest, with what a diff whose last
 /// snapshot it is reads of its graph (id index, shortest paths, shape tables, listener lists
@@ -271,16 +281,28 @@ impl Plan {
 /// and scans nothing of it. What is kept already is checked whole (a damaged column panics,
 /// for [`crate::index::recover`]) and not made again.
 ///
-/// The digest's measurement runs beside the dominators, as in a diff, and the summary's
-/// facts beside the digest's completion.
-pub fn index_ahead(file: &Path, cache: &IndexCache, observer: &dyn Observer) -> Result<()> {
+/// The digest's measurement runs beside the dominators, as in a diff. Making it takes more
+/// memory than a summary: when that is more than `max_memory` (by default what is available
+/// now), only the index is made, with a note (a diff makes the digest when it first reads
+/// the file), so that indexing ahead fits wherever a summary does.
+pub fn index_ahead(
+    file: &Path,
+    cache: &IndexCache,
+    max_memory: Option<u64>,
+    observer: &dyn Observer,
+) -> Result<()> {
     let identity = crate::graph::indexed_identity(file);
-    let wanted = identity.as_ref().is_some_and(|id| !cache.has_digest(id));
+    let wanted = identity.as_ref().is_some_and(|id| !cache.has_digest(id))
+        && digest_fits(file, max_memory, observer);
     let (mut graph, (), measured) = HeapGraph::open_alongside(
         file,
         None,
         // The measurement and the digest's completion read the retainer lists.
-        Columns::ALL,
+        if wanted {
+            Columns::ALL
+        } else {
+            Columns::NO_RETAINERS_AFTER
+        },
         Some(cache),
         observer,
         || (),
@@ -312,6 +334,29 @@ pub fn index_ahead(file: &Path, cache: &IndexCache, observer: &dyn Observer) -> 
         saving.wait_noting(observer);
     }
     Ok(())
+}
+
+/// Whether indexing `file` with its diff digest fits in `max_memory` (by default what is
+/// available now); when not, says so to `observer`. Where neither the memory nor the file's
+/// size can be read, it is taken to fit.
+fn digest_fits(file: &Path, max_memory: Option<u64>, observer: &dyn Observer) -> bool {
+    let (Ok(text), Some(room)) = (crate::snapshot::text_size_estimate(file), room(max_memory))
+    else {
+        return true;
+    };
+    let needs = text as f64 * INDEX_WITH_DIGEST_PEAK_PER_BYTE;
+    if needs <= room as f64 {
+        return true;
+    }
+    let bytes = |b: f64| crate::report::human_bytes(b as u64);
+    observer.note(&format!(
+        "{}: indexed without its diff digest: making it too would take about {} of memory, \
+         more than the {} available (a diff makes it when it first reads the file)",
+        file.display(),
+        bytes(needs),
+        bytes(room as f64)
+    ));
+    false
 }
 
 /// What is measured of the last snapshot beside its build.

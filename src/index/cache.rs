@@ -150,7 +150,7 @@ impl IndexCache {
     }
 
     /// Whether a digest of the file with `identity` exists (not whether it is usable).
-    pub(crate) fn has_digest(&self, identity: &FileIdentity) -> bool {
+    pub fn has_digest(&self, identity: &FileIdentity) -> bool {
         self.digest_path_for(identity).is_file()
     }
 
