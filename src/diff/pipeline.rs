@@ -306,7 +306,12 @@ pub fn index_ahead(
         Some(cache),
         observer,
         || (),
-        Beside::Work,
+        // Without a measurement the build takes both cores (as a summary's does).
+        if wanted {
+            Beside::Work
+        } else {
+            Beside::Nothing
+        },
         |graph| wanted.then(|| LastMeasurement::new(graph)),
     )?;
     graph.check_columns();
