@@ -9,7 +9,7 @@
 
 use crate::column::Column;
 use crate::graph::bits::BitSet;
-use crate::graph::{breadth_first, HeapGraph, RetainerGraph};
+use crate::graph::{breadth_first_while, HeapGraph, RetainerGraph};
 use crate::report::retainers::{NodeRef, PathStep, RetainerPath};
 use crate::snapshot::Snapshot;
 use crate::summary::short_name;
@@ -32,6 +32,18 @@ pub struct ShortestPaths {
 impl ShortestPaths {
     /// Runs the BFS.
     pub fn compute(graph: &RetainerGraph) -> ShortestPaths {
+        Self::walk(graph, None)
+    }
+
+    /// Runs the BFS until every node of `wanted` is reached. The paths to them, and to every
+    /// node reached before them, are those of the whole walk ([`compute`](Self::compute)):
+    /// a breadth-first walk gives each node its parent once, in queue order. Nodes reached
+    /// later read as unreached.
+    pub fn compute_reaching(graph: &RetainerGraph, wanted: &[u32]) -> ShortestPaths {
+        Self::walk(graph, Some(wanted))
+    }
+
+    fn walk(graph: &RetainerGraph, wanted: Option<&[u32]>) -> ShortestPaths {
         let s = &graph.snapshot;
         let n = s.node_count();
         let weak = s.layout.edge_types.weak;
@@ -41,10 +53,29 @@ impl ShortestPaths {
         let mut reached = BitSet::new(n);
         let mut queue = Vec::with_capacity(n);
         reached.set(graph.root as usize);
+        // The wanted nodes not reached yet (`usize::MAX`: the whole walk is wanted).
+        let mut is_wanted = BitSet::new(if wanted.is_some() { n } else { 0 });
+        let left = std::cell::Cell::new(usize::MAX);
+        if let Some(wanted) = wanted {
+            for &w in wanted {
+                if (w as usize) < n && !is_wanted.get(w as usize) && !reached.get(w as usize) {
+                    is_wanted.set(w as usize);
+                }
+            }
+            left.set(is_wanted.count_ones());
+        }
+        let take = |to: u32| {
+            if wanted.is_some() && is_wanted.get(to as usize) {
+                left.set(left.get() - 1);
+            }
+        };
         // Everything reachable from user roots (such as `global`) gets its path from them, as
         // DevTools orders distances; the system roots only reach what is left.
         let mut head = 0;
         for user_first in [true, false] {
+            if left.get() == 0 {
+                break;
+            }
             for e in s.edges_of(graph.root) {
                 let to = s.edge_to[e];
                 let is_user = s.node_type[to as usize] != synthetic;
@@ -55,15 +86,18 @@ impl ShortestPaths {
                     }
                     via_node[to as usize] = graph.root;
                     queue.push(to);
+                    take(to);
                 }
             }
-            breadth_first(s, &mut queue, head, &mut reached, |node, _, to| {
+            let admit = |node: u32, _, to: u32| {
                 if from_user_root.get(node as usize) {
                     from_user_root.set(to as usize);
                 }
                 via_node[to as usize] = node;
+                take(to);
                 true
-            });
+            };
+            breadth_first_while(s, &mut queue, head, &mut reached, admit, || left.get() != 0);
             head = queue.len();
         }
         ShortestPaths {
@@ -162,26 +196,29 @@ pub fn path_steps(graph: &HeapGraph, chain: &[(u32, usize)]) -> Vec<PathStep> {
         .collect()
 }
 
+/// The direct retainers of `target` a path can go through, as (retaining node, edge): over
+/// non-weak edges, from other nodes.
+pub fn path_retainers(graph: &HeapGraph, target: u32) -> Vec<(u32, u32)> {
+    let s = &graph.snapshot;
+    let weak = s.layout.edge_types.weak;
+    let mut retainers = graph.retainers_of_node(target);
+    retainers.retain(|&(from, e)| s.edge_type[e as usize] != weak && from != target);
+    retainers
+}
+
 /// Up to `limit` shortest paths from the root to `target`, one through each distinct direct
-/// retainer (non-weak): retainers reached from user roots first, then the nearest.
+/// retainer of `retainers` ([`path_retainers`]): retainers reached from user roots first,
+/// then the nearest. `tree` must have reached them ([`ShortestPaths::compute_reaching`]).
 pub fn retainer_paths(
     graph: &HeapGraph,
     tree: &ShortestPaths,
-    target: u32,
+    retainers: &[(u32, u32)],
     limit: usize,
 ) -> Vec<RetainerPath> {
     let s = &graph.snapshot;
-    let weak = s.layout.edge_types.weak;
-    let mut retainers: Vec<(u32, u32, usize)> = graph
-        .retainers_of_node(target)
-        .into_iter()
-        .filter_map(|(from, e)| {
-            let e = e as usize;
-            if s.edge_type[e] == weak || from == target {
-                return None;
-            }
-            Some((tree.hops(from)?, from, e))
-        })
+    let mut retainers: Vec<(u32, u32, usize)> = retainers
+        .iter()
+        .filter_map(|&(from, e)| Some((tree.hops(from)?, from, e as usize)))
         .collect();
     retainers.sort_by_key(|&(hops, from, e)| {
         let system = !tree.from_user_root.get(from as usize);
@@ -206,4 +243,51 @@ pub fn retainer_paths(
         });
     }
     paths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Columns;
+    use std::path::Path;
+
+    /// A walk stopped once the object and its retainers are reached gives the same distance
+    /// and paths as the whole walk, and stops early for objects near the roots.
+    #[test]
+    fn a_walk_stopped_at_the_wanted_nodes_gives_the_whole_walks_paths() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/samples/node20.heapsnapshot.gz"
+        ));
+        let graph = HeapGraph::open(
+            path,
+            Columns::NO_RETAINERS_AFTER,
+            None,
+            &crate::observe::Quiet,
+        )
+        .expect("sample");
+        let whole = ShortestPaths::compute(&graph);
+        let n = graph.snapshot.node_count() as u32;
+        let everything = whole.parts().1.count_ones();
+        let (mut compared, mut stopped_early) = (0, 0);
+        for target in (1..n).step_by(997) {
+            let retainers = path_retainers(&graph, target);
+            let mut wanted: Vec<u32> = retainers.iter().map(|&(from, _)| from).collect();
+            wanted.push(target);
+            let reaching = ShortestPaths::compute_reaching(&graph, &wanted);
+            assert_eq!(reaching.hops(target), whole.hops(target), "@{target}");
+            assert_eq!(
+                retainer_paths(&graph, &reaching, &retainers, 3),
+                retainer_paths(&graph, &whole, &retainers, 3),
+                "node {target}"
+            );
+            compared += usize::from(whole.hops(target).is_some());
+            stopped_early += usize::from(reaching.parts().1.count_ones() < everything / 2);
+        }
+        assert!(compared > 30, "only {compared} reachable targets");
+        assert!(
+            stopped_early > 5,
+            "only {stopped_early} walks stopped early"
+        );
+    }
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 
-use heapscan::paths::{node_ref, retainer_paths, ShortestPaths};
+use heapscan::paths::{node_ref, path_retainers, retainer_paths, ShortestPaths};
 use heapscan::report::retainers::{render, RetainersReport};
 use heapscan::report::Format;
 
@@ -87,13 +87,17 @@ pub fn run(args: RetainersArgs) -> Outcome {
                 }
                 (None, None) => bail!("give an object id (@1234) or --class NAME"),
             };
-            let tree = ShortestPaths::compute(graph);
+            // The walk stops once it has reached the object and its retainers.
+            let retainers = path_retainers(graph, target);
+            let mut wanted: Vec<u32> = retainers.iter().map(|&(from, _)| from).collect();
+            wanted.push(target);
+            let tree = ShortestPaths::compute_reaching(graph, &wanted);
             Ok(RetainersReport {
                 file: args.file.display().to_string(),
                 target: node_ref(graph, target),
                 class_members,
                 distance: tree.hops(target),
-                paths: retainer_paths(graph, &tree, target, args.paths),
+                paths: retainer_paths(graph, &tree, &retainers, args.paths),
             })
         },
     )?;

@@ -1048,12 +1048,26 @@ fn distances(s: &Snapshot, root: u32, weakmaps: &WeakMapEdgeNames) -> Vec<i32> {
 pub(crate) fn breadth_first(
     s: &Snapshot,
     queue: &mut Vec<u32>,
+    head: usize,
+    seen: &mut BitSet,
+    admit: impl FnMut(u32, usize, u32) -> bool,
+) {
+    breadth_first_while(s, queue, head, seen, admit, || true);
+}
+
+/// [`breadth_first`] that stops, before taking the next node from the queue, once `more()`
+/// says nothing more is wanted; returns where it stopped in the queue (its length when the
+/// walk ran out).
+pub(crate) fn breadth_first_while(
+    s: &Snapshot,
+    queue: &mut Vec<u32>,
     mut head: usize,
     seen: &mut BitSet,
     mut admit: impl FnMut(u32, usize, u32) -> bool,
-) {
+    mut more: impl FnMut() -> bool,
+) -> usize {
     let weak = s.layout.edge_types.weak;
-    while head < queue.len() {
+    while head < queue.len() && more() {
         prefetch::bfs_ahead(s, queue, head);
         let node = queue[head];
         head += 1;
@@ -1069,6 +1083,7 @@ pub(crate) fn breadth_first(
             queue.push(to);
         }
     }
+    head
 }
 
 /// For the distances' walk: takes `to` when DevTools' filter lets the edge count, one step
