@@ -73,7 +73,9 @@ pub fn build(
     let diff = match files {
         [] => None,
         [only] => {
-            let mut graph = HeapGraph::open(only, Columns::ALL, index, observer)?;
+            // A summary and the duplicate strings read no retainer: the lists go after the
+            // dominators, as in a summary, whose peak they would set.
+            let mut graph = HeapGraph::open(only, Columns::NO_RETAINERS_AFTER, index, observer)?;
             visit(0, &graph);
             if let Some(mut saving) = graph.take_saving() {
                 saving.seal(&graph);
