@@ -170,7 +170,18 @@ fn compare_with(
         scope.spawn(move || kept.save(earlier.iter().enumerate(), None, observer));
         let (report, last_digest, kept_of_last) = match measured {
             OfLast::Measured(measured) => {
-                diff_with_last(earlier, &last, *measured, &file, &provenance, options)
+                // One at a time, the class totals' sweep comes first rather than beside the
+                // shortest paths, whose working columns would meet its own at the peak.
+                let totals = (plan == Plan::InTurn).then(|| ClassAggregates::compute(&last));
+                diff_with_last(
+                    earlier,
+                    &last,
+                    *measured,
+                    totals,
+                    &file,
+                    &provenance,
+                    options,
+                )
             }
             OfLast::Prepared(prep, digest) => {
                 let all: Vec<&Digest> = earlier.iter().chain([&*digest]).collect();
@@ -537,12 +548,14 @@ fn diff_with_last(
     earlier: &[Digest],
     last: &HeapGraph,
     measured: LastMeasurement,
+    totals: Option<ClassAggregates>,
     file: &str,
     provenance: &[Option<crate::provenance::Provenance>],
     options: &DiffOptions,
 ) -> (DiffReport, Digest, detectors::KeptOfLast) {
-    // The same-process check and the detectors but the class one run beside its class totals.
-    let (digest, (judging, reader, shaped)) = measured.finish(last, file, None, |body, prep| {
+    // The same-process check and the detectors but the class one run beside its class totals
+    // (unless `totals` has them already).
+    let (digest, (judging, reader, shaped)) = measured.finish(last, file, totals, |body, prep| {
         let bodies: Vec<&DigestBody> = earlier
             .iter()
             .map(|d| &**d)
