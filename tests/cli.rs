@@ -458,8 +458,12 @@ fn a_closed_pipe_ends_quietly() {
             "100000",
         ],
     ] {
+        // An index directory of its own: one shared with other builds' indexes would have
+        // them rebuilt, with a note on stderr.
+        let cache = tempfile::tempdir().unwrap();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_heapscan"))
             .args(args)
+            .env("HEAPSCAN_INDEX_DIR", cache.path())
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
