@@ -53,19 +53,21 @@ impl ShortestPaths {
         let mut reached = BitSet::new(n);
         let mut queue = Vec::with_capacity(n);
         reached.set(graph.root as usize);
-        // The wanted nodes not reached yet (`usize::MAX`: the whole walk is wanted).
-        let mut is_wanted = BitSet::new(if wanted.is_some() { n } else { 0 });
-        let left = std::cell::Cell::new(usize::MAX);
-        if let Some(wanted) = wanted {
-            for &w in wanted {
-                if (w as usize) < n && !is_wanted.get(w as usize) && !reached.get(w as usize) {
-                    is_wanted.set(w as usize);
-                }
+        // The wanted nodes, and how many of them are not reached yet (without any, the whole
+        // walk is wanted).
+        let is_wanted = wanted.map(|wanted| {
+            let mut bits = BitSet::new(n);
+            for &w in wanted
+                .iter()
+                .filter(|&&w| (w as usize) < n && w != graph.root)
+            {
+                bits.set(w as usize);
             }
-            left.set(is_wanted.count_ones());
-        }
+            bits
+        });
+        let left = std::cell::Cell::new(is_wanted.as_ref().map_or(usize::MAX, BitSet::count_ones));
         let take = |to: u32| {
-            if wanted.is_some() && is_wanted.get(to as usize) {
+            if is_wanted.as_ref().is_some_and(|bits| bits.get(to as usize)) {
                 left.set(left.get() - 1);
             }
         };

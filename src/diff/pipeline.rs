@@ -305,24 +305,21 @@ pub fn index_ahead(
     let identity = crate::graph::indexed_identity(file);
     let wanted = identity.as_ref().is_some_and(|id| !cache.has_digest(id))
         && digest_fits(file, max_memory, observer);
+    // The measurement and the digest's completion read the retainer lists; without them the
+    // build lets the lists go and takes both cores, as a summary's does.
+    let (columns, beside) = if wanted {
+        (Columns::ALL, Beside::Work)
+    } else {
+        (Columns::NO_RETAINERS_AFTER, Beside::Nothing)
+    };
     let (mut graph, (), measured) = HeapGraph::open_alongside(
         file,
         None,
-        // The measurement and the digest's completion read the retainer lists.
-        if wanted {
-            Columns::ALL
-        } else {
-            Columns::NO_RETAINERS_AFTER
-        },
+        columns,
         Some(cache),
         observer,
         || (),
-        // Without a measurement the build takes both cores (as a summary's does).
-        if wanted {
-            Beside::Work
-        } else {
-            Beside::Nothing
-        },
+        beside,
         |graph| wanted.then(|| LastMeasurement::new(graph)),
     )?;
     graph.check_columns();

@@ -1056,8 +1056,7 @@ pub(crate) fn breadth_first(
 }
 
 /// [`breadth_first`] that stops, before taking the next node from the queue, once `more()`
-/// says nothing more is wanted; returns where it stopped in the queue (its length when the
-/// walk ran out).
+/// says nothing more is wanted.
 pub(crate) fn breadth_first_while(
     s: &Snapshot,
     queue: &mut Vec<u32>,
@@ -1065,7 +1064,7 @@ pub(crate) fn breadth_first_while(
     seen: &mut BitSet,
     mut admit: impl FnMut(u32, usize, u32) -> bool,
     mut more: impl FnMut() -> bool,
-) -> usize {
+) {
     let weak = s.layout.edge_types.weak;
     while head < queue.len() && more() {
         prefetch::bfs_ahead(s, queue, head);
@@ -1083,7 +1082,6 @@ pub(crate) fn breadth_first_while(
             queue.push(to);
         }
     }
-    head
 }
 
 /// For the distances' walk: takes `to` when DevTools' filter lets the edge count, one step
