@@ -5,7 +5,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use heapscan::graph::bits::BitSet;
-use heapscan::graph::dominators::{dominators, retained_sizes, DominatorInput};
+use heapscan::graph::dominators::{dominators, dominators_forward, retained_sizes, DominatorInput};
 use petgraph::algo::dominators::simple_fast;
 use petgraph::graph::{DiGraph, NodeIndex};
 use proptest::prelude::*;
@@ -154,6 +154,10 @@ proptest! {
         };
         let fast = dominators(&input);
         prop_assert_eq!(&fast.idom, &reference(&g, &c));
+        // Without retainer lists, from the forward edges: the same tree in the same order.
+        let forward = dominators_forward(&input.forward());
+        prop_assert_eq!(&forward.idom, &fast.idom);
+        prop_assert_eq!(&forward.preorder, &fast.preorder);
         prop_assert_eq!(fast.preorder.len(), g.nodes, "every node is numbered");
         // Retained sizes: each node's size plus its dominator-tree descendants'.
         let sizes: Vec<u64> = (0..g.nodes as u64).map(|i| i * 7 + 1).collect();
@@ -196,6 +200,13 @@ fn a_million_deep_chain_does_not_overflow_the_stack() {
         .enumerate()
         .skip(1)
         .all(|(i, &d)| d as usize == i - 1));
+    let forward = dominators_forward(&heapscan::graph::dominators::ForwardGraph {
+        root: 0,
+        first_edge: &c.first_edge,
+        edge_to: &c.edge_to,
+        essential: &c.essential,
+    });
+    assert_eq!(forward.idom, doms.idom);
     let retained = retained_sizes(&doms, &vec![1; n]);
     assert_eq!(retained[0], n as u64);
     assert_eq!(retained[n - 1], 1);

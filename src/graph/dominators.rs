@@ -211,6 +211,11 @@ pub fn dominators(input: &DominatorInput<'_>) -> Dominators {
     dominators_numbered(input, number_nodes(&input.forward()))
 }
 
+/// [`dominators`] from the forward graph alone (no retainer lists).
+pub fn dominators_forward(g: &ForwardGraph<'_>) -> Dominators {
+    prepare_forward(g, number_nodes(g)).finish()
+}
+
 /// The dominators from a numbering [`number_nodes`] made of the same graph.
 pub fn dominators_numbered(input: &DominatorInput<'_>, numbering: DfsNumbering) -> Dominators {
     prepare(input, numbering).finish()
@@ -233,6 +238,25 @@ pub struct PreparedDominators {
 /// ([`PreparedDominators::finish`]) so that a caller can give it both cores before running
 /// other work beside that loop.
 pub fn prepare(input: &DominatorInput<'_>, numbering: DfsNumbering) -> PreparedDominators {
+    prepare_with(numbering, |number, vertex, parent, numbered| {
+        predecessors(input, number, vertex, parent, numbered)
+    })
+}
+
+/// [`prepare`] from the forward graph alone, for a build that has no retainer lists: it
+/// needs more time (the predecessors are gathered by target and sorted) but none of the
+/// lists' memory.
+pub fn prepare_forward(g: &ForwardGraph<'_>, numbering: DfsNumbering) -> PreparedDominators {
+    prepare_with(numbering, |number, _, parent, numbered| {
+        predecessors_forward(g, number, parent, numbered)
+    })
+}
+
+/// The nodes' numbers from `numbering`, and the predecessors `translate` makes with them.
+fn prepare_with(
+    numbering: DfsNumbering,
+    translate: impl FnOnce(&[u32], &[u32], &[u32], usize) -> Vec<PredChunk>,
+) -> PreparedDominators {
     let DfsNumbering {
         vertex,
         parent,
@@ -243,7 +267,7 @@ pub fn prepare(input: &DominatorInput<'_>, numbering: DfsNumbering) -> PreparedD
     for (i, &node) in vertex.iter().enumerate() {
         number[node as usize] = i as u32;
     }
-    let preds = predecessors(input, &number, &vertex, &parent, numbered);
+    let preds = translate(&number, &vertex, &parent, numbered);
     PreparedDominators {
         vertex,
         parent,
@@ -392,12 +416,136 @@ fn predecessors(
                         chunk.later.push(v);
                     }
                 }
+                // In increasing order, the main loop's `eval`s then visit the state records in
+                // address order (README, Speed: measured choices).
+                let listed = *chunk.first.last().unwrap_or(&0) as usize;
+                chunk.later[listed..].sort_unstable();
                 chunk.start.push(s);
                 chunk.first.push(chunk.later.len() as u32);
             }
             chunk
         })
         .collect()
+}
+
+/// [`predecessors`] from the forward edges instead of the retainer lists, so that the
+/// dominators need no reverse graph. Two passes over every node's edges in ordinal order, the
+/// nodes split into one part per core (the edges, their essential bits and the sources'
+/// numbers are read in sequence; the targets' numbers are the only random reads). The first
+/// counts, per part and target, the sources numbered after the target, and lets a source
+/// numbered before it lower its `start` (an atomic minimum, as the parts may meet on one
+/// target; it is rarely lower, so the atomic write is rare). Those counts place each part's
+/// sources in one array, with no atomic counter, where the second pass writes them; each
+/// vertex's list is then sorted. Gives one chunk holding every vertex.
+fn predecessors_forward(
+    g: &ForwardGraph<'_>,
+    number: &[u32],
+    parent: &[u32],
+    numbered: usize,
+) -> Vec<PredChunk> {
+    use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    let node_count = number.len();
+    let edge_count = g.first_edge[node_count] as usize;
+    let start: Vec<AtomicU32> = parent[..numbered]
+        .par_iter()
+        .map(|&p| AtomicU32::new(p))
+        .collect();
+    // Source ranges of about equal edge counts, one per core.
+    let parts = rayon::current_num_threads().clamp(1, 4);
+    let bounds: Vec<usize> = (0..=parts)
+        .map(|p| {
+            let edge = edge_count * p / parts;
+            g.first_edge[..=node_count].partition_point(|&first| (first as usize) < edge)
+        })
+        .map(|v| v.min(node_count))
+        .collect();
+    // Calls `later(j, a)` for each essential edge of `sources` from vertex `a` to an earlier
+    // vertex `j`, and lowers `start` for edges to later vertices when `lower`.
+    let scan = |sources: std::ops::Range<usize>, lower: bool, later: &mut dyn FnMut(usize, u32)| {
+        const AHEAD: usize = 16;
+        let edges_end = g.first_edge[sources.end] as usize;
+        for v in sources {
+            let a = number[v];
+            if a as usize >= numbered {
+                continue; // a leftover source (see the module docs)
+            }
+            for e in g.first_edge[v] as usize..g.first_edge[v + 1] as usize {
+                if e + AHEAD < edges_end {
+                    prefetch(number, g.edge_to[e + AHEAD] as usize);
+                }
+                if !g.essential.get(e) {
+                    continue;
+                }
+                let j = number[g.edge_to[e] as usize];
+                if j as usize >= numbered {
+                    continue;
+                }
+                if a < j {
+                    if lower {
+                        let slot = &start[j as usize];
+                        if a < slot.load(Relaxed) {
+                            slot.fetch_min(a, Relaxed);
+                        }
+                    }
+                } else if a > j {
+                    later(j as usize, a);
+                }
+            }
+        }
+    };
+    let mut counts: Vec<Vec<u32>> = (0..parts)
+        .into_par_iter()
+        .map(|p| {
+            let mut count = vec![0u32; numbered];
+            scan(bounds[p]..bounds[p + 1], true, &mut |j, _| count[j] += 1);
+            count
+        })
+        .collect();
+    // `first` from the parts' counts; each part's count becomes where its sources go.
+    let mut first = vec![0u32; numbered + 1];
+    let mut total = 0u32;
+    for j in 0..numbered {
+        first[j] = total;
+        for count in counts.iter_mut() {
+            let n = count[j];
+            count[j] = total;
+            total += n;
+        }
+    }
+    first[numbered] = total;
+    let later: Vec<AtomicU32> = (0..total).into_par_iter().map(AtomicU32::new).collect();
+    counts.par_iter_mut().enumerate().for_each(|(p, cursor)| {
+        scan(bounds[p]..bounds[p + 1], false, &mut |j, a| {
+            later[cursor[j] as usize].store(a, Relaxed);
+            cursor[j] += 1;
+        });
+    });
+    drop(counts);
+    let mut later: Vec<u32> = later.into_iter().map(AtomicU32::into_inner).collect();
+    // Each vertex's list in increasing order, as [`predecessors`] leaves them.
+    const VERTICES: usize = 1 << 14;
+    let mut pieces = Vec::with_capacity(numbered.div_ceil(VERTICES));
+    let mut rest = &mut later[..];
+    for lo in (0..numbered).step_by(VERTICES) {
+        let hi = numbered.min(lo + VERTICES);
+        let (piece, tail) = rest.split_at_mut((first[hi] - first[lo]) as usize);
+        pieces.push((lo..hi, piece));
+        rest = tail;
+    }
+    let first_ref = &first;
+    pieces.into_par_iter().for_each(|(vertices, piece)| {
+        let base = first_ref[vertices.start];
+        for j in vertices {
+            piece[(first_ref[j] - base) as usize..(first_ref[j + 1] - base) as usize]
+                .sort_unstable();
+        }
+    });
+    vec![PredChunk {
+        base: 0,
+        start: start.into_iter().map(AtomicU32::into_inner).collect(),
+        first,
+        later,
+    }]
 }
 
 /// `eval(v)` for a linked vertex `v` while vertex `i` is processed: compresses the path from

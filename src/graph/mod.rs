@@ -265,15 +265,16 @@ impl HeapGraph {
             _ => None,
         };
         let saving_ref = saving.as_ref();
+        let retainers_built = |retainers: &RetainerGraph| {
+            if let Some(saving) = saving_ref {
+                saving.retainers_built(retainers);
+            }
+        };
         let (mut graph, first_result, beside) = Self::build_alongside(
             snapshot,
             columns,
             &|phase| observer.stage(Stage::Building(path, phase)),
-            &|retainers| {
-                if let Some(saving) = saving_ref {
-                    saving.retainers_built(retainers);
-                }
-            },
+            saving_ref.map(|_| &retainers_built as &dyn Fn(&RetainerGraph)),
             first,
             beside,
             alongside,
@@ -298,7 +299,7 @@ impl HeapGraph {
             snapshot,
             Columns::ALL,
             progress,
-            &|_| (),
+            None,
             || (),
             Beside::Nothing,
             |_| (),
@@ -313,27 +314,40 @@ impl HeapGraph {
     /// `alongside`, given the [`RetainerGraph`], while the dominators are computed (their
     /// second half is one sequential loop). `first` runs on a rayon worker thread after the
     /// shorter chain's own steps; `alongside` on a thread of its own (see
-    /// `run_on_own_thread`). `retainers_built` is told of the [`RetainerGraph`] as soon as
-    /// it exists (before `columns` may let its retainer lists go).
+    /// `run_on_own_thread`). `retainers_built`, when the lists are saved, is told of the
+    /// [`RetainerGraph`] as soon as it exists (before `columns` may let its retainer lists go).
     pub(crate) fn build_alongside<Q: Send, R: Send>(
         snapshot: Snapshot,
         columns: Columns,
         progress: &dyn Fn(&str),
-        retainers_built: &dyn Fn(&RetainerGraph),
+        retainers_built: Option<&dyn Fn(&RetainerGraph)>,
         first: impl FnOnce() -> Q + Send,
         beside: Beside,
         alongside: impl FnOnce(&RetainerGraph) -> R + Send,
     ) -> (HeapGraph, Q, R) {
         let root = 0u32;
         let s = &snapshot;
+        // Whether anything reads the retainer lists during the build or keeps them: the
+        // caller's work beside or after the dominators, the caller, or an index being saved.
+        // Then they are built in the first phase and the dominators read their predecessors
+        // from them; otherwise the dominators gather predecessors from the forward edges,
+        // nothing builds the lists (a later reader builds them: `retainer_lists`), and the
+        // distances take their place in the first phase.
+        let lists_first =
+            beside != Beside::Nothing || columns.retainer_lists || retainers_built.is_some();
         progress(PHASES[0]);
+        let weakmaps = WeakMapEdgeNames::find(s);
         let (
-            (weakmaps, essential, numbering),
-            (retainers, (detached, has_user_roots, self_size, classes), first_result),
+            (essential, numbering),
+            (
+                retainers,
+                (detached, has_user_roots, self_size, classes),
+                early_distance,
+                first_result,
+            ),
         ) = rayon::join(
             || {
                 let page_owned = mark_page_owned(s, root);
-                let weakmaps = WeakMapEdgeNames::find(s);
                 let essential = essential_edges(s, root, &page_owned, &weakmaps);
                 drop(page_owned);
                 let numbering = dominators::number_nodes(&dominators::ForwardGraph {
@@ -342,10 +356,10 @@ impl HeapGraph {
                     edge_to: &s.edge_to,
                     essential: &essential,
                 });
-                (weakmaps, essential, numbering)
+                (essential, numbering)
             },
             || {
-                let retainers = build_retainers(s);
+                let retainers = lists_first.then(|| build_retainers(s));
                 let detached = propagate_dom_state(s);
                 let has_user_roots = s.edges_of(root).any(|e| is_user_root(s, s.edge_to[e]));
                 let self_size = if has_user_roots {
@@ -354,10 +368,13 @@ impl HeapGraph {
                     s.node_self_size.clone()
                 };
                 let classes = Classes::compute(s, &detached);
+                let early_distance =
+                    (!lists_first && columns.distances).then(|| distances(s, root, &weakmaps));
                 let first_result = first();
                 (
                     retainers,
                     (detached, has_user_roots, self_size, classes),
+                    early_distance,
                     first_result,
                 )
             },
@@ -365,7 +382,7 @@ impl HeapGraph {
         let mut graph = RetainerGraph {
             snapshot,
             root,
-            lists: OnceLock::from(retainers),
+            lists: retainers.map_or_else(OnceLock::new, OnceLock::from),
             essential,
             self_size,
             detached,
@@ -373,12 +390,18 @@ impl HeapGraph {
             has_user_roots,
         };
         progress(PHASES[1]);
-        retainers_built(&graph);
+        if let Some(built) = retainers_built {
+            built(&graph);
+        }
         // With nothing of the caller's beside them, the predecessor translation gets both
         // cores (its reads are random and independent) and the dominators' sequential loops
         // then run beside the distances; beside a caller's work, which takes as long as the
         // loops or longer, the translation runs with the loops so that the work starts at once.
         let numbered = match beside {
+            _ if !lists_first => Numbered::Prepared(dominators::prepare_forward(
+                &forward_graph(&graph),
+                numbering,
+            )),
             Beside::Nothing | Beside::After => {
                 let prepared = dominators::prepare(&dominator_input(&graph), numbering);
                 if !columns.retainer_lists && beside == Beside::Nothing {
@@ -409,9 +432,11 @@ impl HeapGraph {
                 (doms, retained_size)
             },
             || {
-                let distance = columns
-                    .distances
-                    .then(|| distances(&g.snapshot, root, &weakmaps));
+                let distance = early_distance.or_else(|| {
+                    columns
+                        .distances
+                        .then(|| distances(&g.snapshot, root, &weakmaps))
+                });
                 let beside = match alongside {
                     Alongside::Beside(work) => Alongside::Done(run_on_own_thread(|| work(g))),
                     other => other,
@@ -644,6 +669,15 @@ enum Numbered {
 }
 
 /// The forward and reverse graph the dominators read.
+fn forward_graph(g: &RetainerGraph) -> dominators::ForwardGraph<'_> {
+    dominators::ForwardGraph {
+        root: g.root,
+        first_edge: &g.snapshot.first_edge,
+        edge_to: &g.snapshot.edge_to,
+        essential: &g.essential,
+    }
+}
+
 fn dominator_input(g: &RetainerGraph) -> dominators::DominatorInput<'_> {
     let lists = g.retainer_lists();
     dominators::DominatorInput {
@@ -1105,6 +1139,46 @@ fn admit_at_distance(
 mod tests {
     use super::*;
 
+    /// A build that keeps no retainer list and saves no index computes its dominators from
+    /// the forward edges and its distances in the first phase: every column equals the one
+    /// built from the retainer lists, and the lists are built when read after all.
+    #[test]
+    fn a_build_without_retainer_lists_gives_the_same_columns() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/samples/node20.heapsnapshot.gz"
+        ));
+        let build = |columns| {
+            let snapshot = Snapshot::open(path).expect("sample");
+            HeapGraph::build_alongside(
+                snapshot,
+                columns,
+                &|_| (),
+                None,
+                || (),
+                Beside::Nothing,
+                |_| (),
+            )
+            .0
+        };
+        let with_lists = build(Columns::ALL);
+        let without = build(Columns::NO_RETAINERS_AFTER);
+        assert!(with_lists.retainer_lists_kept().is_some());
+        assert!(without.retainer_lists_kept().is_none());
+        assert_eq!(*without.dominators.idom, *with_lists.dominators.idom);
+        assert_eq!(*without.dominators.order, *with_lists.dominators.order);
+        assert_eq!(
+            *without.dominators.retained_size,
+            *with_lists.dominators.retained_size
+        );
+        assert_eq!(without.distance.as_deref(), with_lists.distance.as_deref());
+        assert!(with_lists.distance.is_some());
+        assert_eq!(
+            *without.retainer_lists().retainer_node,
+            *with_lists.retainer_lists().retainer_node
+        );
+    }
+
     /// Work after the dominators finds the retainer lists still built, even when the build
     /// lets them go afterwards; work beside the dominators does too.
     #[test]
@@ -1119,7 +1193,7 @@ mod tests {
                 snapshot,
                 Columns::NO_RETAINERS_AFTER,
                 &|_| (),
-                &|_| (),
+                None,
                 || (),
                 beside,
                 |g| g.retainer_lists_kept().is_some(),
