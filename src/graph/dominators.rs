@@ -6,7 +6,10 @@
 //! the heap graph is far too deep for recursion. The algorithm runs in DFS-number space:
 //! vertex `i` is the `i`-th node the DFS numbered (the root is 0), so a vertex's state sits
 //! in dense arrays indexed by `i`, and predecessors are translated to DFS numbers once, in a
-//! parallel pass, before the main loop. The state `eval` touches (ancestor and best label)
+//! parallel pass, before the main loop: from the retainer lists when the build has them, or
+//! gathered from the forward edges when it has none (then no reverse graph is ever built), and
+//! in either case sorted per vertex, so that the loop's `eval`s visit the state in address
+//! order. The state `eval` touches (ancestor and best label)
 //! is one 8-byte record, so a predecessor costs one cache miss, not three.
 //!
 //! Unreachable nodes are handled exactly as DevTools does, because it changes numbers users

@@ -60,8 +60,9 @@ pub struct RetainerGraph {
     pub has_user_roots: bool,
 }
 
-/// Every node's retainers (the reverse CSR): a third of a graph's memory, which only the
-/// dominators and commands that walk retainers (paths, owners, a diff's detectors) read.
+/// Every node's retainers (the reverse CSR): a third of a graph's memory, which commands that
+/// walk retainers (owners, a diff's detectors), an index and the dominators of a build that
+/// has them read; a build that needs none never makes them.
 pub struct RetainerLists {
     /// `first_retainer[n]..first_retainer[n + 1]` index `retainer_edge`/`retainer_node`.
     pub first_retainer: Column<u32>,
