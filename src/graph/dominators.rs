@@ -9,8 +9,8 @@
 //! parallel pass, before the main loop: from the retainer lists when the build has them, or
 //! gathered from the forward edges when it has none (then no reverse graph is ever built), and
 //! in either case sorted per vertex, so that the loop's `eval`s visit the state in address
-//! order. The state `eval` touches (ancestor and best label)
-//! is one 8-byte record, so a predecessor costs one cache miss, not three.
+//! order. The state `eval` touches (ancestor and best label) is one 8-byte record, so a
+//! predecessor costs one cache miss, not three.
 //!
 //! Unreachable nodes are handled exactly as DevTools does, because it changes numbers users
 //! compare against: after the DFS from the root, every still-unvisited node whose retainers
