@@ -290,7 +290,7 @@ impl PreparedDominators {
             reachable,
             numbered,
             number,
-            preds,
+            mut preds,
         } = self;
         let node_count = vertex.len();
         // Semidominators, vertices in decreasing number. A vertex `v` is linked (processed) once
@@ -303,9 +303,8 @@ impl PreparedDominators {
                 label: i as u32,
             })
             .collect();
-        let mut semi = vec![0u32; numbered];
         let mut path = Vec::new();
-        for chunk in preds.iter().rev() {
+        for chunk in preds.iter_mut().rev() {
             for k in (0..chunk.start.len()).rev() {
                 let i = chunk.base + k;
                 if i == 0 {
@@ -325,12 +324,22 @@ impl PreparedDominators {
                 for &v in later {
                     s = s.min(eval(v, i as u32, &mut state, &mut path));
                 }
-                semi[i] = s;
+                // A vertex's start is not read again: it keeps the semidominator, which the
+                // state's label does not (path compression lowers it).
+                chunk.start[k] = s;
                 state[i].label = s;
             }
         }
-        drop(preds);
         drop(state);
+        let semi: Vec<u32> = if preds.len() == 1 {
+            preds.pop().map(|chunk| chunk.start).unwrap_or_default()
+        } else {
+            let mut semi = Vec::with_capacity(numbered);
+            for chunk in preds {
+                semi.extend_from_slice(&chunk.start);
+            }
+            semi
+        };
 
         // Immediate dominators: the nearest common ancestor of the parent and the semidominator
         // in the dominator tree built so far (vertices in increasing number).
@@ -438,8 +447,9 @@ fn predecessors(
 /// counts, per part and target, the sources numbered after the target, and lets a source
 /// numbered before it lower its `start` (an atomic minimum, as the parts may meet on one
 /// target; it is rarely lower, so the atomic write is rare). Those counts place each part's
-/// sources in one array, with no atomic counter, where the second pass writes them; each
-/// vertex's list is then sorted. Gives one chunk holding every vertex.
+/// sources in one array, with no atomic counter, where the second pass writes them, and
+/// become the lists' starts; each vertex's list is then sorted. Gives one chunk holding every
+/// vertex.
 fn predecessors_forward(
     g: &ForwardGraph<'_>,
     number: &[u32],
@@ -499,30 +509,37 @@ fn predecessors_forward(
     let mut counts: Vec<Vec<u32>> = (0..parts)
         .into_par_iter()
         .map(|p| {
-            let mut count = vec![0u32; numbered];
+            // Part 0's counts become `first` (below), which has one more entry.
+            let mut count = vec![0u32; numbered + usize::from(p == 0)];
             scan(bounds[p]..bounds[p + 1], true, &mut |j, _| count[j] += 1);
             count
         })
         .collect();
-    // `first` from the parts' counts; each part's count becomes where its sources go.
-    let mut first = vec![0u32; numbered + 1];
+    // Each part's counts become where its sources go: part 0 fills its share of a target's
+    // slots from their end back, and so leaves its cursors at the targets' starts, which is
+    // `first`; the other parts fill theirs forwards after it.
     let mut total = 0u32;
     for j in 0..numbered {
-        first[j] = total;
-        for count in counts.iter_mut() {
+        for (p, count) in counts.iter_mut().enumerate() {
             let n = count[j];
-            count[j] = total;
             total += n;
+            count[j] = if p == 0 { total } else { total - n };
         }
     }
-    first[numbered] = total;
+    counts[0][numbered] = total;
     let later: Vec<AtomicU32> = (0..total).into_par_iter().map(AtomicU32::new).collect();
     counts.par_iter_mut().enumerate().for_each(|(p, cursor)| {
         scan(bounds[p]..bounds[p + 1], false, &mut |j, a| {
-            later[cursor[j] as usize].store(a, Relaxed);
-            cursor[j] += 1;
+            if p == 0 {
+                cursor[j] -= 1;
+                later[cursor[j] as usize].store(a, Relaxed);
+            } else {
+                later[cursor[j] as usize].store(a, Relaxed);
+                cursor[j] += 1;
+            }
         });
     });
+    let first = counts.swap_remove(0);
     drop(counts);
     let mut later: Vec<u32> = later.into_iter().map(AtomicU32::into_inner).collect();
     // Each vertex's list in increasing order, as [`predecessors`] leaves them.

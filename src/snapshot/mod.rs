@@ -421,10 +421,13 @@ fn parse_nodes(
                     id[i] = u32_field(rec[layout.node_id_field], "node id")?;
                     size[i] = rec[layout.node_self_size_field];
                     edges[i] = u32_field(rec[layout.node_edge_count_field], "edge count")?;
-                    if let Some(f) = layout.node_trace_id_field {
+                    // These two are zero in nearly every record (no allocation tracking, no
+                    // DOM): storing only the others leaves the zeroed columns' pages untouched,
+                    // so they take no memory.
+                    if let Some(f) = layout.node_trace_id_field.filter(|&f| rec[f] != 0) {
                         trace[i] = u32_field(rec[f], "trace node id")?;
                     }
-                    if let Some(f) = layout.node_detachedness_field {
+                    if let Some(f) = layout.node_detachedness_field.filter(|&f| rec[f] != 0) {
                         detached[i] = u8::try_from(rec[f]).map_err(|_| {
                             format!("detachedness {} is not a small number", rec[f])
                         })?;
