@@ -124,9 +124,10 @@ pub(crate) fn indexed_identity(path: &Path) -> Option<FileIdentity> {
 
 /// Phases reported to a progress observer. Each phase runs two chains of steps side by side
 /// (a rayon join), the first being the longer one: the essential edges and the dominators'
-/// DFS next to the retainer lists, DOM state, shallow sizes, class names and the caller's
-/// `first` work; then the rest of the dominators and the retained sizes next to the distances
-/// and the caller's `alongside` work (`HeapGraph::build_alongside`).
+/// DFS next to the retainer lists (or, in a build that needs none, the distances), DOM state,
+/// shallow sizes, class names and the caller's `first` work; then the rest of the dominators
+/// and the retained sizes next to the distances (unless done) and the caller's `alongside`
+/// work (`HeapGraph::build_alongside`).
 pub const PHASES: &[&str] = &["flags+dfs+retainers+classes", "dominators+distances"];
 
 /// Whether a caller gives a build work of its own to run beside the dominators' sequential
@@ -265,17 +266,16 @@ impl HeapGraph {
             }
             _ => None,
         };
-        let saving_ref = saving.as_ref();
-        let retainers_built = |retainers: &RetainerGraph| {
-            if let Some(saving) = saving_ref {
-                saving.retainers_built(retainers);
-            }
-        };
+        let retainers_built = saving
+            .as_ref()
+            .map(|saving| |retainers: &RetainerGraph| saving.retainers_built(retainers));
         let (mut graph, first_result, beside) = Self::build_alongside(
             snapshot,
             columns,
             &|phase| observer.stage(Stage::Building(path, phase)),
-            saving_ref.map(|_| &retainers_built as &dyn Fn(&RetainerGraph)),
+            retainers_built
+                .as_ref()
+                .map(|built| built as &dyn Fn(&RetainerGraph)),
             first,
             beside,
             alongside,
@@ -309,9 +309,10 @@ impl HeapGraph {
     }
 
     /// Builds the graph and runs caller work on the core the build leaves idle: `first`
-    /// beside the first phase's shorter chain (the retainer lists and class names take less
-    /// time than the essential edges and the dominators' DFS; `first` sees nothing of this
-    /// graph, it is for work left over from elsewhere, such as a previous snapshot's), and
+    /// beside the first phase's shorter chain (the retainer lists or the distances and the
+    /// class names take less time than the essential edges and the dominators' DFS; `first`
+    /// sees nothing of this graph, it is for work left over from elsewhere, such as a previous
+    /// snapshot's), and
     /// `alongside`, given the [`RetainerGraph`], while the dominators are computed (their
     /// second half is one sequential loop). `first` runs on a rayon worker thread after the
     /// shorter chain's own steps; `alongside` on a thread of its own (see
@@ -394,10 +395,11 @@ impl HeapGraph {
         if let Some(built) = retainers_built {
             built(&graph);
         }
-        // With nothing of the caller's beside them, the predecessor translation gets both
-        // cores (its reads are random and independent) and the dominators' sequential loops
-        // then run beside the distances; beside a caller's work, which takes as long as the
-        // loops or longer, the translation runs with the loops so that the work starts at once.
+        // Without lists the predecessors come from the forward edges, on both cores. With
+        // nothing of the caller's beside them, the translation from the lists gets both cores
+        // too (its reads are random and independent) and the dominators' sequential loops then
+        // run beside the distances; beside a caller's work, which takes as long as the loops or
+        // longer, the translation runs with the loops so that the work starts at once.
         let numbered = match beside {
             _ if !lists_first => Numbered::Prepared(dominators::prepare_forward(
                 &forward_graph(&graph),
@@ -669,7 +671,7 @@ enum Numbered {
     Prepared(dominators::PreparedDominators),
 }
 
-/// The forward and reverse graph the dominators read.
+/// The forward graph the dominators read when there are no retainer lists.
 fn forward_graph(g: &RetainerGraph) -> dominators::ForwardGraph<'_> {
     dominators::ForwardGraph {
         root: g.root,
@@ -679,6 +681,7 @@ fn forward_graph(g: &RetainerGraph) -> dominators::ForwardGraph<'_> {
     }
 }
 
+/// The forward and reverse graph the dominators read.
 fn dominator_input(g: &RetainerGraph) -> dominators::DominatorInput<'_> {
     let lists = g.retainer_lists();
     dominators::DominatorInput {
