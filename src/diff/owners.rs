@@ -59,7 +59,7 @@ pub fn timer_owners(graph: &HeapGraph, timers: &[(u32, u32)]) -> Option<TimerOwn
         let by_property = graph
             .retainers_of(timer)
             .filter(|&slot| s.edge_type[graph.retainer_edge()[slot] as usize] == et.property)
-            .map(|slot| graph.retainer_node()[slot])
+            .map(|slot| graph.retainer_node(slot))
             .filter(|&o| located(o))
             .min();
         let by_this = bound

@@ -802,7 +802,7 @@ impl<'g> Shapes<'g> {
         let mut siblings: Vec<(Option<SourceLocation>, u32)> = g
             .retainers_of(context)
             .filter(|&slot| self.is_name_edge(g.retainer_edge()[slot] as usize, CONTEXT))
-            .map(|slot| g.retainer_node()[slot])
+            .map(|slot| g.retainer_node(slot))
             .filter(|&c| c != closure && self.is_closure(c))
             .map(|c| (self.location_of(c), c))
             .collect();
@@ -847,21 +847,21 @@ impl<'g> Shapes<'g> {
         for (m, entries) in maps {
             let mut found: BTreeMap<(String, u32, u32), u32> = BTreeMap::new();
             for slot in g.retainers_of(m) {
-                let boilerplate = g.retainer_node()[slot];
+                let boilerplate = g.retainer_node(slot);
                 if !self.is_name_edge(g.retainer_edge()[slot] as usize, MAP)
                     || !self.is_object(boilerplate)
                 {
                     continue;
                 }
                 for slot in g.retainers_of(boilerplate) {
-                    let site = g.retainer_node()[slot];
+                    let site = g.retainer_node(slot);
                     if !self.is_name_edge(g.retainer_edge()[slot] as usize, TRANSITION_INFO)
                         || !self.raw_name_is(site, ALLOCATION_SITE)
                     {
                         continue;
                     }
                     for slot in g.retainers_of(site) {
-                        let vector = g.retainer_node()[slot];
+                        let vector = g.retainer_node(slot);
                         if s.edge_type[g.retainer_edge()[slot] as usize] == weak
                             || !self.raw_name_is(vector, FEEDBACK_VECTOR)
                         {
@@ -921,7 +921,7 @@ impl<'g> Shapes<'g> {
         let s = &g.snapshot;
         g.retainers_of(target)
             .filter(|&slot| self.is_name_edge(g.retainer_edge()[slot] as usize, edge))
-            .map(|slot| g.retainer_node()[slot])
+            .map(|slot| g.retainer_node(slot))
             .filter(|&c| self.is_closure(c))
             .filter_map(|c| {
                 let i = self.location_index[c as usize];
@@ -1021,7 +1021,7 @@ impl<'g> Shapes<'g> {
         let mut resource_store = false;
         for slot in g.retainers_of(node) {
             let e = g.retainer_edge()[slot] as usize;
-            let holder = g.retainer_node()[slot];
+            let holder = g.retainer_node(slot);
             if !s.layout.edge_name_is_index(s.edge_type[e])
                 && s.edge_name_str(e) == "<symbol kResourceStore>"
             {
@@ -1032,7 +1032,7 @@ impl<'g> Shapes<'g> {
                 // An AsyncContextFrame's entries live in its hash table, an array.
                 in_frame = g
                     .retainers_of(holder)
-                    .map(|up| g.retainer_node()[up])
+                    .map(|up| g.retainer_node(up))
                     .find(|&frame| g.class_name(frame) == "AsyncContextFrame");
             }
         }
@@ -1070,7 +1070,7 @@ impl<'g> Shapes<'g> {
             if s.edge_type[e] != s.layout.edge_types.context {
                 return true;
             }
-            self.context_function_location(g.retainer_node()[slot])
+            self.context_function_location(g.retainer_node(slot))
                 .is_none_or(|at| !is_app_script(&at.file))
         })
     }
@@ -1105,7 +1105,7 @@ impl<'g> Shapes<'g> {
             .filter_map(|slot| {
                 let e = g.retainer_edge()[slot] as usize;
                 let t = s.edge_type[e];
-                let holder = g.retainer_node()[slot];
+                let holder = g.retainer_node(slot);
                 let rank = if t == et.context {
                     0u8
                 } else if t == et.property {

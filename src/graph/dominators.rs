@@ -472,46 +472,15 @@ fn predecessors_forward(
         })
         .map(|v| v.min(node_count))
         .collect();
-    // Calls `later(j, a)` for each essential edge of `sources` from vertex `a` to an earlier
-    // vertex `j`, and lowers `start` for edges to later vertices when `lower`.
-    let scan = |sources: std::ops::Range<usize>, lower: bool, later: &mut dyn FnMut(usize, u32)| {
-        const AHEAD: usize = 16;
-        let edges_end = g.first_edge[sources.end] as usize;
-        for v in sources {
-            let a = number[v];
-            if a as usize >= numbered {
-                continue; // a leftover source (see the module docs)
-            }
-            for e in g.first_edge[v] as usize..g.first_edge[v + 1] as usize {
-                if e + AHEAD < edges_end {
-                    prefetch(number, g.edge_to[e + AHEAD] as usize);
-                }
-                if !g.essential.get(e) {
-                    continue;
-                }
-                let j = number[g.edge_to[e] as usize];
-                if j as usize >= numbered {
-                    continue;
-                }
-                if a < j {
-                    if lower {
-                        let slot = &start[j as usize];
-                        if a < slot.load(Relaxed) {
-                            slot.fetch_min(a, Relaxed);
-                        }
-                    }
-                } else if a > j {
-                    later(j as usize, a);
-                }
-            }
-        }
-    };
     let mut counts: Vec<Vec<u32>> = (0..parts)
         .into_par_iter()
         .map(|p| {
             // Part 0's counts become `first` (below), which has one more entry.
             let mut count = vec![0u32; numbered + usize::from(p == 0)];
-            scan(bounds[p]..bounds[p + 1], true, &mut |j, _| count[j] += 1);
+            let sources = bounds[p]..bounds[p + 1];
+            scan_forward(g, number, numbered, sources, Some(&start), |j, _| {
+                count[j] += 1
+            });
             count
         })
         .collect();
@@ -529,15 +498,22 @@ fn predecessors_forward(
     counts[0][numbered] = total;
     let later: Vec<AtomicU32> = (0..total).into_par_iter().map(AtomicU32::new).collect();
     counts.par_iter_mut().enumerate().for_each(|(p, cursor)| {
-        scan(bounds[p]..bounds[p + 1], false, &mut |j, a| {
-            if p == 0 {
-                cursor[j] -= 1;
-                later[cursor[j] as usize].store(a, Relaxed);
-            } else {
-                later[cursor[j] as usize].store(a, Relaxed);
-                cursor[j] += 1;
-            }
-        });
+        scan_forward(
+            g,
+            number,
+            numbered,
+            bounds[p]..bounds[p + 1],
+            None,
+            |j, a| {
+                if p == 0 {
+                    cursor[j] -= 1;
+                    later[cursor[j] as usize].store(a, Relaxed);
+                } else {
+                    later[cursor[j] as usize].store(a, Relaxed);
+                    cursor[j] += 1;
+                }
+            },
+        );
     });
     let first = counts.swap_remove(0);
     drop(counts);
@@ -566,6 +542,50 @@ fn predecessors_forward(
         first,
         later,
     }]
+}
+
+/// For [`predecessors_forward`]: calls `later(j, a)` for each essential edge of `sources`
+/// from vertex `a` to an earlier vertex `j`, and lowers `start` (when given) for edges to
+/// later vertices. Generic in `later`, which runs once per such edge (tens of millions).
+fn scan_forward(
+    g: &ForwardGraph<'_>,
+    number: &[u32],
+    numbered: usize,
+    sources: std::ops::Range<usize>,
+    start: Option<&[std::sync::atomic::AtomicU32]>,
+    mut later: impl FnMut(usize, u32),
+) {
+    use std::sync::atomic::Ordering::Relaxed;
+    const AHEAD: usize = 16;
+    let edges_end = g.first_edge[sources.end] as usize;
+    for v in sources {
+        let a = number[v];
+        if a as usize >= numbered {
+            continue; // a leftover source (see the module docs)
+        }
+        for e in g.first_edge[v] as usize..g.first_edge[v + 1] as usize {
+            if e + AHEAD < edges_end {
+                prefetch(number, g.edge_to[e + AHEAD] as usize);
+            }
+            if !g.essential.get(e) {
+                continue;
+            }
+            let j = number[g.edge_to[e] as usize];
+            if j as usize >= numbered {
+                continue;
+            }
+            if a < j {
+                if let Some(start) = start {
+                    let slot = &start[j as usize];
+                    if a < slot.load(Relaxed) {
+                        slot.fetch_min(a, Relaxed);
+                    }
+                }
+            } else if a > j {
+                later(j as usize, a);
+            }
+        }
+    }
 }
 
 /// `eval(v)` for a linked vertex `v` while vertex `i` is processed: compresses the path from

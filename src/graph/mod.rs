@@ -60,16 +60,16 @@ pub struct RetainerGraph {
     pub has_user_roots: bool,
 }
 
-/// Every node's retainers (the reverse CSR): a third of a graph's memory, which commands that
-/// walk retainers (owners, a diff's detectors), an index and the dominators of a build that
-/// has them read; a build that needs none never makes them.
+/// Every node's retainers (the reverse CSR), which commands that walk retainers (owners, a
+/// diff's detectors) and an index read; a build that needs none never makes them. Each slot
+/// holds the retaining edge only: its node is the edge's owner
+/// ([`RetainerGraph::retainer_node`]), looked up when read rather than stored beside every
+/// slot (a column as long as the edges).
 pub struct RetainerLists {
-    /// `first_retainer[n]..first_retainer[n + 1]` index `retainer_edge`/`retainer_node`.
+    /// `first_retainer[n]..first_retainer[n + 1]` index `retainer_edge`.
     pub first_retainer: Column<u32>,
     /// Per retainer slot: the retaining edge's index.
     pub retainer_edge: Column<u32>,
-    /// Per retainer slot: the retaining node's ordinal.
-    pub retainer_node: Column<u32>,
 }
 
 /// The dominator tree of a [`RetainerGraph`] and the retained sizes it gives.
@@ -331,10 +331,10 @@ impl HeapGraph {
         let s = &snapshot;
         // Whether anything reads the retainer lists during the build or keeps them: the
         // caller's work beside or after the dominators, the caller, or an index being saved.
-        // Then they are built in the first phase and the dominators read their predecessors
-        // from them; otherwise the dominators gather predecessors from the forward edges,
-        // nothing builds the lists (a later reader builds them: `retainer_lists`), and the
-        // distances take their place in the first phase.
+        // Then they are built in the first phase (and, for work beside the dominators, each
+        // slot's retaining node with them, from which the dominators read their predecessors);
+        // otherwise nothing builds the lists (a later reader builds them: `retainer_lists`)
+        // and the distances take their place in the first phase.
         let lists_first =
             beside != Beside::Nothing || columns.retainer_lists || retainers_built.is_some();
         progress(PHASES[0]);
@@ -361,7 +361,13 @@ impl HeapGraph {
                 (essential, numbering)
             },
             || {
-                let retainers = lists_first.then(|| build_retainers(s));
+                // Beside caller work, the dominators translate their predecessors from the
+                // lists, which then need each slot's retaining node for a while.
+                let sources = match beside {
+                    Beside::Work => SourceColumn::With,
+                    Beside::Nothing | Beside::After => SourceColumn::Without,
+                };
+                let retainers = lists_first.then(|| build_retainers(s, sources));
                 let detached = propagate_dom_state(s);
                 let has_user_roots = s.edges_of(root).any(|e| is_user_root(s, s.edge_to[e]));
                 let self_size = if has_user_roots {
@@ -381,10 +387,14 @@ impl HeapGraph {
                 )
             },
         );
+        let (lists, retainer_sources) = match retainers {
+            Some((lists, sources)) => (OnceLock::from(lists), sources),
+            None => (OnceLock::new(), None),
+        };
         let mut graph = RetainerGraph {
             snapshot,
             root,
-            lists: retainers.map_or_else(OnceLock::new, OnceLock::from),
+            lists,
             essential,
             self_size,
             detached,
@@ -395,27 +405,22 @@ impl HeapGraph {
         if let Some(built) = retainers_built {
             built(&graph);
         }
-        // Without lists the predecessors come from the forward edges, on both cores. With
-        // nothing of the caller's beside them, the translation from the lists gets both cores
-        // too (its reads are random and independent) and the dominators' sequential loops then
-        // run beside the distances; beside a caller's work, which takes as long as the loops or
-        // longer, the translation runs with the loops so that the work starts at once.
-        let numbered = match beside {
-            _ if !lists_first => Numbered::Prepared(dominators::prepare_forward(
-                &forward_graph(&graph),
-                numbering,
-            )),
-            Beside::Nothing | Beside::After => {
-                let prepared = dominators::prepare(&dominator_input(&graph), numbering);
+        // The predecessors come from the forward edges, on both cores, unless caller work runs
+        // beside the dominators: then they come from the retainer lists, in the loops' own
+        // chain, so that the work starts at once (the forward translation on both cores beside
+        // it took 1.12 times as long in a diff: README, Speed: measured choices).
+        let numbered = match (beside, retainer_sources) {
+            (Beside::Work, Some(sources)) => Numbered::Numbering(numbering, sources),
+            _ => {
+                let prepared = dominators::prepare_forward(&forward_graph(&graph), numbering);
                 if !columns.retainer_lists && beside == Beside::Nothing {
                     // Let go before the dominators' loops and the distances allocate theirs:
                     // the build's peak. (An index being saved holds its own reference until
-                    // written; work after the dominators may read them.)
+                    // written.)
                     graph.lists = OnceLock::new();
                 }
                 Numbered::Prepared(prepared)
             }
-            Beside::Work => Numbered::Numbering(numbering),
         };
         let g = &graph;
         let alongside = match beside {
@@ -426,8 +431,8 @@ impl HeapGraph {
             || {
                 let prepared = match numbered {
                     Numbered::Prepared(prepared) => prepared,
-                    Numbered::Numbering(numbering) => {
-                        dominators::prepare(&dominator_input(g), numbering)
+                    Numbered::Numbering(numbering, sources) => {
+                        dominators::prepare(&dominator_input(g, &sources), numbering)
                     }
                 };
                 let doms = prepared.finish();
@@ -536,11 +541,7 @@ impl HeapGraph {
             &d.retained_size,
         ];
         if let Some(lists) = self.retainer_lists_kept() {
-            all.extend([
-                &lists.first_retainer as &dyn Checked,
-                &lists.retainer_edge,
-                &lists.retainer_node,
-            ]);
+            all.extend([&lists.first_retainer as &dyn Checked, &lists.retainer_edge]);
         }
         if let Some(distance) = &self.distance {
             all.push(distance);
@@ -597,7 +598,7 @@ impl RetainerGraph {
         self.snapshot.node_count()
     }
 
-    /// Node `n`'s retainer slots (index `retainer_edge` and `retainer_node` with them).
+    /// Node `n`'s retainer slots (for `retainer_edge` and [`retainer_node`](Self::retainer_node)).
     pub fn retainers_of(&self, n: u32) -> std::ops::Range<usize> {
         let first = self.first_retainer();
         first[n as usize] as usize..first[n as usize + 1] as usize
@@ -605,7 +606,8 @@ impl RetainerGraph {
 
     /// The retainer lists, rebuilt first if the build let them go.
     pub fn retainer_lists(&self) -> &RetainerLists {
-        self.lists.get_or_init(|| build_retainers(&self.snapshot))
+        self.lists
+            .get_or_init(|| build_retainers(&self.snapshot, SourceColumn::Without).0)
     }
 
     /// The retainers of node `n` as (retaining node, edge), in no order to rely on: from the
@@ -617,7 +619,10 @@ impl RetainerGraph {
             let slots = lists.first_retainer[n as usize] as usize
                 ..lists.first_retainer[n as usize + 1] as usize;
             return slots
-                .map(|slot| (lists.retainer_node[slot], lists.retainer_edge[slot]))
+                .map(|slot| {
+                    let e = lists.retainer_edge[slot];
+                    (self.snapshot.edge_owner(e), e)
+                })
                 .collect();
         }
         let s = &self.snapshot;
@@ -641,8 +646,8 @@ impl RetainerGraph {
         self.lists.get()
     }
 
-    /// `first_retainer[n]..first_retainer[n + 1]` index [`retainer_edge`](Self::retainer_edge)
-    /// and [`retainer_node`](Self::retainer_node).
+    /// `first_retainer[n]..first_retainer[n + 1]` are node `n`'s retainer slots (for
+    /// [`retainer_edge`](Self::retainer_edge) and [`retainer_node`](Self::retainer_node)).
     pub fn first_retainer(&self) -> &Column<u32> {
         &self.retainer_lists().first_retainer
     }
@@ -652,9 +657,9 @@ impl RetainerGraph {
         &self.retainer_lists().retainer_edge
     }
 
-    /// Per retainer slot: the retaining node's ordinal.
-    pub fn retainer_node(&self) -> &Column<u32> {
-        &self.retainer_lists().retainer_node
+    /// The retaining node of retainer slot `slot`: its edge's owner.
+    pub fn retainer_node(&self, slot: usize) -> u32 {
+        self.snapshot.edge_owner(self.retainer_edge()[slot])
     }
 
     /// The class name of node `n`.
@@ -665,8 +670,9 @@ impl RetainerGraph {
 
 /// How far the dominators have got when their sequential loops start.
 enum Numbered {
-    /// Nodes numbered by the DFS.
-    Numbering(dominators::DfsNumbering),
+    /// Nodes numbered by the DFS, with each retainer slot's retaining node (to translate
+    /// the predecessors from the retainer lists).
+    Numbering(dominators::DfsNumbering, Vec<u32>),
     /// …and predecessors translated.
     Prepared(dominators::PreparedDominators),
 }
@@ -681,8 +687,9 @@ fn forward_graph(g: &RetainerGraph) -> dominators::ForwardGraph<'_> {
     }
 }
 
-/// The forward and reverse graph the dominators read.
-fn dominator_input(g: &RetainerGraph) -> dominators::DominatorInput<'_> {
+/// The forward and reverse graph the dominators read, with `sources` the retaining node of
+/// each retainer slot.
+fn dominator_input<'g>(g: &'g RetainerGraph, sources: &'g [u32]) -> dominators::DominatorInput<'g> {
     let lists = g.retainer_lists();
     dominators::DominatorInput {
         root: g.root,
@@ -690,7 +697,7 @@ fn dominator_input(g: &RetainerGraph) -> dominators::DominatorInput<'_> {
         edge_to: &g.snapshot.edge_to,
         first_retainer: &lists.first_retainer,
         retainer_edge: &lists.retainer_edge,
-        retainer_node: &lists.retainer_node,
+        retainer_node: sources,
         essential: &g.essential,
     }
 }
@@ -719,9 +726,18 @@ fn is_document_dom_trees_root(snapshot: &Snapshot, n: u32) -> bool {
         && snapshot.strings.raw(snapshot.node_name[n as usize]) == b"(Document DOM trees)"
 }
 
-/// The reverse CSR. Each node's retainers are stored in reverse order of (source, edge), as
-/// DevTools fills them, so retainer listings come out in the same order.
-fn build_retainers(s: &Snapshot) -> RetainerLists {
+/// Whether a retainer-list build also gives each slot's retaining node, as a column of its
+/// own (which the lists do not keep).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SourceColumn {
+    With,
+    Without,
+}
+
+/// The reverse CSR, and with [`SourceColumn::With`] each slot's retaining node. Each node's
+/// retainers are stored in reverse order of (source, edge), as DevTools fills them, so
+/// retainer listings come out in the same order.
+fn build_retainers(s: &Snapshot, sources: SourceColumn) -> (RetainerLists, Option<Vec<u32>>) {
     let n = s.node_count();
     let m = s.edge_count();
     let mut first = vec![0u32; n + 1];
@@ -737,21 +753,29 @@ fn build_retainers(s: &Snapshot) -> RetainerLists {
     }
     first[n] = m as u32;
     let mut retainer_edge = vec![0u32; m];
-    let mut retainer_node = vec![0u32; m];
+    let mut retainer_node = match sources {
+        SourceColumn::With => vec![0u32; m],
+        SourceColumn::Without => Vec::new(),
+    };
     for src in 0..n as u32 {
         for e in s.edges_of(src) {
             let to = s.edge_to[e] as usize;
             first[to] -= 1;
             let slot = first[to] as usize;
             retainer_edge[slot] = e as u32;
-            retainer_node[slot] = src;
+            if let Some(node) = retainer_node.get_mut(slot) {
+                *node = src;
+            }
         }
     }
-    RetainerLists {
+    let lists = RetainerLists {
         first_retainer: first.into(),
         retainer_edge: retainer_edge.into(),
-        retainer_node: retainer_node.into(),
-    }
+    };
+    (
+        lists,
+        (sources == SourceColumn::With).then_some(retainer_node),
+    )
 }
 
 /// DevTools' `propagateDOMState`: native nodes whose detachedness says detached, and native
@@ -1144,29 +1168,21 @@ mod tests {
     use super::*;
 
     /// A build that keeps no retainer list and saves no index computes its dominators from
-    /// the forward edges and its distances in the first phase: every column equals the one
-    /// built from the retainer lists, and the lists are built when read after all.
+    /// the forward edges and its distances in the first phase; a build with caller work beside
+    /// its dominators translates their predecessors from the retainer lists: every column of
+    /// one equals the other's, and the lists are built when read after all.
     #[test]
     fn a_build_without_retainer_lists_gives_the_same_columns() {
         let path = Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/samples/node20.heapsnapshot.gz"
         ));
-        let build = |columns| {
+        let build = |columns, beside| {
             let snapshot = Snapshot::open(path).expect("sample");
-            HeapGraph::build_alongside(
-                snapshot,
-                columns,
-                &|_| (),
-                None,
-                || (),
-                Beside::Nothing,
-                |_| (),
-            )
-            .0
+            HeapGraph::build_alongside(snapshot, columns, &|_| (), None, || (), beside, |_| ()).0
         };
-        let with_lists = build(Columns::ALL);
-        let without = build(Columns::NO_RETAINERS_AFTER);
+        let with_lists = build(Columns::ALL, Beside::Work);
+        let without = build(Columns::NO_RETAINERS_AFTER, Beside::Nothing);
         assert!(with_lists.retainer_lists_kept().is_some());
         assert!(without.retainer_lists_kept().is_none());
         assert_eq!(*without.dominators.idom, *with_lists.dominators.idom);
@@ -1178,9 +1194,34 @@ mod tests {
         assert_eq!(without.distance.as_deref(), with_lists.distance.as_deref());
         assert!(with_lists.distance.is_some());
         assert_eq!(
-            *without.retainer_lists().retainer_node,
-            *with_lists.retainer_lists().retainer_node
+            *without.retainer_lists().retainer_edge,
+            *with_lists.retainer_lists().retainer_edge
         );
+    }
+
+    /// The retaining node of every retainer slot, looked up from its edge, is the source the
+    /// list build records for it, nodes without edges included (the sample has hundreds).
+    #[test]
+    fn a_retainer_slot_s_node_is_its_edge_s_source() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/samples/node20.heapsnapshot.gz"
+        ));
+        let snapshot = Snapshot::open(path).expect("sample");
+        let (lists, sources) = build_retainers(&snapshot, SourceColumn::With);
+        let sources = sources.expect("asked for");
+        assert_eq!(sources.len(), snapshot.edge_count());
+        let without_edges = (0..snapshot.node_count() as u32)
+            .filter(|&n| snapshot.edges_of(n).is_empty())
+            .count();
+        assert!(without_edges > 100, "{without_edges} nodes without edges");
+        for (slot, &source) in sources.iter().enumerate() {
+            assert_eq!(snapshot.edge_owner(lists.retainer_edge[slot]), source);
+        }
+        let (again, none) = build_retainers(&snapshot, SourceColumn::Without);
+        assert!(none.is_none());
+        assert_eq!(*again.retainer_edge, *lists.retainer_edge);
+        assert_eq!(*again.first_retainer, *lists.first_retainer);
     }
 
     /// Work after the dominators finds the retainer lists still built, even when the build

@@ -35,7 +35,7 @@ use crate::snapshot::{Layout, Location, Snapshot, Strings};
 use crate::summary::SummaryFacts;
 
 /// Bumped whenever the layout of the file or the meaning of a section changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What a file of the cache holds, told by its first 16 bytes. Both kinds share the
 /// container: sections, manifest, footer.
@@ -214,7 +214,6 @@ pub(crate) fn retainer_sections(graph: &RetainerGraph) -> Vec<OutSection> {
     vec![
         shared("first_retainer", graph.first_retainer()),
         shared("retainer_edge", graph.retainer_edge()),
-        shared("retainer_node", graph.retainer_node()),
         owned("essential", graph.essential.words().to_vec()),
         shared("self_size", &graph.self_size),
         owned("detached", graph.detached.words().to_vec()),
@@ -612,6 +611,7 @@ fn assemble(r: &Reader<Facts>) -> Result<HeapGraph, Unusable> {
         extra_native_bytes: m.extra_native_bytes,
         file_size: m.file_size,
         compressed_size: m.compressed_size,
+        edge_block_owner: Default::default(),
     };
     let classes = Classes {
         class_of: r.column_of("class_of", nodes)?,
@@ -623,7 +623,6 @@ fn assemble(r: &Reader<Facts>) -> Result<HeapGraph, Unusable> {
         lists: RetainerLists {
             first_retainer: r.column_of("first_retainer", nodes + 1)?,
             retainer_edge: r.column_of("retainer_edge", edges)?,
-            retainer_node: r.column_of("retainer_node", edges)?,
         }
         .into(),
         essential: r.bits("essential", edges)?,

@@ -15,6 +15,7 @@ pub mod trace;
 
 use std::ops::Range;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 use serde::de::IgnoredAny;
@@ -68,7 +69,14 @@ pub struct Snapshot {
     pub file_size: u64,
     /// Size of the file on disk when it was compressed.
     pub compressed_size: Option<u64>,
+    /// Per block of [`EDGES_PER_BLOCK`] edges: the owner of its first edge, built when
+    /// [`edge_owner`](Self::edge_owner) is first asked.
+    pub(crate) edge_block_owner: OnceLock<Box<[u32]>>,
 }
+
+/// Edges per block of [`Snapshot::edge_block_owner`]: a block's owners span a few cache lines
+/// of `first_edge`, and the table a few hundred KB for tens of millions of edges.
+const EDGES_PER_BLOCK: usize = 256;
 
 /// Where an object or function was created in the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
@@ -271,6 +279,7 @@ impl Snapshot {
             extra_native_bytes: header.extra_native_bytes.map_or(0, |b| b.max(0.0) as u64),
             file_size,
             compressed_size,
+            edge_block_owner: OnceLock::new(),
         })
     }
 
@@ -287,6 +296,36 @@ impl Snapshot {
     /// Node `n`'s outgoing edge indexes.
     pub fn edges_of(&self, n: u32) -> Range<usize> {
         self.first_edge[n as usize] as usize..self.first_edge[n as usize + 1] as usize
+    }
+
+    /// The node whose outgoing edge `e` is (the retainer lists store the edge alone; its
+    /// source follows from it): a search of `first_edge` between the owners of `e`'s block
+    /// and of the next, millions of times in a diff's measurement.
+    pub fn edge_owner(&self, e: u32) -> u32 {
+        let blocks = self
+            .edge_block_owner
+            .get_or_init(|| self.edge_block_owners());
+        let block = e as usize / EDGES_PER_BLOCK;
+        let low = blocks[block] as usize;
+        let high = blocks
+            .get(block + 1)
+            .map_or(self.node_count(), |&owner| owner as usize);
+        // The last node whose edges start at or before `e`: nodes without edges before it
+        // share its start and come first.
+        let later = self.first_edge[low + 1..=high].partition_point(|&first| first <= e);
+        (low + later) as u32
+    }
+
+    /// The owner of each block's first edge, in one pass over the nodes.
+    fn edge_block_owners(&self) -> Box<[u32]> {
+        let mut owners = Vec::with_capacity(self.edge_count().div_ceil(EDGES_PER_BLOCK));
+        for n in 0..self.node_count() {
+            let edges = self.edges_of(n as u32);
+            while owners.len() * EDGES_PER_BLOCK < edges.end {
+                owners.push(n as u32);
+            }
+        }
+        owners.into_boxed_slice()
     }
 
     /// Node `n`'s name.
