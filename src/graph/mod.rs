@@ -412,14 +412,16 @@ impl HeapGraph {
         let numbered = match (beside, retainer_sources) {
             (Beside::Work, Some(sources)) => Numbered::Numbering(numbering, sources),
             _ => {
-                let prepared = dominators::prepare_forward(&forward_graph(&graph), numbering);
                 if !columns.retainer_lists && beside == Beside::Nothing {
-                    // Let go before the dominators' loops and the distances allocate theirs:
-                    // the build's peak. (An index being saved holds its own reference until
+                    // Let go before the dominators allocate their working columns: the
+                    // build's peak. (An index being saved holds its own reference until
                     // written.)
                     graph.lists = OnceLock::new();
                 }
-                Numbered::Prepared(prepared)
+                Numbered::Prepared(dominators::prepare_forward(
+                    &forward_graph(&graph),
+                    numbering,
+                ))
             }
         };
         let g = &graph;
