@@ -134,6 +134,9 @@ fn compare_with(
     let kept_last = kept.take(at_last);
     let kept_parts = kept.last_parts.take();
     let first = move || job.map(|(at, job)| (at, job.run()));
+    // One at a time, a fresh last snapshot is measured once its class totals are swept, after
+    // its build: the sweep's working columns would otherwise meet the measurement at the peak.
+    let measure_after_totals = plan == Plan::InTurn && kept_last.is_none();
     let (mut last, finished, measured) = HeapGraph::open_alongside(
         last_file,
         ahead.take(),
@@ -144,13 +147,17 @@ fn compare_with(
         plan.beside(),
         // With its digest kept, the detectors' tables are all that is measured of it.
         move |graph| match kept_last {
-            Some(digest) => OfLast::Prepared(
+            Some(digest) => Some(OfLast::Prepared(
                 Box::new(detectors::LastPrep::of_graph(graph, kept_parts)),
                 Box::new(digest),
-            ),
-            None => OfLast::Measured(Box::new(LastMeasurement::new(graph))),
+            )),
+            None if measure_after_totals => None,
+            None => Some(OfLast::Measured(Box::new(LastMeasurement::new(graph)))),
         },
     )?;
+    let totals = measure_after_totals.then(|| ClassAggregates::compute(&last));
+    let measured =
+        measured.unwrap_or_else(|| OfLast::Measured(Box::new(LastMeasurement::new(&last))));
     if let Some((at, digest)) = finished {
         digests[at] = Some(digest);
     }
@@ -170,9 +177,8 @@ fn compare_with(
         scope.spawn(move || kept.save(earlier.iter().enumerate(), None, observer));
         let (report, last_digest, kept_of_last) = match measured {
             OfLast::Measured(measured) => {
-                // One at a time, the class totals' sweep comes first rather than beside the
-                // shortest paths, whose working columns would meet its own at the peak.
-                let totals = (plan == Plan::InTurn).then(|| ClassAggregates::compute(&last));
+                // One at a time, the class totals were swept first (above), rather than
+                // beside the shortest paths, whose working columns would meet its own.
                 diff_with_last(
                     earlier,
                     &last,
