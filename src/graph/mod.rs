@@ -618,13 +618,9 @@ impl RetainerGraph {
     /// lists of all of them, which would set its peak memory.
     pub fn retainers_of_node(&self, n: u32) -> Vec<(u32, u32)> {
         if let Some(lists) = self.retainer_lists_kept() {
-            let slots = lists.first_retainer[n as usize] as usize
-                ..lists.first_retainer[n as usize + 1] as usize;
-            return slots
-                .map(|slot| {
-                    let e = lists.retainer_edge[slot];
-                    (self.snapshot.edge_owner(e), e)
-                })
+            return self
+                .retainers_of(n)
+                .map(|slot| (self.retainer_node(slot), lists.retainer_edge[slot]))
                 .collect();
         }
         let s = &self.snapshot;
