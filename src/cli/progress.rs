@@ -168,9 +168,13 @@ pub fn timing(next: Option<&str>) {
     let now = Instant::now();
     let mut clock = CLOCK.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(c) = clock.as_mut() {
-        let (rss, peak) = memory_mb();
+        let Memory {
+            rss,
+            peak,
+            file_pages,
+        } = memory_mb();
         eprintln!(
-            "timing: {:<12} {:>8.3} s   rss {rss:>6} MB   peak {peak:>6} MB",
+            "timing: {:<12} {:>8.3} s   rss {rss:>6} MB   peak {peak:>6} MB   file {file_pages:>5} MB",
             c.phase,
             (now - c.phase_start).as_secs_f64()
         );
@@ -197,8 +201,18 @@ pub fn timing(next: Option<&str>) {
     };
 }
 
-/// Current and peak resident set in MB (`VmRSS`, `VmHWM`; 0 where /proc is missing).
-fn memory_mb() -> (u64, u64) {
+/// The resident set in MiB, from /proc (0 where it is missing).
+struct Memory {
+    /// `VmRSS`: resident now.
+    rss: u64,
+    /// `VmHWM`: the peak so far.
+    peak: u64,
+    /// `RssFile`: of `rss`, pages of mapped files (the snapshot's text still resident).
+    file_pages: u64,
+}
+
+/// Current and peak resident set, and the mapped files' share of it.
+fn memory_mb() -> Memory {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |key: &str| {
         status
@@ -207,5 +221,9 @@ fn memory_mb() -> (u64, u64) {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .map_or(0, |kb| kb / 1024)
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    Memory {
+        rss: field("VmRSS:"),
+        peak: field("VmHWM:"),
+        file_pages: field("RssFile:"),
+    }
 }

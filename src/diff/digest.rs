@@ -145,7 +145,7 @@ impl Digest {
         // the rest of the digest (mostly parallel scans) instead of before it.
         let (agg, measured) = rayon::join(
             || ClassAggregates::compute(graph),
-            || Measurement::new(graph),
+            || Measurement::of_earlier(graph),
         );
         DigestBody::assemble(graph, measured, file).with_totals(&agg)
     }
@@ -378,6 +378,15 @@ pub(crate) struct Measurement {
     pub(crate) timer_list: Vec<Timer>,
 }
 
+/// Which snapshot of a diff a [`Measurement`] is of.
+#[derive(Clone, Copy)]
+enum Role {
+    /// One that only becomes a digest.
+    Earlier,
+    /// The last one, whose suspects read its id index, shapes, listeners and timers.
+    Last,
+}
+
 /// (node id, node) for every node, by id.
 pub(crate) fn id_index(graph: &RetainerGraph) -> Vec<(u32, u32)> {
     let s = &graph.snapshot;
@@ -452,11 +461,16 @@ impl Measurement {
     /// diff): what only the last snapshot's suspects read is freed at once, not kept for as
     /// long as the dominators still take.
     pub(crate) fn of_earlier(graph: &RetainerGraph) -> Measurement {
-        Self::new(graph).without_last_parts()
+        Self::measure(graph, Role::Earlier).without_last_parts()
     }
 
     /// Measures `graph`; reads no dominator column.
     pub(crate) fn new(graph: &RetainerGraph) -> Measurement {
+        Self::measure(graph, Role::Last)
+    }
+
+    /// Measures `graph`, keeping what only a last snapshot's suspects read when it is one.
+    fn measure(graph: &RetainerGraph, role: Role) -> Measurement {
         let s = &graph.snapshot;
         let shapes = Shapes::new(graph);
         // Sorting (id, node) pairs moves half the bytes that sorting (id, class, size) would;
@@ -480,6 +494,14 @@ impl Measurement {
                 id_self.push(size);
             }
         }
+        // An earlier snapshot's id index goes at once, before the scans below allocate theirs.
+        let by_id = match role {
+            Role::Last => by_id,
+            Role::Earlier => {
+                drop(by_id);
+                Vec::new()
+            }
+        };
 
         let (lists, listener_storage) = shapes.listener_lists();
         let mut listeners: Vec<(ListenerDigest, u32)> = lists
