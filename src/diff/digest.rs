@@ -11,9 +11,9 @@ use crate::column::Column;
 use rustc_hash::FxHashMap;
 
 use super::holder::HolderKey;
+use super::objects::{IdIndex, Objects};
 use super::shapes::{CollectionKind, ListenerList, ShapeParts, Shapes, Timer, NO_LOCATION};
 use crate::graph::locations::ScriptNames;
-use crate::graph::prefetch::prefetch;
 use crate::graph::Classes;
 use crate::graph::{HeapGraph, RetainerGraph};
 use crate::report::SourceLocation;
@@ -48,13 +48,9 @@ pub struct DigestBody {
     pub total_size: u64,
     pub max_node_id: u32,
     pub classes: Vec<ClassDigest>,
-    /// Counted objects (shallow size > 0, as DevTools counts them), sorted by id. (Columns:
-    /// a digest kept in the index cache is read in place.)
-    pub ids: Column<u32>,
-    /// Per counted object: index into `classes`.
-    pub id_class: Column<u32>,
-    /// Per counted object: shallow size.
-    pub id_self: Column<u64>,
+    /// Counted objects (shallow size > 0, as DevTools counts them) by id, with their classes
+    /// (indexes into `classes`) and shallow sizes.
+    pub objects: Objects,
     /// Collections with at least [`MIN_TRACKED_ENTRIES`] entries, sorted by id.
     pub collections: Vec<CollectionDigest>,
     /// Listener lists, sorted by (emitter id, event).
@@ -213,9 +209,7 @@ impl DigestBody {
             .collect();
         let retained = |n: u32| parts.retained_size[n as usize];
         let Measurement {
-            ids,
-            id_class,
-            id_self,
+            objects,
             collections,
             listeners,
             timers,
@@ -238,9 +232,7 @@ impl DigestBody {
             total_size: parts.total_size,
             max_node_id,
             classes,
-            ids: ids.into(),
-            id_class: id_class.into(),
-            id_self: id_self.into(),
+            objects,
             collections: settle(collections, |c, &n| c.retained_size = retained(n)),
             listeners: settle(listeners, |l, &holder| l.retained_size = retained(holder)),
             timers: settle(timers, |t, nodes| {
@@ -360,9 +352,7 @@ fn settle<T, K>(items: Vec<(T, K)>, set: impl Fn(&mut T, &K)) -> Vec<T> {
 /// computed ([`HeapGraph::build_alongside`]). Retained sizes are left at 0, with the node
 /// each one is read from when the digest is finished.
 pub(crate) struct Measurement {
-    ids: Vec<u32>,
-    id_class: Vec<u32>,
-    id_self: Vec<u64>,
+    objects: Objects,
     collections: Vec<(CollectionDigest, u32)>,
     listeners: Vec<(ListenerDigest, u32)>,
     timers: Vec<(GroupDigest, Vec<u32>)>,
@@ -371,8 +361,8 @@ pub(crate) struct Measurement {
     scripts: ScriptNames,
     /// The shape reader's tables (the last snapshot's suspects read them again).
     pub(crate) shape_parts: Option<ShapeParts>,
-    /// (node id, node) of every node, by id.
-    pub(crate) by_id: Vec<(u32, u32)>,
+    /// (node id, node) of every node, by id (empty once only a digest is made of it).
+    pub(crate) by_id: IdIndex,
     /// The listener lists and live timers found (the suspects of the last snapshot read them).
     pub(crate) listener_lists: Vec<ListenerList>,
     pub(crate) timer_list: Vec<Timer>,
@@ -450,7 +440,7 @@ impl Measurement {
     fn without_last_parts(self) -> Measurement {
         Measurement {
             shape_parts: None,
-            by_id: Vec::new(),
+            by_id: IdIndex::default(),
             listener_lists: Vec::new(),
             timer_list: Vec::new(),
             ..self
@@ -473,36 +463,23 @@ impl Measurement {
     fn measure(graph: &RetainerGraph, role: Role) -> Measurement {
         let s = &graph.snapshot;
         let shapes = Shapes::new(graph);
-        // Sorting (id, node) pairs moves half the bytes that sorting (id, class, size) would;
-        // the counted objects' classes and sizes are then gathered in id order.
-        let by_id = id_index(graph);
-        // The counted objects' ids, classes and sizes in id order, in one pass over the index.
-        let counted = graph.self_size.iter().filter(|&&size| size > 0).count();
-        let mut ids = Vec::with_capacity(counted);
-        let mut id_class = Vec::with_capacity(counted);
-        let mut id_self = Vec::with_capacity(counted);
-        for (k, &(id, n)) in by_id.iter().enumerate() {
-            // The nodes come in id order, scattered: ask for those 16 ahead.
-            if let Some(&(_, ahead)) = by_id.get(k + 16) {
-                prefetch(&graph.self_size, ahead as usize);
-                prefetch(&graph.classes.class_of, ahead as usize);
-            }
-            let size = graph.self_size[n as usize];
-            if size > 0 {
-                ids.push(id);
-                id_class.push(graph.classes.class_of[n as usize]);
-                id_self.push(size);
-            }
-        }
-        // An earlier snapshot's id index goes at once, before the scans below allocate theirs.
-        let by_id = match role {
-            Role::Last => by_id,
+        // Sorting (id, node) pairs moves half the bytes that sorting (id, class, size) would.
+        let by_id = IdIndex::new(id_index(graph));
+        let view = Objects::of_graph(
+            IdIndex::clone(&by_id),
+            graph.classes.class_of.clone(),
+            graph.self_size.clone(),
+        );
+        let (objects, by_id) = match role {
+            // An earlier snapshot's objects are gathered (its graph goes once it is digested)
+            // and its id index goes at once, before the scans below allocate theirs.
             Role::Earlier => {
+                let gathered = view.gathered();
                 drop(by_id);
-                Vec::new()
+                (gathered, IdIndex::default())
             }
+            Role::Last => (view, by_id),
         };
-
         let (lists, listener_storage) = shapes.listener_lists();
         let mut listeners: Vec<(ListenerDigest, u32)> = lists
             .iter()
@@ -564,9 +541,7 @@ impl Measurement {
         let parts = shapes.into_parts();
         let scripts = parts.scripts.clone();
         Measurement {
-            ids,
-            id_class,
-            id_self,
+            objects,
             collections,
             listeners,
             timers,

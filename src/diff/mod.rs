@@ -15,6 +15,7 @@
 mod detectors;
 pub mod digest;
 pub mod holder;
+pub mod objects;
 pub mod owners;
 mod pipeline;
 pub mod shapes;
@@ -23,12 +24,12 @@ pub mod views;
 
 use std::collections::BTreeMap;
 
-use crate::graph::bits::BitSet;
 use crate::provenance::Provenance;
 use crate::report::diff::{
     ClassChange, DiffReport, Judgement, Matching, SnapshotSummary, Step, Thresholds, Unjudgeable,
 };
 use digest::{Digest, DigestBody};
+use objects::membership;
 pub(crate) use pipeline::compare_visiting;
 pub use pipeline::{compare, index_ahead};
 use rayon::prelude::*;
@@ -45,24 +46,6 @@ pub struct DiffOptions {
     /// it reads one snapshot at a time ([`pipeline`]). `None`: what is available when it
     /// starts ([`crate::memory::available`]).
     pub max_memory: Option<u64>,
-}
-
-/// For each element of sorted `a`: whether it is in sorted `b`.
-pub(crate) fn membership(a: &[u32], b: &[u32]) -> BitSet {
-    let mut found = BitSet::new(a.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                found.set(i);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    found
 }
 
 /// Why two successive snapshots cannot be compared object by object.
@@ -104,28 +87,22 @@ fn same_process(a: &DigestBody, b: &DigestBody) -> PairCheck {
                 || c.name == "(synthetic)"
         })
         .collect();
-    let (mut i, mut j, mut matched, mut consistent, mut new_objects) = (0, 0, 0u64, 0u64, 0u64);
-    while j < b.ids.len() {
-        match a.ids.get(i).map(|id| id.cmp(&b.ids[j])) {
-            Some(std::cmp::Ordering::Less) => i += 1,
-            Some(std::cmp::Ordering::Equal) => {
+    let (mut matched, mut consistent, mut new_objects) = (0u64, 0u64, 0u64);
+    let mut earlier = a.objects.iter().peekable();
+    for o in b.objects.iter() {
+        while earlier.next_if(|e| e.id < o.id).is_some() {}
+        match earlier.next_if(|e| e.id == o.id) {
+            Some(e) => {
                 matched += 1;
-                let ka = &a.classes[a.id_class[i] as usize].key;
-                let kb = &b.classes[b.id_class[j] as usize].key;
-                if ka == kb {
+                if a.classes[e.class as usize].key == b.classes[o.class as usize].key {
                     consistent += 1;
                 }
-                i += 1;
-                j += 1;
             }
             // Not in `a` (or past its end): new since `a`.
-            Some(std::cmp::Ordering::Greater) | None => {
-                new_objects += u64::from(!fresh_each_time[b.id_class[j] as usize]);
-                j += 1;
-            }
+            None => new_objects += u64::from(!fresh_each_time[o.class as usize]),
         }
     }
-    let smaller = a.ids.len().min(b.ids.len()).max(1) as f64;
+    let smaller = a.objects.len().min(b.objects.len()).max(1) as f64;
     let same = if b.max_node_id < a.max_node_id {
         Err(Mismatch::IdsGoDown(format!(
             "{} has lower object ids than {} (max {} < {}): not a later snapshot of the same process",
@@ -463,11 +440,11 @@ fn add_id_changes<'d>(digests: &[&'d Digest], rows: &mut Vec<(&'d str, ClassChan
     // row lookup per class instead of one per object.
     let tally = |d: &Digest, counted: &dyn Fn(usize) -> bool| -> Vec<(u64, u64)> {
         let mut per_class = vec![(0u64, 0u64); d.classes.len()];
-        for i in 0..d.ids.len() {
+        for (i, o) in d.objects.iter().enumerate() {
             if counted(i) {
-                let slot = &mut per_class[d.id_class[i] as usize];
+                let slot = &mut per_class[o.class as usize];
                 slot.0 += 1;
-                slot.1 += d.id_self[i];
+                slot.1 += o.self_size;
             }
         }
         per_class
@@ -492,20 +469,20 @@ fn add_id_changes<'d>(digests: &[&'d Digest], rows: &mut Vec<(&'d str, ClassChan
     let second = (k >= 3).then(|| &digests[1]);
     let (new, (deleted, survivors)) = rayon::join(
         || {
-            let last_in_first = membership(&last.ids, &first.ids);
+            let last_in_first = membership(&last.objects, &first.objects);
             tally(last, &|i| !last_in_first.get(i))
         },
         || {
             rayon::join(
                 || {
-                    let first_in_last = membership(&first.ids, &last.ids);
+                    let first_in_last = membership(&first.objects, &last.objects);
                     tally(first, &|i| !first_in_last.get(i))
                 },
                 || {
                     second.map(|second| {
                         let (in_first, in_last) = rayon::join(
-                            || membership(&second.ids, &first.ids),
-                            || membership(&second.ids, &last.ids),
+                            || membership(&second.objects, &first.objects),
+                            || membership(&second.objects, &last.objects),
                         );
                         tally(second, &|i| !in_first.get(i) && in_last.get(i))
                     })

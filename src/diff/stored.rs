@@ -15,6 +15,7 @@ use super::digest::{
     ClassDigest, ClassTotals, ClosureDigest, CollectionDigest, Digest, DigestBody, GroupDigest,
     ListenerDigest,
 };
+use super::objects::Objects;
 use super::shapes::{KeptShapes, ListenerList, Timer};
 use crate::column::Column;
 use crate::index::{FileIdentity, IndexCache, Stored, Unusable};
@@ -174,9 +175,11 @@ pub(crate) fn load(cache: &IndexCache, identity: &FileIdentity, file: &str, last
             total_size: facts.total_size,
             max_node_id: facts.max_node_id,
             classes: facts.classes.clone(),
-            ids,
-            id_class,
-            id_self,
+            objects: Objects::Columns {
+                ids,
+                class: id_class,
+                self_size: id_self,
+            },
             collections: facts.collections.clone(),
             listeners: facts.listeners.clone(),
             timers: facts.timers.clone(),
@@ -206,7 +209,7 @@ pub(crate) fn save(
         edge_count: digest.edge_count,
         total_size: digest.total_size,
         max_node_id: digest.max_node_id,
-        counted: digest.ids.len() as u64,
+        counted: digest.objects.len() as u64,
         classes: &digest.classes,
         class_totals: &digest.class_totals,
         collections: &digest.collections,
@@ -219,10 +222,12 @@ pub(crate) fn save(
         last_listeners: last.map(|(l, _)| &l.listener_lists[..]),
         last_timers: last.map(|(l, _)| &l.timers[..]),
     };
+    // A last snapshot's objects are gathered here, once its graph's other columns are gone.
+    let objects = digest.objects.columns();
     let mut sections: Vec<(&str, &[u8])> = vec![
-        ("ids", bytemuck::cast_slice(&digest.ids)),
-        ("id_class", bytemuck::cast_slice(&digest.id_class)),
-        ("id_self", bytemuck::cast_slice(&digest.id_self)),
+        ("ids", bytemuck::cast_slice(&objects.ids)),
+        ("id_class", bytemuck::cast_slice(&objects.class)),
+        ("id_self", bytemuck::cast_slice(&objects.self_size)),
     ];
     let by_id_node: Vec<u32> = last
         .map(|(l, _)| l.by_id.iter().map(|&(_, node)| node).collect())
@@ -292,7 +297,7 @@ mod tests {
         save(&cache, &identity, &digest, Some(&kept)).unwrap();
         let load_parts = || match load(&cache, &identity, "g", true) {
             Found::Digest(back, parts) => {
-                assert_eq!(back.ids, digest.ids);
+                assert_eq!(back.objects.columns(), digest.objects.columns());
                 assert_eq!(back.file, "g");
                 *parts.expect("the last parts")
             }

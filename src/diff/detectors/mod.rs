@@ -27,6 +27,7 @@ use rustc_hash::FxHashMap;
 use super::digest::is_app_script;
 use super::digest::{Digest, DigestBody, Measurement};
 use super::holder::{Holder, HolderKey, HolderStep, Reference};
+use super::objects::IdIndex;
 use super::shapes::{ListenerList, ShapeParts, Shapes, Timer};
 use super::stored::LastParts;
 use crate::graph::bits::BitSet;
@@ -546,7 +547,7 @@ pub(super) struct Last<'g> {
     graph: &'g HeapGraph,
     shapes: Shapes<'g>,
     paths: OnceLock<ShortestPaths>,
-    by_id: Vec<(u32, u32)>,
+    by_id: IdIndex,
     listener_lists: Vec<ListenerList>,
     timers: Vec<Timer>,
 }
@@ -556,7 +557,7 @@ pub(super) struct Last<'g> {
 /// ahead.
 pub(crate) struct LastPrep {
     shape_parts: Option<ShapeParts>,
-    by_id: Vec<(u32, u32)>,
+    by_id: IdIndex,
     listener_lists: Vec<ListenerList>,
     timers: Vec<Timer>,
     paths: OnceLock<ShortestPaths>,
@@ -602,7 +603,7 @@ impl LastPrep {
                         || {
                             rayon::join(
                                 || shapes_parts(None),
-                                || crate::diff::digest::id_index(graph),
+                                || IdIndex::new(crate::diff::digest::id_index(graph)),
                             )
                         },
                         || ShortestPaths::compute(graph),
@@ -629,7 +630,7 @@ impl LastPrep {
 /// A last snapshot's id index and shortest paths, and (when they fit) its shape tables,
 /// listener lists and timers, as kept.
 pub(in crate::diff) struct KeptLast {
-    pub by_id: Vec<(u32, u32)>,
+    pub by_id: IdIndex,
     pub paths: ShortestPaths,
     pub shapes: Option<ShapeParts>,
     pub lists: Option<(Vec<ListenerList>, Vec<Timer>)>,
@@ -638,7 +639,7 @@ pub(in crate::diff) struct KeptLast {
 /// What a diff keeps of its last snapshot's graph for a later diff with the same last
 /// snapshot ([`Last::into_kept`]).
 pub(crate) struct KeptOfLast {
-    pub by_id: Vec<(u32, u32)>,
+    pub by_id: IdIndex,
     /// When they were walked.
     pub paths: Option<ShortestPaths>,
     pub shapes: ShapeParts,
@@ -661,11 +662,12 @@ pub(in crate::diff) fn kept_parts(graph: &RetainerGraph, kept: LastParts) -> Opt
     if kept.by_id_node.len() != n || kept.by_id_node.iter().any(|&node| node as usize >= n) {
         return None;
     }
-    let by_id: Vec<(u32, u32)> = kept
-        .by_id_node
-        .par_iter()
-        .map(|&node| (s.node_id[node as usize], node))
-        .collect();
+    let by_id: IdIndex = IdIndex::new(
+        kept.by_id_node
+            .par_iter()
+            .map(|&node| (s.node_id[node as usize], node))
+            .collect(),
+    );
     if by_id.windows(2).any(|w| w[0].0 > w[1].0) {
         return None;
     }
