@@ -15,6 +15,7 @@
 mod detectors;
 pub mod digest;
 pub mod holder;
+mod located;
 pub mod objects;
 pub mod owners;
 mod pipeline;

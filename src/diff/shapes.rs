@@ -10,13 +10,13 @@ use rustc_hash::FxHashMap;
 
 use super::digest::is_app_script;
 use super::holder::{Holder, HolderKey, HolderStep, Reference};
+use super::located::NodeLocations;
 use crate::column::Column;
 use crate::graph::bits::BitSet;
 use crate::graph::locations::ScriptNames;
 use crate::graph::names::NameTags;
 use crate::graph::RetainerGraph;
 use crate::report::SourceLocation;
-use crate::snapshot::Snapshot;
 
 // Names the shapes are recognised by, as positions in `NAMES`.
 const EVENTS: usize = 0;
@@ -163,50 +163,41 @@ pub struct ShapeParts {
     names: NameTags,
     holes: BitSet,
     pub scripts: ScriptNames,
-    location_index: Column<u32>,
-    location_keys: Column<u32>,
+    locations: NodeLocations,
 }
 
 /// [`ShapeParts`] as kept in a file: the per-string and per-node columns and the script names.
 pub(crate) struct KeptShapes {
     pub name_tags: Vec<u8>,
     pub holes: Vec<u64>,
+    /// [`NodeLocations::columns`].
+    pub located: Vec<u64>,
     pub location_index: Column<u32>,
     pub location_keys: Column<u32>,
     pub scripts: Vec<(u32, String)>,
 }
 
 impl ShapeParts {
-    /// The columns to keep: name tags, holes (bit words), location index and keys.
-    pub(crate) fn columns(&self) -> (&[u8], &[u64], &[u32], &[u32]) {
-        (
-            self.names.tags(),
-            self.holes.words(),
-            &self.location_index,
-            &self.location_keys,
-        )
+    /// The columns to keep: name tags, holes (bit words), and the located nodes (bit words),
+    /// their location indexes and keys.
+    pub(crate) fn columns(&self) -> (&[u8], &[u64], &NodeLocations) {
+        (self.names.tags(), self.holes.words(), &self.locations)
     }
 
     /// The tables of `graph` from `kept`, or `None` when they do not fit it.
     pub(crate) fn from_kept(graph: &RetainerGraph, kept: KeptShapes) -> Option<ShapeParts> {
         let s = &graph.snapshot;
         let n = s.node_count();
-        let locations = s.locations.len();
-        let fits = kept.location_index.len() == n
-            && kept.location_keys.len() == n
-            && kept
-                .location_index
-                .iter()
-                .all(|&i| i == NO_LOCATION || (i as usize) < locations);
-        if !fits {
-            return None;
-        }
         Some(ShapeParts {
+            locations: NodeLocations::from_kept(
+                s,
+                kept.located,
+                kept.location_index,
+                kept.location_keys,
+            )?,
             names: NameTags::from_tags(kept.name_tags, s.strings.len(), NAMES.len())?,
             holes: BitSet::from_words(kept.holes, n)?,
             scripts: ScriptNames::from_entries(kept.scripts),
-            location_index: kept.location_index,
-            location_keys: kept.location_keys,
         })
     }
 }
@@ -219,12 +210,8 @@ pub struct Shapes<'g> {
     /// bit in cache beats a random read of the member's name).
     holes: BitSet,
     pub scripts: ScriptNames,
-    /// Per node: the index of its location in `snapshot.locations` (last one wins), or
-    /// [`NO_LOCATION`].
-    location_index: Column<u32>,
-    /// Per node: a dense id of its (script, line, column), or [`NO_LOCATION`]; equal
-    /// locations share an id, so closures of one function compare equal.
-    location_keys: Column<u32>,
+    /// The nodes with a source location, each one's location and key.
+    locations: NodeLocations,
     /// The app's AsyncLocalStorage instances, found on first need.
     async_storages: std::sync::OnceLock<Vec<u32>>,
     /// Whether the heap has any AsyncLocalStorage (its class), found on first need.
@@ -234,12 +221,8 @@ pub struct Shapes<'g> {
 impl<'g> Shapes<'g> {
     pub fn new(graph: &'g RetainerGraph) -> Shapes<'g> {
         // The location tables and the name tables do not read each other: both cores.
-        let ((location_index, location_keys), (names, holes, scripts)) = rayon::join(
-            || {
-                let location_index = location_index(&graph.snapshot);
-                let location_keys = location_keys(&graph.snapshot, &location_index);
-                (location_index.into(), location_keys.into())
-            },
+        let (locations, (names, holes, scripts)) = rayon::join(
+            || NodeLocations::new(&graph.snapshot),
             || {
                 let names = NameTags::new(&graph.snapshot, NAMES);
                 let node_name = &graph.snapshot.node_name;
@@ -253,8 +236,7 @@ impl<'g> Shapes<'g> {
                 names,
                 holes,
                 scripts,
-                location_index,
-                location_keys,
+                locations,
             },
         )
     }
@@ -266,16 +248,14 @@ impl<'g> Shapes<'g> {
             names,
             holes,
             scripts,
-            location_index,
-            location_keys,
+            locations,
         } = parts;
         Shapes {
             graph,
             names,
             holes,
             scripts,
-            location_index,
-            location_keys,
+            locations,
             async_storages: std::sync::OnceLock::new(),
             any_async_storage: std::sync::OnceLock::new(),
         }
@@ -288,14 +268,13 @@ impl<'g> Shapes<'g> {
             names: self.names,
             holes: self.holes,
             scripts: self.scripts,
-            location_index: self.location_index,
-            location_keys: self.location_keys,
+            locations: self.locations,
         }
     }
 
-    /// Node `n`'s location key (see `location_keys`), or [`NO_LOCATION`].
+    /// Node `n`'s location key (equal for equal places), or [`NO_LOCATION`].
     pub fn location_key(&self, n: u32) -> u32 {
-        self.location_keys[n as usize]
+        self.locations.key(n).unwrap_or(NO_LOCATION)
     }
 
     fn is_name(&self, string: u32, which: usize) -> bool {
@@ -566,7 +545,7 @@ impl<'g> Shapes<'g> {
         let mut builtin = None;
         for h in handlers {
             let f = self.unbound(h);
-            if self.location_keys[f as usize] != NO_LOCATION {
+            if self.locations.key(f).is_some() {
                 return Some(f);
             }
             builtin.get_or_insert(h);
@@ -756,18 +735,14 @@ impl<'g> Shapes<'g> {
     /// by a module scope is not a link, and is not scanned once per closure of the module).
     pub fn chain_link(&self, closure: u32) -> Option<ChainLink> {
         let s = &self.graph.snapshot;
-        let locations = &self.location_keys;
-        let own = locations[closure as usize];
-        if own == NO_LOCATION {
-            return None;
-        }
+        let own = self.locations.key(closure)?;
         let context = self.edge_named(closure, CONTEXT)?;
         let captured = || {
             s.edges_of(context)
                 .filter(|&e| s.edge_type[e] == s.layout.edge_types.context)
         };
         let same_function =
-            |t: u32| t != closure && self.is_closure(t) && locations[t as usize] == own;
+            |t: u32| t != closure && self.is_closure(t) && self.locations.key(t) == Some(own);
         if let Some(e) = captured().find(|&e| same_function(s.edge_to[e])) {
             return Some(ChainLink {
                 previous: s.edge_to[e],
@@ -924,9 +899,8 @@ impl<'g> Shapes<'g> {
             .map(|slot| g.retainer_node(slot))
             .filter(|&c| self.is_closure(c))
             .filter_map(|c| {
-                let i = self.location_index[c as usize];
-                (i != NO_LOCATION).then(|| {
-                    let l = s.locations[i as usize];
+                self.locations.index(c).map(|i| {
+                    let l = s.locations[i];
                     let name = self.scripts.get(l.script_id).unwrap_or("").to_string();
                     ((name, l.line, l.column), l.script_id)
                 })
@@ -936,9 +910,8 @@ impl<'g> Shapes<'g> {
 
     /// `file:line:column` (1-based) of node `n`, if it has a location.
     pub fn location_of(&self, n: u32) -> Option<SourceLocation> {
-        let i = self.location_index[n as usize];
-        (i != NO_LOCATION).then(|| {
-            let l = self.graph.snapshot.locations[i as usize];
+        self.locations.index(n).map(|i| {
+            let l = self.graph.snapshot.locations[i];
             self.scripts.location(l.script_id, l.line, l.column)
         })
     }
@@ -1185,43 +1158,6 @@ impl<'g> Shapes<'g> {
             .map(|l| l.to_string())
             .unwrap_or_else(|| format!("{} (no location)", self.graph.snapshot.node_name_str(f)))
     }
-}
-
-/// Per node: the index of its location in `snapshot.locations` (last one wins), or
-/// [`NO_LOCATION`].
-fn location_index(s: &Snapshot) -> Vec<u32> {
-    let mut index = vec![NO_LOCATION; s.node_count()];
-    for (i, loc) in s.locations.iter().enumerate() {
-        index[loc.node as usize] = i as u32;
-    }
-    index
-}
-
-/// Per node: a dense id of its (script, line, column), or [`NO_LOCATION`].
-fn location_keys(s: &Snapshot, location_index: &[u32]) -> Vec<u32> {
-    let mut keys = rustc_hash::FxHashMap::default();
-    // Objects made by one function tend to sit side by side in the heap: the previous located
-    // node's key spares most lookups.
-    let mut previous: Option<((u32, u32, u32), u32)> = None;
-    location_index
-        .iter()
-        .map(|&i| {
-            if i == NO_LOCATION {
-                return NO_LOCATION;
-            }
-            let l = s.locations[i as usize];
-            let place = (l.script_id, l.line, l.column);
-            if let Some((last, key)) = previous {
-                if last == place {
-                    return key;
-                }
-            }
-            let next = keys.len() as u32;
-            let key = *keys.entry(place).or_insert(next);
-            previous = Some((place, key));
-            key
-        })
-        .collect()
 }
 
 /// The object-holding slots of a hash table, in slot order.

@@ -126,6 +126,7 @@ pub(crate) fn load(cache: &IndexCache, identity: &FileIdentity, file: &str, last
             Some(scripts) => Some(KeptShapes {
                 name_tags: reader.copied("name_tags")?,
                 holes: reader.copied("holes")?,
+                located: reader.copied("located")?,
                 location_index: location_index?,
                 location_keys: location_keys?,
                 scripts: scripts.clone(),
@@ -243,10 +244,12 @@ pub(crate) fn save(
                 bytemuck::cast_slice(from_user_root.words()),
             ),
         ]);
-        let (name_tags, holes, location_index, location_keys) = last.shapes.columns();
+        let (name_tags, holes, locations) = last.shapes.columns();
+        let (located, location_index, location_keys) = locations.columns();
         sections.extend([
             ("name_tags", name_tags),
             ("holes", bytemuck::cast_slice(holes)),
+            ("located", bytemuck::cast_slice(located)),
             ("location_index", bytemuck::cast_slice(location_index)),
             ("location_keys", bytemuck::cast_slice(location_keys)),
         ]);

@@ -35,7 +35,7 @@ use crate::snapshot::{Layout, Location, Snapshot, Strings};
 use crate::summary::SummaryFacts;
 
 /// Bumped whenever the layout of the file or the meaning of a section changes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// What a file of the cache holds, told by its first 16 bytes. Both kinds share the
 /// container: sections, manifest, footer.
