@@ -48,8 +48,6 @@ pub struct Dominators {
     /// `idom` in DFS-number space: `preorder[idom_number[i]]` dominates `preorder[i]`; always
     /// less than `i` except for the root (0).
     pub idom_number: Vec<u32>,
-    /// Per node: its DFS number (its index in `preorder`).
-    pub number: Vec<u32>,
 }
 
 /// Marks a node the DFS has not numbered yet, and a predecessor the main loop skips.
@@ -231,8 +229,6 @@ pub struct PreparedDominators {
     parent: Vec<u32>,
     reachable: usize,
     numbered: usize,
-    /// Per node: its DFS number.
-    number: Vec<u32>,
     preds: Vec<PredChunk>,
 }
 
@@ -271,12 +267,14 @@ fn prepare_with(
         number[node as usize] = i as u32;
     }
     let preds = translate(&number, &vertex, &parent, numbered);
+    // The nodes' numbers go before the main loop allocates its state: what follows maps
+    // number space back to nodes through `vertex` alone.
+    drop(number);
     PreparedDominators {
         vertex,
         parent,
         reachable,
         numbered,
-        number,
         preds,
     }
 }
@@ -289,7 +287,6 @@ impl PreparedDominators {
             parent,
             reachable,
             numbered,
-            number,
             mut preds,
         } = self;
         let node_count = vertex.len();
@@ -353,16 +350,12 @@ impl PreparedDominators {
             idom_number[i] = d;
         }
         // Leftover vertices keep their parent, the root.
-        let mut idom = vec![0u32; node_count];
-        idom.par_iter_mut()
-            .zip(&number)
-            .for_each(|(d, &i)| *d = vertex[idom_number[i as usize] as usize]);
+        let idom = scatter(&vertex, node_count, |i| vertex[idom_number[i] as usize]);
         Dominators {
             idom,
             preorder: vertex,
             reachable,
             idom_number,
-            number,
         }
     }
 }
@@ -642,9 +635,55 @@ pub fn retained_sizes(dominators: &Dominators, self_size: &[u64]) -> Vec<u64> {
         let d = dominators.idom_number[i] as usize;
         sums[d] += sums[i];
     }
-    dominators
-        .number
+    scatter(&dominators.preorder, sums.len(), |i| sums[i])
+}
+
+/// Per node, the value `of(i)` of its DFS number `i`, where `vertex[i]` is the node numbered
+/// `i` (every node once): written in parallel through the permutation, so that no per-node
+/// column of numbers is needed to gather them.
+fn scatter<T: Scattered>(
+    vertex: &[u32],
+    node_count: usize,
+    of: impl Fn(usize) -> T + Sync,
+) -> Vec<T> {
+    let out: Vec<T::Cell> = (0..node_count).into_par_iter().map(|_| T::cell()).collect();
+    vertex
         .par_iter()
-        .map(|&i| sums[i as usize])
-        .collect()
+        .enumerate()
+        .for_each(|(i, &node)| T::put(&out[node as usize], of(i)));
+    out.into_iter().map(T::take).collect()
+}
+
+/// A per-node value [`scatter`] writes from several threads: each through its atomic cell.
+trait Scattered: Copy + Send + Sync {
+    type Cell: Send + Sync;
+    fn cell() -> Self::Cell;
+    fn put(cell: &Self::Cell, value: Self);
+    fn take(cell: Self::Cell) -> Self;
+}
+
+impl Scattered for u32 {
+    type Cell = std::sync::atomic::AtomicU32;
+    fn cell() -> Self::Cell {
+        Self::Cell::new(0)
+    }
+    fn put(cell: &Self::Cell, value: u32) {
+        cell.store(value, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn take(cell: Self::Cell) -> u32 {
+        cell.into_inner()
+    }
+}
+
+impl Scattered for u64 {
+    type Cell = std::sync::atomic::AtomicU64;
+    fn cell() -> Self::Cell {
+        Self::Cell::new(0)
+    }
+    fn put(cell: &Self::Cell, value: u64) {
+        cell.store(value, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn take(cell: Self::Cell) -> u64 {
+        cell.into_inner()
+    }
 }

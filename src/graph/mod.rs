@@ -141,8 +141,9 @@ pub enum Beside {
     /// runs with the loops, beside it, so that it starts at once.
     Work,
     /// Work that should not hold its memory while the dominators hold theirs (a diff short of
-    /// memory): it runs once they are done, with the retainer lists still there; the
-    /// translation takes both cores first, as with `Nothing`.
+    /// memory): it runs once they are done, with the retainer lists, which are built then
+    /// too (not beside the dominators' working columns); the translation takes both cores
+    /// first, as with `Nothing`.
     After,
 }
 
@@ -329,14 +330,18 @@ impl HeapGraph {
     ) -> (HeapGraph, Q, R) {
         let root = 0u32;
         let s = &snapshot;
-        // Whether anything reads the retainer lists during the build or keeps them: the
-        // caller's work beside or after the dominators, the caller, or an index being saved.
-        // Then they are built in the first phase (and, for work beside the dominators, each
-        // slot's retaining node with them, from which the dominators read their predecessors);
-        // otherwise nothing builds the lists (a later reader builds them: `retainer_lists`)
-        // and the distances take their place in the first phase.
-        let lists_first =
-            beside != Beside::Nothing || columns.retainer_lists || retainers_built.is_some();
+        // Whether the retainer lists are built in the first phase: for work beside the
+        // dominators (with each slot's retaining node, from which the dominators then read
+        // their predecessors), an index being saved, or a caller that keeps them. A build
+        // short of memory (work after the dominators) builds them once the dominators'
+        // working columns are gone, unless an index is saved; otherwise nothing builds the
+        // lists (a later reader builds them: `retainer_lists`) and the distances take their
+        // place in the first phase.
+        let lists_first = match beside {
+            Beside::Work => true,
+            Beside::After => retainers_built.is_some(),
+            Beside::Nothing => columns.retainer_lists || retainers_built.is_some(),
+        };
         progress(PHASES[0]);
         let weakmaps = WeakMapEdgeNames::find(s);
         let (
@@ -456,7 +461,13 @@ impl HeapGraph {
         );
         let beside = match beside {
             Alongside::Done(result) => result,
-            Alongside::After(work) | Alongside::Beside(work) => work(&graph),
+            Alongside::After(work) => {
+                // Built here (unless built first for an index), when the dominators hold only
+                // their results: the work reads them, and so may its caller.
+                graph.retainer_lists();
+                work(&graph)
+            }
+            Alongside::Beside(work) => work(&graph),
         };
         if !columns.retainer_lists {
             // The dominators and a caller's work beside or after them (`Beside::Work`,
