@@ -576,6 +576,37 @@ fn short_of_memory_the_snapshots_are_read_in_turn_with_the_same_answer() {
     assert!(String::from_utf8_lossy(&flagged.stderr).contains(in_turn_note));
     assert_eq!(flagged.stdout, short.stdout);
 
+    // With an index cache: the first diff builds each snapshot's index as it goes (its
+    // retainer lists built before the dominators, for the index), the second reads them; both
+    // answer the same.
+    let cache = dir.path().join("cache");
+    let indexed = || {
+        heapscan()
+            .args(["diff", "--format", "json", "--max-memory", "1M"])
+            .args(&files)
+            .env_remove("HEAPSCAN_MAX_MEMORY")
+            .env("HEAPSCAN_INDEX_DIR", &cache)
+            .output()
+            .unwrap()
+    };
+    for run in ["building the indexes", "reading them"] {
+        let out = indexed();
+        assert!(
+            out.status.success(),
+            "{run}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(in_turn_note),
+            "{run}"
+        );
+        assert_eq!(out.stdout, short.stdout, "{run}");
+    }
+    assert!(
+        std::fs::read_dir(&cache).unwrap().count() > 0,
+        "the indexes were saved"
+    );
+
     let gate_plenty = run(&["gate"], Some("64G"));
     let gate_short = run(&["gate"], Some("1M"));
     assert_eq!(gate_plenty.status.code(), Some(1), "the series leaks");

@@ -361,7 +361,7 @@ pub(crate) struct Measurement {
     scripts: ScriptNames,
     /// The shape reader's tables (the last snapshot's suspects read them again).
     pub(crate) shape_parts: Option<ShapeParts>,
-    /// (node id, node) of every node, by id (empty once only a digest is made of it).
+    /// Every node by id (empty once only a digest is made of it).
     pub(crate) by_id: IdIndex,
     /// The listener lists and live timers found (the suspects of the last snapshot read them).
     pub(crate) listener_lists: Vec<ListenerList>,
@@ -377,61 +377,69 @@ enum Role {
     Last,
 }
 
-/// (node id, node) for every node, by id.
-pub(crate) fn id_index(graph: &RetainerGraph) -> Vec<(u32, u32)> {
-    let s = &graph.snapshot;
-    let pairs: Vec<(u32, u32)> = s
+/// Every node in id order (equal ids in node order): a snapshot's id index, four bytes a node.
+pub(crate) fn id_index(graph: &RetainerGraph) -> Vec<u32> {
+    let mut pairs: Vec<[u32; 2]> = graph
+        .snapshot
         .node_id
         .iter()
         .enumerate()
-        .map(|(n, &id)| (id, n as u32))
+        .map(|(n, &id)| [id, n as u32])
         .collect();
-    sort_by_id(pairs)
+    sort_by_id(&mut pairs);
+    // The nodes move to the front of the pairs' own buffer, which then gives its second half
+    // back: no second column is allocated beside the pairs.
+    let count = pairs.len();
+    let mut words: Vec<u32> = bytemuck::allocation::cast_vec(pairs);
+    for k in 0..count {
+        // Pair `k`'s node is word `2k + 1`; the writes so far went to words below `k`.
+        words[k] = words[2 * k + 1];
+    }
+    words.truncate(count);
+    words.shrink_to_fit();
+    words
 }
 
-/// Sorts (id, node) pairs by id, equal ids in the order given: a least-significant-digit
-/// radix sort in as few passes as the largest id needs, digits of up to 13 bits (three passes
-/// when native objects' address-derived ids use 30 bits). It runs on the core the dominators
-/// leave idle, where it beats `par_sort_unstable` (README, Speed: measured choices).
-fn sort_by_id(mut pairs: Vec<(u32, u32)>) -> Vec<(u32, u32)> {
-    // V8 numbers objects as its snapshots first meet them, in heap order, so a process's
-    // first snapshot lists its nodes in id order but for a few places: a few sorted runs,
-    // which the standard library's stable sort finds and merges in a pass or two, much
-    // faster than the radix sort's passes.
-    const FEW_RUNS: usize = 64;
-    let descents = pairs.windows(2).filter(|w| w[0].0 > w[1].0).count();
-    if descents < FEW_RUNS {
-        pairs.sort_by_key(|&(id, _)| id);
-        return pairs;
-    }
-    let max = pairs.iter().map(|&(id, _)| id).max().unwrap_or(0);
+/// How many of an id's highest bits pick its bucket in [`sort_by_id`].
+const BUCKET_BITS: u32 = 16;
+
+/// Sorts (id, node) pairs by id, then node, in place: the pairs are moved into buckets by
+/// their ids' highest bits (an American flag sort: one pass of swaps, no second buffer), then
+/// each bucket, a few thousand pairs that fit in cache, is sorted on its own. A second buffer
+/// as large as the pairs (a least-significant-digit radix sort) was part of a diff's peak.
+fn sort_by_id(pairs: &mut [[u32; 2]]) {
+    let max = pairs.iter().map(|p| p[0]).max().unwrap_or(0);
     let bits = 32 - max.leading_zeros();
-    let passes = bits.div_ceil(13).max(1);
-    let width = bits.div_ceil(passes).max(1);
-    let buckets = 1usize << width;
-    let mask = buckets - 1;
-    let mut scratch = vec![(0u32, 0u32); pairs.len()];
-    let mut next = vec![0usize; buckets];
-    for pass in 0..passes {
-        let shift = width * pass;
-        next.iter_mut().for_each(|c| *c = 0);
-        for &(id, _) in &pairs {
-            next[(id >> shift) as usize & mask] += 1;
-        }
-        let mut sum = 0;
-        for slot in next.iter_mut() {
-            let count = *slot;
-            *slot = sum;
-            sum += count;
-        }
-        for &pair in &pairs {
-            let digit = (pair.0 >> shift) as usize & mask;
-            scratch[next[digit]] = pair;
-            next[digit] += 1;
-        }
-        std::mem::swap(&mut pairs, &mut scratch);
+    let shift = bits.saturating_sub(BUCKET_BITS);
+    let digit = |p: &[u32; 2]| (p[0] >> shift) as usize;
+    let mut ends = vec![0usize; 1 << (bits - shift)];
+    for p in pairs.iter() {
+        ends[digit(p)] += 1;
     }
-    pairs
+    let mut sum = 0;
+    for end in ends.iter_mut() {
+        sum += *end;
+        *end = sum;
+    }
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(ends[..ends.len() - 1].iter().copied())
+        .collect();
+    // `next[b]`: the first place in bucket `b` not yet known to hold one of its pairs.
+    let mut next = starts.clone();
+    for b in 0..ends.len() {
+        while next[b] < ends[b] {
+            let d = digit(&pairs[next[b]]);
+            if d == b {
+                next[b] += 1;
+            } else {
+                pairs.swap(next[b], next[d]);
+                next[d] += 1;
+            }
+        }
+    }
+    for (&start, &end) in starts.iter().zip(&ends) {
+        pairs[start..end].sort_unstable();
+    }
 }
 
 impl Measurement {
@@ -465,11 +473,7 @@ impl Measurement {
         let shapes = Shapes::new(graph);
         // Sorting (id, node) pairs moves half the bytes that sorting (id, class, size) would.
         let by_id = IdIndex::new(id_index(graph));
-        let view = Objects::of_graph(
-            IdIndex::clone(&by_id),
-            graph.classes.class_of.clone(),
-            graph.self_size.clone(),
-        );
+        let view = Objects::of_graph(graph, IdIndex::clone(&by_id));
         let (objects, by_id) = match role {
             // An earlier snapshot's objects are gathered (its graph goes once it is digested)
             // and its id index goes at once, before the scans below allocate theirs.
@@ -636,36 +640,38 @@ mod tests {
     use super::sort_by_id;
     use proptest::prelude::*;
 
+    fn sorted(mut pairs: Vec<[u32; 2]>) -> Vec<[u32; 2]> {
+        sort_by_id(&mut pairs);
+        pairs
+    }
+
     proptest! {
-        /// The radix sort orders by id, ties by node, like sorting the pairs: with small ids
-        /// (many ties, high digits all equal), any ids, and ids that differ only in the top bits.
+        /// The bucket sort orders by id, ties by node, like sorting the pairs: with small ids
+        /// (many ties, one bucket), any ids, and ids that differ only in the top bits.
         #[test]
-        fn radix_sort_equals_pair_sort(ids in prop::collection::vec(
+        fn bucket_sort_equals_pair_sort(ids in prop::collection::vec(
             prop_oneof![0u32..64, any::<u32>(), (0u32..4).prop_map(|x| x << 30)],
             0..3000,
         )) {
-            let pairs: Vec<(u32, u32)> =
-                ids.iter().enumerate().map(|(n, &id)| (id, n as u32)).collect();
+            let pairs: Vec<[u32; 2]> =
+                ids.iter().enumerate().map(|(n, &id)| [id, n as u32]).collect();
             let mut expected = pairs.clone();
             expected.sort_unstable();
-            prop_assert_eq!(sort_by_id(pairs), expected);
+            prop_assert_eq!(sorted(pairs), expected);
         }
 
         /// Ids already in order (a process's first snapshot) come back as given, and one
-        /// swapped pair among them (the few-runs path) is sorted like the rest.
+        /// swapped pair among them is sorted like the rest.
         #[test]
         fn ordered_ids_and_one_swap(mut ids in prop::collection::vec(0u32..5000, 2..3000), at in any::<prop::sample::Index>()) {
             ids.sort_unstable();
-            let pairs: Vec<(u32, u32)> =
-                ids.iter().enumerate().map(|(n, &id)| (id, n as u32)).collect();
-            prop_assert!(sort_by_id(pairs.clone()) == pairs, "ordered ids were moved");
-            let mut swapped = pairs;
+            let pairs: Vec<[u32; 2]> =
+                ids.iter().enumerate().map(|(n, &id)| [id, n as u32]).collect();
+            prop_assert!(sorted(pairs.clone()) == pairs, "ordered ids were moved");
+            let mut swapped = pairs.clone();
             let i = at.index(swapped.len() - 1);
             swapped.swap(i, i + 1);
-            // Equal ids stay in the order given.
-            let mut expected = swapped.clone();
-            expected.sort_by_key(|&(id, _)| id);
-            prop_assert!(sort_by_id(swapped) == expected, "swap at {}", i);
+            prop_assert!(sorted(swapped) == pairs, "swap at {}", i);
         }
     }
 }

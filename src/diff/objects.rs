@@ -13,9 +13,10 @@ use std::sync::Arc;
 use crate::column::Column;
 use crate::graph::bits::BitSet;
 use crate::graph::prefetch::prefetch;
+use crate::graph::RetainerGraph;
 
-/// (node id, node ordinal) of every node of a snapshot, by id (equal ids in node order).
-pub(crate) type IdIndex = Arc<Vec<(u32, u32)>>;
+/// Every node of a snapshot (its ordinal) in id order, equal ids in node order.
+pub(crate) type IdIndex = Arc<Vec<u32>>;
 
 /// One counted object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,10 +36,11 @@ pub enum Objects {
         class: Column<u32>,
         self_size: Column<u64>,
     },
-    /// Read through a graph the diff still holds: its id index and, per node, its class and
-    /// shallow size (after DevTools' pre-pass, as counted).
+    /// Read through a graph the diff still holds: its id index and, per node, its id, class
+    /// and shallow size (after DevTools' pre-pass, as counted).
     OfGraph {
         by_id: IdIndex,
+        node_id: Column<u32>,
         class_of: Column<u32>,
         self_size: Column<u64>,
         /// How many nodes have a shallow size above zero.
@@ -47,12 +49,14 @@ pub enum Objects {
 }
 
 impl Objects {
-    /// The objects of a graph with id index `by_id`, per-node `class_of` and `self_size`.
-    pub(crate) fn of_graph(by_id: IdIndex, class_of: Column<u32>, self_size: Column<u64>) -> Self {
+    /// The objects of `graph`, whose id index is `by_id`.
+    pub(crate) fn of_graph(graph: &RetainerGraph, by_id: IdIndex) -> Self {
+        let self_size = graph.self_size.clone();
         let counted = self_size.iter().filter(|&&size| size > 0).count();
         Objects::OfGraph {
             by_id,
-            class_of,
+            node_id: graph.snapshot.node_id.clone(),
+            class_of: graph.classes.class_of.clone(),
             self_size,
             counted,
         }
@@ -169,13 +173,15 @@ impl Iterator for Iter<'_> {
             }
             Objects::OfGraph {
                 by_id,
+                node_id,
                 class_of,
                 self_size,
                 ..
             } => loop {
-                let &(id, node) = by_id.get(self.at)?;
+                let &node = by_id.get(self.at)?;
                 // The nodes come in id order, scattered: ask for those 16 ahead.
-                if let Some(&(_, ahead)) = by_id.get(self.at + 16) {
+                if let Some(&ahead) = by_id.get(self.at + 16) {
+                    prefetch(node_id, ahead as usize);
                     prefetch(self_size, ahead as usize);
                     prefetch(class_of, ahead as usize);
                 }
@@ -183,7 +189,7 @@ impl Iterator for Iter<'_> {
                 let size = self_size[node as usize];
                 if size > 0 {
                     return Some(Object {
-                        id,
+                        id: node_id[node as usize],
                         class: class_of[node as usize],
                         self_size: size,
                     });
@@ -226,11 +232,7 @@ mod tests {
     fn objects_read_through_a_graph_equal_the_gathered_ones() {
         let graph = graph_of("samples/leak-3.heapsnapshot.gz");
         let by_id = IdIndex::new(crate::diff::digest::id_index(&graph));
-        let view = Objects::of_graph(
-            by_id,
-            graph.classes.class_of.clone(),
-            graph.self_size.clone(),
-        );
+        let view = Objects::of_graph(&graph, by_id);
         let gathered = view.clone().gathered();
         assert!(matches!(gathered, Objects::Columns { .. }));
         assert_eq!(view.columns(), gathered.columns());
@@ -254,9 +256,8 @@ mod tests {
 
         let earlier = graph_of("samples/leak-1.heapsnapshot.gz");
         let earlier = Objects::of_graph(
+            &earlier,
             IdIndex::new(crate::diff::digest::id_index(&earlier)),
-            earlier.classes.class_of.clone(),
-            earlier.self_size.clone(),
         );
         let in_earlier: std::collections::BTreeSet<u32> = earlier.ids().collect();
         let found = membership(&view, &earlier);

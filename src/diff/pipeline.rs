@@ -137,14 +137,27 @@ fn compare_with(
     // One at a time, a fresh last snapshot is measured once its class totals are swept, after
     // its build: the sweep's working columns would otherwise meet the measurement at the peak.
     let measure_after_totals = plan == Plan::InTurn && kept_last.is_none();
+    // Its retainer lists too are built after the sweep, which then meets neither them nor the
+    // dominators' working columns; unless an index being saved builds them first (whose
+    // writer holds them until written).
+    let lists_after_totals = measure_after_totals && index.is_none();
+    let (last_columns, last_beside) = if lists_after_totals {
+        let columns = Columns {
+            retainer_lists: false,
+            ..columns
+        };
+        (columns, Beside::Nothing)
+    } else {
+        (columns, plan.beside())
+    };
     let (mut last, finished, measured) = HeapGraph::open_alongside(
         last_file,
         ahead.take(),
-        columns,
+        last_columns,
         index,
         observer,
         first,
-        plan.beside(),
+        last_beside,
         // With its digest kept, the detectors' tables are all that is measured of it.
         move |graph| match kept_last {
             Some(digest) => Some(OfLast::Prepared(
@@ -156,6 +169,9 @@ fn compare_with(
         },
     )?;
     let totals = measure_after_totals.then(|| ClassAggregates::compute(&last));
+    if lists_after_totals {
+        last.retainer_lists();
+    }
     let measured =
         measured.unwrap_or_else(|| OfLast::Measured(Box::new(LastMeasurement::new(&last))));
     if let Some((at, digest)) = finished {

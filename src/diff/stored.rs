@@ -230,13 +230,10 @@ pub(crate) fn save(
         ("id_class", bytemuck::cast_slice(&objects.class)),
         ("id_self", bytemuck::cast_slice(&objects.self_size)),
     ];
-    let by_id_node: Vec<u32> = last
-        .map(|(l, _)| l.by_id.iter().map(|&(_, node)| node).collect())
-        .unwrap_or_default();
     if let Some((last, paths)) = last {
         let (via_node, reached, from_user_root) = paths.parts();
         sections.extend([
-            ("by_id_node", bytemuck::cast_slice(&by_id_node)),
+            ("by_id_node", bytemuck::cast_slice(&last.by_id)),
             ("via_node", bytemuck::cast_slice(via_node)),
             ("reached", bytemuck::cast_slice(reached.words())),
             (

@@ -662,15 +662,14 @@ pub(in crate::diff) fn kept_parts(graph: &RetainerGraph, kept: LastParts) -> Opt
     if kept.by_id_node.len() != n || kept.by_id_node.iter().any(|&node| node as usize >= n) {
         return None;
     }
-    let by_id: IdIndex = IdIndex::new(
-        kept.by_id_node
-            .par_iter()
-            .map(|&node| (s.node_id[node as usize], node))
-            .collect(),
-    );
-    if by_id.windows(2).any(|w| w[0].0 > w[1].0) {
+    if kept
+        .by_id_node
+        .par_windows(2)
+        .any(|w| s.node_id[w[0] as usize] > s.node_id[w[1] as usize])
+    {
         return None;
     }
+    let by_id = IdIndex::new(kept.by_id_node);
     // Tables that do not fit are made again; the rest is still used.
     let shapes = kept.shapes.and_then(|k| ShapeParts::from_kept(graph, k));
     let in_graph = |node: u32| (node as usize) < n;
@@ -723,10 +722,11 @@ impl<'g> Last<'g> {
     }
 
     fn node(&self, id: u32) -> Option<u32> {
+        let node_id = &self.graph.snapshot.node_id;
         self.by_id
-            .binary_search_by_key(&id, |&(i, _)| i)
+            .binary_search_by_key(&id, |&n| node_id[n as usize])
             .ok()
-            .map(|p| self.by_id[p].1)
+            .map(|p| self.by_id[p])
     }
 
     /// The shortest path to `n`, its middle cut out when it is very long (a linked list),
