@@ -462,6 +462,19 @@ impl Measurement {
         Self::measure(graph, Role::Earlier).without_last_parts()
     }
 
+    /// Gathers the objects into columns if they are read through the graph.
+    pub(crate) fn gather_objects(&mut self) {
+        let objects = std::mem::replace(
+            &mut self.objects,
+            Objects::Columns {
+                ids: Vec::new().into(),
+                class: Vec::new().into(),
+                self_size: Vec::new().into(),
+            },
+        );
+        self.objects = objects.gathered();
+    }
+
     /// Measures `graph`; reads no dominator column.
     pub(crate) fn new(graph: &RetainerGraph) -> Measurement {
         Self::measure(graph, Role::Last)
