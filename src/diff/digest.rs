@@ -464,15 +464,7 @@ impl Measurement {
 
     /// Gathers the objects into columns if they are read through the graph.
     pub(crate) fn gather_objects(&mut self) {
-        let objects = std::mem::replace(
-            &mut self.objects,
-            Objects::Columns {
-                ids: Vec::new().into(),
-                class: Vec::new().into(),
-                self_size: Vec::new().into(),
-            },
-        );
-        self.objects = objects.gathered();
+        self.objects = self.objects.gathered();
     }
 
     /// Measures `graph`; reads no dominator column.
@@ -492,7 +484,7 @@ impl Measurement {
             // and its id index goes at once, before the scans below allocate theirs.
             Role::Earlier => {
                 let gathered = view.gathered();
-                drop(by_id);
+                drop((view, by_id));
                 (gathered, IdIndex::default())
             }
             Role::Last => (view, by_id),

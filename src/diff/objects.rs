@@ -3,9 +3,11 @@
 //! DevTools' by-id columns (new, deleted, survivors) read of a digest.
 //!
 //! An earlier snapshot's objects are gathered into columns (its graph is freed once it is
-//! digested), as are those read back from an index. The last snapshot's are read through its
-//! id index and its graph's class and size columns, which the diff holds until its report is
-//! made anyway: gathering them would add 16 bytes per object to the diff's peak.
+//! digested), as are those read back from an index and, with memory to spare, the last
+//! snapshot's (beside its dominators, where a core is idle). One snapshot at a time, the last
+//! snapshot's are read through its id index and its graph's id, class and size columns, which
+//! the diff holds until its report is made anyway: gathering them would add 16 bytes per
+//! object to the diff's peak.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -88,10 +90,11 @@ impl Objects {
         self.iter().map(|o| o.id)
     }
 
-    /// The same objects as columns, which hold nothing of a graph.
-    pub(crate) fn gathered(self) -> Objects {
+    /// The same objects as columns, which hold nothing of a graph (columns already are: they
+    /// are shared, not copied).
+    pub(crate) fn gathered(&self) -> Objects {
         match self {
-            Objects::Columns { .. } => self,
+            Objects::Columns { .. } => self.clone(),
             Objects::OfGraph { .. } => {
                 let columns = self.columns();
                 Objects::Columns {
@@ -233,7 +236,7 @@ mod tests {
         let graph = graph_of("samples/leak-3.heapsnapshot.gz");
         let by_id = IdIndex::new(crate::diff::digest::id_index(&graph));
         let view = Objects::of_graph(&graph, by_id);
-        let gathered = view.clone().gathered();
+        let gathered = view.gathered();
         assert!(matches!(gathered, Objects::Columns { .. }));
         assert_eq!(view.columns(), gathered.columns());
         let objects: Vec<Object> = view.iter().collect();

@@ -1220,7 +1220,7 @@ mod tests {
             let mut queue = vec![0u32];
             seen.set(0);
             let mut steps = Vec::new();
-            // Every other edge's target is refused, so that refusals are walked too.
+            // Odd edges to every third node are refused, so that refusals are walked too.
             let admit = |node: u32, e: usize, to: u32| {
                 let take = e % 2 == 0 || to % 3 != 0;
                 if take {
