@@ -142,25 +142,25 @@ impl ClassAggregates {
         // preorder positions are two flat passes, reading `up` in sequence.
         let order = columns.dominator_order;
         let up = columns.dominator_order_idom;
-        let mut size = vec![1u32; n];
+        let mut reach = vec![1u32; n];
         for j in (1..n).rev() {
-            size[up[j] as usize] += size[j];
+            reach[up[j] as usize] += reach[j];
         }
-        // `next[d]`: where `d`'s next child's subtree starts.
-        let mut position = vec![0u32; n];
-        let mut next = vec![0u32; n];
-        next[0] = 1;
+        // `reach[j]` holds `j`'s subtree size until `j` is laid out, then the next free
+        // position in its subtree (its children's subtrees go there in turn), which ends as
+        // its subtree's end: one array where sizes, cursors and ends took three.
+        let mut at_position = vec![0u32; n];
+        if n > 0 {
+            reach[0] = 1;
+        }
         for j in 1..n {
             let d = up[j] as usize;
-            let at = next[d];
-            position[j] = at;
-            next[d] = at + size[j];
-            next[j] = at + 1;
-        }
-        let mut at_position = next;
-        for (j, &at) in position.iter().enumerate() {
+            let at = reach[d];
+            reach[d] = at + reach[j];
+            reach[j] = at + 1;
             at_position[at as usize] = j as u32;
         }
+        let end = reach;
         // Sweep slices of the preorder in parallel. A slice starts with what is open at its
         // first position: the classes of that node's ancestors (their counted members).
         let slices = slices.clamp(1, n);
@@ -181,7 +181,7 @@ impl ClassAggregates {
                     let c = class_of[node] as usize;
                     if self_size[node] != 0 && !active[c] {
                         active[c] = true;
-                        open.push((position[a] + size[a], c as u32));
+                        open.push((end[a], c as u32));
                     }
                 }
             }
@@ -190,7 +190,7 @@ impl ClassAggregates {
                 // the node's columns once its ordinal has had time to arrive.
                 if let Some(&far) = at_position.get(k + 32) {
                     prefetch(order, far as usize);
-                    prefetch(&size, far as usize);
+                    prefetch(&end, far as usize);
                 }
                 if let Some(&near) = at_position.get(k + 16) {
                     let node = order[near as usize] as usize;
@@ -209,7 +209,7 @@ impl ClassAggregates {
                 let c = class_of[node] as usize;
                 if self_size[node] != 0 && !active[c] {
                     active[c] = true;
-                    open.push((k as u32 + size[j], c as u32));
+                    open.push((end[j], c as u32));
                     retained[c] += columns.retained_size[node];
                 }
             }

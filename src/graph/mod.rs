@@ -130,6 +130,16 @@ pub(crate) fn indexed_identity(path: &Path) -> Option<FileIdentity> {
 /// work (`HeapGraph::build_alongside`).
 pub const PHASES: &[&str] = &["flags+dfs+retainers+classes", "dominators+distances"];
 
+/// Where a build's columns are saved as they are made (an index being written): told of the
+/// retainer lists as soon as they are built (which the build may then let go), and of the
+/// [`RetainerGraph`]'s other columns once it exists.
+pub(crate) trait BuildSink: Sync {
+    /// The retainer lists, just built.
+    fn lists_built(&self, lists: &RetainerLists);
+    /// The graph after the first phase (its lists are already told).
+    fn retainers_built(&self, graph: &RetainerGraph);
+}
+
 /// Whether a caller gives a build work of its own to run beside the dominators' sequential
 /// loops (`alongside`), which decides where their parallel first step runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,16 +277,11 @@ impl HeapGraph {
             }
             _ => None,
         };
-        let retainers_built = saving
-            .as_ref()
-            .map(|saving| |retainers: &RetainerGraph| saving.retainers_built(retainers));
         let (mut graph, first_result, beside) = Self::build_alongside(
             snapshot,
             columns,
             &|phase| observer.stage(Stage::Building(path, phase)),
-            retainers_built
-                .as_ref()
-                .map(|built| built as &dyn Fn(&RetainerGraph)),
+            saving.as_ref().map(|saving| saving as &dyn BuildSink),
             first,
             beside,
             alongside,
@@ -317,13 +322,13 @@ impl HeapGraph {
     /// `alongside`, given the [`RetainerGraph`], while the dominators are computed (their
     /// second half is one sequential loop). `first` runs on a rayon worker thread after the
     /// shorter chain's own steps; `alongside` on a thread of its own (see
-    /// `run_on_own_thread`). `retainers_built`, when the lists are saved, is told of the
-    /// [`RetainerGraph`] as soon as it exists (before `columns` may let its retainer lists go).
+    /// `run_on_own_thread`). `sink`, when the build is saved, is told of the retainer lists as
+    /// soon as they are built and of the [`RetainerGraph`] as soon as it exists.
     pub(crate) fn build_alongside<Q: Send, R: Send>(
         snapshot: Snapshot,
         columns: Columns,
         progress: &dyn Fn(&str),
-        retainers_built: Option<&dyn Fn(&RetainerGraph)>,
+        sink: Option<&dyn BuildSink>,
         first: impl FnOnce() -> Q + Send,
         beside: Beside,
         alongside: impl FnOnce(&RetainerGraph) -> R + Send,
@@ -339,9 +344,13 @@ impl HeapGraph {
         // place in the first phase.
         let lists_first = match beside {
             Beside::Work => true,
-            Beside::After => retainers_built.is_some(),
-            Beside::Nothing => columns.retainer_lists || retainers_built.is_some(),
+            Beside::After => sink.is_some(),
+            Beside::Nothing => columns.retainer_lists || sink.is_some(),
         };
+        // Lists built only to be saved are handed to the sink and let go at once, so that
+        // they are gone (once written) before the dominators' DFS holds its largest columns,
+        // the first phase's peak.
+        let keep_lists = columns.retainer_lists || beside != Beside::Nothing;
         progress(PHASES[0]);
         let weakmaps = WeakMapEdgeNames::find(s);
         let (
@@ -372,7 +381,15 @@ impl HeapGraph {
                     Beside::Work => SourceColumn::With,
                     Beside::Nothing | Beside::After => SourceColumn::Without,
                 };
-                let retainers = lists_first.then(|| build_retainers(s, sources));
+                let retainers = lists_first
+                    .then(|| {
+                        let (lists, sources) = build_retainers(s, sources);
+                        if let Some(sink) = sink {
+                            sink.lists_built(&lists);
+                        }
+                        keep_lists.then_some((lists, sources))
+                    })
+                    .flatten();
                 let detached = propagate_dom_state(s);
                 let has_user_roots = s.edges_of(root).any(|e| is_user_root(s, s.edge_to[e]));
                 let self_size = if has_user_roots {
@@ -407,8 +424,8 @@ impl HeapGraph {
             has_user_roots,
         };
         progress(PHASES[1]);
-        if let Some(built) = retainers_built {
-            built(&graph);
+        if let Some(sink) = sink {
+            sink.retainers_built(&graph);
         }
         // The predecessors come from the forward edges, on both cores, unless caller work runs
         // beside the dominators: then they come from the retainer lists, in the loops' own
@@ -747,11 +764,18 @@ enum SourceColumn {
 /// retainers are stored in reverse order of (source, edge), as DevTools fills them, so
 /// retainer listings come out in the same order.
 fn build_retainers(s: &Snapshot, sources: SourceColumn) -> (RetainerLists, Option<Vec<u32>>) {
+    use prefetch::prefetch;
+    const FAR: usize = 192;
+    const NEAR: usize = 64;
     let n = s.node_count();
     let m = s.edge_count();
+    let edge_to = &s.edge_to[..];
     let mut first = vec![0u32; n + 1];
-    for &to in &s.edge_to {
-        first[to as usize] += 1;
+    for e in 0..m {
+        if let Some(&ahead) = edge_to.get(e + FAR) {
+            prefetch(&first, ahead as usize);
+        }
+        first[edge_to[e] as usize] += 1;
     }
     // Inclusive prefix sums: first[t] is the end of t's slots; filling decrements it back
     // to the start.
@@ -768,7 +792,14 @@ fn build_retainers(s: &Snapshot, sources: SourceColumn) -> (RetainerLists, Optio
     };
     for src in 0..n as u32 {
         for e in s.edges_of(src) {
-            let to = s.edge_to[e] as usize;
+            if let Some(&ahead) = edge_to.get(e + FAR) {
+                prefetch(&first, ahead as usize);
+            }
+            if let Some(&near) = edge_to.get(e + NEAR) {
+                let slot = first[near as usize] as usize;
+                prefetch(&retainer_edge, slot.wrapping_sub(1));
+            }
+            let to = edge_to[e] as usize;
             first[to] -= 1;
             let slot = first[to] as usize;
             retainer_edge[slot] = e as u32;

@@ -31,6 +31,7 @@ use crate::graph::bits::BitSet;
 use crate::graph::classes::ClassLocation;
 use crate::graph::{Classes, DominatorTree, HeapGraph, RetainerGraph, RetainerLists};
 use crate::snapshot::trace::TraceTree;
+use crate::snapshot::TextPart;
 use crate::snapshot::{Layout, Location, Snapshot, Strings};
 use crate::summary::SummaryFacts;
 
@@ -175,6 +176,12 @@ impl<T: Pod + Send> AsBytes for Vec<T> {
     }
 }
 
+impl AsBytes for TextPart {
+    fn bytes(&self) -> &[u8] {
+        TextPart::bytes(self)
+    }
+}
+
 /// One section to write: its name and what owns its bytes.
 pub(crate) type OutSection = (&'static str, Box<dyn AsBytes>);
 
@@ -186,9 +193,11 @@ fn owned<T: Pod + Send>(name: &'static str, values: Vec<T>) -> OutSection {
     (name, Box::new(values))
 }
 
-/// The sections a parsed snapshot has before its graph is built (all but the strings, which
-/// may live in the mapped file): they can be written while the graph is built.
+/// The sections a parsed snapshot has before its graph is built: they can be written while
+/// the graph is built. The strings' text is shared with the snapshot (in the mapped file, or
+/// the copy of its strings section), not copied.
 pub(crate) fn snapshot_sections(s: &Snapshot) -> Vec<OutSection> {
+    let (text, starts, ends, _) = s.strings.parts();
     vec![
         shared("node_type", &s.node_type),
         shared("node_name", &s.node_name),
@@ -205,15 +214,25 @@ pub(crate) fn snapshot_sections(s: &Snapshot) -> Vec<OutSection> {
         owned("trace_id", s.trace_tree.id.clone()),
         owned("trace_function_info", s.trace_tree.function_info.clone()),
         owned("trace_parent", s.trace_tree.parent.clone()),
+        ("strings_text", Box::new(text)),
+        shared("strings_start", &starts),
+        shared("strings_end", &ends),
     ]
 }
 
-/// The sections of a retainer graph (the first stage of a build): they can be written while
-/// the dominators are computed.
+/// The retainer lists' sections: written as soon as the lists are built, which a build that
+/// keeps no lists then lets go.
+pub(crate) fn list_sections(lists: &RetainerLists) -> Vec<OutSection> {
+    vec![
+        shared("first_retainer", &lists.first_retainer),
+        shared("retainer_edge", &lists.retainer_edge),
+    ]
+}
+
+/// The other sections of a retainer graph (the first stage of a build): they can be written
+/// while the dominators are computed.
 pub(crate) fn retainer_sections(graph: &RetainerGraph) -> Vec<OutSection> {
     vec![
-        shared("first_retainer", graph.first_retainer()),
-        shared("retainer_edge", graph.retainer_edge()),
         owned("essential", graph.essential.words().to_vec()),
         shared("self_size", &graph.self_size),
         owned("detached", graph.detached.words().to_vec()),
@@ -225,12 +244,9 @@ pub(crate) fn retainer_sections(graph: &RetainerGraph) -> Vec<OutSection> {
 /// out, and the facts its manifest records.
 pub(crate) fn graph_sections(graph: &HeapGraph) -> (Vec<OutSection>, Facts) {
     let s = &graph.snapshot;
-    let (text, starts, ends, strings_base) = s.strings.parts();
+    let strings_base = s.strings.parts().3;
     let dom = &graph.dominators;
     let mut sections = vec![
-        owned("strings_text", text.to_vec()),
-        shared("strings_start", &starts),
-        shared("strings_end", &ends),
         shared("idom", &dom.idom),
         shared("order", &dom.order),
         shared("order_idom", &dom.order_idom),
@@ -264,8 +280,9 @@ pub(crate) struct IndexWriter<W: Write> {
     to: W,
     at: u64,
     sections: Vec<Section>,
-    /// Where each written section's bytes were in memory, to store shared columns once.
-    sources: Vec<(usize, usize)>,
+    /// Where each written section's bytes were in memory (address, length), with its index in
+    /// `sections`, to store shared columns once.
+    sources: Vec<((usize, usize), usize)>,
 }
 
 impl<W: Write> IndexWriter<W> {
@@ -291,11 +308,6 @@ impl<W: Write> IndexWriter<W> {
     /// Writes one section.
     pub(crate) fn section(&mut self, name: &str, bytes: &[u8]) -> io::Result<()> {
         let source = (bytes.as_ptr() as usize, bytes.len());
-        let shared = self
-            .sources
-            .iter()
-            .position(|&s| s == source && !bytes.is_empty());
-        self.sources.push(source);
         let bare = |zeros, same_as| Section {
             name: name.to_string(),
             offset: 0,
@@ -304,15 +316,27 @@ impl<W: Write> IndexWriter<W> {
             zeros,
             same_as,
         };
-        if let Some(first) = shared {
-            let same_as = self.sections[first].name.clone();
-            self.sections.push(bare(false, Some(same_as)));
-            return Ok(());
+        let earlier = self
+            .sources
+            .iter()
+            .rposition(|&(s, _)| s == source)
+            .map(|at| self.sources[at].1);
+        if let Some(first) = earlier {
+            // The same memory holds the same column only while that column lives: one let go
+            // once written may have its memory reused by a later column of the same length,
+            // so the bytes must hash the same too.
+            let first = &self.sections[first];
+            if first.hash == xxhash_rust::xxh3::xxh3_64(bytes) {
+                let same_as = first.name.clone();
+                self.sections.push(bare(false, Some(same_as)));
+                return Ok(());
+            }
         }
         if bytes.iter().all(|&b| b == 0) {
             self.sections.push(bare(true, None));
             return Ok(());
         }
+        self.sources.push((source, self.sections.len()));
         let pad = (self.at.next_multiple_of(ALIGN as u64) - self.at) as usize;
         self.put(&[0u8; ALIGN][..pad])?;
         let offset = self.at;
@@ -370,9 +394,11 @@ pub fn write(
 ) -> io::Result<u64> {
     let mut writer = IndexWriter::begin(to, FileKind::Index)?;
     let (rest, facts) = graph_sections(graph);
+    let lists = list_sections(graph.retainer_lists());
     let retainers = retainer_sections(graph);
     for (name, bytes) in snapshot_sections(&graph.snapshot)
         .iter()
+        .chain(&lists)
         .chain(&retainers)
         .chain(&rest)
     {
@@ -752,5 +778,49 @@ mod tests {
             assert!(section("node_trace_id").zeros, "{sample}");
             assert!(!section("edge_to").zeros && section("edge_to").same_as.is_none());
         }
+    }
+
+    #[test]
+    fn memory_written_once_and_reused_by_another_column_is_stored_again() {
+        // A column let go once written may have its memory taken by a later column of the
+        // same length: only the same bytes make a section a copy of an earlier one.
+        let mut column: Vec<u32> = (0..4096).collect();
+        let mut out = Vec::new();
+        let mut writer = IndexWriter::begin(&mut out, FileKind::Digest).unwrap();
+        writer
+            .section("first", bytemuck::cast_slice(&column))
+            .unwrap();
+        writer
+            .section("same", bytemuck::cast_slice(&column))
+            .unwrap();
+        column.iter_mut().for_each(|v| *v = v.wrapping_mul(7) + 1);
+        writer
+            .section("reused", bytemuck::cast_slice(&column))
+            .unwrap();
+        writer
+            .section("reused_again", bytemuck::cast_slice(&column))
+            .unwrap();
+        let identity = FileIdentity {
+            size: 1,
+            mtime_ns: 2,
+            inode: 3,
+            device: 4,
+            ends_hash: 5,
+        };
+        writer.finish("test", &identity, ()).unwrap();
+        let manifest: Manifest<()> =
+            open_manifest(&out, FileKind::Digest, Some((&identity, "test")))
+                .ok()
+                .unwrap();
+        let section = |name: &str| manifest.sections.iter().find(|s| s.name == name).unwrap();
+        assert_eq!(section("same").same_as.as_deref(), Some("first"));
+        let reused = section("reused");
+        assert!(reused.same_as.is_none() && !reused.zeros);
+        assert_ne!(reused.offset, section("first").offset);
+        assert_eq!(
+            reused.hash,
+            xxhash_rust::xxh3::xxh3_64(bytemuck::cast_slice(&column))
+        );
+        assert_eq!(section("reused_again").same_as.as_deref(), Some("reused"));
     }
 }

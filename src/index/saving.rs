@@ -18,7 +18,7 @@ use std::thread::JoinHandle;
 use super::cache::{IndexCache, Stored};
 use super::format::{self, Facts, FileKind, IndexWriter, OutSection};
 use super::identity::FileIdentity;
-use crate::graph::{HeapGraph, RetainerGraph};
+use crate::graph::{BuildSink, HeapGraph, RetainerGraph, RetainerLists};
 use crate::observe::Observer;
 use crate::snapshot::Snapshot;
 
@@ -95,12 +95,21 @@ impl Saving {
             let _ = jobs.send(job);
         }
     }
+}
 
-    /// Sends the columns of the first stage of the build, `graph` (shared, not copied).
-    pub(crate) fn retainers_built(&self, graph: &RetainerGraph) {
-        self.send(Job::Sections(format::retainer_sections(graph)));
+impl BuildSink for Saving {
+    /// Sends the retainer lists (shared, not copied): once written, the writer lets them go.
+    fn lists_built(&self, lists: &RetainerLists) {
+        self.send(Job::Sections(format::list_sections(lists)));
     }
 
+    /// Sends the other columns of the first stage of the build, `graph` (shared, not copied).
+    fn retainers_built(&self, graph: &RetainerGraph) {
+        self.send(Job::Sections(format::retainer_sections(graph)));
+    }
+}
+
+impl Saving {
     /// Sends the rest of the built `graph` (its columns shared, not copied).
     pub(crate) fn finish(&mut self, graph: &HeapGraph) {
         let (sections, facts) = format::graph_sections(graph);

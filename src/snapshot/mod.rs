@@ -23,6 +23,7 @@ use serde::de::IgnoredAny;
 pub use header::{EdgeTypes, Layout, NodeTypes};
 pub(crate) use read_ahead::ReadAhead;
 pub use source::{text_size_estimate, Source};
+pub(crate) use strings::TextPart;
 pub use strings::{decode_json_string, Strings};
 
 use crate::column::Column;

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::Arc;
 
 use super::source::Source;
 use crate::column::{Checked, Column};
@@ -18,6 +19,18 @@ pub(crate) enum StringText {
     Owned(Vec<u8>),
     /// The escaped text of every string, back to back, as an index file stores it.
     Column(Column<u8>),
+}
+
+/// A stretch of a table's text, shared with the table (not copied): what an index stores.
+pub(crate) struct TextPart {
+    text: Arc<StringText>,
+    range: Range<usize>,
+}
+
+impl TextPart {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.text.bytes()[self.range.clone()]
+    }
 }
 
 impl StringText {
@@ -32,7 +45,8 @@ impl StringText {
 
 /// All strings of one snapshot, indexed as `name` fields index them.
 pub struct Strings {
-    text: StringText,
+    /// Shared with an index being written, which stores it as it is.
+    text: Arc<StringText>,
     /// Byte span of string `i` (between its quotes), counted from `base` bytes before the
     /// start of `text`.
     starts: Column<u64>,
@@ -47,7 +61,7 @@ impl Strings {
         let (starts, ends): (Vec<u64>, Vec<u64>) =
             spans.into_iter().map(|r| (r.start, r.end)).unzip();
         Strings {
-            text,
+            text: Arc::new(text),
             starts: starts.into(),
             ends: ends.into(),
             base: 0,
@@ -63,7 +77,7 @@ impl Strings {
         base: u64,
     ) -> Strings {
         Strings {
-            text: StringText::Column(text),
+            text: Arc::new(StringText::Column(text)),
             starts,
             ends,
             base,
@@ -72,10 +86,13 @@ impl Strings {
 
     /// What an index file stores of the table: the part of the text the spans cover, the
     /// spans (shared, not copied) and where that part starts in their numbering.
-    pub(crate) fn parts(&self) -> (&[u8], Column<u64>, Column<u64>, u64) {
+    pub(crate) fn parts(&self) -> (TextPart, Column<u64>, Column<u64>, u64) {
         let first = self.starts.iter().copied().min().unwrap_or(self.base);
         let end = self.ends.iter().copied().max().unwrap_or(first).max(first);
-        let text = &self.text.bytes()[(first - self.base) as usize..(end - self.base) as usize];
+        let text = TextPart {
+            text: Arc::clone(&self.text),
+            range: (first - self.base) as usize..(end - self.base) as usize,
+        };
         (text, self.starts.clone(), self.ends.clone(), first)
     }
 
@@ -188,7 +205,7 @@ fn hex4(raw: &[u8], at: usize) -> Option<u32> {
 
 impl Checked for Strings {
     fn is_intact(&self) -> bool {
-        let text = match &self.text {
+        let text = match &*self.text {
             StringText::Column(c) => c.is_intact(),
             _ => true,
         };
@@ -196,7 +213,7 @@ impl Checked for Strings {
     }
 
     fn check(&self) {
-        if let StringText::Column(c) = &self.text {
+        if let StringText::Column(c) = &*self.text {
             c.check();
         }
         self.starts.check();
