@@ -349,7 +349,8 @@ impl HeapGraph {
         };
         // Lists built only to be saved are handed to the sink and let go at once, so that
         // they are gone (once written) before the dominators' DFS holds its largest columns,
-        // the first phase's peak.
+        // the first phase's peak; the distances then follow them in the first phase, as in a
+        // build without lists, leaving the dominators' phase as it is without an index.
         let keep_lists = columns.retainer_lists || beside != Beside::Nothing;
         progress(PHASES[0]);
         let weakmaps = WeakMapEdgeNames::find(s);
@@ -398,8 +399,8 @@ impl HeapGraph {
                     s.node_self_size.clone()
                 };
                 let classes = Classes::compute(s, &detached);
-                let early_distance =
-                    (!lists_first && columns.distances).then(|| distances(s, root, &weakmaps));
+                let early_distance = ((!lists_first || !keep_lists) && columns.distances)
+                    .then(|| distances(s, root, &weakmaps));
                 let first_result = first();
                 (
                     retainers,
