@@ -962,41 +962,67 @@ fn essential_edges(
 
 /// DevTools' `calculateShallowSizes`: the self size of `hidden` and `array` nodes (and
 /// `system / ExternalStringData`) owned by exactly one other node moves to that owner.
+///
+/// A node's owner is a fixpoint (the one owner whose edges reach it through owned nodes,
+/// or several), so the order the work is done in does not change it: DevTools starts from
+/// every owner on a stack; here the owners' edges are first scanned in order, where the
+/// targets' owners can be asked for ahead, and only the owned nodes they reach go on a stack.
 fn shallow_sizes(s: &Snapshot, root: u32) -> Vec<u64> {
+    use prefetch::prefetch;
     const UNVISITED: u32 = u32::MAX;
     const MULTIPLE: u32 = u32::MAX - 1;
+    // Edges ahead whose target's owner is asked for (README, Speed: measured choices).
+    const AHEAD: usize = 64;
     let nt = s.layout.node_types;
     let weak = s.layout.edge_types.weak;
     let n = s.node_count();
-    let mut owners = vec![0u32; n];
+    let mut owners: Vec<u32> = (0..n)
+        .map(|i| {
+            let t = s.node_type[i];
+            let external =
+                t == nt.native && s.strings.raw(s.node_name[i]) == b"system / ExternalStringData";
+            if t == nt.hidden || t == nt.array || external {
+                UNVISITED
+            } else {
+                i as u32
+            }
+        })
+        .collect();
     let mut worklist = Vec::new();
-    for i in 0..n {
-        let t = s.node_type[i];
-        let external =
-            t == nt.native && s.strings.raw(s.node_name[i]) == b"system / ExternalStringData";
-        if t == nt.hidden || t == nt.array || external {
-            owners[i] = UNVISITED;
+    // What reaching `target` from an edge of a node owned by `owner` does: claims it, shares
+    // it, or nothing; a target whose owner changed goes on the stack, to pass it on.
+    let reach = |owners: &mut [u32], worklist: &mut Vec<u32>, owner: u32, target: u32| {
+        let current = owners[target as usize];
+        if current == UNVISITED {
+            owners[target as usize] = owner;
+            worklist.push(target);
+        } else if current == target || current == owner || current == MULTIPLE {
+            // Owned by itself, already by this owner, or already shared: nothing changes.
         } else {
-            owners[i] = i as u32;
-            worklist.push(i as u32);
+            owners[target as usize] = MULTIPLE;
+            worklist.push(target);
+        }
+    };
+    let edge_to = &s.edge_to[..];
+    for node in 0..n as u32 {
+        let owner = owners[node as usize];
+        if owner != node {
+            continue;
+        }
+        for e in s.edges_of(node) {
+            if let Some(&ahead) = edge_to.get(e + AHEAD) {
+                prefetch(&owners, ahead as usize);
+            }
+            if s.edge_type[e] != weak {
+                reach(&mut owners, &mut worklist, owner, edge_to[e]);
+            }
         }
     }
     while let Some(id) = worklist.pop() {
         let owner = owners[id as usize];
         for e in s.edges_of(id) {
-            if s.edge_type[e] == weak {
-                continue;
-            }
-            let target = s.edge_to[e];
-            let current = owners[target as usize];
-            if current == UNVISITED {
-                owners[target as usize] = owner;
-                worklist.push(target);
-            } else if current == target || current == owner || current == MULTIPLE {
-                // Owned by itself, already by this owner, or already shared: nothing changes.
-            } else {
-                owners[target as usize] = MULTIPLE;
-                worklist.push(target);
+            if s.edge_type[e] != weak {
+                reach(&mut owners, &mut worklist, owner, edge_to[e]);
             }
         }
     }
