@@ -44,8 +44,8 @@ pub struct DiffArgs {
 pub struct MemoryArgs {
     /// Memory heapscan may take (e.g. 8G): a comparison with less than it needs to overlap
     /// two snapshots' work reads one at a time, slower, with the same result; `index` with
-    /// less than a diff digest needs makes the index alone [default: what the machine, or
-    /// the container's memory limit, has available].
+    /// less than a diff digest needs makes the index alone [default: half of what the
+    /// machine, or the container's memory limit, has available].
     #[arg(long, env = "HEAPSCAN_MAX_MEMORY", value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
 }

@@ -44,8 +44,8 @@ pub struct DiffOptions {
     /// Keep this many suspects (all when `None`).
     pub max_suspects: Option<usize>,
     /// The memory the diff may plan to take, in bytes: with less than its faster plan needs,
-    /// it reads one snapshot at a time ([`pipeline`]). `None`: what is available when it
-    /// starts ([`crate::memory::available`]).
+    /// it reads one snapshot at a time ([`pipeline`]). `None`: half of what is available
+    /// when it starts ([`crate::memory::available`]).
     pub max_memory: Option<u64>,
 }
 

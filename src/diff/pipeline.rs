@@ -9,7 +9,7 @@
 //! a build that also finishes a digest would hold a third snapshot's columns at once.
 //!
 //! That overlap holds about two snapshots' worth of columns at its peak. When the memory the
-//! diff may take ([`DiffOptions::max_memory`], by default what is available) is less than it
+//! diff may take ([`DiffOptions::max_memory`], by default half of what is available) is less than it
 //! would need, the diff goes one snapshot at a time instead ([`Plan::InTurn`]): nothing read
 //! ahead, each earlier digest finished before the next build, each snapshot measured after its
 //! dominators rather than beside them. It is slower (a core idles through the sequential steps)
@@ -255,8 +255,8 @@ const OVERLAPPED_PEAK_PER_BYTE: f64 = 3.0;
 const IN_TURN_PEAK_PER_BYTE: f64 = 2.5;
 
 impl Plan {
-    /// The overlapped plan when its estimated peak fits in `max_memory` (by default what is
-    /// available now), else one snapshot at a time, telling `observer` why. Where neither the
+    /// The overlapped plan when its estimated peak fits in `max_memory` (by default half of
+    /// what is available now: [`room`]), else one snapshot at a time, telling `observer` why. Where neither the
     /// memory nor the files' sizes can be read, the overlapped plan.
     fn choose(files: &[PathBuf], max_memory: Option<u64>, observer: &dyn Observer) -> Plan {
         let largest = files
@@ -300,10 +300,19 @@ impl Plan {
     }
 }
 
-/// The memory a command may take: `max_memory` when given, else what is available now;
-/// `None` when that cannot be read.
+/// The memory a command may take: `max_memory` when given, else half of what is available
+/// now; `None` when that cannot be read.
+///
+/// Half, because the machine's other work needs room too (often the very service whose
+/// snapshots these are), and the plans' peaks are estimates: with files of a few GB the
+/// overlapped plan's second snapshot would take several GB more for a few percent of speed.
 fn room(max_memory: Option<u64>) -> Option<u64> {
-    max_memory.or_else(crate::memory::available)
+    room_within(max_memory, crate::memory::available)
+}
+
+/// [`room`], with what is available read by `available` (only when `max_memory` is `None`).
+fn room_within(max_memory: Option<u64>, available: impl FnOnce() -> Option<u64>) -> Option<u64> {
+    max_memory.or_else(|| available().map(|available| available / 2))
 }
 
 /// The peak of indexing a snapshot with its diff digest, per byte of its text, as measured
@@ -319,8 +328,8 @@ const INDEX_WITH_DIGEST_PEAK_PER_BYTE: f64 = 2.3;
 /// for [`crate::index::recover`]) and not made again.
 ///
 /// The digest's measurement runs beside the dominators, as in a diff. Making it takes more
-/// memory than a summary: when that is more than `max_memory` (by default what is available
-/// now), only the index is made, with a note (a diff makes the digest when it first reads
+/// memory than a summary: when that is more than `max_memory` (by default half of what is
+/// available now), only the index is made, with a note (a diff makes the digest when it first reads
 /// the file), so that indexing ahead fits wherever a summary does.
 pub fn index_ahead(
     file: &Path,
@@ -375,8 +384,8 @@ pub fn index_ahead(
     Ok(())
 }
 
-/// Whether indexing `file` with its diff digest fits in `max_memory` (by default what is
-/// available now); when not, says so to `observer`. Where neither the memory nor the file's
+/// Whether indexing `file` with its diff digest fits in `max_memory` (by default half of
+/// what is available now: [`room`]); when not, says so to `observer`. Where neither the memory nor the file's
 /// size can be read, it is taken to fit.
 fn digest_fits(file: &Path, max_memory: Option<u64>, observer: &dyn Observer) -> bool {
     let (Ok(text), Some(room)) = (crate::snapshot::text_size_estimate(file), room(max_memory))
@@ -635,4 +644,35 @@ fn judge_and_detect<'g>(
     };
     let shaped = detectors::find_shaped(&judged, &reader, comparison, &options.thresholds);
     (judging, reader, shaped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_default_a_diff_plans_within_half_the_memory_available() {
+        assert_eq!(room_within(None, || Some(24 << 30)), Some(12 << 30));
+        assert_eq!(room_within(None, || None), None);
+        // Asked for, the memory is taken as given, whatever is available.
+        let asked = room_within(Some(20 << 30), || panic!("not read when asked for"));
+        assert_eq!(asked, Some(20 << 30));
+    }
+
+    #[test]
+    fn files_whose_overlap_needs_more_than_the_room_are_read_in_turn() {
+        let sample = PathBuf::from("samples/node20.heapsnapshot.gz");
+        let text = crate::snapshot::text_size_estimate(&sample).unwrap() as f64;
+        let files = [sample.clone(), sample];
+        let overlapped = (text * OVERLAPPED_PEAK_PER_BYTE) as u64;
+        let observer = crate::observe::Quiet;
+        assert_eq!(
+            Plan::choose(&files, Some(overlapped + 1), &observer),
+            Plan::Overlapped
+        );
+        assert_eq!(
+            Plan::choose(&files, Some(overlapped - 1), &observer),
+            Plan::InTurn
+        );
+    }
 }
