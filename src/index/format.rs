@@ -733,6 +733,16 @@ pub fn describe(map: &[u8]) -> Option<(FileKind, FileIdentity, String, u64, u64)
 mod tests {
     use super::*;
 
+    fn test_identity() -> FileIdentity {
+        FileIdentity {
+            size: 1,
+            mtime_ns: 2,
+            inode: 3,
+            device: 4,
+            ends_hash: 5,
+        }
+    }
+
     fn graph_of(sample: &str) -> HeapGraph {
         let text = std::fs::read(sample).unwrap();
         let mut raw = Vec::new();
@@ -755,13 +765,7 @@ mod tests {
             let shared = graph.self_size.as_ptr() == graph.snapshot.node_self_size.as_ptr();
             // Self sizes are the snapshot's own unless the pre-pass moved some (user roots).
             assert_eq!(shared, !user_roots, "{sample}");
-            let identity = FileIdentity {
-                size: 1,
-                mtime_ns: 2,
-                inode: 3,
-                device: 4,
-                ends_hash: 5,
-            };
+            let identity = test_identity();
             let mut out = Vec::new();
             write(&graph, &identity, "test", &mut out).unwrap();
             let manifest: Manifest<Facts> =
@@ -787,26 +791,18 @@ mod tests {
         let mut column: Vec<u32> = (0..4096).collect();
         let mut out = Vec::new();
         let mut writer = IndexWriter::begin(&mut out, FileKind::Digest).unwrap();
-        writer
-            .section("first", bytemuck::cast_slice(&column))
-            .unwrap();
-        writer
-            .section("same", bytemuck::cast_slice(&column))
-            .unwrap();
-        column.iter_mut().for_each(|v| *v = v.wrapping_mul(7) + 1);
-        writer
-            .section("reused", bytemuck::cast_slice(&column))
-            .unwrap();
-        writer
-            .section("reused_again", bytemuck::cast_slice(&column))
-            .unwrap();
-        let identity = FileIdentity {
-            size: 1,
-            mtime_ns: 2,
-            inode: 3,
-            device: 4,
-            ends_hash: 5,
-        };
+        for (name, changed_in_place) in [
+            ("first", false),
+            ("same", false),
+            ("reused", true),
+            ("reused_again", false),
+        ] {
+            if changed_in_place {
+                column.iter_mut().for_each(|v| *v = v.wrapping_mul(7) + 1);
+            }
+            writer.section(name, bytemuck::cast_slice(&column)).unwrap();
+        }
+        let identity = test_identity();
         writer.finish("test", &identity, ()).unwrap();
         let manifest: Manifest<()> =
             open_manifest(&out, FileKind::Digest, Some((&identity, "test")))
