@@ -1,6 +1,8 @@
 //! Saving an index beside the work that needs the graph: a thread of its own writes the
-//! parsed columns while the graph is built, then the built ones while the command computes
-//! its answer, so the first command on a snapshot pays little more than without an index.
+//! parsed columns (and the strings) while the graph is built, the retainer lists as soon as
+//! they are built ([`BuildSink`]: a build that keeps none lets them go once written), then the
+//! other built columns while the command computes its answer, so the first command on a
+//! snapshot pays little more than without an index.
 //!
 //! The file is written with direct I/O where the file system allows it (`O_DIRECT` on
 //! Linux): the bytes go from the columns to the disk without filling the page cache, which
