@@ -9,11 +9,11 @@
 //! a build that also finishes a digest would hold a third snapshot's columns at once.
 //!
 //! That overlap holds about two snapshots' worth of columns at its peak. When the memory the
-//! diff may take ([`DiffOptions::max_memory`], by default half of what is available) is less than it
-//! would need, the diff goes one snapshot at a time instead ([`Plan::InTurn`]): nothing read
-//! ahead, each earlier digest finished before the next build, each snapshot measured after its
-//! dominators rather than beside them. It is slower (a core idles through the sequential steps)
-//! and prints the same report.
+//! diff may take ([`DiffOptions::max_memory`], by default half of what is available) is less
+//! than it would need, the diff goes one snapshot at a time instead ([`Plan::InTurn`]):
+//! nothing read ahead, each earlier digest finished before the next build, each snapshot
+//! measured after its dominators rather than beside them. It is slower (a core idles through
+//! the sequential steps) and prints the same report.
 
 use std::path::{Path, PathBuf};
 
@@ -256,8 +256,8 @@ const IN_TURN_PEAK_PER_BYTE: f64 = 2.5;
 
 impl Plan {
     /// The overlapped plan when its estimated peak fits in `max_memory` (by default half of
-    /// what is available now: [`room`]), else one snapshot at a time, telling `observer` why. Where neither the
-    /// memory nor the files' sizes can be read, the overlapped plan.
+    /// what is available now: [`room`]), else one snapshot at a time, telling `observer` why.
+    /// Where neither the memory nor the files' sizes can be read, the overlapped plan.
     fn choose(files: &[PathBuf], max_memory: Option<u64>, observer: &dyn Observer) -> Plan {
         let largest = files
             .iter()
@@ -329,8 +329,8 @@ const INDEX_WITH_DIGEST_PEAK_PER_BYTE: f64 = 2.3;
 ///
 /// The digest's measurement runs beside the dominators, as in a diff. Making it takes more
 /// memory than a summary: when that is more than `max_memory` (by default half of what is
-/// available now), only the index is made, with a note (a diff makes the digest when it first reads
-/// the file), so that indexing ahead fits wherever a summary does.
+/// available now), only the index is made, with a note (a diff makes the digest when it first
+/// reads the file), so that indexing ahead fits wherever a summary does.
 pub fn index_ahead(
     file: &Path,
     cache: &IndexCache,
@@ -385,8 +385,8 @@ pub fn index_ahead(
 }
 
 /// Whether indexing `file` with its diff digest fits in `max_memory` (by default half of
-/// what is available now: [`room`]); when not, says so to `observer`. Where neither the memory nor the file's
-/// size can be read, it is taken to fit.
+/// what is available now: [`room`]); when not, says so to `observer`. Where neither the
+/// memory nor the file's size can be read, it is taken to fit.
 fn digest_fits(file: &Path, max_memory: Option<u64>, observer: &dyn Observer) -> bool {
     let (Ok(text), Some(room)) = (crate::snapshot::text_size_estimate(file), room(max_memory))
     else {

@@ -434,18 +434,12 @@ impl HeapGraph {
         // it took 1.12 times as long in a diff: README, Speed: measured choices).
         let numbered = match (beside, retainer_sources) {
             (Beside::Work, Some(sources)) => Numbered::Numbering(numbering, sources),
-            _ => {
-                if !columns.retainer_lists && beside == Beside::Nothing {
-                    // Let go before the dominators allocate their working columns: the
-                    // build's peak. (An index being saved holds its own reference until
-                    // written.)
-                    graph.lists = OnceLock::new();
-                }
-                Numbered::Prepared(dominators::prepare_forward(
-                    &forward_graph(&graph),
-                    numbering,
-                ))
-            }
+            // A build that keeps no lists (`keep_lists`) has none here: they were let go in
+            // the first phase, or never built.
+            _ => Numbered::Prepared(dominators::prepare_forward(
+                &forward_graph(&graph),
+                numbering,
+            )),
         };
         let g = &graph;
         let alongside = match beside {

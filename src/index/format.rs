@@ -244,7 +244,7 @@ pub(crate) fn retainer_sections(graph: &RetainerGraph) -> Vec<OutSection> {
 /// out, and the facts its manifest records.
 pub(crate) fn graph_sections(graph: &HeapGraph) -> (Vec<OutSection>, Facts) {
     let s = &graph.snapshot;
-    let strings_base = s.strings.parts().3;
+    let strings_base = s.strings.text_start();
     let dom = &graph.dominators;
     let mut sections = vec![
         shared("idom", &dom.idom),
@@ -316,12 +316,8 @@ impl<W: Write> IndexWriter<W> {
             zeros,
             same_as,
         };
-        let earlier = self
-            .sources
-            .iter()
-            .rposition(|&(s, _)| s == source)
-            .map(|at| self.sources[at].1);
-        if let Some(first) = earlier {
+        let earlier = self.sources.iter().rev().find(|&&(s, _)| s == source);
+        if let Some(&(_, first)) = earlier {
             // The same memory holds the same column only while that column lives: one let go
             // once written may have its memory reused by a later column of the same length,
             // so the bytes must hash the same too.

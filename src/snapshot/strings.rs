@@ -84,10 +84,15 @@ impl Strings {
         }
     }
 
+    /// Where the part of the text the spans cover starts, in their numbering.
+    pub(crate) fn text_start(&self) -> u64 {
+        self.starts.iter().copied().min().unwrap_or(self.base)
+    }
+
     /// What an index file stores of the table: the part of the text the spans cover, the
     /// spans (shared, not copied) and where that part starts in their numbering.
     pub(crate) fn parts(&self) -> (TextPart, Column<u64>, Column<u64>, u64) {
-        let first = self.starts.iter().copied().min().unwrap_or(self.base);
+        let first = self.text_start();
         let end = self.ends.iter().copied().max().unwrap_or(first).max(first);
         let text = TextPart {
             text: Arc::clone(&self.text),
