@@ -128,7 +128,8 @@ fn every_command_prints_the_same_from_the_index() {
 
 #[test]
 fn an_index_made_by_a_summary_answers_retainers() {
-    // A summary lets the retainer lists go after the dominators; its index still has them.
+    // A summary builds no retainer lists, and its index has none: `retainers` finds the
+    // object's retainers by a scan of the edges.
     let cache = tempfile::tempdir().unwrap();
     let file = sample("node20");
     run(heapscan(cache.path()).arg("summary").arg(&file));
@@ -820,6 +821,55 @@ fn leak_series(dir: &Path) -> Vec<PathBuf> {
     (1..=3)
         .map(|k| plain_copy(&format!("leak-{k}"), dir))
         .collect()
+}
+
+/// An index saved by a build that makes no retainer lists (a summary's) stores none and reads
+/// back without them (asked for, they are built, the same as a parse's); one saved by a build
+/// that keeps them stores them. A diff of snapshots indexed by `summary` builds the lists it
+/// reads from the indexed edges, parses nothing and says what a diff without indexes says.
+#[test]
+fn an_index_saved_without_retainer_lists_serves_a_diff_that_needs_them() {
+    use heapscan::graph::{Columns, HeapGraph};
+    use heapscan::index::IndexCache;
+    use heapscan::observe::Quiet;
+    let dir = tempfile::tempdir().unwrap();
+    let files = leak_series(dir.path());
+    let parsed = HeapGraph::open(&files[2], Columns::ALL, None, &Quiet).unwrap();
+    // Indexes are only read by the build that wrote them: these are this test's own.
+    let saved_then_read = |columns: Columns, cache: &Path| {
+        let cache = IndexCache::new(cache, u64::MAX);
+        let mut built = HeapGraph::open(&files[2], columns, Some(&cache), &Quiet).unwrap();
+        let mut saving = built.take_saving().expect("an index being saved");
+        saving.seal(&built);
+        saving.wait().unwrap();
+        let mut indexed = HeapGraph::open(&files[2], Columns::ALL, Some(&cache), &Quiet).unwrap();
+        assert!(
+            indexed.take_saving().is_none(),
+            "read from the index, not built"
+        );
+        indexed
+    };
+    let without = saved_then_read(Columns::NO_RETAINERS_AFTER, &dir.path().join("a"));
+    assert!(
+        without.retainer_lists_kept().is_none(),
+        "an index saved by a summary's build has no retainer lists"
+    );
+    assert_eq!(**without.first_retainer(), **parsed.first_retainer());
+    assert_eq!(**without.retainer_edge(), **parsed.retainer_edge());
+    let with = saved_then_read(Columns::ALL, &dir.path().join("b"));
+    assert!(with.retainer_lists_kept().is_some());
+    assert_eq!(**with.first_retainer(), **parsed.first_retainer());
+    assert_eq!(**with.retainer_edge(), **parsed.retainer_edge());
+
+    let cache = dir.path().join("cache");
+    for file in &files {
+        run(heapscan(&cache).arg("summary").arg(file));
+    }
+    let args = ["diff", "--format", "json"];
+    let plain = run(heapscan(&cache).args(args).arg("--no-index").args(&files));
+    let from_summaries = run(heapscan(&cache).args(args).args(&files));
+    assert_eq!(parses(&from_summaries), 0, "{}", stderr(&from_summaries));
+    assert_eq!(from_summaries.stdout, plain.stdout);
 }
 
 #[test]

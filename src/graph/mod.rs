@@ -131,7 +131,7 @@ pub(crate) fn indexed_identity(path: &Path) -> Option<FileIdentity> {
 pub const PHASES: &[&str] = &["flags+dfs+retainers+classes", "dominators+distances"];
 
 /// Where a build's columns are saved as they are made (an index being written): told of the
-/// retainer lists as soon as they are built (which the build may then let go), and of the
+/// retainer lists as soon as they are built, when the build makes them, and of the
 /// [`RetainerGraph`]'s other columns once it exists.
 pub(crate) trait BuildSink: Sync {
     /// The retainer lists, just built.
@@ -337,21 +337,19 @@ impl HeapGraph {
         let s = &snapshot;
         // Whether the retainer lists are built in the first phase: for work beside the
         // dominators (with each slot's retaining node, from which the dominators then read
-        // their predecessors), an index being saved, or a caller that keeps them. A build
-        // short of memory (work after the dominators) builds them once the dominators'
-        // working columns are gone, unless an index is saved; otherwise nothing builds the
-        // lists (a later reader builds them: `retainer_lists`) and the distances take their
-        // place in the first phase.
+        // their predecessors) or a caller that keeps them. A build short of memory (work after
+        // the dominators) builds them once the dominators' working columns are gone, unless
+        // an index is saved; otherwise nothing builds the lists (a later reader builds them:
+        // `retainer_lists`; a few nodes' retainers are found by a scan of the edges:
+        // `retainers_of_node`) and the distances take their place in the first phase. An
+        // index saves the lists a build made, and none when it made none: building them only
+        // to be saved cost the first command that saves an index more than reading a few
+        // retainers without them costs later commands (README, The second look).
         let lists_first = match beside {
             Beside::Work => true,
             Beside::After => sink.is_some(),
-            Beside::Nothing => columns.retainer_lists || sink.is_some(),
+            Beside::Nothing => columns.retainer_lists,
         };
-        // Lists built only to be saved are handed to the sink and let go at once, so that
-        // they are gone (once written) before the dominators' DFS holds its largest columns,
-        // the first phase's peak; the distances then follow them in the first phase, as in a
-        // build without lists, leaving the dominators' phase as it is without an index.
-        let keep_lists = columns.retainer_lists || beside != Beside::Nothing;
         progress(PHASES[0]);
         let weakmaps = WeakMapEdgeNames::find(s);
         let (
@@ -382,15 +380,13 @@ impl HeapGraph {
                     Beside::Work => SourceColumn::With,
                     Beside::Nothing | Beside::After => SourceColumn::Without,
                 };
-                let retainers = lists_first
-                    .then(|| {
-                        let (lists, sources) = build_retainers(s, sources);
-                        if let Some(sink) = sink {
-                            sink.lists_built(&lists);
-                        }
-                        keep_lists.then_some((lists, sources))
-                    })
-                    .flatten();
+                let retainers = lists_first.then(|| {
+                    let (lists, sources) = build_retainers(s, sources);
+                    if let Some(sink) = sink {
+                        sink.lists_built(&lists);
+                    }
+                    (lists, sources)
+                });
                 let detached = propagate_dom_state(s);
                 let has_user_roots = s.edges_of(root).any(|e| is_user_root(s, s.edge_to[e]));
                 let self_size = if has_user_roots {
@@ -399,8 +395,8 @@ impl HeapGraph {
                     s.node_self_size.clone()
                 };
                 let classes = Classes::compute(s, &detached);
-                let early_distance = ((!lists_first || !keep_lists) && columns.distances)
-                    .then(|| distances(s, root, &weakmaps));
+                let early_distance =
+                    (!lists_first && columns.distances).then(|| distances(s, root, &weakmaps));
                 let first_result = first();
                 (
                     retainers,
@@ -434,8 +430,6 @@ impl HeapGraph {
         // it took 1.12 times as long in a diff: README, Speed: measured choices).
         let numbered = match (beside, retainer_sources) {
             (Beside::Work, Some(sources)) => Numbered::Numbering(numbering, sources),
-            // A build that keeps no lists (`keep_lists`) has none here: they were let go in
-            // the first phase, or never built.
             _ => Numbered::Prepared(dominators::prepare_forward(
                 &forward_graph(&graph),
                 numbering,

@@ -18,7 +18,7 @@
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytemuck::Pod;
 use memmap2::Mmap;
@@ -36,7 +36,7 @@ use crate::snapshot::{Layout, Location, Snapshot, Strings};
 use crate::summary::SummaryFacts;
 
 /// Bumped whenever the layout of the file or the meaning of a section changes.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// What a file of the cache holds, told by its first 16 bytes. Both kinds share the
 /// container: sections, manifest, footer.
@@ -136,6 +136,9 @@ pub(crate) struct Facts {
     class_names: Vec<String>,
     class_locations: Vec<Option<ClassLocation>>,
     has_distances: bool,
+    /// Whether the retainer lists are stored: a build that needed none (a summary's) made
+    /// none, and a reader builds them if it asks for them.
+    pub(crate) has_retainer_lists: bool,
     /// Where the stored string text starts in the numbering of the string spans.
     strings_base: u64,
     /// The summary facts, when the command that made the index computed them.
@@ -220,8 +223,8 @@ pub(crate) fn snapshot_sections(s: &Snapshot) -> Vec<OutSection> {
     ]
 }
 
-/// The retainer lists' sections: written as soon as the lists are built, which a build that
-/// keeps no lists then lets go.
+/// The retainer lists' sections: written as soon as the lists are built (a build that needs
+/// none builds none, and its index has none: `has_retainer_lists`).
 pub(crate) fn list_sections(lists: &RetainerLists) -> Vec<OutSection> {
     vec![
         shared("first_retainer", &lists.first_retainer),
@@ -268,6 +271,7 @@ pub(crate) fn graph_sections(graph: &HeapGraph) -> (Vec<OutSection>, Facts) {
         class_names: graph.classes.names.clone(),
         class_locations: graph.classes.locations.clone(),
         has_distances: graph.distance.is_some(),
+        has_retainer_lists: graph.retainer_lists_kept().is_some(),
         strings_base,
         summary: graph.summary_facts().map(|f| (*f).clone()),
     };
@@ -390,7 +394,10 @@ pub fn write(
 ) -> io::Result<u64> {
     let mut writer = IndexWriter::begin(to, FileKind::Index)?;
     let (rest, facts) = graph_sections(graph);
-    let lists = list_sections(graph.retainer_lists());
+    let lists = graph
+        .retainer_lists_kept()
+        .map(list_sections)
+        .unwrap_or_default();
     let retainers = retainer_sections(graph);
     for (name, bytes) in snapshot_sections(&graph.snapshot)
         .iter()
@@ -642,11 +649,15 @@ fn assemble(r: &Reader<Facts>) -> Result<HeapGraph, Unusable> {
     };
     let retainers = RetainerGraph {
         root: m.root,
-        lists: RetainerLists {
-            first_retainer: r.column_of("first_retainer", nodes + 1)?,
-            retainer_edge: r.column_of("retainer_edge", edges)?,
-        }
-        .into(),
+        lists: if m.has_retainer_lists {
+            RetainerLists {
+                first_retainer: r.column_of("first_retainer", nodes + 1)?,
+                retainer_edge: r.column_of("retainer_edge", edges)?,
+            }
+            .into()
+        } else {
+            OnceLock::new()
+        },
         essential: r.bits("essential", edges)?,
         self_size: r.column_of("self_size", nodes)?,
         detached: r.bits("detached", nodes)?,

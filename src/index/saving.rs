@@ -1,8 +1,9 @@
 //! Saving an index beside the work that needs the graph: a thread of its own writes the
 //! parsed columns (and the strings) while the graph is built, the retainer lists as soon as
-//! they are built ([`BuildSink`]: a build that keeps none lets them go once written), then the
-//! other built columns while the command computes its answer, so the first command on a
-//! snapshot pays little more than without an index.
+//! they are built ([`BuildSink`]; a build that needs none, such as a summary's, builds none
+//! and the index records that it has none), then the other built columns while the command
+//! computes its answer, so the first command on a snapshot pays little more than without an
+//! index.
 //!
 //! The file is written with direct I/O where the file system allows it (`O_DIRECT` on
 //! Linux): the bytes go from the columns to the disk without filling the page cache, which
@@ -14,6 +15,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -41,6 +43,8 @@ pub struct Saving {
     temporary: PathBuf,
     /// The manifest's facts, once the built graph's sections are sent, until it is sealed.
     facts: Option<Box<Facts>>,
+    /// Whether the build sent its retainer lists (a build that needs none makes none).
+    lists_sent: AtomicBool,
     finished: bool,
 }
 
@@ -85,6 +89,7 @@ impl Saving {
             file: file.to_path_buf(),
             temporary,
             facts: None,
+            lists_sent: AtomicBool::new(false),
             finished: false,
         };
         saving.send(Job::Sections(format::snapshot_sections(snapshot)));
@@ -103,6 +108,7 @@ impl BuildSink for Saving {
     /// Sends the retainer lists (shared, not copied): once written, the writer lets them go.
     fn lists_built(&self, lists: &RetainerLists) {
         self.send(Job::Sections(format::list_sections(lists)));
+        self.lists_sent.store(true, Ordering::Relaxed);
     }
 
     /// Sends the other columns of the first stage of the build, `graph` (shared, not copied).
@@ -114,7 +120,9 @@ impl BuildSink for Saving {
 impl Saving {
     /// Sends the rest of the built `graph` (its columns shared, not copied).
     pub(crate) fn finish(&mut self, graph: &HeapGraph) {
-        let (sections, facts) = format::graph_sections(graph);
+        let (sections, mut facts) = format::graph_sections(graph);
+        // The lists the build sent, which it may have let go since.
+        facts.has_retainer_lists = self.lists_sent.load(Ordering::Relaxed);
         self.send(Job::Sections(sections));
         self.facts = Some(Box::new(facts));
         self.finished = true;
