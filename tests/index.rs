@@ -1052,6 +1052,53 @@ fn files_indexed_ahead_are_diffed_from_their_digests() {
 
 /// `heapscan index` short of the memory a diff digest needs makes the index alone and says
 /// so; a diff then makes the digest, with the same report as without the cache.
+/// With too little memory to measure the digest beside the dominators but enough to measure
+/// it after the build, `heapscan index` still makes it (the index then holds no retainer
+/// lists, which the build no longer makes), with no note; a diff of the files reads their
+/// digests, parses nothing and says what a diff without the cache says.
+#[test]
+fn indexing_with_less_memory_measures_the_digest_after_the_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let files = leak_series(dir.path());
+    let largest = files
+        .iter()
+        .map(|f| fs::metadata(f).unwrap().len())
+        .max()
+        .unwrap();
+    // Between the two plans' estimates: 1.8 and 2.3 times the text.
+    let room = format!("{}", largest * 2);
+    let indexed = run(heapscan(&cache)
+        .args(["index", "--max-memory", &room])
+        .args(&files));
+    let said = String::from_utf8(indexed.stdout.clone()).unwrap();
+    assert_eq!(said.matches(": indexed in ").count(), 3, "{said}");
+    assert!(!said.contains("without a diff digest"), "{said}");
+    assert!(!stderr(&indexed).contains("without its diff digest"));
+    assert_eq!(cache_files(&cache, "hsdig").len(), 3);
+    for index in indexes(&cache) {
+        let bytes = fs::read(&index).unwrap();
+        let has = |text: &[u8]| bytes.windows(text.len()).any(|w| w == text);
+        assert!(has(b"\"has_retainer_lists\":false"), "{}", index.display());
+    }
+    let args = ["diff", "--format", "json"];
+    let plain = run(heapscan(&cache).args(args).arg("--no-index").args(&files));
+    let diff = run(heapscan(&cache).args(args).args(&files));
+    assert_eq!(parses(&diff), 0, "{}", stderr(&diff));
+    assert!(stderr(&diff).contains("timing: load-digest"));
+    assert_eq!(diff.stdout, plain.stdout);
+
+    // With the memory (here: the default, what the machine has), the digest is measured
+    // beside the dominators, and the index keeps the lists the build made for it.
+    let beside = dir.path().join("beside");
+    run(heapscan(&beside).arg("index").arg(&files[0]));
+    let index = &indexes(&beside)[0];
+    let bytes = fs::read(index).unwrap();
+    let text = b"\"has_retainer_lists\":true";
+    assert!(bytes.windows(text.len()).any(|w| w == text));
+    assert_eq!(cache_files(&beside, "hsdig").len(), 1);
+}
+
 #[test]
 fn indexing_short_of_memory_makes_the_index_without_the_digest() {
     let dir = tempfile::tempdir().unwrap();

@@ -315,9 +315,27 @@ fn room_within(max_memory: Option<u64>, available: impl FnOnce() -> Option<u64>)
     max_memory.or_else(|| available().map(|available| available / 2))
 }
 
-/// The peak of indexing a snapshot with its diff digest, per byte of its text, as measured
-/// (README, "The second look"); without the digest it is a summary's.
-const INDEX_WITH_DIGEST_PEAK_PER_BYTE: f64 = 2.3;
+/// The peak of indexing a snapshot with its diff digest measured beside the dominators, per
+/// byte of its text, as measured (README, "The second look"): 1.8–2.0 times the file.
+const DIGEST_BESIDE_PEAK_PER_BYTE: f64 = 2.3;
+/// …and measured after the build, as one snapshot at a time in a diff: 1.5–1.7 times the
+/// file. Without the digest it is a summary's.
+const DIGEST_AFTER_PEAK_PER_BYTE: f64 = 1.8;
+
+/// How `heapscan index` makes a snapshot's diff digest, by the memory it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DigestPlan {
+    /// Measured beside the dominators, on the core they leave idle, as a diff with memory
+    /// to spare measures: the fastest.
+    Beside,
+    /// Measured once the graph is built and the summary's class totals are swept, with the
+    /// retainer lists built then, as a diff one snapshot at a time measures its last one:
+    /// the lists and the measurement never meet the dominators' working columns.
+    After,
+    /// Not made: the index alone, as a summary saves it (a diff makes the digest when it
+    /// first reads the file).
+    Skipped,
+}
 
 /// Analyses the snapshot `file` and keeps in `cache` all that later commands read of it:
 /// its index (with a summary's facts) and its diff digest, with what a diff whose last
@@ -329,8 +347,9 @@ const INDEX_WITH_DIGEST_PEAK_PER_BYTE: f64 = 2.3;
 ///
 /// The digest's measurement runs beside the dominators, as in a diff. Making it takes more
 /// memory than a summary: when that is more than `max_memory` (by default half of what is
-/// available now), only the index is made, with a note (a diff makes the digest when it first
-/// reads the file), so that indexing ahead fits wherever a summary does.
+/// available now), it is measured after the build, which takes less; when even that is more,
+/// only the index is made, with a note (a diff makes the digest when it first reads the
+/// file), so that indexing ahead fits wherever a summary does ([`DigestPlan`]).
 pub fn index_ahead(
     file: &Path,
     cache: &IndexCache,
@@ -338,14 +357,17 @@ pub fn index_ahead(
     observer: &dyn Observer,
 ) -> Result<()> {
     let identity = crate::graph::indexed_identity(file);
-    let wanted = identity.as_ref().is_some_and(|id| !cache.has_digest(id))
-        && digest_fits(file, max_memory, observer);
-    // The measurement and the digest's completion read the retainer lists; without them the
-    // build lets the lists go and takes both cores, as a summary's does.
-    let (columns, beside) = if wanted {
-        (Columns::ALL, Beside::Work)
+    let plan = if identity.as_ref().is_some_and(|id| !cache.has_digest(id)) {
+        digest_plan(file, max_memory, observer)
     } else {
-        (Columns::NO_RETAINERS_AFTER, Beside::Nothing)
+        DigestPlan::Skipped
+    };
+    // The measurement and the digest's completion read the retainer lists. Measured beside
+    // the dominators, the build makes them first; otherwise it makes none and takes both
+    // cores, as a summary's does.
+    let (columns, beside) = match plan {
+        DigestPlan::Beside => (Columns::ALL, Beside::Work),
+        DigestPlan::After | DigestPlan::Skipped => (Columns::NO_RETAINERS_AFTER, Beside::Nothing),
     };
     let (mut graph, (), measured) = HeapGraph::open_alongside(
         file,
@@ -355,7 +377,9 @@ pub fn index_ahead(
         observer,
         || (),
         beside,
-        |graph| wanted.then(|| LastMeasurement::new(graph, LastObjects::Gathered)),
+        |graph| {
+            (plan == DigestPlan::Beside).then(|| LastMeasurement::new(graph, LastObjects::Gathered))
+        },
     )?;
     graph.check_columns();
     let saving = graph.take_saving();
@@ -364,8 +388,14 @@ pub fn index_ahead(
     // The index holds all a later summary needs, and the digest's class totals are the
     // summary's: computed once, before the digest's completion rather than beside it, where
     // the two sweeps' working columns (and the shortest paths') would meet at the peak.
-    let facts = (saving.is_some() || measured.is_some())
+    let facts = (saving.is_some() || plan != DigestPlan::Skipped)
         .then(|| crate::summary::summary_facts(graph, crate::summary::KEPT_DOMINATORS));
+    let measured = measured.or_else(|| {
+        (plan == DigestPlan::After).then(|| {
+            graph.retainer_lists();
+            LastMeasurement::new(graph, LastObjects::Viewed)
+        })
+    });
     let made = measured.map(|measured| {
         let totals = facts.as_deref().map(ClassAggregates::of_facts);
         measured.finish(graph, &name, totals, |_, prep| {
@@ -384,27 +414,31 @@ pub fn index_ahead(
     Ok(())
 }
 
-/// Whether indexing `file` with its diff digest fits in `max_memory` (by default half of
-/// what is available now: [`room`]); when not, says so to `observer`. Where neither the
-/// memory nor the file's size can be read, it is taken to fit.
-fn digest_fits(file: &Path, max_memory: Option<u64>, observer: &dyn Observer) -> bool {
+/// How indexing `file` makes its diff digest within `max_memory` (by default half of what is
+/// available now: [`room`]): beside the dominators when that fits, else after the build when
+/// that fits, else not at all, which it says to `observer`. Where neither the memory nor the
+/// file's size can be read, the digest is measured beside the dominators.
+fn digest_plan(file: &Path, max_memory: Option<u64>, observer: &dyn Observer) -> DigestPlan {
     let (Ok(text), Some(room)) = (crate::snapshot::text_size_estimate(file), room(max_memory))
     else {
-        return true;
+        return DigestPlan::Beside;
     };
-    let needs = text as f64 * INDEX_WITH_DIGEST_PEAK_PER_BYTE;
-    if needs <= room as f64 {
-        return true;
+    let needs = |per_byte: f64| text as f64 * per_byte;
+    if needs(DIGEST_BESIDE_PEAK_PER_BYTE) <= room as f64 {
+        return DigestPlan::Beside;
+    }
+    if needs(DIGEST_AFTER_PEAK_PER_BYTE) <= room as f64 {
+        return DigestPlan::After;
     }
     let bytes = |b: f64| crate::report::human_bytes(b as u64);
     observer.note(&format!(
         "{}: indexed without its diff digest: making it too would take about {} of memory, \
          more than the {} available (a diff makes it when it first reads the file)",
         file.display(),
-        bytes(needs),
+        bytes(needs(DIGEST_AFTER_PEAK_PER_BYTE)),
         bytes(room as f64)
     ));
-    false
+    DigestPlan::Skipped
 }
 
 /// What is measured of the last snapshot beside its build.
