@@ -621,3 +621,32 @@ fn short_of_memory_the_snapshots_are_read_in_turn_with_the_same_answer() {
     };
     assert!(html("plenty.html", "64G") == html("short.html", "1M"));
 }
+
+/// Terminal tables cut long class names (DevTools names plain objects by their property sets)
+/// to 64 characters ending in `…`, in `summary` and `diff` alike; JSON keeps the whole name.
+#[test]
+fn tables_cut_long_class_names_and_json_keeps_them() {
+    let files = ["leak-1", "leak-2", "leak-3"].map(sample);
+    let whole = "{setupHooks, setCallbackTrampoline, pushAsyncContext, popAsyncContext, \
+                 executionAsyncResource, clearAsyncIdStack}";
+    let cut = "{setupHooks, setCallbackTrampoline, pushAsyncContext, popAsyncC…";
+    assert_eq!(cut.chars().count(), 64);
+    let diff_table = stdout_of_success(heapscan().arg("diff").args(&files));
+    let summary_table = run_ok(&[
+        "summary",
+        files[2].to_str().unwrap(),
+        "--class",
+        "setupHooks",
+    ]);
+    for table in [&diff_table, &summary_table] {
+        assert!(table.contains(&format!("│ {cut} ")), "{table}");
+        assert!(!table.contains(whole));
+    }
+    let json = stdout_of_success(
+        heapscan()
+            .arg("diff")
+            .args(&files)
+            .args(["--format", "json"]),
+    );
+    assert!(json.contains(whole));
+}

@@ -783,7 +783,7 @@ fn render_classes(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             None => c.class.clone(),
         };
         table.add_row(vec![
-            label,
+            super::table_label(label),
             series(&c.counts, false),
             grouped(c.new),
             grouped(c.deleted),

@@ -99,6 +99,21 @@ pub fn new_table(header: &[&str]) -> comfy_table::Table {
     table
 }
 
+/// The widest a class name is shown in a terminal table, in characters: DevTools names plain
+/// objects by their property sets (`{setupHooks, setCallbackTrampoline, …}`), which would
+/// otherwise widen the whole table past any terminal. JSON and CSV keep the whole name.
+pub const TABLE_LABEL_CHARS: usize = 64;
+
+/// `label` cut to [`TABLE_LABEL_CHARS`] characters, ending in `…` when cut.
+pub fn table_label(label: String) -> String {
+    match label.char_indices().nth(TABLE_LABEL_CHARS - 1) {
+        Some((cut, _)) if label.chars().count() > TABLE_LABEL_CHARS => {
+            format!("{}…", &label[..cut])
+        }
+        _ => label,
+    }
+}
+
 /// Right-aligns the given columns.
 pub fn align_right(table: &mut comfy_table::Table, columns: &[usize]) {
     for &c in columns {
@@ -117,6 +132,24 @@ pub fn write_json<T: serde::Serialize>(out: &mut dyn Write, model: &T) -> io::Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_class_names_are_cut_in_tables() {
+        let short = "Map (node:internal/priority_queue:19:14)".to_string();
+        assert_eq!(table_label(short.clone()), short);
+        let exact: String = "x".repeat(TABLE_LABEL_CHARS);
+        assert_eq!(table_label(exact.clone()), exact);
+        let long = "{setupHooks, setCallbackTrampoline, pushAsyncContext, popAsyncContext, \
+                    executionAsyncResource, clearAsyncIdStack}"
+            .to_string();
+        let cut = table_label(long.clone());
+        assert_eq!(cut.chars().count(), TABLE_LABEL_CHARS);
+        assert!(cut.ends_with('…'));
+        assert!(long.starts_with(cut.trim_end_matches('…')));
+        // Cut on a character, never inside one.
+        let wide: String = "é".repeat(TABLE_LABEL_CHARS + 5);
+        assert_eq!(table_label(wide).chars().count(), TABLE_LABEL_CHARS);
+    }
 
     #[test]
     fn sizes_and_counts_read_well() {

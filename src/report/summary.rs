@@ -117,7 +117,7 @@ fn render_table(r: &SummaryReport, out: &mut dyn Write) -> io::Result<()> {
     ]);
     for row in &r.classes {
         table.add_row(vec![
-            class_label(row),
+            super::table_label(class_label(row)),
             grouped(row.count),
             distance_cell(row.distance),
             human_bytes(row.self_size),
