@@ -349,12 +349,7 @@ pub fn short_name(graph: &HeapGraph, n: u32, max: usize) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if one_line.chars().count() > max {
-        let cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    } else {
-        one_line
-    }
+    crate::report::cut_chars(one_line, max)
 }
 
 fn percent(part: u64, total: u64) -> f64 {

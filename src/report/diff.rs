@@ -778,12 +778,8 @@ fn render_classes(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         "Δ retained",
     ]);
     for c in &r.classes {
-        let label = match &c.location {
-            Some(loc) => format!("{} ({loc})", c.class),
-            None => c.class.clone(),
-        };
         table.add_row(vec![
-            super::table_label(label),
+            super::class_cell(&c.class, c.location.as_ref()),
             series(&c.counts, false),
             grouped(c.new),
             grouped(c.deleted),

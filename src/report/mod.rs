@@ -104,13 +104,21 @@ pub fn new_table(header: &[&str]) -> comfy_table::Table {
 /// otherwise widen the whole table past any terminal. JSON and CSV keep the whole name.
 pub const TABLE_LABEL_CHARS: usize = 64;
 
-/// `label` cut to [`TABLE_LABEL_CHARS`] characters, ending in `…` when cut.
-pub fn table_label(label: String) -> String {
-    match label.char_indices().nth(TABLE_LABEL_CHARS - 1) {
-        Some((cut, _)) if label.chars().count() > TABLE_LABEL_CHARS => {
-            format!("{}…", &label[..cut])
-        }
-        _ => label,
+/// A class's cell in a terminal table: its name, with the constructor's location when
+/// DevTools keys the class by it, cut to [`TABLE_LABEL_CHARS`].
+pub fn class_cell(class: &str, location: Option<impl std::fmt::Display>) -> String {
+    let label = match location {
+        Some(loc) => format!("{class} ({loc})"),
+        None => class.to_string(),
+    };
+    cut_chars(label, TABLE_LABEL_CHARS)
+}
+
+/// `text` cut to `max` characters, the last of them `…`, when it is longer.
+pub fn cut_chars(text: String, max: usize) -> String {
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        Some((end, _)) if text[end..].chars().nth(1).is_some() => format!("{}…", &text[..end]),
+        _ => text,
     }
 }
 
@@ -135,20 +143,27 @@ mod tests {
 
     #[test]
     fn long_class_names_are_cut_in_tables() {
-        let short = "Map (node:internal/priority_queue:19:14)".to_string();
-        assert_eq!(table_label(short.clone()), short);
+        let location = "node:internal/priority_queue:19:14";
+        assert_eq!(
+            class_cell("Map", Some(location)),
+            "Map (node:internal/priority_queue:19:14)"
+        );
         let exact: String = "x".repeat(TABLE_LABEL_CHARS);
-        assert_eq!(table_label(exact.clone()), exact);
+        assert_eq!(class_cell(&exact, None::<&str>), exact);
         let long = "{setupHooks, setCallbackTrampoline, pushAsyncContext, popAsyncContext, \
-                    executionAsyncResource, clearAsyncIdStack}"
-            .to_string();
-        let cut = table_label(long.clone());
+                    executionAsyncResource, clearAsyncIdStack}";
+        let cut = class_cell(long, None::<&str>);
         assert_eq!(cut.chars().count(), TABLE_LABEL_CHARS);
         assert!(cut.ends_with('…'));
         assert!(long.starts_with(cut.trim_end_matches('…')));
         // Cut on a character, never inside one.
         let wide: String = "é".repeat(TABLE_LABEL_CHARS + 5);
-        assert_eq!(table_label(wide).chars().count(), TABLE_LABEL_CHARS);
+        assert_eq!(
+            class_cell(&wide, None::<&str>).chars().count(),
+            TABLE_LABEL_CHARS
+        );
+        assert_eq!(cut_chars("abc".to_string(), 3), "abc");
+        assert_eq!(cut_chars("abcd".to_string(), 3), "ab…");
     }
 
     #[test]

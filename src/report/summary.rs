@@ -93,13 +93,6 @@ pub fn render(report: &SummaryReport, format: Format, out: &mut dyn Write) -> io
     }
 }
 
-fn class_label(row: &ClassRow) -> String {
-    match &row.location {
-        Some(loc) => format!("{} ({loc})", row.class),
-        None => row.class.clone(),
-    }
-}
-
 fn render_table(r: &SummaryReport, out: &mut dyn Write) -> io::Result<()> {
     let s = &r.snapshot;
     writeln!(
@@ -117,7 +110,7 @@ fn render_table(r: &SummaryReport, out: &mut dyn Write) -> io::Result<()> {
     ]);
     for row in &r.classes {
         table.add_row(vec![
-            super::table_label(class_label(row)),
+            super::class_cell(&row.class, row.location.as_ref()),
             grouped(row.count),
             distance_cell(row.distance),
             human_bytes(row.self_size),
