@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use super::digest::{Digest, DigestBody, DigestJob, Measurement};
 use super::{detectors, judge, report, stored, DiffOptions, Judging};
 use crate::error::{Error, Result};
-use crate::graph::{Beside, Columns, HeapGraph, RetainerGraph};
+use crate::graph::{Beside, BuildSink, Columns, HeapGraph, RetainerGraph};
 use crate::index::{note_stored, FileIdentity, IndexCache, Unusable};
 use crate::observe::{Observer, Stage};
 use crate::report::diff::DiffReport;
@@ -315,42 +315,28 @@ fn room_within(max_memory: Option<u64>, available: impl FnOnce() -> Option<u64>)
     max_memory.or_else(|| available().map(|available| available / 2))
 }
 
-/// The peak of indexing a snapshot with its diff digest measured beside the dominators, per
-/// byte of its text, with a margin over what was measured (README, "The second look"):
-/// 1.57–1.81 times the file.
-const DIGEST_BESIDE_PEAK_PER_BYTE: f64 = 2.0;
-/// …and measured after the build, as one snapshot at a time in a diff: 1.53–1.73 times the
-/// file. Without the digest it is a summary's.
-const DIGEST_AFTER_PEAK_PER_BYTE: f64 = 1.8;
-
-/// How `heapscan index` makes a snapshot's diff digest, by the memory it may take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DigestPlan {
-    /// Measured beside the dominators, on the core they leave idle, as a diff with memory
-    /// to spare measures: the fastest.
-    Beside,
-    /// Measured once the graph is built and the summary's class totals are swept, with the
-    /// retainer lists built then, as a diff one snapshot at a time measures its last one:
-    /// the lists and the measurement never meet the dominators' working columns.
-    After,
-    /// Not made: the index alone, as a summary saves it (a diff makes the digest when it
-    /// first reads the file).
-    Skipped,
-}
+/// The peak of indexing a snapshot with its diff digest, per byte of its text, with a margin
+/// over what was measured (README, "The second look"): 1.37–1.55 times the file. Without the
+/// digest it is a summary's.
+const DIGEST_PEAK_PER_BYTE: f64 = 1.7;
 
 /// Analyses the snapshot `file` and keeps in `cache` all that later commands read of it:
-/// its index (with a summary's facts) and its diff digest, with what a diff whose last
-/// snapshot it is reads of its graph (id index, shortest paths, shape tables, listener lists
-/// and timers). For `heapscan index`, so that later commands on files indexed ahead (in CI,
-/// right after capture) start at once, and a diff of them reads no graph but the last one's
-/// and scans nothing of it. What is kept already is checked whole (a damaged column panics,
-/// for [`crate::index::recover`]) and not made again.
+/// its index (with a summary's facts and its retainer lists) and its diff digest, with what a
+/// diff whose last snapshot it is reads of its graph (id index, shortest paths, shape tables,
+/// listener lists and timers). For `heapscan index`, so that later commands on files indexed
+/// ahead (in CI, right after capture) start at once, and a diff of them reads no graph but the
+/// last one's and scans nothing of it. What is kept already is checked whole (a damaged column
+/// panics, for [`crate::index::recover`]) and not made again.
 ///
-/// The digest's measurement runs beside the dominators, as in a diff. Making it takes more
-/// memory than a summary: when that is more than `max_memory` (by default half of what is
-/// available now), it is measured after the build, which takes less; when even that is more,
-/// only the index is made, with a note (a diff makes the digest when it first reads the
-/// file), so that indexing ahead fits wherever a summary does ([`DigestPlan`]).
+/// The graph is built as a summary's (both cores, no retainer lists); its class totals are
+/// swept; then the retainer lists are built (and sent to the index) and the digest measured, as
+/// a diff one snapshot at a time measures its last one, so that the lists and the measurement
+/// never meet the dominators' working columns, and the lists are let go before the digest is
+/// completed and saved. Measuring beside the dominators instead, as a diff with memory to spare
+/// does, was as fast here (the sweep is the same either way) and took 1.15–1.2 times the
+/// memory. When even this takes more than `max_memory` (by default half of what is available
+/// now), only the index is made, with a note (a diff makes the digest when it first reads the
+/// file), so that indexing ahead fits wherever a summary does.
 pub fn index_ahead(
     file: &Path,
     cache: &IndexCache,
@@ -358,45 +344,29 @@ pub fn index_ahead(
     observer: &dyn Observer,
 ) -> Result<()> {
     let identity = crate::graph::indexed_identity(file);
-    let plan = if identity.as_ref().is_some_and(|id| !cache.has_digest(id)) {
-        digest_plan(file, max_memory, observer)
-    } else {
-        DigestPlan::Skipped
-    };
-    // The measurement and the digest's completion read the retainer lists. Measured beside
-    // the dominators, the build makes them first; otherwise it makes none and takes both
-    // cores, as a summary's does.
-    let (columns, beside) = match plan {
-        DigestPlan::Beside => (Columns::ALL, Beside::Work),
-        DigestPlan::After | DigestPlan::Skipped => (Columns::NO_RETAINERS_AFTER, Beside::Nothing),
-    };
-    let (mut graph, (), measured) = HeapGraph::open_alongside(
-        file,
-        None,
-        columns,
-        Some(cache),
-        observer,
-        || (),
-        beside,
-        |graph| {
-            (plan == DigestPlan::Beside).then(|| LastMeasurement::new(graph, LastObjects::Gathered))
-        },
-    )?;
+    let make_digest = identity.as_ref().is_some_and(|id| !cache.has_digest(id))
+        && digest_fits(file, max_memory, observer);
+    let mut graph = HeapGraph::open(file, Columns::NO_RETAINERS_AFTER, Some(cache), observer)?;
     graph.check_columns();
-    let saving = graph.take_saving();
+    let mut saving = graph.take_saving();
     let name = file.display().to_string();
-    let graph = &graph;
     // The index holds all a later summary needs, and the digest's class totals are the
-    // summary's: computed once, before the digest's completion rather than beside it, where
-    // the two sweeps' working columns (and the shortest paths') would meet at the peak.
-    let facts = (saving.is_some() || plan != DigestPlan::Skipped)
-        .then(|| crate::summary::summary_facts(graph, crate::summary::KEPT_DOMINATORS));
-    let measured = measured.or_else(|| {
-        (plan == DigestPlan::After).then(|| {
-            graph.retainer_lists();
-            LastMeasurement::new(graph, LastObjects::Viewed)
-        })
+    // summary's: computed once, before the measurement rather than beside the digest's
+    // completion, where the two sweeps' working columns (and the shortest paths') would meet
+    // at the peak.
+    let facts = (saving.is_some() || make_digest)
+        .then(|| crate::summary::summary_facts(&graph, crate::summary::KEPT_DOMINATORS));
+    let measured = make_digest.then(|| {
+        let lists = graph.retainer_lists();
+        if let Some(saving) = &saving {
+            saving.lists_built(lists);
+        }
+        LastMeasurement::new(&graph, LastObjects::Viewed)
     });
+    // The digest's completion and its saving read no retainer list: kept, they would meet the
+    // saving's gathered objects at the peak.
+    graph.let_go_of_retainer_lists();
+    let graph = &graph;
     let made = measured.map(|measured| {
         let totals = facts.as_deref().map(ClassAggregates::of_facts);
         measured.finish(graph, &name, totals, |_, prep| {
@@ -407,39 +377,37 @@ pub fn index_ahead(
         let saved = stored::save(cache, &identity, &digest, Some(&kept));
         note_stored(observer, "diff digest", file, cache.dir(), saved);
     }
-    if let Some(mut saving) = saving {
+    if let Some(saving) = &mut saving {
         saving.seal(graph);
+    }
+    if let Some(saving) = saving {
         observer.stage(Stage::SavingIndex(file));
         saving.wait_noting(observer);
     }
     Ok(())
 }
 
-/// How indexing `file` makes its diff digest within `max_memory` (by default half of what is
-/// available now: [`room`]): beside the dominators when that fits, else after the build when
-/// that fits, else not at all, which it says to `observer`. Where neither the memory nor the
-/// file's size can be read, the digest is measured beside the dominators.
-fn digest_plan(file: &Path, max_memory: Option<u64>, observer: &dyn Observer) -> DigestPlan {
+/// Whether indexing `file` can make its diff digest within `max_memory` (by default half of
+/// what is available now: [`room`]); when it cannot, it says so to `observer`. Where neither
+/// the memory nor the file's size can be read, the digest is made.
+fn digest_fits(file: &Path, max_memory: Option<u64>, observer: &dyn Observer) -> bool {
     let (Ok(text), Some(room)) = (crate::snapshot::text_size_estimate(file), room(max_memory))
     else {
-        return DigestPlan::Beside;
+        return true;
     };
-    let needs = |per_byte: f64| text as f64 * per_byte;
-    if needs(DIGEST_BESIDE_PEAK_PER_BYTE) <= room as f64 {
-        return DigestPlan::Beside;
-    }
-    if needs(DIGEST_AFTER_PEAK_PER_BYTE) <= room as f64 {
-        return DigestPlan::After;
+    let needs = text as f64 * DIGEST_PEAK_PER_BYTE;
+    if needs <= room as f64 {
+        return true;
     }
     let bytes = |b: f64| crate::report::human_bytes(b as u64);
     observer.note(&format!(
         "{}: indexed without its diff digest: making it too would take about {} of memory, \
          more than the {} available (a diff makes it when it first reads the file)",
         file.display(),
-        bytes(needs(DIGEST_AFTER_PEAK_PER_BYTE)),
+        bytes(needs),
         bytes(room as f64)
     ));
-    DigestPlan::Skipped
+    false
 }
 
 /// What is measured of the last snapshot beside its build.

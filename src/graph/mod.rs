@@ -581,6 +581,11 @@ impl HeapGraph {
         self.columns().iter().for_each(|c| c.check());
     }
 
+    /// Lets the retainer lists go: a reader that asks for them again rebuilds them.
+    pub(crate) fn let_go_of_retainer_lists(&mut self) {
+        self.retainers.lists.take();
+    }
+
     /// Computes the distances if this graph was built without them.
     pub(crate) fn ensure_distances(&mut self) {
         if self.distance.is_none() {

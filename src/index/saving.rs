@@ -1,9 +1,10 @@
 //! Saving an index beside the work that needs the graph: a thread of its own writes the
 //! parsed columns (and the strings) while the graph is built, the retainer lists as soon as
 //! they are built ([`BuildSink`]; a build that needs none, such as a summary's, builds none
-//! and the index records that it has none), then the other built columns while the command
-//! computes its answer, so the first command on a snapshot pays little more than without an
-//! index.
+//! and the index records that it has none, unless the command builds them later and sends them
+//! before the index is sealed, as `heapscan index` does), then the other built columns while
+//! the command computes its answer, so the first command on a snapshot pays little more than
+//! without an index.
 //!
 //! The file is written with direct I/O where the file system allows it (`O_DIRECT` on
 //! Linux): the bytes go from the columns to the disk without filling the page cache, which
@@ -120,21 +121,28 @@ impl BuildSink for Saving {
 impl Saving {
     /// Sends the rest of the built `graph` (its columns shared, not copied).
     pub(crate) fn finish(&mut self, graph: &HeapGraph) {
-        let (sections, mut facts) = format::graph_sections(graph);
-        // The lists the build sent, which it may have let go since.
-        facts.has_retainer_lists = self.lists_sent.load(Ordering::Relaxed);
+        let (sections, facts) = format::graph_sections(graph);
         self.send(Job::Sections(sections));
         self.facts = Some(Box::new(facts));
         self.finished = true;
     }
 
     /// Completes the manifest with what the command computed of `graph` since it was built
-    /// (its summary facts) and ends the file. Without it, waiting ends the file without them.
+    /// (its summary facts, the retainer lists sent after the build) and ends the file.
+    /// Without it, waiting ends the file without the summary facts.
     pub fn seal(&mut self, graph: &HeapGraph) {
-        if let Some(mut facts) = self.facts.take() {
+        if let Some(mut facts) = self.manifest_facts() {
             facts.summary = graph.summary_facts().map(|f| (*f).clone());
             self.send(Job::Finish(facts));
         }
+    }
+
+    /// The manifest's facts, taken to end the file, saying whether it holds retainer lists:
+    /// those sent, during the build or after it (the graph may have let them go since).
+    fn manifest_facts(&mut self) -> Option<Box<Facts>> {
+        let mut facts = self.facts.take()?;
+        facts.has_retainer_lists = self.lists_sent.load(Ordering::Relaxed);
+        Some(facts)
     }
 
     /// Waits for the file to be written, then puts it in place and keeps the cache under its
@@ -151,7 +159,7 @@ impl Saving {
     }
 
     fn join(&mut self) -> io::Result<Stored> {
-        if let Some(facts) = self.facts.take() {
+        if let Some(facts) = self.manifest_facts() {
             self.send(Job::Finish(facts));
         }
         drop(self.jobs.take());
