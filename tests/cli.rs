@@ -269,12 +269,12 @@ fn zstd_written_in_frames_with_skippable_ones_reads_as_the_plain_file() {
 /// A diff reads its second file ahead, on idle-priority threads, while the first is analysed;
 /// a mapped file's pages are released as they are parsed. Neither may change a byte of the
 /// report: plain (mapped) files give the same diff as the same snapshots gzipped (read into
-/// memory), with two files (the last one read ahead) and three (the middle one), on one
-/// thread and on four.
+/// memory), and as the plain files read one at a time (nothing read ahead), with two, three
+/// and four files (the second read ahead beside the first build), on one thread and on four.
 #[test]
 fn diff_reads_ahead_and_releases_pages_without_changing_the_report() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let names = ["node20", "node22", "node24"];
+    let names = ["node18", "node20", "node22", "node24"];
     let mut plain = Vec::new();
     let mut gz = Vec::new();
     for name in names {
@@ -283,13 +283,14 @@ fn diff_reads_ahead_and_releases_pages_without_changing_the_report() {
         plain.push(path.to_str().unwrap().to_string());
         gz.push(sample(name).to_str().unwrap().to_string());
     }
-    for count in [2, 3] {
+    for count in [2, 3, 4] {
         for threads in ["1", "4"] {
-            let diff = |files: &[String]| {
+            let diff_within = |files: &[String], max_memory: &str| {
                 let mut text = stdout_of_success(
                     heapscan()
                         .env("RAYON_NUM_THREADS", threads)
-                        .arg("diff")
+                        .env("HEAPSCAN_MAX_MEMORY", max_memory)
+                        .args(["diff", "--no-index"])
                         .args(&files[..count])
                         .args(["--format", "json"]),
                 );
@@ -301,6 +302,7 @@ fn diff_reads_ahead_and_releases_pages_without_changing_the_report() {
                 }
                 text
             };
+            let diff = |files: &[String]| diff_within(files, "64G");
             let from_plain = diff(&plain);
             let report: serde_json::Value = serde_json::from_str(&from_plain).expect("json");
             assert_eq!(report["snapshots"].as_array().map(Vec::len), Some(count));
@@ -309,6 +311,10 @@ fn diff_reads_ahead_and_releases_pages_without_changing_the_report() {
             assert!(
                 from_plain == diff(&gz),
                 "{count} files, {threads} threads: the reports differ"
+            );
+            assert!(
+                from_plain == diff_within(&plain, "1M"),
+                "{count} files, {threads} threads: read in turn, the report differs"
             );
         }
     }
