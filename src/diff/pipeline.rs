@@ -316,27 +316,26 @@ fn room_within(max_memory: Option<u64>, available: impl FnOnce() -> Option<u64>)
 }
 
 /// The peak of indexing a snapshot with its diff digest, per byte of its text, with a margin
-/// over what was measured (README, "The second look"): 1.37–1.55 times the file. Without the
-/// digest it is a summary's.
+/// over what was measured (README, "The second look"). Without the digest it is a summary's.
 const DIGEST_PEAK_PER_BYTE: f64 = 1.7;
 
-/// Analyses the snapshot `file` and keeps in `cache` all that later commands read of it:
-/// its index (with a summary's facts and its retainer lists) and its diff digest, with what a
-/// diff whose last snapshot it is reads of its graph (id index, shortest paths, shape tables,
-/// listener lists and timers). For `heapscan index`, so that later commands on files indexed
-/// ahead (in CI, right after capture) start at once, and a diff of them reads no graph but the
-/// last one's and scans nothing of it. What is kept already is checked whole (a damaged column
-/// panics, for [`crate::index::recover`]) and not made again.
+/// Analyses the snapshot `file` and keeps in `cache` all that later commands read of it: its
+/// index (with a summary's facts and, with the digest, its retainer lists) and its diff digest,
+/// with what a diff whose last snapshot it is reads of its graph (id index, shortest paths,
+/// shape tables, listener lists and timers). For `heapscan index`, so that later commands on
+/// files indexed ahead (in CI, right after capture) start at once, and a diff of them reads no
+/// graph but the last one's and scans nothing of it. What is kept already is checked whole (a
+/// damaged column panics, for [`crate::index::recover`]) and not made again.
 ///
 /// The graph is built as a summary's (both cores, no retainer lists); its class totals are
 /// swept; then the retainer lists are built (and sent to the index) and the digest measured, as
 /// a diff one snapshot at a time measures its last one, so that the lists and the measurement
 /// never meet the dominators' working columns, and the lists are let go before the digest is
 /// completed and saved. Measuring beside the dominators instead, as a diff with memory to spare
-/// does, was as fast here (the sweep is the same either way) and took 1.15–1.2 times the
-/// memory. When even this takes more than `max_memory` (by default half of what is available
-/// now), only the index is made, with a note (a diff makes the digest when it first reads the
-/// file), so that indexing ahead fits wherever a summary does.
+/// does, bought no time here and took more memory (README, "The second look"). When this takes
+/// more than `max_memory` (by default half of what is available now), only the index is made,
+/// with a note (a diff makes the digest when it first reads the file), so that indexing ahead
+/// fits wherever a summary does.
 pub fn index_ahead(
     file: &Path,
     cache: &IndexCache,
