@@ -347,7 +347,7 @@ pub fn index_ahead(
         && digest_fits(file, max_memory, observer);
     let mut graph = HeapGraph::open(file, Columns::NO_RETAINERS_AFTER, Some(cache), observer)?;
     graph.check_columns();
-    let mut saving = graph.take_saving();
+    let saving = graph.take_saving();
     let name = file.display().to_string();
     // The index holds all a later summary needs, and the digest's class totals are the
     // summary's: computed once, before the measurement rather than beside the digest's
@@ -376,10 +376,8 @@ pub fn index_ahead(
         let saved = stored::save(cache, &identity, &digest, Some(&kept));
         note_stored(observer, "diff digest", file, cache.dir(), saved);
     }
-    if let Some(saving) = &mut saving {
+    if let Some(mut saving) = saving {
         saving.seal(graph);
-    }
-    if let Some(saving) = saving {
         observer.stage(Stage::SavingIndex(file));
         saving.wait_noting(observer);
     }
