@@ -84,6 +84,7 @@ impl DominatorInput<'_> {
 
 /// The DFS numbering the dominators are computed in: `vertex[i]` is the node numbered `i`,
 /// `parent[i]` its DFS-tree parent's number (the root's, orphans' and leftovers' is 0).
+#[derive(Default)]
 pub struct DfsNumbering {
     vertex: Vec<u32>,
     parent: Vec<u32>,
@@ -107,13 +108,86 @@ struct Numbering<'t> {
     visited: BitSet,
     vertex: Vec<u32>,
     parent: Vec<u32>,
-    /// Explicit DFS stack: (next edge, end of edges, DFS number of the node).
-    stack: Vec<(u32, u32, u32)>,
+    /// Explicit DFS stack.
+    stack: Vec<Frame>,
+}
+
+/// A node on the DFS stack: its next edge to scan, the end of its edges, its number and
+/// the node itself (which a classifying DFS needs to judge its edges).
+#[derive(Clone, Copy)]
+struct Frame {
+    next: u32,
+    end: u32,
+    number: u32,
+    node: u32,
+}
+
+/// Which edges the DFS follows: read from a finished set of essential edges, or decided
+/// edge by edge as the DFS scans them (and then recorded).
+trait EdgeRule {
+    /// Whether edge `edge` of `node` is essential.
+    fn essential(&mut self, node: u32, edge: usize) -> bool;
+    /// Asks for what [`EdgeRule::essential`] will read of the edges from `first` on.
+    fn ahead(&self, first: usize);
+}
+
+/// The essential edges, known before the DFS.
+struct KnownEdges<'a>(&'a BitSet);
+
+impl EdgeRule for KnownEdges<'_> {
+    #[inline(always)]
+    fn essential(&mut self, _: u32, edge: usize) -> bool {
+        self.0.get(edge)
+    }
+
+    #[inline(always)]
+    fn ahead(&self, _: usize) {}
+}
+
+/// Edges judged by `judge` as the DFS scans them, the essential ones recorded in `essential`.
+/// A node's edges are all scanned, once, before it leaves the stack.
+struct JudgedEdges<'a, J> {
+    judge: &'a J,
+    essential: &'a mut BitSet,
+}
+
+impl<J: EdgeJudge> EdgeRule for JudgedEdges<'_, J> {
+    #[inline(always)]
+    fn essential(&mut self, node: u32, edge: usize) -> bool {
+        let essential = self.judge.essential(node, edge);
+        if essential {
+            self.essential.set(edge);
+        }
+        essential
+    }
+
+    #[inline(always)]
+    fn ahead(&self, first: usize) {
+        self.judge.ahead(first);
+    }
+}
+
+/// Decides whether an edge is essential, for a DFS that decides as it goes
+/// ([`number_nodes_judging`]).
+pub trait EdgeJudge {
+    /// Whether edge `edge`, one of `node`'s, is essential.
+    fn essential(&self, node: u32, edge: usize) -> bool;
+    /// Asks for the memory [`EdgeJudge::essential`] will read for the edges from `first` on
+    /// (a hint: the DFS calls it when it numbers a node).
+    fn ahead(&self, first: usize);
 }
 
 impl Numbering<'_> {
     /// Numbers `node`, whose edges start at `first`, and pushes it on the DFS stack.
-    fn visit(&mut self, g: &ForwardGraph<'_>, node: u32, first: u32, parent: u32) {
+    #[inline(always)]
+    fn visit(
+        &mut self,
+        g: &ForwardGraph<'_>,
+        rule: &impl EdgeRule,
+        node: u32,
+        first: u32,
+        parent: u32,
+    ) {
         let i = self.vertex.len() as u32;
         self.visited.set(node as usize);
         self.vertex.push(node);
@@ -122,30 +196,51 @@ impl Numbering<'_> {
         // range of `target_first_edge`: ask for both lines now so that the two misses
         // overlap instead of following one another (README, Speed: measured choices).
         prefetch(self.target_first_edge, first as usize);
-        self.stack.push((first, g.first_edge[node as usize + 1], i));
+        rule.ahead(first as usize);
+        self.stack.push(Frame {
+            next: first,
+            end: g.first_edge[node as usize + 1],
+            number: i,
+            node,
+        });
     }
 
     /// Iterative preorder DFS over essential edges from `start`, whose tree parent is `parent`.
-    fn dfs(&mut self, g: &ForwardGraph<'_>, start: u32, parent: u32) {
-        self.visit(g, start, g.first_edge[start as usize], parent);
-        while let Some(top) = self.stack.last_mut() {
-            let (mut e, end, v) = *top;
+    fn dfs(&mut self, g: &ForwardGraph<'_>, rule: &mut impl EdgeRule, start: u32, parent: u32) {
+        let depth = self.stack.len();
+        self.visit(g, rule, start, g.first_edge[start as usize], parent);
+        self.run(g, rule, depth);
+    }
+
+    /// Runs the DFS until the stack is back to `depth` frames.
+    fn run(&mut self, g: &ForwardGraph<'_>, rule: &mut impl EdgeRule, depth: usize) {
+        while self.stack.len() > depth {
+            let top = self
+                .stack
+                .last_mut()
+                .expect("the stack is deeper than `depth`");
+            let Frame {
+                next: mut e,
+                end,
+                number: v,
+                node,
+            } = *top;
             let mut next = NONE;
             while e < end {
                 let edge = e as usize;
                 e += 1;
-                if g.essential.get(edge) && !self.visited.get(g.edge_to[edge] as usize) {
+                if rule.essential(node, edge) && !self.visited.get(g.edge_to[edge] as usize) {
                     next = edge as u32;
                     break;
                 }
             }
-            top.0 = e;
+            top.next = e;
             if next == NONE {
                 self.stack.pop();
             } else {
                 let edge = next as usize;
                 let first = self.target_first_edge[edge];
-                self.visit(g, g.edge_to[edge], first, v);
+                self.visit(g, rule, g.edge_to[edge], first, v);
             }
         }
     }
@@ -156,54 +251,129 @@ impl Numbering<'_> {
 pub fn number_nodes(g: &ForwardGraph<'_>) -> DfsNumbering {
     let node_count = g.first_edge.len().saturating_sub(1);
     if node_count == 0 {
-        return DfsNumbering {
-            vertex: Vec::new(),
-            parent: Vec::new(),
-            reachable: 0,
-            numbered: 0,
-        };
+        return DfsNumbering::default();
     }
-    let target_first_edge: Vec<u32> = g
-        .edge_to
+    let target_first_edge = target_first_edges(g);
+    let mut nb = Numbering::new(&target_first_edge, node_count);
+    let mut rule = KnownEdges(g.essential);
+    nb.dfs(g, &mut rule, g.root, 0);
+    nb.finish(g, g.essential)
+}
+
+/// [`number_nodes`] for a graph whose essential edges are decided as the DFS scans them, and
+/// returned with the numbering. The DFS first follows the root's edges that `first` picks,
+/// judging with `early`, which needs only be right for the nodes those edges reach (and the
+/// root); then it takes the judge `late()` makes (which may wait for work elsewhere) for the
+/// rest, and for the edges of every node the root's DFS did not reach. So the work `late`
+/// needs can run beside the first part of the DFS rather than before it.
+pub fn number_nodes_judging<E: EdgeJudge, L: EdgeJudge>(
+    root: u32,
+    first_edge: &[u32],
+    edge_to: &[u32],
+    first: impl Fn(usize) -> bool,
+    early: &E,
+    late: impl FnOnce() -> L,
+) -> (DfsNumbering, BitSet) {
+    let node_count = first_edge.len().saturating_sub(1);
+    let mut essential = BitSet::new(edge_to.len());
+    if node_count == 0 {
+        return (DfsNumbering::default(), essential);
+    }
+    // The DFS reads no bit of `unused`: both rules decide for themselves.
+    let unused = BitSet::default();
+    let g = ForwardGraph {
+        root,
+        first_edge,
+        edge_to,
+        essential: &unused,
+    };
+    let target_first_edge = target_first_edges(&g);
+    let mut nb = Numbering::new(&target_first_edge, node_count);
+    let root_edges = first_edge[root as usize] as usize..first_edge[root as usize + 1] as usize;
+    {
+        let mut rule = JudgedEdges {
+            judge: early,
+            essential: &mut essential,
+        };
+        nb.visit(&g, &rule, root, root_edges.start as u32, 0);
+        for edge in root_edges.clone() {
+            let to = edge_to[edge];
+            if first(edge) && rule.essential(root, edge) && !nb.visited.get(to as usize) {
+                nb.dfs(&g, &mut rule, to, 0);
+            }
+        }
+    }
+    let late = late();
+    let mut rule = JudgedEdges {
+        judge: &late,
+        essential: &mut essential,
+    };
+    // The root's frame is still at the bottom of the stack, its edges unscanned: the rest of
+    // the DFS scans them all (those taken first are visited already).
+    nb.run(&g, &mut rule, 0);
+    for node in 0..node_count as u32 {
+        if !nb.visited.get(node as usize) {
+            for edge in first_edge[node as usize] as usize..first_edge[node as usize + 1] as usize {
+                rule.essential(node, edge);
+            }
+        }
+    }
+    let numbering = nb.finish(&g, &essential);
+    (numbering, essential)
+}
+
+/// Per edge, where its target's edges start (see [`Numbering::target_first_edge`]).
+fn target_first_edges(g: &ForwardGraph<'_>) -> Vec<u32> {
+    g.edge_to
         .par_iter()
         .map(|&to| g.first_edge[to as usize])
-        .collect();
-    let mut nb = Numbering {
-        target_first_edge: &target_first_edge,
-        visited: BitSet::new(node_count),
-        vertex: Vec::with_capacity(node_count),
-        parent: Vec::with_capacity(node_count),
-        stack: Vec::new(),
-    };
-    nb.dfs(g, g.root, 0);
-    let reachable = nb.vertex.len();
-    if reachable < node_count {
-        let mut retained = BitSet::new(node_count);
-        for (e, &to) in g.edge_to.iter().enumerate() {
-            if g.essential.get(e) {
-                retained.set(to as usize);
-            }
-        }
-        for node in 0..node_count as u32 {
-            if !nb.visited.get(node as usize) && !retained.get(node as usize) {
-                nb.dfs(g, node, 0);
-            }
+        .collect()
+}
+
+impl<'t> Numbering<'t> {
+    fn new(target_first_edge: &'t [u32], node_count: usize) -> Numbering<'t> {
+        Numbering {
+            target_first_edge,
+            visited: BitSet::new(node_count),
+            vertex: Vec::with_capacity(node_count),
+            parent: Vec::with_capacity(node_count),
+            stack: Vec::new(),
         }
     }
-    let numbered = nb.vertex.len();
-    if numbered < node_count {
-        for node in 0..node_count as u32 {
-            if !nb.visited.get(node as usize) {
-                nb.vertex.push(node);
-                nb.parent.push(0);
+
+    /// After the root's DFS: the orphans' DFSs and the leftover nodes.
+    fn finish(mut self, g: &ForwardGraph<'_>, essential: &BitSet) -> DfsNumbering {
+        let node_count = self.visited.len();
+        let reachable = self.vertex.len();
+        if reachable < node_count {
+            let mut retained = BitSet::new(node_count);
+            for (e, &to) in g.edge_to.iter().enumerate() {
+                if essential.get(e) {
+                    retained.set(to as usize);
+                }
+            }
+            let mut rule = KnownEdges(essential);
+            for node in 0..node_count as u32 {
+                if !self.visited.get(node as usize) && !retained.get(node as usize) {
+                    self.dfs(g, &mut rule, node, 0);
+                }
             }
         }
-    }
-    DfsNumbering {
-        vertex: nb.vertex,
-        parent: nb.parent,
-        reachable,
-        numbered,
+        let numbered = self.vertex.len();
+        if numbered < node_count {
+            for node in 0..node_count as u32 {
+                if !self.visited.get(node as usize) {
+                    self.vertex.push(node);
+                    self.parent.push(0);
+                }
+            }
+        }
+        DfsNumbering {
+            vertex: self.vertex,
+            parent: self.parent,
+            reachable,
+            numbered,
+        }
     }
 }
 

@@ -122,13 +122,10 @@ pub(crate) fn indexed_identity(path: &Path) -> Option<FileIdentity> {
     FileIdentity::of(path).ok()
 }
 
-/// Phases reported to a progress observer. Each phase runs two chains of steps side by side
-/// (a rayon join), the first being the longer one: the essential edges and the dominators'
-/// DFS next to the retainer lists (or, in a build that needs none, the distances), DOM state,
-/// shallow sizes, class names and the caller's `first` work; then the rest of the dominators
-/// and the retained sizes next to the distances (unless done) and the caller's `alongside`
-/// work (`HeapGraph::build_alongside`).
-pub const PHASES: &[&str] = &["flags+dfs+retainers+classes", "dominators+distances"];
+/// Phases reported to a progress observer: the dominators' DFS, with the work that runs
+/// beside it, then the rest of the dominators, with theirs (`HeapGraph::build_alongside`
+/// says which work runs where).
+pub const PHASES: &[&str] = &["dfs", "dominators"];
 
 /// Where a build's columns are saved as they are made (an index being written): told of the
 /// retainer lists as soon as they are built, when the build makes them, and of the
@@ -144,16 +141,18 @@ pub(crate) trait BuildSink: Sync {
 /// loops (`alongside`), which decides where their parallel first step runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Beside {
-    /// Only the build's own distances (or nothing): the predecessor translation takes both
-    /// cores first, then the loops run beside the distances.
+    /// No caller work beside the dominators (`alongside`, if any, runs after them): the
+    /// build's other columns and the distances run beside the DFS, the predecessor
+    /// translation takes both cores, and the loops run beside the retainer lists (if built).
     Nothing,
-    /// Work such as a diff's measurements, as long as the loops or longer: the translation
-    /// runs with the loops, beside it, so that it starts at once.
+    /// Work such as a diff's measurements, as long as the loops or longer: the build's other
+    /// columns run beside the DFS; the translation runs with the loops, beside the distances
+    /// and the work, so that they start at once.
     Work,
     /// Work that should not hold its memory while the dominators hold theirs (a diff short of
     /// memory): it runs once they are done, with the retainer lists, which are built then
-    /// too (not beside the dominators' working columns); the translation takes both cores
-    /// first, as with `Nothing`.
+    /// too (not beside the dominators' working columns); the build itself runs as with
+    /// `Nothing`.
     After,
 }
 
@@ -314,16 +313,14 @@ impl HeapGraph {
         .0
     }
 
-    /// Builds the graph and runs caller work on the core the build leaves idle: `first`
-    /// beside the first phase's shorter chain (the retainer lists or the distances and the
-    /// class names take less time than the essential edges and the dominators' DFS; `first`
-    /// sees nothing of this graph, it is for work left over from elsewhere, such as a previous
-    /// snapshot's), and
-    /// `alongside`, given the [`RetainerGraph`], while the dominators are computed (their
-    /// second half is one sequential loop). `first` runs on a rayon worker thread after the
-    /// shorter chain's own steps; `alongside` on a thread of its own (see
-    /// `run_on_own_thread`). `sink`, when the build is saved, is told of the retainer lists as
-    /// soon as they are built and of the [`RetainerGraph`] as soon as it exists.
+    /// Builds the graph and runs caller work on the core the build leaves idle: `first`, which
+    /// sees nothing of this graph (it is for work left over from elsewhere, such as a previous
+    /// snapshot's), after the build's other columns, on the core beside the DFS (with caller
+    /// work beside the dominators) or beside the dominators' loops (without); and
+    /// `alongside`, given the [`RetainerGraph`], beside the dominators' loops (`Beside::Work`,
+    /// on a thread of its own: see `run_on_own_thread`) or after them. `sink`, when the build
+    /// is saved, is told of the retainer lists as soon as they are built and of the
+    /// [`RetainerGraph`] as soon as it exists.
     pub(crate) fn build_alongside<Q: Send, R: Send>(
         snapshot: Snapshot,
         columns: Columns,
@@ -335,16 +332,16 @@ impl HeapGraph {
     ) -> (HeapGraph, Q, R) {
         let root = 0u32;
         let s = &snapshot;
-        // Whether the retainer lists are built in the first phase: for work beside the
+        // Whether the retainer lists are built with the other columns: for work beside the
         // dominators (with each slot's retaining node, from which the dominators then read
         // their predecessors) or a caller that keeps them. A build short of memory (work after
         // the dominators) builds them once the dominators' working columns are gone, unless
         // an index is saved; otherwise nothing builds the lists (a later reader builds them:
         // `retainer_lists`; a few nodes' retainers are found by a scan of the edges:
-        // `retainers_of_node`) and the distances take their place in the first phase. An
-        // index saves the lists a build made, and none when it made none: building them only
-        // to be saved cost the first command that saves an index more than reading a few
-        // retainers without them costs later commands (README, The second look).
+        // `retainers_of_node`). An index saves the lists a build made, and none when it
+        // made none: building them only to be saved cost the first command that saves an
+        // index more than reading a few retainers without them costs later commands (README,
+        // The second look).
         let lists_first = match beside {
             Beside::Work => true,
             Beside::After => sink.is_some(),
@@ -352,60 +349,109 @@ impl HeapGraph {
         };
         progress(PHASES[0]);
         let weakmaps = WeakMapEdgeNames::find(s);
-        let (
-            (essential, numbering),
+        let page_owned = OnceLock::new();
+        // The DFS follows the root's page-owned entries first, judging their nodes' edges
+        // without the page-owned set (they are all page-owned), while the other core marks
+        // that set; the rest of the DFS then judges with it. So the page-owned marking and the
+        // essential edges' pass are off the DFS's path.
+        let number = || {
+            let early = EssentialRule {
+                s,
+                root,
+                weakmaps: &weakmaps,
+            };
+            dominators::number_nodes_judging(
+                root,
+                &s.first_edge,
+                &s.edge_to,
+                |e| is_page_entry(s, e),
+                &early,
+                || EssentialWithPages {
+                    rule: early,
+                    page_owned: page_owned.get_or_init(|| mark_page_owned(s, root)),
+                },
+            )
+        };
+        // DevTools' shallow sizes, and whether there are user roots they depend on.
+        let sizes = || {
+            let has_user_roots = s.edges_of(root).any(|e| is_user_root(s, s.edge_to[e]));
+            let self_size: Column<u64> = if has_user_roots {
+                shallow_sizes(s, root).into()
+            } else {
+                s.node_self_size.clone()
+            };
+            (has_user_roots, self_size)
+        };
+        // DOM state (detachedness) and the class of every node.
+        let names = || {
+            let detached = propagate_dom_state(s);
+            let classes = Classes::compute(s, &detached);
+            (detached, classes)
+        };
+        // The build's other columns (with the class names and shallow sizes, unless made
+        // already), and the caller's leftover work.
+        let other_columns = |named: Option<(BitSet, Classes)>,
+                             sized: Option<(bool, Column<u64>)>| {
+            // Beside caller work, the dominators translate their predecessors from the
+            // lists, which then need each slot's retaining node for a while.
+            let sources = match beside {
+                Beside::Work => SourceColumn::With,
+                Beside::Nothing | Beside::After => SourceColumn::Without,
+            };
+            let retainers = lists_first.then(|| {
+                let (lists, sources) = build_retainers(s, sources);
+                if let Some(sink) = sink {
+                    sink.lists_built(&lists);
+                }
+                (lists, sources)
+            });
+            let (detached, classes) = named.unwrap_or_else(names);
+            let (has_user_roots, self_size) = sized.unwrap_or_else(sizes);
+            let first_result = first();
             (
                 retainers,
                 (detached, has_user_roots, self_size, classes),
-                early_distance,
                 first_result,
-            ),
-        ) = rayon::join(
-            || {
-                let page_owned = mark_page_owned(s, root);
-                let essential = essential_edges(s, root, &page_owned, &weakmaps);
-                drop(page_owned);
-                let numbering = dominators::number_nodes(&dominators::ForwardGraph {
+            )
+        };
+        // With caller work beside the dominators' loops, the other core makes the build's
+        // other columns beside the DFS, and the distances come beside the loops, before the
+        // caller's work. Otherwise the other core marks the page-owned set and makes the
+        // distances, class names and shallow sizes beside the DFS (which no longer waits for
+        // the page-owned set and a pass over all edges first), then the predecessor
+        // translation takes both cores, and the retainer lists (if built) and the caller's
+        // leftover work come beside the loops. The class names and shallow sizes beside the
+        // loops took no less time and met the loops' working columns at the build's peak.
+        let (so_far, essential, (retainers, columns_made, first_result), early_distance) =
+            if beside == Beside::Work {
+                let ((numbering, essential), made) = rayon::join(number, || {
+                    page_owned.get_or_init(|| mark_page_owned(s, root));
+                    other_columns(None, None)
+                });
+                (SoFar::Numbering(numbering), essential, made, None)
+            } else {
+                let ((numbering, essential), (early_distance, named, sized)) =
+                    rayon::join(number, || {
+                        page_owned.get_or_init(|| mark_page_owned(s, root));
+                        let distance = columns.distances.then(|| distances(s, root, &weakmaps));
+                        (distance, names(), sizes())
+                    });
+                progress(PHASES[1]);
+                let forward = dominators::ForwardGraph {
                     root,
                     first_edge: &s.first_edge,
                     edge_to: &s.edge_to,
                     essential: &essential,
-                });
-                (essential, numbering)
-            },
-            || {
-                // Beside caller work, the dominators translate their predecessors from the
-                // lists, which then need each slot's retaining node for a while.
-                let sources = match beside {
-                    Beside::Work => SourceColumn::With,
-                    Beside::Nothing | Beside::After => SourceColumn::Without,
                 };
-                let retainers = lists_first.then(|| {
-                    let (lists, sources) = build_retainers(s, sources);
-                    if let Some(sink) = sink {
-                        sink.lists_built(&lists);
-                    }
-                    (lists, sources)
-                });
-                let detached = propagate_dom_state(s);
-                let has_user_roots = s.edges_of(root).any(|e| is_user_root(s, s.edge_to[e]));
-                let self_size = if has_user_roots {
-                    shallow_sizes(s, root).into()
-                } else {
-                    s.node_self_size.clone()
-                };
-                let classes = Classes::compute(s, &detached);
-                let early_distance =
-                    (!lists_first && columns.distances).then(|| distances(s, root, &weakmaps));
-                let first_result = first();
-                (
-                    retainers,
-                    (detached, has_user_roots, self_size, classes),
-                    early_distance,
-                    first_result,
-                )
-            },
-        );
+                let prepared = dominators::prepare_forward(&forward, numbering);
+                let (doms, made) = rayon::join(
+                    || prepared.finish(),
+                    || other_columns(Some(named), Some(sized)),
+                );
+                (SoFar::Done(doms), essential, made, early_distance)
+            };
+        let (detached, has_user_roots, self_size, classes) = columns_made;
+        drop(page_owned);
         let (lists, retainer_sources) = match retainers {
             Some((lists, sources)) => (OnceLock::from(lists), sources),
             None => (OnceLock::new(), None),
@@ -420,51 +466,52 @@ impl HeapGraph {
             classes,
             has_user_roots,
         };
-        progress(PHASES[1]);
+        if beside == Beside::Work {
+            progress(PHASES[1]);
+        }
         if let Some(sink) = sink {
             sink.retainers_built(&graph);
         }
-        // The predecessors come from the forward edges, on both cores, unless caller work runs
-        // beside the dominators: then they come from the retainer lists, in the loops' own
-        // chain, so that the work starts at once (the forward translation on both cores beside
-        // it took 1.12 times as long in a diff: README, Speed: measured choices).
-        let numbered = match (beside, retainer_sources) {
-            (Beside::Work, Some(sources)) => Numbered::Numbering(numbering, sources),
-            _ => Numbered::Prepared(dominators::prepare_forward(
-                &forward_graph(&graph),
-                numbering,
-            )),
-        };
         let g = &graph;
         let alongside = match beside {
             Beside::After => Alongside::After(alongside),
             Beside::Nothing | Beside::Work => Alongside::Beside(alongside),
         };
-        let ((doms, retained_size), (distance, beside)) = rayon::join(
-            || {
-                let prepared = match numbered {
-                    Numbered::Prepared(prepared) => prepared,
-                    Numbered::Numbering(numbering, sources) => {
-                        dominators::prepare(&dominator_input(g, &sources), numbering)
-                    }
-                };
-                let doms = prepared.finish();
+        let ((doms, retained_size), (distance, beside)) = match so_far {
+            SoFar::Done(doms) => {
                 let retained_size = dominators::retained_sizes(&doms, &g.self_size);
-                (doms, retained_size)
-            },
-            || {
-                let distance = early_distance.or_else(|| {
-                    columns
-                        .distances
-                        .then(|| distances(&g.snapshot, root, &weakmaps))
-                });
-                let beside = match alongside {
-                    Alongside::Beside(work) => Alongside::Done(run_on_own_thread(|| work(g))),
-                    other => other,
-                };
-                (distance, beside)
-            },
-        );
+                ((doms, retained_size), (early_distance, alongside))
+            }
+            // Caller work runs beside the dominators' loops, which read their predecessors
+            // from the retainer lists, in the loops' own chain, so that the work starts at
+            // once (the translation from the forward edges on both cores beside it took 1.12
+            // times as long in a diff: README, Speed: measured choices).
+            SoFar::Numbering(numbering) => rayon::join(
+                || {
+                    let prepared = match &retainer_sources {
+                        Some(sources) => {
+                            dominators::prepare(&dominator_input(g, sources), numbering)
+                        }
+                        None => dominators::prepare_forward(&forward_graph(g), numbering),
+                    };
+                    let doms = prepared.finish();
+                    let retained_size = dominators::retained_sizes(&doms, &g.self_size);
+                    (doms, retained_size)
+                },
+                || {
+                    let distance = early_distance.or_else(|| {
+                        columns
+                            .distances
+                            .then(|| distances(&g.snapshot, root, &weakmaps))
+                    });
+                    let beside = match alongside {
+                        Alongside::Beside(work) => Alongside::Done(run_on_own_thread(|| work(g))),
+                        other => other,
+                    };
+                    (distance, beside)
+                },
+            ),
+        };
         let beside = match beside {
             Alongside::Done(result) => result,
             Alongside::After(work) => {
@@ -688,13 +735,13 @@ impl RetainerGraph {
     }
 }
 
-/// How far the dominators have got when their sequential loops start.
-enum Numbered {
-    /// Nodes numbered by the DFS, with each retainer slot's retaining node (to translate
-    /// the predecessors from the retainer lists).
-    Numbering(dominators::DfsNumbering, Vec<u32>),
-    /// …and predecessors translated.
-    Prepared(dominators::PreparedDominators),
+/// How far the dominators have got by the end of a build's first phase.
+enum SoFar {
+    /// Nodes numbered by the DFS: the dominators are finished in the second phase, beside
+    /// the caller's work.
+    Numbering(dominators::DfsNumbering),
+    /// The dominators, finished in the first phase.
+    Done(dominators::Dominators),
 }
 
 /// The forward graph the dominators read when there are no retainer lists.
@@ -871,20 +918,26 @@ fn propagate_dom_state(s: &Snapshot) -> BitSet {
     detached
 }
 
+/// Whether edge `e`, one of the root's, enters the page-owned part of the heap: a shortcut
+/// (to a global object) or an element edge to `(Document DOM trees)`.
+fn is_page_entry(s: &Snapshot, e: usize) -> bool {
+    let et = s.layout.edge_types;
+    let t = s.edge_type[e];
+    t == et.shortcut || (t == et.element && is_document_dom_trees_root(s, s.edge_to[e]))
+}
+
 /// DevTools' `markPageOwnedNodes`: everything reachable (not through weak edges) from the
-/// root's shortcut edges and its `(Document DOM trees)` element edges. Empty for Node.js.
+/// root's shortcut edges and its `(Document DOM trees)` element edges. In a Node.js heap the
+/// root's shortcut edges lead to the global objects, so most of the heap is page-owned.
 fn mark_page_owned(s: &Snapshot, root: u32) -> BitSet {
     let mut owned = BitSet::new(s.node_count());
-    let et = s.layout.edge_types;
     // Only the reached set matters, not the order, so walk breadth-first: with a FIFO queue
     // the CPU fetches the edges of many queued nodes at once, where with a stack each step
     // waits for the memory the previous one loaded.
     let mut queue = Vec::new();
     for e in s.edges_of(root) {
-        let t = s.edge_type[e];
         let to = s.edge_to[e];
-        let entry = (t == et.element && is_document_dom_trees_root(s, to)) || t == et.shortcut;
-        if entry && !owned.get(to as usize) {
+        if is_page_entry(s, e) && !owned.get(to as usize) {
             owned.set(to as usize);
             queue.push(to);
         }
@@ -893,39 +946,71 @@ fn mark_page_owned(s: &Snapshot, root: u32) -> BitSet {
     owned
 }
 
-/// DevTools' `computeIsEssentialEdge` for every edge.
-fn essential_edges(
-    s: &Snapshot,
+/// DevTools' `computeIsEssentialEdge` without its page-owned part: right for the root's
+/// edges and for those of page-owned nodes, where that part never applies (an edge from a
+/// page-owned node into the page-owned set is essential).
+#[derive(Clone, Copy)]
+struct EssentialRule<'a> {
+    s: &'a Snapshot,
     root: u32,
-    page_owned: &BitSet,
-    weakmaps: &WeakMapEdgeNames,
-) -> BitSet {
-    let et = s.layout.edge_types;
-    let check = |node: u32, e: usize| -> bool {
+    weakmaps: &'a WeakMapEdgeNames,
+}
+
+impl dominators::EdgeJudge for EssentialRule<'_> {
+    #[inline(always)]
+    fn essential(&self, node: u32, e: usize) -> bool {
+        let s = self.s;
+        let et = s.layout.edge_types;
         let t = s.edge_type[e];
-        if t == et.internal && !weakmaps.is_empty() {
-            if let Some(w) = weakmaps.get(s.edge_name[e]) {
+        if t == et.weak {
+            return false;
+        }
+        if t == et.internal && !self.weakmaps.is_empty() {
+            if let Some(w) = self.weakmaps.get(s.edge_name[e]) {
                 if u64::from(s.node_id[node as usize]) == w.table_id {
                     return false;
                 }
             }
         }
-        if t == et.weak {
-            return false;
-        }
-        let to = s.edge_to[e];
-        if to == node {
-            return false;
-        }
-        if node != root {
-            if t == et.shortcut {
-                return false;
-            }
-            if page_owned.get(to as usize) && !page_owned.get(node as usize) {
-                return false;
-            }
-        }
-        true
+        s.edge_to[e] != node && (node == self.root || t != et.shortcut)
+    }
+
+    #[inline(always)]
+    fn ahead(&self, first: usize) {
+        prefetch::prefetch(&self.s.edge_type, first);
+    }
+}
+
+/// DevTools' `computeIsEssentialEdge` whole: [`EssentialRule`] and, for edges of nodes other
+/// than the root, none from outside the page-owned set into it.
+struct EssentialWithPages<'a> {
+    rule: EssentialRule<'a>,
+    page_owned: &'a BitSet,
+}
+
+impl dominators::EdgeJudge for EssentialWithPages<'_> {
+    #[inline(always)]
+    fn essential(&self, node: u32, e: usize) -> bool {
+        self.rule.essential(node, e)
+            && (node == self.rule.root
+                || !self.page_owned.get(self.rule.s.edge_to[e] as usize)
+                || self.page_owned.get(node as usize))
+    }
+
+    #[inline(always)]
+    fn ahead(&self, first: usize) {
+        self.rule.ahead(first);
+    }
+}
+
+/// DevTools' `computeIsEssentialEdge` for every edge, in one parallel pass: what the
+/// judging DFS records, computed directly (for tests).
+#[cfg(test)]
+fn essential_edges(s: &Snapshot, root: u32, weakmaps: &WeakMapEdgeNames) -> BitSet {
+    use dominators::EdgeJudge;
+    let judge = EssentialWithPages {
+        rule: EssentialRule { s, root, weakmaps },
+        page_owned: &mark_page_owned(s, root),
     };
     // Nodes' edges are contiguous, so ranges of nodes own disjoint slices of the flags and
     // can be checked in parallel without a per-edge source column.
@@ -950,7 +1035,7 @@ fn essential_edges(
             let base = s.first_edge[a] as usize;
             for node in a as u32..b as u32 {
                 for e in s.edges_of(node) {
-                    slice[e - base] = check(node, e);
+                    slice[e - base] = judge.essential(node, e);
                 }
             }
         });
@@ -1326,6 +1411,60 @@ mod tests {
             *without.retainer_lists().retainer_edge,
             *with_lists.retainer_lists().retainer_edge
         );
+    }
+
+    /// The DFS that judges edges as it scans them (the page-owned set marked beside it) records
+    /// exactly DevTools' essential edges, computed directly in one pass, and numbers the
+    /// nodes so that the dominators are those of the directly computed edges; on real
+    /// snapshots of every Node.js version, whose roots lead to page-owned globals, some with
+    /// nodes the root cannot reach (their edges judged after the DFS).
+    #[test]
+    fn the_judging_dfs_records_devtools_essential_edges() {
+        let mut with_unreachable = 0;
+        for sample in [
+            "node16", "node18", "node20", "node22", "node24", "leak-1", "leak-3",
+        ] {
+            let path = format!(
+                "{}/samples/{sample}.heapsnapshot.gz",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let s = Snapshot::open(Path::new(&path)).expect("sample");
+            let root = 0;
+            let weakmaps = WeakMapEdgeNames::find(&s);
+            let direct = essential_edges(&s, root, &weakmaps);
+            let entries = s.edges_of(root).filter(|&e| is_page_entry(&s, e)).count();
+            assert!(entries > 0, "{sample}: the root leads to page-owned nodes");
+            let early = EssentialRule {
+                s: &s,
+                root,
+                weakmaps: &weakmaps,
+            };
+            let page_owned = mark_page_owned(&s, root);
+            let (numbering, judged) = dominators::number_nodes_judging(
+                root,
+                &s.first_edge,
+                &s.edge_to,
+                |e| is_page_entry(&s, e),
+                &early,
+                || EssentialWithPages {
+                    rule: early,
+                    page_owned: &page_owned,
+                },
+            );
+            assert_eq!(judged.words(), direct.words(), "{sample}: essential edges");
+            let forward = |essential| dominators::ForwardGraph {
+                root,
+                first_edge: &s.first_edge,
+                edge_to: &s.edge_to,
+                essential,
+            };
+            let from_judged = dominators::prepare_forward(&forward(&judged), numbering).finish();
+            let from_direct = dominators::dominators_forward(&forward(&direct));
+            with_unreachable += usize::from(from_direct.reachable < s.node_count());
+            assert_eq!(from_judged.idom, from_direct.idom, "{sample}: dominators");
+            assert_eq!(from_judged.reachable, from_direct.reachable, "{sample}");
+        }
+        assert!(with_unreachable >= 2, "samples with unreachable nodes");
     }
 
     /// The retaining node of every retainer slot, looked up from its edge, is the source the
