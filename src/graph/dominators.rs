@@ -12,6 +12,10 @@
 //! order. The state `eval` touches (ancestor and best label) is one 8-byte record, so a
 //! predecessor costs one cache miss, not three.
 //!
+//! The DFS reads the essential edges from a finished set ([`number_nodes`]) or decides each
+//! edge as it scans it and records the decision ([`number_nodes_judging`]), so that what the
+//! decision needs (DevTools' page-owned set) can be made beside the DFS's first part.
+//!
 //! Unreachable nodes are handled exactly as DevTools does, because it changes numbers users
 //! compare against: after the DFS from the root, every still-unvisited node whose retainers
 //! are all non-essential (an "orphan") starts a DFS of its own as if the root pointed at it,
