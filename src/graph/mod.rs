@@ -1051,14 +1051,18 @@ fn essential_edges(s: &Snapshot, root: u32, weakmaps: &WeakMapEdgeNames) -> BitS
 /// targets' owners can be asked for ahead, and only the owned nodes they reach go on a stack.
 fn shallow_sizes(s: &Snapshot, root: u32) -> Vec<u64> {
     use prefetch::prefetch;
-    const UNVISITED: u32 = u32::MAX;
-    const MULTIPLE: u32 = u32::MAX - 1;
+    // While owners are found, each node's slot holds its owner's ordinal tagged with the top
+    // bit (sizes never have it); the sizes then replace the owners in the same column, so the
+    // build holds one column here rather than an owner column beside the sizes.
+    const OWNER: u64 = 1 << 63;
+    const UNVISITED: u64 = u64::MAX;
+    const MULTIPLE: u64 = u64::MAX - 1;
     // Edges ahead whose target's owner is asked for (README, Speed: measured choices).
     const AHEAD: usize = 64;
     let nt = s.layout.node_types;
     let weak = s.layout.edge_types.weak;
     let n = s.node_count();
-    let mut owners: Vec<u32> = (0..n)
+    let mut slots: Vec<u64> = (0..n)
         .map(|i| {
             let t = s.node_type[i];
             let external =
@@ -1066,62 +1070,73 @@ fn shallow_sizes(s: &Snapshot, root: u32) -> Vec<u64> {
             if t == nt.hidden || t == nt.array || external {
                 UNVISITED
             } else {
-                i as u32
+                OWNER | i as u64
             }
         })
         .collect();
     let mut worklist = Vec::new();
     // What reaching `target` from an edge of a node owned by `owner` does: claims it, shares
     // it, or nothing; a target whose owner changed goes on the stack, to pass it on.
-    let reach = |owners: &mut [u32], worklist: &mut Vec<u32>, owner: u32, target: u32| {
-        let current = owners[target as usize];
+    let reach = |slots: &mut [u64], worklist: &mut Vec<u32>, owner: u64, target: u32| {
+        let current = slots[target as usize];
         if current == UNVISITED {
-            owners[target as usize] = owner;
+            slots[target as usize] = owner;
             worklist.push(target);
-        } else if current == target || current == owner || current == MULTIPLE {
+        } else if current == OWNER | u64::from(target) || current == owner || current == MULTIPLE {
             // Owned by itself, already by this owner, or already shared: nothing changes.
         } else {
-            owners[target as usize] = MULTIPLE;
+            slots[target as usize] = MULTIPLE;
             worklist.push(target);
         }
     };
     let edge_to = &s.edge_to[..];
     for node in 0..n as u32 {
-        let owner = owners[node as usize];
-        if owner != node {
+        let owner = slots[node as usize];
+        if owner != OWNER | u64::from(node) {
             continue;
         }
         for e in s.edges_of(node) {
             if let Some(&ahead) = edge_to.get(e + AHEAD) {
-                prefetch(&owners, ahead as usize);
+                prefetch(&slots, ahead as usize);
             }
             if s.edge_type[e] != weak {
-                reach(&mut owners, &mut worklist, owner, edge_to[e]);
+                reach(&mut slots, &mut worklist, owner, edge_to[e]);
             }
         }
     }
     while let Some(id) = worklist.pop() {
-        let owner = owners[id as usize];
+        let owner = slots[id as usize];
         for e in s.edges_of(id) {
             if s.edge_type[e] != weak {
-                reach(&mut owners, &mut worklist, owner, edge_to[e]);
+                reach(&mut slots, &mut worklist, owner, edge_to[e]);
             }
         }
     }
-    let mut sizes = s.node_self_size.to_vec();
-    for i in 0..n {
-        let owner = owners[i];
-        if owner == UNVISITED || owner == MULTIPLE || owner == i as u32 {
-            continue;
+    drop(worklist);
+    // Owners own themselves, so their slots take their own sizes first; then each owned
+    // node's size moves to its owner (unless the owner is synthetic or the root).
+    let self_size = &s.node_self_size;
+    for (i, slot) in slots.iter_mut().enumerate() {
+        let owner = *slot;
+        if owner == UNVISITED || owner == MULTIPLE || owner == OWNER | i as u64 {
+            *slot = self_size[i];
         }
-        if s.node_type[owner as usize] == nt.synthetic || owner == root {
-            continue;
-        }
-        let moved = sizes[i];
-        sizes[i] = 0;
-        sizes[owner as usize] += moved;
     }
-    sizes
+    for i in 0..n {
+        let slot = slots[i];
+        if slot & OWNER == 0 {
+            continue;
+        }
+        let owner = (slot & !OWNER) as usize;
+        let size = self_size[i];
+        if s.node_type[owner] == nt.synthetic || owner == root as usize {
+            slots[i] = size;
+        } else {
+            slots[i] = 0;
+            slots[owner] += size;
+        }
+    }
+    slots
 }
 
 /// Interned strings the distance filter compares names against.
