@@ -142,8 +142,8 @@ pub(crate) trait BuildSink: Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Beside {
     /// No caller work beside the dominators (`alongside`, if any, runs after them): the
-    /// build's other columns and the distances run beside the DFS, the predecessor
-    /// translation takes both cores, and the loops run beside the retainer lists (if built).
+    /// distances and class names run beside the DFS, the predecessor translation takes both
+    /// cores, and the loops run beside the build's other columns.
     Nothing,
     /// Work such as a diff's measurements, as long as the loops or longer: the build's other
     /// columns run beside the DFS; the translation runs with the loops, beside the distances
@@ -388,10 +388,9 @@ impl HeapGraph {
             let classes = Classes::compute(s, &detached);
             (detached, classes)
         };
-        // The build's other columns (with the class names and shallow sizes, unless made
-        // already), and the caller's leftover work.
-        let other_columns = |named: Option<(BitSet, Classes)>,
-                             sized: Option<(bool, Column<u64>)>| {
+        // The build's other columns (with the class names, unless made already), and the
+        // caller's leftover work.
+        let other_columns = |named: Option<(BitSet, Classes)>| {
             // Beside caller work, the dominators translate their predecessors from the
             // lists, which then need each slot's retaining node for a while.
             let sources = match beside {
@@ -406,7 +405,7 @@ impl HeapGraph {
                 (lists, sources)
             });
             let (detached, classes) = named.unwrap_or_else(names);
-            let (has_user_roots, self_size) = sized.unwrap_or_else(sizes);
+            let (has_user_roots, self_size) = sizes();
             let first_result = first();
             (
                 retainers,
@@ -417,25 +416,24 @@ impl HeapGraph {
         // With caller work beside the dominators' loops, the other core makes the build's
         // other columns beside the DFS, and the distances come beside the loops, before the
         // caller's work. Otherwise the other core marks the page-owned set and makes the
-        // distances, class names and shallow sizes beside the DFS (which no longer waits for
-        // the page-owned set and a pass over all edges first), then the predecessor
-        // translation takes both cores, and the retainer lists (if built) and the caller's
-        // leftover work come beside the loops. The class names and shallow sizes beside the
-        // loops took no less time and met the loops' working columns at the build's peak.
+        // distances and class names beside the DFS (which no longer waits for the page-owned
+        // set and a pass over all edges first), then the predecessor translation takes both
+        // cores, and the shallow sizes, the retainer lists (if built) and the caller's
+        // leftover work come beside the loops. The class names beside the loops met the
+        // loops' working columns at the build's peak (README, Speed).
         let (so_far, essential, (retainers, columns_made, first_result), early_distance) =
             if beside == Beside::Work {
                 let ((numbering, essential), made) = rayon::join(number, || {
                     page_owned.get_or_init(|| mark_page_owned(s, root));
-                    other_columns(None, None)
+                    other_columns(None)
                 });
                 (SoFar::Numbering(numbering), essential, made, None)
             } else {
-                let ((numbering, essential), (early_distance, named, sized)) =
-                    rayon::join(number, || {
-                        page_owned.get_or_init(|| mark_page_owned(s, root));
-                        let distance = columns.distances.then(|| distances(s, root, &weakmaps));
-                        (distance, names(), sizes())
-                    });
+                let ((numbering, essential), (early_distance, named)) = rayon::join(number, || {
+                    page_owned.get_or_init(|| mark_page_owned(s, root));
+                    let distance = columns.distances.then(|| distances(s, root, &weakmaps));
+                    (distance, names())
+                });
                 progress(PHASES[1]);
                 let forward = dominators::ForwardGraph {
                     root,
@@ -444,10 +442,7 @@ impl HeapGraph {
                     essential: &essential,
                 };
                 let prepared = dominators::prepare_forward(&forward, numbering);
-                let (doms, made) = rayon::join(
-                    || prepared.finish(),
-                    || other_columns(Some(named), Some(sized)),
-                );
+                let (doms, made) = rayon::join(|| prepared.finish(), || other_columns(Some(named)));
                 (SoFar::Done(doms), essential, made, early_distance)
             };
         let (detached, has_user_roots, self_size, classes) = columns_made;
