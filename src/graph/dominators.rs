@@ -101,6 +101,9 @@ pub struct DfsNumbering {
 /// The DFS in progress. Nodes' numbers are filled in afterwards, from `vertex`: a random
 /// store per step would sit in the DFS's critical path.
 struct Numbering<'t> {
+    /// The forward graph's edges.
+    first_edge: &'t [u32],
+    edge_to: &'t [u32],
     /// Per edge: where the target's edges start (`first_edge[edge_to[e]]`), built in one
     /// parallel pass. Descending along an edge then needs the target's edges and the end of
     /// its range, two loads whose addresses are both known, instead of a load of the range
@@ -184,14 +187,7 @@ pub trait EdgeJudge {
 impl Numbering<'_> {
     /// Numbers `node`, whose edges start at `first`, and pushes it on the DFS stack.
     #[inline(always)]
-    fn visit(
-        &mut self,
-        g: &ForwardGraph<'_>,
-        rule: &impl EdgeRule,
-        node: u32,
-        first: u32,
-        parent: u32,
-    ) {
+    fn visit(&mut self, rule: &impl EdgeRule, node: u32, first: u32, parent: u32) {
         let i = self.vertex.len() as u32;
         self.visited.set(node as usize);
         self.vertex.push(node);
@@ -203,21 +199,21 @@ impl Numbering<'_> {
         rule.ahead(first as usize);
         self.stack.push(Frame {
             next: first,
-            end: g.first_edge[node as usize + 1],
+            end: self.first_edge[node as usize + 1],
             number: i,
             node,
         });
     }
 
     /// Iterative preorder DFS over essential edges from `start`, whose tree parent is `parent`.
-    fn dfs(&mut self, g: &ForwardGraph<'_>, rule: &mut impl EdgeRule, start: u32, parent: u32) {
+    fn dfs(&mut self, rule: &mut impl EdgeRule, start: u32, parent: u32) {
         let depth = self.stack.len();
-        self.visit(g, rule, start, g.first_edge[start as usize], parent);
-        self.run(g, rule, depth);
+        self.visit(rule, start, self.first_edge[start as usize], parent);
+        self.run(rule, depth);
     }
 
     /// Runs the DFS until the stack is back to `depth` frames.
-    fn run(&mut self, g: &ForwardGraph<'_>, rule: &mut impl EdgeRule, depth: usize) {
+    fn run(&mut self, rule: &mut impl EdgeRule, depth: usize) {
         while self.stack.len() > depth {
             let top = self
                 .stack
@@ -233,7 +229,7 @@ impl Numbering<'_> {
             while e < end {
                 let edge = e as usize;
                 e += 1;
-                if rule.essential(node, edge) && !self.visited.get(g.edge_to[edge] as usize) {
+                if rule.essential(node, edge) && !self.visited.get(self.edge_to[edge] as usize) {
                     next = edge as u32;
                     break;
                 }
@@ -244,7 +240,7 @@ impl Numbering<'_> {
             } else {
                 let edge = next as usize;
                 let first = self.target_first_edge[edge];
-                self.visit(g, rule, g.edge_to[edge], first, v);
+                self.visit(rule, self.edge_to[edge], first, v);
             }
         }
     }
@@ -257,11 +253,11 @@ pub fn number_nodes(g: &ForwardGraph<'_>) -> DfsNumbering {
     if node_count == 0 {
         return DfsNumbering::default();
     }
-    let target_first_edge = target_first_edges(g);
-    let mut nb = Numbering::new(&target_first_edge, node_count);
+    let target_first_edge = target_first_edges(g.first_edge, g.edge_to);
+    let mut nb = Numbering::new(g.first_edge, g.edge_to, &target_first_edge);
     let mut rule = KnownEdges(g.essential);
-    nb.dfs(g, &mut rule, g.root, 0);
-    nb.finish(g, g.essential)
+    nb.dfs(&mut rule, g.root, 0);
+    nb.finish(g.essential)
 }
 
 /// [`number_nodes`] for a graph whose essential edges are decided as the DFS scans them, and
@@ -283,27 +279,19 @@ pub fn number_nodes_judging<E: EdgeJudge, L: EdgeJudge>(
     if node_count == 0 {
         return (DfsNumbering::default(), essential);
     }
-    // The DFS reads no bit of `unused`: both rules decide for themselves.
-    let unused = BitSet::default();
-    let g = ForwardGraph {
-        root,
-        first_edge,
-        edge_to,
-        essential: &unused,
-    };
-    let target_first_edge = target_first_edges(&g);
-    let mut nb = Numbering::new(&target_first_edge, node_count);
+    let target_first_edge = target_first_edges(first_edge, edge_to);
+    let mut nb = Numbering::new(first_edge, edge_to, &target_first_edge);
     let root_edges = first_edge[root as usize] as usize..first_edge[root as usize + 1] as usize;
     {
         let mut rule = JudgedEdges {
             judge: early,
             essential: &mut essential,
         };
-        nb.visit(&g, &rule, root, root_edges.start as u32, 0);
+        nb.visit(&rule, root, root_edges.start as u32, 0);
         for edge in root_edges.clone() {
             let to = edge_to[edge];
             if first(edge) && rule.essential(root, edge) && !nb.visited.get(to as usize) {
-                nb.dfs(&g, &mut rule, to, 0);
+                nb.dfs(&mut rule, to, 0);
             }
         }
     }
@@ -314,7 +302,7 @@ pub fn number_nodes_judging<E: EdgeJudge, L: EdgeJudge>(
     };
     // The root's frame is still at the bottom of the stack, its edges unscanned: the rest of
     // the DFS scans them all (those taken first are visited already).
-    nb.run(&g, &mut rule, 0);
+    nb.run(&mut rule, 0);
     for node in 0..node_count as u32 {
         if !nb.visited.get(node as usize) {
             for edge in first_edge[node as usize] as usize..first_edge[node as usize + 1] as usize {
@@ -322,21 +310,28 @@ pub fn number_nodes_judging<E: EdgeJudge, L: EdgeJudge>(
             }
         }
     }
-    let numbering = nb.finish(&g, &essential);
+    let numbering = nb.finish(&essential);
     (numbering, essential)
 }
 
 /// Per edge, where its target's edges start (see [`Numbering::target_first_edge`]).
-fn target_first_edges(g: &ForwardGraph<'_>) -> Vec<u32> {
-    g.edge_to
+fn target_first_edges(first_edge: &[u32], edge_to: &[u32]) -> Vec<u32> {
+    edge_to
         .par_iter()
-        .map(|&to| g.first_edge[to as usize])
+        .map(|&to| first_edge[to as usize])
         .collect()
 }
 
 impl<'t> Numbering<'t> {
-    fn new(target_first_edge: &'t [u32], node_count: usize) -> Numbering<'t> {
+    fn new(
+        first_edge: &'t [u32],
+        edge_to: &'t [u32],
+        target_first_edge: &'t [u32],
+    ) -> Numbering<'t> {
+        let node_count = first_edge.len().saturating_sub(1);
         Numbering {
+            first_edge,
+            edge_to,
             target_first_edge,
             visited: BitSet::new(node_count),
             vertex: Vec::with_capacity(node_count),
@@ -346,12 +341,12 @@ impl<'t> Numbering<'t> {
     }
 
     /// After the root's DFS: the orphans' DFSs and the leftover nodes.
-    fn finish(mut self, g: &ForwardGraph<'_>, essential: &BitSet) -> DfsNumbering {
+    fn finish(mut self, essential: &BitSet) -> DfsNumbering {
         let node_count = self.visited.len();
         let reachable = self.vertex.len();
         if reachable < node_count {
             let mut retained = BitSet::new(node_count);
-            for (e, &to) in g.edge_to.iter().enumerate() {
+            for (e, &to) in self.edge_to.iter().enumerate() {
                 if essential.get(e) {
                     retained.set(to as usize);
                 }
@@ -359,7 +354,7 @@ impl<'t> Numbering<'t> {
             let mut rule = KnownEdges(essential);
             for node in 0..node_count as u32 {
                 if !self.visited.get(node as usize) && !retained.get(node as usize) {
-                    self.dfs(g, &mut rule, node, 0);
+                    self.dfs(&mut rule, node, 0);
                 }
             }
         }

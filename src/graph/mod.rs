@@ -350,28 +350,8 @@ impl HeapGraph {
         progress(PHASES[0]);
         let weakmaps = WeakMapEdgeNames::find(s);
         let page_owned = OnceLock::new();
-        // The DFS follows the root's page-owned entries first, judging their nodes' edges
-        // without the page-owned set (they are all page-owned), while the other core marks
-        // that set; the rest of the DFS then judges with it. So the page-owned marking and the
-        // essential edges' pass are off the DFS's path.
-        let number = || {
-            let early = EssentialRule {
-                s,
-                root,
-                weakmaps: &weakmaps,
-            };
-            dominators::number_nodes_judging(
-                root,
-                &s.first_edge,
-                &s.edge_to,
-                |e| is_page_entry(s, e),
-                &early,
-                || EssentialWithPages {
-                    rule: early,
-                    page_owned: page_owned.get_or_init(|| mark_page_owned(s, root)),
-                },
-            )
-        };
+        let mark_pages = || page_owned.get_or_init(|| mark_page_owned(s, root));
+        let number = || number_judging(s, root, &weakmaps, mark_pages);
         // DevTools' shallow sizes, and whether there are user roots they depend on.
         let sizes = || {
             let has_user_roots = s.edges_of(root).any(|e| is_user_root(s, s.edge_to[e]));
@@ -424,24 +404,19 @@ impl HeapGraph {
         let (so_far, essential, (retainers, columns_made, first_result), early_distance) =
             if beside == Beside::Work {
                 let ((numbering, essential), made) = rayon::join(number, || {
-                    page_owned.get_or_init(|| mark_page_owned(s, root));
+                    mark_pages();
                     other_columns(None)
                 });
                 (SoFar::Numbering(numbering), essential, made, None)
             } else {
                 let ((numbering, essential), (early_distance, named)) = rayon::join(number, || {
-                    page_owned.get_or_init(|| mark_page_owned(s, root));
+                    mark_pages();
                     let distance = columns.distances.then(|| distances(s, root, &weakmaps));
                     (distance, names())
                 });
                 progress(PHASES[1]);
-                let forward = dominators::ForwardGraph {
-                    root,
-                    first_edge: &s.first_edge,
-                    edge_to: &s.edge_to,
-                    essential: &essential,
-                };
-                let prepared = dominators::prepare_forward(&forward, numbering);
+                let prepared =
+                    dominators::prepare_forward(&forward_graph(s, root, &essential), numbering);
                 let (doms, made) = rayon::join(|| prepared.finish(), || other_columns(Some(named)));
                 (SoFar::Done(doms), essential, made, early_distance)
             };
@@ -487,7 +462,10 @@ impl HeapGraph {
                         Some(sources) => {
                             dominators::prepare(&dominator_input(g, sources), numbering)
                         }
-                        None => dominators::prepare_forward(&forward_graph(g), numbering),
+                        None => dominators::prepare_forward(
+                            &forward_graph(&g.snapshot, root, &g.essential),
+                            numbering,
+                        ),
                     };
                     let doms = prepared.finish();
                     let retained_size = dominators::retained_sizes(&doms, &g.self_size);
@@ -740,12 +718,16 @@ enum SoFar {
 }
 
 /// The forward graph the dominators read when there are no retainer lists.
-fn forward_graph(g: &RetainerGraph) -> dominators::ForwardGraph<'_> {
+fn forward_graph<'a>(
+    s: &'a Snapshot,
+    root: u32,
+    essential: &'a BitSet,
+) -> dominators::ForwardGraph<'a> {
     dominators::ForwardGraph {
-        root: g.root,
-        first_edge: &g.snapshot.first_edge,
-        edge_to: &g.snapshot.edge_to,
-        essential: &g.essential,
+        root,
+        first_edge: &s.first_edge,
+        edge_to: &s.edge_to,
+        essential,
     }
 }
 
@@ -911,6 +893,31 @@ fn propagate_dom_state(s: &Snapshot) -> BitSet {
         }
     }
     detached
+}
+
+/// The dominators' DFS numbering and DevTools' essential edges, decided as the DFS scans
+/// them: it follows the root's page-owned entries first, judging their nodes' edges without
+/// the page-owned set (they are all page-owned), and asks `page_owned` for that set (which
+/// another core may be marking meanwhile) only for the rest of the heap. So the page-owned
+/// marking and a pass over all edges are off the DFS's path.
+fn number_judging<'a>(
+    s: &'a Snapshot,
+    root: u32,
+    weakmaps: &'a WeakMapEdgeNames,
+    page_owned: impl FnOnce() -> &'a BitSet,
+) -> (dominators::DfsNumbering, BitSet) {
+    let early = EssentialRule { s, root, weakmaps };
+    dominators::number_nodes_judging(
+        root,
+        &s.first_edge,
+        &s.edge_to,
+        |e| is_page_entry(s, e),
+        &early,
+        || EssentialWithPages {
+            rule: early,
+            page_owned: page_owned(),
+        },
+    )
 }
 
 /// Whether edge `e`, one of the root's, enters the page-owned part of the heap: a shortcut
@@ -1444,32 +1451,12 @@ mod tests {
             let direct = essential_edges(&s, root, &weakmaps);
             let entries = s.edges_of(root).filter(|&e| is_page_entry(&s, e)).count();
             assert!(entries > 0, "{sample}: the root leads to page-owned nodes");
-            let early = EssentialRule {
-                s: &s,
-                root,
-                weakmaps: &weakmaps,
-            };
             let page_owned = mark_page_owned(&s, root);
-            let (numbering, judged) = dominators::number_nodes_judging(
-                root,
-                &s.first_edge,
-                &s.edge_to,
-                |e| is_page_entry(&s, e),
-                &early,
-                || EssentialWithPages {
-                    rule: early,
-                    page_owned: &page_owned,
-                },
-            );
+            let (numbering, judged) = number_judging(&s, root, &weakmaps, || &page_owned);
             assert_eq!(judged.words(), direct.words(), "{sample}: essential edges");
-            let forward = |essential| dominators::ForwardGraph {
-                root,
-                first_edge: &s.first_edge,
-                edge_to: &s.edge_to,
-                essential,
-            };
-            let from_judged = dominators::prepare_forward(&forward(&judged), numbering).finish();
-            let from_direct = dominators::dominators_forward(&forward(&direct));
+            let from_judged =
+                dominators::prepare_forward(&forward_graph(&s, root, &judged), numbering).finish();
+            let from_direct = dominators::dominators_forward(&forward_graph(&s, root, &direct));
             with_unreachable += usize::from(from_direct.reachable < s.node_count());
             assert_eq!(from_judged.idom, from_direct.idom, "{sample}: dominators");
             assert_eq!(from_judged.reachable, from_direct.reachable, "{sample}");
