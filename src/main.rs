@@ -44,8 +44,28 @@ enum Command {
     Cache(cli::index::CacheArgs),
 }
 
+impl Command {
+    /// Whether the command may write index or digest files into the cache. The capturing
+    /// commands handle their own signals (`record` passes Ctrl-C to the app it runs).
+    fn may_save_indexes(&self) -> bool {
+        match self {
+            Command::Diff(_)
+            | Command::Gate(_)
+            | Command::Report(_)
+            | Command::Summary(_)
+            | Command::Nodes(_)
+            | Command::Retainers(_)
+            | Command::Index(_) => true,
+            Command::Gc(_) | Command::Record(_) | Command::Snap(_) | Command::Cache(_) => false,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.may_save_indexes() {
+        cli::remove_unfinished_indexes_on_signal();
+    }
     let outcome = match cli.command {
         Command::Diff(args) => cli::diff::run(args),
         Command::Gate(args) => cli::gate::run(args),

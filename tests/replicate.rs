@@ -4,42 +4,13 @@
 //! one process.
 
 use std::path::Path;
-use std::process::Command;
 
 use heapscan::graph::{Columns, HeapGraph};
 use heapscan::observe::Quiet;
 use heapscan::snapshot::Snapshot;
 
 mod support;
-use support::samples::plain_copy;
-
-/// The example binary, beside this test's own executable (`target/<profile>/examples`).
-fn replicate(args: &[&Path], copies: &str, extra: &[&str]) {
-    let deps = std::env::current_exe().unwrap();
-    let exe = deps
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples")
-        .join("replicate-snapshot");
-    assert!(
-        exe.exists(),
-        "{} was not built: `cargo test` builds it, `cargo test --test replicate` does not (build it with `cargo build --example replicate-snapshot` and the same profile)",
-        exe.display()
-    );
-    let out = Command::new(&exe)
-        .arg(args[0])
-        .arg(copies)
-        .arg(args[1])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use support::samples::{plain_copy, replicate};
 
 fn class_count(graph: &HeapGraph, class: &str) -> usize {
     (0..graph.node_count() as u32)

@@ -26,6 +26,44 @@ pub type Outcome = anyhow::Result<ExitCode>;
 
 /// Maps a command's outcome to the process exit code, printing the error chain on one line.
 /// A broken pipe on stdout (the reader went away) ends the program quietly with 0.
+/// For the commands that may save an index or a digest: on Ctrl-C (SIGINT), SIGTERM or
+/// SIGHUP, the files this process began in the cache are removed, then the signal ends the
+/// process as it would have (its exit status says which signal), rather than leaving a
+/// partial file of up to the snapshot's size until a later command's save removes it.
+/// A signal the process was started ignoring (a background job of a non-interactive shell
+/// ignores Ctrl-C; `nohup` ignores SIGHUP) stays ignored.
+pub fn remove_unfinished_indexes_on_signal() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let watched = [SIGINT, SIGTERM, SIGHUP]
+        .into_iter()
+        .filter(|&s| !ignored(s));
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(watched) else {
+        // Without the handler, a later save still removes what an interrupted one left.
+        return;
+    };
+    let spawned = std::thread::Builder::new()
+        .name("heapscan-signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                heapscan::index::remove_unfinished();
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                signal_hook::low_level::exit(128 + signal);
+            }
+        });
+    drop(spawned);
+}
+
+/// Whether `signal` is ignored (its disposition is `SIG_IGN`).
+fn ignored(signal: libc::c_int) -> bool {
+    // SAFETY: a null new action only reads the current one into `current`, a plain struct
+    // that all zeroes initialise.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_IGN
+    }
+}
+
 pub fn finish(outcome: Outcome) -> ExitCode {
     match outcome {
         Ok(code) => code,

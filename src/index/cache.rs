@@ -4,7 +4,7 @@
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use memmap2::{Mmap, MmapOptions};
@@ -27,6 +27,48 @@ const DIGEST_EXTENSION: &str = "hsdig";
 
 /// A temporary file older than this was left by a process that died while writing.
 const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
+
+/// The temporary files this process is writing (indexes and digests, in any cache), so that
+/// a command interrupted by a signal removes them before it ends ([`remove_unfinished`]);
+/// once it has, no new one is begun. A process killed outright leaves its file to the next
+/// save, which removes it ([`IndexCache::evict`]).
+static UNFINISHED: Mutex<Unfinished> = Mutex::new(Unfinished {
+    paths: Vec::new(),
+    ending: false,
+});
+
+struct Unfinished {
+    paths: Vec<PathBuf>,
+    ending: bool,
+}
+
+fn unfinished() -> std::sync::MutexGuard<'static, Unfinished> {
+    UNFINISHED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `temporary` is no longer being written: renamed into place or removed.
+fn settled(temporary: &Path) {
+    unfinished().paths.retain(|p| p != temporary);
+}
+
+/// Removes `temporary`, a file that will not be finished.
+fn discard(temporary: &Path) {
+    let _ = fs::remove_file(temporary);
+    settled(temporary);
+}
+
+/// Removes every index or digest file this process has begun and not finished, and lets it
+/// begin no other: for a command ending on a signal (Ctrl-C), so that it leaves no partial
+/// file in the cache. Returns how many it removed.
+pub fn remove_unfinished() -> usize {
+    let mut unfinished = unfinished();
+    unfinished.ending = true;
+    unfinished
+        .paths
+        .drain(..)
+        .filter(|p| fs::remove_file(p).is_ok())
+        .count()
+}
 
 /// A directory of index files with a size bound.
 #[derive(Debug, Clone)]
@@ -184,7 +226,7 @@ impl IndexCache {
         let bytes = match written {
             Ok(bytes) => bytes,
             Err(e) => {
-                let _ = fs::remove_file(&temporary);
+                discard(&temporary);
                 return Err(e);
             }
         };
@@ -206,11 +248,25 @@ impl IndexCache {
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        Ok(self.dir.join(format!(
+        let temporary = self.dir.join(format!(
             ".{}.{}.{nanos}.tmp",
             identity.key(),
             std::process::id()
-        )))
+        ));
+        let mut unfinished = unfinished();
+        if unfinished.ending {
+            return Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "heapscan is ending on a signal",
+            ));
+        }
+        unfinished.paths.push(temporary.clone());
+        Ok(temporary)
+    }
+
+    /// Removes `temporary`, an index that will not be finished.
+    pub(crate) fn discard(temporary: &Path) {
+        discard(temporary);
     }
 
     /// Renames the finished `temporary` index (`bytes` long) of the file with `identity` into
@@ -228,13 +284,14 @@ impl IndexCache {
     /// Renames `temporary` (`bytes` long) to `target` in the cache, then evicts to fit.
     fn put_in_place_as(&self, temporary: &Path, target: PathBuf, bytes: u64) -> io::Result<Stored> {
         if bytes > self.max_bytes {
-            let _ = fs::remove_file(temporary);
+            discard(temporary);
             return Ok(Stored::TooBig { bytes });
         }
         if let Err(e) = fs::rename(temporary, &target) {
-            let _ = fs::remove_file(temporary);
+            discard(temporary);
             return Err(e);
         }
+        settled(temporary);
         let evicted = self.evict(&target)?;
         Ok(Stored::Written { bytes, evicted })
     }

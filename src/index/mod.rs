@@ -21,7 +21,9 @@ pub mod format;
 pub mod identity;
 mod saving;
 
-pub use cache::{producer, CacheEntry, IndexCache, Lookup, Stored, DEFAULT_MAX_BYTES};
+pub use cache::{
+    producer, remove_unfinished, CacheEntry, IndexCache, Lookup, Stored, DEFAULT_MAX_BYTES,
+};
 pub use format::FileKind;
 pub use format::Unusable;
 pub use identity::FileIdentity;

@@ -59,7 +59,8 @@ impl Saving {
         snapshot: &Snapshot,
     ) -> io::Result<Saving> {
         let temporary = cache.create_temporary(&identity)?;
-        let sink = DirectFile::create(&temporary)?;
+        let sink =
+            DirectFile::create(&temporary).inspect_err(|_| IndexCache::discard(&temporary))?;
         let (jobs, received) = mpsc::channel::<Job>();
         let producer = super::cache::producer();
         let thread = std::thread::Builder::new()
@@ -175,7 +176,7 @@ impl Saving {
                 .cache
                 .put_in_place(&self.temporary, &self.identity, bytes),
             Err(e) => {
-                let _ = std::fs::remove_file(&self.temporary);
+                IndexCache::discard(&self.temporary);
                 Err(e)
             }
         }
