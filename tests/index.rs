@@ -721,27 +721,29 @@ fn a_write_interrupted_by_a_killed_process_is_cleaned_up_by_the_next_save() {
     assert_eq!(indexes(cache.path()).len(), 1);
 }
 
-/// Ctrl-C while `heapscan index` writes: the partial index goes with the process, which ends
-/// as Ctrl-C ends a process; nothing is left for a later command to clean up.
-#[test]
-fn ctrl_c_while_an_index_is_written_leaves_no_partial_file() {
-    use std::os::unix::process::ExitStatusExt;
+/// `heapscan index` of a 220 MB snapshot (replicated from a sample: its index takes long
+/// enough to write to be caught half-way), sent SIGINT once its partial file appears in the
+/// cache; `ignoring` starts it ignoring SIGINT, as a script's background job is. Returns its
+/// output, the cache and the partial files seen.
+fn index_interrupted_half_way(ignoring: bool) -> (Output, tempfile::TempDir, Vec<PathBuf>) {
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let base = plain_copy("node20", dir.path());
     let big = dir.path().join("x40.heapsnapshot");
-    // About 220 MB: its index takes long enough to write to be caught half-way.
     replicate(&[&base, &big], "40", &[]);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("heapscan"))
+    let heapscan = assert_cmd::cargo::cargo_bin("heapscan");
+    let mut cmd = std::process::Command::new("sh");
+    let trap = if ignoring { "trap '' INT; " } else { "" };
+    cmd.arg("-c")
+        .arg(format!("{trap}exec \"$0\" index \"$1\""))
+        .arg(&heapscan)
+        .arg(&big)
         .env("HEAPSCAN_INDEX_DIR", cache.path())
         .env_remove("HEAPSCAN_NO_INDEX")
         .env_remove("HEAPSCAN_INDEX_MAX_SIZE")
-        .arg("index")
-        .arg(&big)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn heapscan index");
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn heapscan index");
     let started = std::time::Instant::now();
     let partial = loop {
         let found = leftovers(cache.path());
@@ -758,12 +760,23 @@ fn ctrl_c_while_an_index_is_written_leaves_no_partial_file() {
         );
         std::thread::sleep(std::time::Duration::from_millis(2));
     };
-    // SAFETY: sends SIGINT to the child this test started and has not reaped.
+    // SAFETY: sends SIGINT to the child this test started and has not reaped (the shell
+    // replaced itself with heapscan).
     assert_eq!(
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
         0
     );
     let out = child.wait_with_output().expect("wait");
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    (out, cache, partial)
+}
+
+/// Ctrl-C while `heapscan index` writes: the partial index goes with the process, which ends
+/// as Ctrl-C ends a process; nothing is left for a later command to clean up.
+#[test]
+fn ctrl_c_while_an_index_is_written_leaves_no_partial_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let (out, cache, partial) = index_interrupted_half_way(false);
     assert_eq!(
         out.status.signal(),
         Some(libc::SIGINT),
@@ -771,46 +784,16 @@ fn ctrl_c_while_an_index_is_written_leaves_no_partial_file() {
         out.status,
         stderr(&out)
     );
-    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert!(partial.iter().all(|p| !p.exists()), "{partial:?} was left");
     assert!(leftovers(cache.path()).is_empty());
     assert!(indexes(cache.path()).is_empty());
     assert!(cache_files(cache.path(), "hsdig").is_empty());
 }
 
-/// A `heapscan index` started ignoring Ctrl-C (as a background job of a script is) keeps
-/// ignoring it and finishes its index.
+/// A `heapscan index` started ignoring Ctrl-C keeps ignoring it and finishes its index.
 #[test]
 fn an_index_started_ignoring_ctrl_c_is_finished_after_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let base = plain_copy("node20", dir.path());
-    let big = dir.path().join("x40.heapsnapshot");
-    replicate(&[&base, &big], "40", &[]);
-    let mut child = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("trap '' INT; exec \"$0\" index \"$1\"")
-        .arg(assert_cmd::cargo::cargo_bin("heapscan"))
-        .arg(&big)
-        .env("HEAPSCAN_INDEX_DIR", cache.path())
-        .env_remove("HEAPSCAN_NO_INDEX")
-        .env_remove("HEAPSCAN_INDEX_MAX_SIZE")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn heapscan index");
-    let started = std::time::Instant::now();
-    while leftovers(cache.path()).is_empty() {
-        assert!(child.try_wait().expect("poll").is_none(), "ended too soon");
-        assert!(started.elapsed() < std::time::Duration::from_secs(120));
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    // SAFETY: sends SIGINT to the child this test started and has not reaped.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
-        0
-    );
-    let out = child.wait_with_output().expect("wait");
+    let (out, cache, _) = index_interrupted_half_way(true);
     assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
     assert_eq!(indexes(cache.path()).len(), 1);
     assert!(leftovers(cache.path()).is_empty());
