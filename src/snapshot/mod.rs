@@ -685,8 +685,7 @@ impl<'a> Cursor<'a> {
     fn flat_array(&mut self, section: &str) -> Result<Range<usize>> {
         self.expect(b'[', section)?;
         let start = self.pos;
-        let len = memchr::memchr2(b']', b'[', &self.text[start..])
-            .ok_or_else(|| self.truncated(section))?;
+        let len = first_bracket(&self.text[start..]).ok_or_else(|| self.truncated(section))?;
         if self.text[start + len] == b'[' {
             return Err(Error::bad(
                 self.path,
@@ -900,4 +899,67 @@ fn walk(path: &Path, text: &[u8]) -> Result<Sections> {
         }
     }
     Ok(sections)
+}
+
+/// The first `[` or `]` in `text`. The walk that finds the sections reads the `nodes` and
+/// `edges` arrays (most of the file) before the parse can start, so it searches one piece
+/// per core at a time, in file order, and stops at the first round that finds one.
+fn first_bracket(text: &[u8]) -> Option<usize> {
+    const PIECE: usize = 8 << 20;
+    let search = |piece: &[u8]| memchr::memchr2(b']', b'[', piece);
+    let threads = rayon::current_num_threads().max(1);
+    if threads == 1 || text.len() <= PIECE {
+        return search(text);
+    }
+    let round = PIECE * threads;
+    let mut offset = 0;
+    while offset < text.len() {
+        let pieces = &text[offset..text.len().min(offset + round)];
+        let found = pieces
+            .par_chunks(PIECE)
+            .enumerate()
+            .find_map_first(|(k, piece)| search(piece).map(|at| k * PIECE + at));
+        if let Some(at) = found {
+            return Some(offset + at);
+        }
+        offset += round;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_bracket;
+
+    /// The parallel search finds what a plain search finds: the first bracket, wherever it
+    /// falls against the pieces and rounds, or none.
+    #[test]
+    fn the_first_bracket_is_found_wherever_it_falls() {
+        const PIECE: usize = 8 << 20;
+        let len = 5 * PIECE + 12_345;
+        let mut text: Vec<u8> = b"12,345,\n6789,0,"
+            .iter()
+            .copied()
+            .cycle()
+            .take(len)
+            .collect();
+        assert_eq!(first_bracket(&text), None);
+        let places = [
+            len - 1,
+            4 * PIECE + 7,
+            2 * PIECE,
+            2 * PIECE - 1,
+            PIECE + 1,
+            PIECE,
+            3,
+            0,
+        ];
+        for (k, &at) in places.iter().enumerate() {
+            text[at] = if k % 2 == 0 { b']' } else { b'[' };
+            assert_eq!(first_bracket(&text), memchr::memchr2(b']', b'[', &text));
+            assert_eq!(first_bracket(&text), Some(at));
+        }
+        assert_eq!(first_bracket(b"1,2]"), Some(3));
+        assert_eq!(first_bracket(b""), None);
+    }
 }
