@@ -551,26 +551,38 @@ fn parse_locations(
     fields: [usize; 4],
     node_count: usize,
 ) -> Result<Vec<Location>> {
-    let flat = numbers::parse_flat(text, span, layout.location_width)
-        .map_err(|e| number_error(path, "locations", text.len(), e))?;
+    let width = layout.location_width;
+    let bad = |e| number_error(path, "locations", text.len(), e);
+    let (chunks, count) = split_records(text, span, width, &|_| {}).map_err(bad)?;
     let node_width = layout.node_width as u64;
-    let mut out = Vec::with_capacity(flat.len() / layout.location_width.max(1));
-    for rec in flat.chunks_exact(layout.location_width) {
-        let index = rec[fields[0]];
-        if index % node_width != 0 || index / node_width >= node_count as u64 {
-            return Err(Error::bad(
-                path,
-                format!("a location points at {index}, which is not the start of a node"),
-            ));
-        }
-        let small = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
-        out.push(Location {
-            node: (index / node_width) as u32,
-            script_id: small(rec[fields[1]]),
-            line: small(rec[fields[2]]),
-            column: small(rec[fields[3]]),
-        });
-    }
+    let mut out: Vec<Location> = bytemuck::zeroed_vec(count);
+    let parts: Vec<_> = chunks
+        .iter()
+        .zip(split_lengths(&mut out, chunks.iter().map(|c| c.records)))
+        .collect();
+    // In parallel like the nodes and edges: a sequential parse here kept one core idle.
+    let results: Vec<_> = parts
+        .into_par_iter()
+        .map(|(chunk, part)| {
+            parse_chunk(text, chunk, width, |i, rec| {
+                let index = rec[fields[0]];
+                if index % node_width != 0 || index / node_width >= node_count as u64 {
+                    return Err(format!(
+                        "a location points at {index}, which is not the start of a node"
+                    ));
+                }
+                let small = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+                part[i] = Location {
+                    node: (index / node_width) as u32,
+                    script_id: small(rec[fields[1]]),
+                    line: small(rec[fields[2]]),
+                    column: small(rec[fields[3]]),
+                };
+                Ok(())
+            })
+        })
+        .collect();
+    first_error(results).map_err(bad)?;
     Ok(out)
 }
 
