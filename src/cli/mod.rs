@@ -24,8 +24,6 @@ pub mod summary;
 /// The result of a command: the exit code it wants (0 ok, 1 verdict failed) or an error (2).
 pub type Outcome = anyhow::Result<ExitCode>;
 
-/// Maps a command's outcome to the process exit code, printing the error chain on one line.
-/// A broken pipe on stdout (the reader went away) ends the program quietly with 0.
 /// For the commands that may save an index or a digest: on Ctrl-C (SIGINT), SIGTERM or
 /// SIGHUP, the files this process began in the cache are removed, then the signal ends the
 /// process as it would have (its exit status says which signal), rather than leaving a
@@ -64,6 +62,8 @@ fn ignored(signal: libc::c_int) -> bool {
     }
 }
 
+/// Maps a command's outcome to the process exit code, printing the error chain on one line.
+/// A broken pipe on stdout (the reader went away) ends the program quietly with 0.
 pub fn finish(outcome: Outcome) -> ExitCode {
     match outcome {
         Ok(code) => code,

@@ -52,7 +52,7 @@ fn settled(temporary: &Path) {
 }
 
 /// Removes `temporary`, a file that will not be finished.
-fn discard(temporary: &Path) {
+pub(super) fn discard(temporary: &Path) {
     let _ = fs::remove_file(temporary);
     settled(temporary);
 }
@@ -262,11 +262,6 @@ impl IndexCache {
         }
         unfinished.paths.push(temporary.clone());
         Ok(temporary)
-    }
-
-    /// Removes `temporary`, an index that will not be finished.
-    pub(crate) fn discard(temporary: &Path) {
-        discard(temporary);
     }
 
     /// Renames the finished `temporary` index (`bytes` long) of the file with `identity` into

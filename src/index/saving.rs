@@ -60,7 +60,7 @@ impl Saving {
     ) -> io::Result<Saving> {
         let temporary = cache.create_temporary(&identity)?;
         let sink =
-            DirectFile::create(&temporary).inspect_err(|_| IndexCache::discard(&temporary))?;
+            DirectFile::create(&temporary).inspect_err(|_| super::cache::discard(&temporary))?;
         let (jobs, received) = mpsc::channel::<Job>();
         let producer = super::cache::producer();
         let thread = std::thread::Builder::new()
@@ -176,7 +176,7 @@ impl Saving {
                 .cache
                 .put_in_place(&self.temporary, &self.identity, bytes),
             Err(e) => {
-                IndexCache::discard(&self.temporary);
+                super::cache::discard(&self.temporary);
                 Err(e)
             }
         }
