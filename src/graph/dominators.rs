@@ -14,7 +14,8 @@
 //!
 //! The DFS reads the essential edges from a finished set ([`number_nodes`]) or decides each
 //! edge as it scans it and records the decision ([`number_nodes_judging`]), so that what the
-//! decision needs (DevTools' page-owned set) can be made beside the DFS's first part.
+//! decision needs for the rest of the heap (DevTools' page-owned set) can be made from the
+//! DFS's first part.
 //!
 //! Unreachable nodes are handled exactly as DevTools does, because it changes numbers users
 //! compare against: after the DFS from the root, every still-unvisited node whose retainers
@@ -263,16 +264,16 @@ pub fn number_nodes(g: &ForwardGraph<'_>) -> DfsNumbering {
 /// [`number_nodes`] for a graph whose essential edges are decided as the DFS scans them, and
 /// returned with the numbering. The DFS first follows the root's edges that `first` picks,
 /// judging with `early`, which needs only be right for the nodes those edges reach (and the
-/// root); then it takes the judge `late()` makes (which may wait for work elsewhere) for the
-/// rest, and for the edges of every node the root's DFS did not reach. So the work `late`
-/// needs can run beside the first part of the DFS rather than before it.
+/// root); then it takes the judge `late` makes from the nodes visited so far (the root
+/// included; every edge of the others has been judged by `early`) for the rest, and for the
+/// edges of every node the root's DFS did not reach.
 pub fn number_nodes_judging<E: EdgeJudge, L: EdgeJudge>(
     root: u32,
     first_edge: &[u32],
     edge_to: &[u32],
     first: impl Fn(usize) -> bool,
     early: &E,
-    late: impl FnOnce() -> L,
+    late: impl FnOnce(&BitSet) -> L,
 ) -> (DfsNumbering, BitSet) {
     let node_count = first_edge.len().saturating_sub(1);
     let mut essential = BitSet::new(edge_to.len());
@@ -295,7 +296,7 @@ pub fn number_nodes_judging<E: EdgeJudge, L: EdgeJudge>(
             }
         }
     }
-    let late = late();
+    let late = late(&nb.visited);
     let mut rule = JudgedEdges {
         judge: &late,
         essential: &mut essential,

@@ -20,6 +20,7 @@ use rayon::prelude::*;
 use std::path::Path;
 
 use crate::column::{Checked, Column};
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::Result;
@@ -349,9 +350,7 @@ impl HeapGraph {
         };
         progress(PHASES[0]);
         let weakmaps = WeakMapEdgeNames::find(s);
-        let page_owned = OnceLock::new();
-        let mark_pages = || page_owned.get_or_init(|| mark_page_owned(s, root));
-        let number = || number_judging(s, root, &weakmaps, mark_pages);
+        let number = || number_judging(s, root, &weakmaps);
         // DevTools' shallow sizes, and whether there are user roots they depend on.
         let sizes = || {
             let has_user_roots = s.edges_of(root).any(|e| is_user_root(s, s.edge_to[e]));
@@ -395,22 +394,18 @@ impl HeapGraph {
         };
         // With caller work beside the dominators' loops, the other core makes the build's
         // other columns beside the DFS, and the distances come beside the loops, before the
-        // caller's work. Otherwise the other core marks the page-owned set and makes the
-        // distances and class names beside the DFS (which no longer waits for the page-owned
-        // set and a pass over all edges first), then the predecessor translation takes both
-        // cores, and the shallow sizes, the retainer lists (if built) and the caller's
-        // leftover work come beside the loops. The class names beside the loops met the
+        // caller's work. Otherwise the other core makes the distances and class names beside
+        // the DFS (which finds DevTools' page-owned set itself, and judges the edges as it
+        // scans them rather than after a pass over all edges), then the predecessor
+        // translation takes both cores, and the shallow sizes, the retainer lists (if built)
+        // and the caller's leftover work come beside the loops. The class names beside the loops met the
         // loops' working columns at the build's peak (README, Speed).
         let (so_far, essential, (retainers, columns_made, first_result), early_distance) =
             if beside == Beside::Work {
-                let ((numbering, essential), made) = rayon::join(number, || {
-                    mark_pages();
-                    other_columns(None)
-                });
+                let ((numbering, essential), made) = rayon::join(number, || other_columns(None));
                 (SoFar::Numbering(numbering), essential, made, None)
             } else {
                 let ((numbering, essential), (early_distance, named)) = rayon::join(number, || {
-                    mark_pages();
                     let distance = columns.distances.then(|| distances(s, root, &weakmaps));
                     (distance, names())
                 });
@@ -421,7 +416,6 @@ impl HeapGraph {
                 (SoFar::Done(doms), essential, made, early_distance)
             };
         let (detached, has_user_roots, self_size, classes) = columns_made;
-        drop(page_owned);
         let (lists, retainer_sources) = match retainers {
             Some((lists, sources)) => (OnceLock::from(lists), sources),
             None => (OnceLock::new(), None),
@@ -897,27 +891,79 @@ fn propagate_dom_state(s: &Snapshot) -> BitSet {
 
 /// The dominators' DFS numbering and DevTools' essential edges, decided as the DFS scans
 /// them: it follows the root's page-owned entries first, judging their nodes' edges without
-/// the page-owned set (they are all page-owned), and asks `page_owned` for that set (which
-/// another core may be marking meanwhile) only for the rest of the heap. So the page-owned
-/// marking and a pass over all edges are off the DFS's path.
-fn number_judging<'a>(
-    s: &'a Snapshot,
+/// the page-owned set (they are all page-owned), and the rest of the heap with that set, which
+/// the first part of the DFS has all but found ([`page_owned_after`]). So no separate walk
+/// over the whole heap marks it.
+fn number_judging(
+    s: &Snapshot,
     root: u32,
-    weakmaps: &'a WeakMapEdgeNames,
-    page_owned: impl FnOnce() -> &'a BitSet,
+    weakmaps: &WeakMapEdgeNames,
 ) -> (dominators::DfsNumbering, BitSet) {
-    let early = EssentialRule { s, root, weakmaps };
+    let early = RecordingBeyond {
+        rule: EssentialRule { s, root, weakmaps },
+        beyond: RefCell::new(Vec::new()),
+    };
     dominators::number_nodes_judging(
         root,
         &s.first_edge,
         &s.edge_to,
         |e| is_page_entry(s, e),
         &early,
-        || EssentialWithPages {
-            rule: early,
-            page_owned: page_owned(),
+        |visited| EssentialWithPages {
+            rule: early.rule,
+            page_owned: page_owned_after(s, root, visited, early.beyond.take()),
         },
     )
+}
+
+/// DevTools' page-owned set (everything reachable, not through weak edges, from the root's
+/// page entries, as `markPageOwnedNodes` walks it) from the DFS that followed those entries first:
+/// `visited` holds what it visited (the root, and nodes reached from the entries over
+/// essential edges, all page-owned), `beyond` the targets of the other non-weak edges of the
+/// nodes it visited (and of their edges to the root). A page-owned node the DFS did not visit
+/// is reachable, not through weak edges, from one of those targets: on a path to it from an
+/// entry, the first unvisited node is reached by an edge the DFS judged and did not follow.
+/// So a walk from the targets over the nodes not yet marked completes the set; it is small
+/// (edges into WeakMap tables, shortcuts between non-root nodes).
+fn page_owned_after(s: &Snapshot, root: u32, visited: &BitSet, beyond: Vec<u32>) -> BitSet {
+    let mut owned = visited.clone();
+    // The root is visited first, not reached from an entry: page-owned only if an edge of
+    // a page-owned node leads back to it (then so is all it reaches).
+    owned.clear(root as usize);
+    let mut queue = Vec::new();
+    for to in beyond {
+        if !owned.get(to as usize) {
+            owned.set(to as usize);
+            queue.push(to);
+        }
+    }
+    breadth_first(s, &mut queue, 0, &mut owned, |_, _, _| true);
+    owned
+}
+
+/// [`EssentialRule`] that keeps, for [`page_owned_after`], the target of every non-weak edge
+/// it does not call essential, and of every non-weak edge to the root.
+struct RecordingBeyond<'a> {
+    rule: EssentialRule<'a>,
+    beyond: RefCell<Vec<u32>>,
+}
+
+impl dominators::EdgeJudge for RecordingBeyond<'_> {
+    #[inline(always)]
+    fn essential(&self, node: u32, e: usize) -> bool {
+        let essential = self.rule.essential(node, e);
+        let s = self.rule.s;
+        let to = s.edge_to[e];
+        if (!essential || to == self.rule.root) && s.edge_type[e] != s.layout.edge_types.weak {
+            self.beyond.borrow_mut().push(to);
+        }
+        essential
+    }
+
+    #[inline(always)]
+    fn ahead(&self, first: usize) {
+        self.rule.ahead(first);
+    }
 }
 
 /// Whether edge `e`, one of the root's, enters the page-owned part of the heap: a shortcut
@@ -930,7 +976,10 @@ fn is_page_entry(s: &Snapshot, e: usize) -> bool {
 
 /// DevTools' `markPageOwnedNodes`: everything reachable (not through weak edges) from the
 /// root's shortcut edges and its `(Document DOM trees)` element edges. In a Node.js heap the
-/// root's shortcut edges lead to the global objects, so most of the heap is page-owned.
+/// root's shortcut edges lead to the global objects, so most of the heap is page-owned. The
+/// build finds the set with its DFS instead ([`page_owned_after`]); this walk is what tests
+/// check that against.
+#[cfg(test)]
 fn mark_page_owned(s: &Snapshot, root: u32) -> BitSet {
     let mut owned = BitSet::new(s.node_count());
     // Only the reached set matters, not the order, so walk breadth-first: with a FIFO queue
@@ -987,7 +1036,7 @@ impl dominators::EdgeJudge for EssentialRule<'_> {
 /// than the root, none from outside the page-owned set into it.
 struct EssentialWithPages<'a> {
     rule: EssentialRule<'a>,
-    page_owned: &'a BitSet,
+    page_owned: BitSet,
 }
 
 impl dominators::EdgeJudge for EssentialWithPages<'_> {
@@ -1012,7 +1061,7 @@ fn essential_edges(s: &Snapshot, root: u32, weakmaps: &WeakMapEdgeNames) -> BitS
     use dominators::EdgeJudge;
     let judge = EssentialWithPages {
         rule: EssentialRule { s, root, weakmaps },
-        page_owned: &mark_page_owned(s, root),
+        page_owned: mark_page_owned(s, root),
     };
     // Nodes' edges are contiguous, so ranges of nodes own disjoint slices of the flags and
     // can be checked in parallel without a per-edge source column.
@@ -1430,7 +1479,7 @@ mod tests {
         );
     }
 
-    /// The DFS that judges edges as it scans them (the page-owned set marked beside it) records
+    /// The DFS that judges edges as it scans them (the page-owned set found on the way) records
     /// exactly DevTools' essential edges, computed directly in one pass, and numbers the
     /// nodes so that the dominators are those of the directly computed edges; on real
     /// snapshots of every Node.js version, whose roots lead to page-owned globals, some with
@@ -1451,8 +1500,7 @@ mod tests {
             let direct = essential_edges(&s, root, &weakmaps);
             let entries = s.edges_of(root).filter(|&e| is_page_entry(&s, e)).count();
             assert!(entries > 0, "{sample}: the root leads to page-owned nodes");
-            let page_owned = mark_page_owned(&s, root);
-            let (numbering, judged) = number_judging(&s, root, &weakmaps, || &page_owned);
+            let (numbering, judged) = number_judging(&s, root, &weakmaps);
             assert_eq!(judged.words(), direct.words(), "{sample}: essential edges");
             let from_judged =
                 dominators::prepare_forward(&forward_graph(&s, root, &judged), numbering).finish();
@@ -1462,6 +1510,59 @@ mod tests {
             assert_eq!(from_judged.reachable, from_direct.reachable, "{sample}");
         }
         assert!(with_unreachable >= 2, "samples with unreachable nodes");
+    }
+
+    /// The page-owned set the judging DFS completes is the one DevTools' walk marks, on every
+    /// bundled sample (their WeakMap tables and shortcuts between non-root nodes are what the
+    /// DFS leaves for the walk from its recorded targets).
+    #[test]
+    fn the_dfs_finds_the_page_owned_set_devtools_marks() {
+        for sample in [
+            "node16", "node18", "node20", "node22", "node24", "leak-1", "leak-3",
+        ] {
+            let path = format!(
+                "{}/samples/{sample}.heapsnapshot.gz",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let s = Snapshot::open(Path::new(&path)).expect("sample");
+            let root = 0;
+            let weakmaps = WeakMapEdgeNames::find(&s);
+            let early = RecordingBeyond {
+                rule: EssentialRule {
+                    s: &s,
+                    root,
+                    weakmaps: &weakmaps,
+                },
+                beyond: RefCell::new(Vec::new()),
+            };
+            let found = RefCell::new(None);
+            let mut beyond_count = 0;
+            dominators::number_nodes_judging(
+                root,
+                &s.first_edge,
+                &s.edge_to,
+                |e| is_page_entry(&s, e),
+                &early,
+                |visited| {
+                    let beyond = early.beyond.take();
+                    beyond_count = beyond.len();
+                    let page_owned = page_owned_after(&s, root, visited, beyond);
+                    *found.borrow_mut() = Some(page_owned.clone());
+                    EssentialWithPages {
+                        rule: early.rule,
+                        page_owned,
+                    }
+                },
+            );
+            let found = found.into_inner().expect("the late judge was made");
+            let marked = mark_page_owned(&s, root);
+            assert!(beyond_count > 0, "{sample}: edges the DFS did not follow");
+            assert!(
+                marked.count_ones() * 2 > s.node_count(),
+                "{sample}: most is page-owned"
+            );
+            assert_eq!(found.words(), marked.words(), "{sample}: page-owned nodes");
+        }
     }
 
     /// The retaining node of every retainer slot, looked up from its edge, is the source the
