@@ -1479,6 +1479,21 @@ mod tests {
         );
     }
 
+    /// The bundled samples of every Node.js version, and two of a leaking server, parsed.
+    fn samples_of_every_version() -> impl Iterator<Item = (&'static str, Snapshot)> {
+        [
+            "node16", "node18", "node20", "node22", "node24", "leak-1", "leak-3",
+        ]
+        .into_iter()
+        .map(|sample| {
+            let path = format!(
+                "{}/samples/{sample}.heapsnapshot.gz",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            (sample, Snapshot::open(Path::new(&path)).expect("sample"))
+        })
+    }
+
     /// The DFS that judges edges as it scans them (the page-owned set found on the way) records
     /// exactly DevTools' essential edges, computed directly in one pass, and numbers the
     /// nodes so that the dominators are those of the directly computed edges; on real
@@ -1487,14 +1502,7 @@ mod tests {
     #[test]
     fn the_judging_dfs_records_devtools_essential_edges() {
         let mut with_unreachable = 0;
-        for sample in [
-            "node16", "node18", "node20", "node22", "node24", "leak-1", "leak-3",
-        ] {
-            let path = format!(
-                "{}/samples/{sample}.heapsnapshot.gz",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            let s = Snapshot::open(Path::new(&path)).expect("sample");
+        for (sample, s) in samples_of_every_version() {
             let root = 0;
             let weakmaps = WeakMapEdgeNames::find(&s);
             let direct = essential_edges(&s, root, &weakmaps);
@@ -1517,14 +1525,7 @@ mod tests {
     /// DFS leaves for the walk from its recorded targets).
     #[test]
     fn the_dfs_finds_the_page_owned_set_devtools_marks() {
-        for sample in [
-            "node16", "node18", "node20", "node22", "node24", "leak-1", "leak-3",
-        ] {
-            let path = format!(
-                "{}/samples/{sample}.heapsnapshot.gz",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            let s = Snapshot::open(Path::new(&path)).expect("sample");
+        for (sample, s) in samples_of_every_version() {
             let root = 0;
             let weakmaps = WeakMapEdgeNames::find(&s);
             let early = RecordingBeyond {
