@@ -398,8 +398,8 @@ impl HeapGraph {
         // the DFS (which finds DevTools' page-owned set itself, and judges the edges as it
         // scans them rather than after a pass over all edges), then the predecessor
         // translation takes both cores, and the shallow sizes, the retainer lists (if built)
-        // and the caller's leftover work come beside the loops. The class names beside the loops met the
-        // loops' working columns at the build's peak (README, Speed).
+        // and the caller's leftover work come beside the loops. The class names beside the
+        // loops met the loops' working columns at the build's peak (README, Speed).
         let (so_far, essential, (retainers, columns_made, first_result), early_distance) =
             if beside == Beside::Work {
                 let ((numbering, essential), made) = rayon::join(number, || other_columns(None));
@@ -899,6 +899,17 @@ fn number_judging(
     root: u32,
     weakmaps: &WeakMapEdgeNames,
 ) -> (dominators::DfsNumbering, BitSet) {
+    number_judging_showing_pages(s, root, weakmaps, |_, _| {})
+}
+
+/// [`number_judging`] that shows `see` the page-owned set once found, with the targets the
+/// DFS recorded for it.
+fn number_judging_showing_pages(
+    s: &Snapshot,
+    root: u32,
+    weakmaps: &WeakMapEdgeNames,
+    see: impl FnOnce(&BitSet, &[u32]),
+) -> (dominators::DfsNumbering, BitSet) {
     let early = RecordingBeyond {
         rule: EssentialRule { s, root, weakmaps },
         beyond: RefCell::new(Vec::new()),
@@ -909,9 +920,14 @@ fn number_judging(
         &s.edge_to,
         |e| is_page_entry(s, e),
         &early,
-        |visited| EssentialWithPages {
-            rule: early.rule,
-            page_owned: page_owned_after(s, root, visited, early.beyond.take()),
+        |visited| {
+            let beyond = early.beyond.take();
+            let page_owned = page_owned_after(s, root, visited, &beyond);
+            see(&page_owned, &beyond);
+            EssentialWithPages {
+                rule: early.rule,
+                page_owned,
+            }
         },
     )
 }
@@ -925,13 +941,13 @@ fn number_judging(
 /// entry, the first unvisited node is reached by an edge the DFS judged and did not follow.
 /// So a walk from the targets over the nodes not yet marked completes the set; it is small
 /// (edges into WeakMap tables, shortcuts between non-root nodes).
-fn page_owned_after(s: &Snapshot, root: u32, visited: &BitSet, beyond: Vec<u32>) -> BitSet {
+fn page_owned_after(s: &Snapshot, root: u32, visited: &BitSet, beyond: &[u32]) -> BitSet {
     let mut owned = visited.clone();
     // The root is visited first, not reached from an entry: page-owned only if an edge of
     // a page-owned node leads back to it (then so is all it reaches).
     owned.clear(root as usize);
     let mut queue = Vec::new();
-    for to in beyond {
+    for &to in beyond {
         if !owned.get(to as usize) {
             owned.set(to as usize);
             queue.push(to);
@@ -1528,34 +1544,13 @@ mod tests {
         for (sample, s) in samples_of_every_version() {
             let root = 0;
             let weakmaps = WeakMapEdgeNames::find(&s);
-            let early = RecordingBeyond {
-                rule: EssentialRule {
-                    s: &s,
-                    root,
-                    weakmaps: &weakmaps,
-                },
-                beyond: RefCell::new(Vec::new()),
-            };
-            let found = RefCell::new(None);
+            let mut found = None;
             let mut beyond_count = 0;
-            dominators::number_nodes_judging(
-                root,
-                &s.first_edge,
-                &s.edge_to,
-                |e| is_page_entry(&s, e),
-                &early,
-                |visited| {
-                    let beyond = early.beyond.take();
-                    beyond_count = beyond.len();
-                    let page_owned = page_owned_after(&s, root, visited, beyond);
-                    *found.borrow_mut() = Some(page_owned.clone());
-                    EssentialWithPages {
-                        rule: early.rule,
-                        page_owned,
-                    }
-                },
-            );
-            let found = found.into_inner().expect("the late judge was made");
+            number_judging_showing_pages(&s, root, &weakmaps, |page_owned, beyond| {
+                found = Some(page_owned.clone());
+                beyond_count = beyond.len();
+            });
+            let found = found.expect("the late judge was made");
             let marked = mark_page_owned(&s, root);
             assert!(beyond_count > 0, "{sample}: edges the DFS did not follow");
             assert!(
